@@ -1,0 +1,106 @@
+/* The loaded configuration: one immutable snapshot per load. The server holds
+ * the current snapshot by reference count; a reload builds a new one and
+ * swaps it in only when it is fully valid. Every field here has a row in the
+ * settings table (conf/settings.c) giving its default, range and doc. */
+#ifndef LOFT_CONF_CONFIG_H
+#define LOFT_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP };
+enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
+enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALWAYS };
+
+/* [listener NAME] section. */
+struct conf_listener {
+	char *name;
+	char *address;            /* "127.0.0.1", "::1", "0.0.0.0", "::" */
+	uint16_t port;
+	enum conf_proto protocol;
+	enum conf_tls_mode tls;
+};
+
+/* [certificate NAME] section: an extra certificate chosen by SNI. */
+struct conf_sni_cert {
+	char *name;               /* the section name */
+	char *server_name;        /* host name matched against SNI (may be *.x) */
+	char *cert_file;
+	char *key_file;
+};
+
+struct loft_config {
+	char *path;               /* file this was loaded from (absolute) */
+
+	/* [server] */
+	char *hostname;           /* used in greetings; default: gethostname() */
+	int workers;              /* resolved: "auto" = number of cores */
+	char *state_dir;          /* runtime state, pid file */
+	char *mail_dir;           /* users' mail directories live below */
+	char *users_file;         /* passwd-file style user database */
+	char *local_domains;      /* space separated list, e.g. "localhost" */
+	unsigned shutdown_timeout_ms; /* SIGTERM drain bound */
+	enum conf_plaintext_auth plaintext_auth;
+
+	/* [tls] */
+	char *tls_cert_file;
+	char *tls_key_file;
+	int tls_min_version;      /* TLS1_2_VERSION or TLS1_3_VERSION */
+	char *tls_ciphers;        /* TLS <= 1.2 cipher list */
+	char *tls_ciphersuites;   /* TLS 1.3 suites */
+	unsigned tls_handshake_timeout_ms;
+
+	/* [limits] */
+	unsigned max_connections;          /* whole server */
+	unsigned max_connections_per_ip;
+	size_t max_line_length;            /* after authentication */
+	size_t max_line_length_preauth;    /* before authentication */
+	size_t max_literal_size;           /* APPENDLIMIT / SIZE */
+	size_t max_output_buffer;          /* stop reading above this */
+	unsigned preauth_timeout_ms;
+	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */
+	unsigned imap_idle_timeout_ms;     /* in IDLE, >= 29 minutes */
+
+	/* [log] */
+	int log_level;            /* enum log_level */
+	char *log_file;           /* "stderr" or a path */
+
+	/* [storage] */
+	uint64_t quota_bytes;     /* 0 = unlimited */
+	uint64_t quota_messages;  /* 0 = unlimited */
+	size_t lmdb_map_size;     /* sparse map size per user index */
+	unsigned index_cache_size; /* open user indexes kept (LRU) */
+	unsigned writer_threads;
+
+	struct conf_listener *listeners;
+	size_t n_listeners;
+	struct conf_sni_cert *sni_certs;
+	size_t n_sni_certs;
+};
+
+/* Load and validate FILE. On success returns 0 and a new config in *cfg_r
+ * (free with conf_free). On failure returns -1 and a heap message naming
+ * file:line and the fix in *err_r (caller frees). Nothing else is touched. */
+int conf_load(const char *file, struct loft_config **cfg_r, char **err_r);
+
+/* Load from a string (tests); name is used in error messages. */
+int conf_load_string(const char *name, const char *text,
+		     struct loft_config **cfg_r, char **err_r);
+
+void conf_free(struct loft_config *cfg);
+
+/* Check file references (certificates readable, directories creatable);
+ * conf_load only checks syntax and ranges. Returns 0 or -1 with *err_r. */
+int conf_check_files(const struct loft_config *cfg, char **err_r);
+
+const char *conf_proto_name(enum conf_proto p);
+const char *conf_tls_mode_name(enum conf_tls_mode m);
+
+/* Write docs/CONFIG.md-style Markdown (or the example loft.conf when
+ * as_conf_file) generated from the settings table to fd. */
+void conf_write_doc(int fd, bool as_conf_file);
+
+#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
+
+#endif
