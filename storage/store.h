@@ -8,7 +8,7 @@
  * libuv thread pool, never from the loop thread itself.
  *
  * Ownership: objects returned through *_r out-parameters belong to the caller
- * and are released with the matching *_close/*_free. Strings passed in are
+ * and are released with the matching *_close or *_free. Strings passed in are
  * borrowed for the duration of the call only. */
 #ifndef LOFT_STORAGE_STORE_H
 #define LOFT_STORAGE_STORE_H
