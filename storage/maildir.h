@@ -33,9 +33,15 @@ struct maildir_name {
 };
 
 /* Parse a file name as found in cur/ or new/. Returns 0, or -1 for names
- * that are not messages (dot files, empty, over-long base). */
+ * that are not messages (dot files, empty, over-long base). The base is the
+ * part before ':' with the known ",U=", ",S=", ",W=" fields (decimal) cut
+ * out; any other ",token" stays in the base. Only ":2," info is read:
+ * unknown letters (and 'P') are ignored. */
 int maildir_name_parse(const char *filename, struct maildir_name *name_r);
-/* Format the canonical name; returns length or -1 if buf is too small. */
+/* Format the canonical name; returns length or -1 if buf is too small or
+ * the base is empty or holds '/' or ':'. Zero fields are left out; ":2,<info>"
+ * is written when has_info is set or any flag/keyword bit is (RECENT is
+ * never written). */
 int maildir_name_format(const struct maildir_name *name, char *buf, size_t bufsize);
 /* A new unique base (thread-safe, unique across processes and hosts). */
 void maildir_new_base(char *buf, size_t bufsize);
@@ -44,7 +50,9 @@ void maildir_new_base(char *buf, size_t bufsize);
  * parent. Idempotent. Returns 0 or -errno. */
 int maildir_create(const char *dir);
 /* Remove a mailbox directory with everything in it (after the index dropped
- * it). Returns 0 or -errno. */
+ * it). Only cur/, new/, tmp/ and plain files are removed; if the directory
+ * holds any other subdirectory nothing is touched and -ENOTEMPTY is
+ * returned. Symlinks are unlinked, never followed. Returns 0 or -errno. */
 int maildir_remove(const char *dir);
 /* fsync a directory by path. Returns 0 or -errno. */
 int maildir_fsync_dir(const char *dir);
@@ -78,8 +86,10 @@ struct maildir_entry {
 	int64_t mtime;          /* file mtime, seconds (internal date fallback) */
 	uint64_t file_size;     /* st_size */
 };
-/* List every message file in <dir>/cur and <dir>/new. Free with
- * maildir_scan_free. Returns 0 or -errno. */
+/* List every message file in <dir>/cur and <dir>/new (dot files, names
+ * that do not parse and non-regular files skipped; a file renamed away
+ * during the scan is skipped). Free with maildir_scan_free. Returns 0 or
+ * -errno (-ENOENT if cur/ or new/ is missing). */
 int maildir_scan(const char *dir, struct maildir_entry **entries_r, size_t *count_r);
 void maildir_scan_free(struct maildir_entry *entries, size_t count);
 /* Modification time (ns) of <dir>/cur and <dir>/new, for a cheap "did anyone
@@ -92,7 +102,8 @@ int maildir_find_base(const char *dir, const char *base, char **path_r);
 void maildir_tmp_cleanup(const char *dir, int64_t max_age_sec);
 
 /* Count the size with CRLF line ends of a chunk, given the state of the
- * previous chunk (*last_was_cr), updating it. */
+ * previous chunk (*last_was_cr), updating it: every LF not preceded by CR
+ * counts 2, every other byte (a bare CR too) counts 1. */
 uint64_t maildir_crlf_size(const void *data, size_t len, bool *last_was_cr);
 
 /* The user keyword table file <user dir>/loft-keywords: one "id name" per
