@@ -801,6 +801,7 @@ int maildir_keywords_read(const char *user_dir, char ***names_r, size_t *count_r
 	char *line = NULL;
 	size_t line_alloc = 0;
 	ssize_t len;
+	unsigned junk = 0;
 	while ((len = getline(&line, &line_alloc, f)) >= 0) {
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
@@ -808,7 +809,7 @@ int maildir_keywords_read(const char *user_dir, char ***names_r, size_t *count_r
 		uint64_t id;
 		if (sp == NULL || !parse_u64(line, (size_t)(sp - line), KEYWORDS_MAX_ID, &id) ||
 		    strlen(sp + 1) != (size_t)(line + len - (sp + 1)) || !keyword_name_ok(sp + 1)) {
-			log_warn("maildir: skipping junk line in %s/" KEYWORDS_FILE, user_dir);
+			junk++;
 			continue;
 		}
 		if (id >= count) {
@@ -820,6 +821,9 @@ int maildir_keywords_read(const char *user_dir, char ***names_r, size_t *count_r
 		names[id] = xstrdup(sp + 1);
 	}
 	int ret = ferror(f) ? -EIO : 0;
+	if (junk > 0)
+		log_warn("maildir: skipped junk lines file=%s/" KEYWORDS_FILE " count=%u",
+			 user_dir, junk);
 	free(line);
 	fclose(f);
 	if (ret < 0) {
