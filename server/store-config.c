@@ -1,0 +1,53 @@
+/* Maps struct loft_config onto struct store_settings and creates the store
+ * for CLI subcommands. The config's max_literal_size (APPENDLIMIT / SIZE) is
+ * also the store's max_message_size so every delivery path enforces the
+ * same limit. */
+#include "server/store-config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "server/util/xmem.h"
+
+void store_config_settings(const struct loft_config *cfg, bool watch_external,
+			   struct store_settings *set_r)
+{
+	memset(set_r, 0, sizeof(*set_r));
+	set_r->mail_dir = cfg->mail_dir;
+	set_r->lmdb_map_size = cfg->lmdb_map_size;
+	set_r->index_cache_size = cfg->index_cache_size;
+	set_r->writer_threads = cfg->writer_threads;
+	set_r->quota_bytes = cfg->quota_bytes;
+	set_r->quota_messages = cfg->quota_messages;
+	set_r->max_message_size = cfg->max_literal_size;
+	set_r->watch_external = watch_external;
+}
+
+int store_config_open(const char *path, bool watch_external,
+		      struct loft_config **cfg_r, struct store **store_r)
+{
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+
+	if (conf_load(path, &cfg, &err) < 0) {
+		fprintf(stderr, "loft: %s\n", err != NULL ? err : "cannot load configuration");
+		x_free(&err);
+		return -1;
+	}
+	if (cfg->mail_dir == NULL || cfg->mail_dir[0] == '\0') {
+		fprintf(stderr, "loft: %s: mail_dir is not set\n", path);
+		conf_free(cfg);
+		return -1;
+	}
+	struct store_settings set;
+	store_config_settings(cfg, watch_external, &set);
+	int ret = store_create(&set, store_r);
+	if (ret < 0) {
+		fprintf(stderr, "loft: cannot open the mail store in %s: %s\n",
+			cfg->mail_dir, store_strerror(ret));
+		conf_free(cfg);
+		return -1;
+	}
+	*cfg_r = cfg;
+	return 0;
+}
