@@ -13,6 +13,17 @@ enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALWAYS };
 
+/* Where a value came from, kept so checks after loading (conf_check_files,
+ * reload) can name file:line. file points into loft_config.files; NULL
+ * means the built-in default. */
+struct conf_origin {
+	const char *file;
+	unsigned line;
+};
+
+/* Most keys a [listener]/[certificate] section can have (origins below). */
+#define CONF_SECTION_KEYS_MAX 8
+
 /* [listener NAME] section. */
 struct conf_listener {
 	char *name;
@@ -20,6 +31,8 @@ struct conf_listener {
 	uint16_t port;
 	enum conf_proto protocol;
 	enum conf_tls_mode tls;
+	struct conf_origin origin;   /* the [listener NAME] line */
+	struct conf_origin origins[CONF_SECTION_KEYS_MAX]; /* per listener row */
 };
 
 /* [certificate NAME] section: an extra certificate chosen by SNI. */
@@ -28,6 +41,8 @@ struct conf_sni_cert {
 	char *server_name;        /* host name matched against SNI (may be *.x) */
 	char *cert_file;
 	char *key_file;
+	struct conf_origin origin;   /* the [certificate NAME] line */
+	struct conf_origin origins[CONF_SECTION_KEYS_MAX]; /* per certificate row */
 };
 
 struct loft_config {
@@ -77,6 +92,12 @@ struct loft_config {
 	size_t n_listeners;
 	struct conf_sni_cert *sni_certs;
 	size_t n_sni_certs;
+
+	/* Bookkeeping for error messages: one origin per row of the settings
+	 * table (conf/settings.c), and the files read (main file + includes). */
+	struct conf_origin *origins;
+	char **files;
+	size_t n_files;
 };
 
 /* Load and validate FILE. On success returns 0 and a new config in *cfg_r
@@ -93,6 +114,12 @@ void conf_free(struct loft_config *cfg);
 /* Check file references (certificates readable, directories creatable);
  * conf_load only checks syntax and ranges. Returns 0 or -1 with *err_r. */
 int conf_check_files(const struct loft_config *cfg, char **err_r);
+
+/* Compare a freshly loaded config with the running one before a SIGHUP
+ * reload: returns 0 if every setting that differs is reloadable, else -1
+ * with *err_r naming the first one that needs a restart (file:line). */
+int conf_check_reload(const struct loft_config *old, const struct loft_config *cur,
+		      char **err_r);
 
 const char *conf_proto_name(enum conf_proto p);
 const char *conf_tls_mode_name(enum conf_tls_mode m);

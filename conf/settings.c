@@ -1,0 +1,265 @@
+/* The settings table: one row per configuration key with its section, type,
+ * default, range, reloadability and one-line doc. Adding a setting means adding
+ * a field to struct loft_config and a row here; the loader, the reload check,
+ * `loft config doc|example`, docs/CONFIG.md and conf/loft.conf follow. */
+#include "conf/settings.h"
+
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "conf/config.h"
+#include "server/util/log.h"
+
+#define MS_S 1000ull
+#define MS_M (60ull * MS_S)
+#define MS_H (60ull * MS_M)
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+
+#define FIELD(type, f) offsetof(struct type, f), sizeof(((struct type *)0)->f)
+#define MAIN(f) FIELD(loft_config, f)
+#define LSTN(f) FIELD(conf_listener, f)
+#define CERT(f) FIELD(conf_sni_cert, f)
+
+static const struct conf_enum_name plaintext_names[] = {
+	{ "never", CONF_PLAIN_NEVER },
+	{ "loopback", CONF_PLAIN_LOOPBACK },
+	{ "always", CONF_PLAIN_ALWAYS },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name tls_version_names[] = {
+	{ "TLSv1.2", TLS1_2_VERSION },
+	{ "TLSv1.3", TLS1_3_VERSION },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name log_level_names[] = {
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ "info", LOG_LEVEL_INFO },
+	{ "warn", LOG_LEVEL_WARN },
+	{ "error", LOG_LEVEL_ERROR },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name proto_names[] = {
+	{ "imap", CONF_PROTO_IMAP },
+	{ "pop3", CONF_PROTO_POP3 },
+	{ "lmtp", CONF_PROTO_LMTP },
+	{ "smtp", CONF_PROTO_SMTP },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name tls_mode_names[] = {
+	{ "none", CONF_TLS_NONE },
+	{ "starttls", CONF_TLS_STARTTLS },
+	{ "implicit", CONF_TLS_IMPLICIT },
+	{ NULL, 0 },
+};
+
+#define R CONF_F_RELOAD
+
+const struct conf_setting conf_settings[] = {
+	/* [server] */
+	{ "server", "hostname", CONF_T_HOSTNAME, MAIN(hostname), NULL,
+	  "the system host name (`gethostname()`)", 0, 0, NULL, R, "mail.example.org",
+	  "Host name announced in greetings and Received: headers." },
+	{ "server", "workers", CONF_T_UINT, MAIN(workers), "auto", NULL, 1, 256, NULL,
+	  CONF_F_AUTO, NULL,
+	  "Event-loop worker threads; auto = one per CPU core." },
+	{ "server", "state_dir", CONF_T_PATH, MAIN(state_dir), "/var/lib/loft", NULL,
+	  0, 0, NULL, 0, NULL,
+	  "Directory for runtime state (pid file, indexes); created if missing." },
+	{ "server", "mail_dir", CONF_T_PATH, MAIN(mail_dir), NULL, "`<state_dir>/mail`",
+	  0, 0, NULL, 0, "/var/lib/loft/mail",
+	  "Directory below which each user's Maildir lives." },
+	{ "server", "users_file", CONF_T_PATH, MAIN(users_file), NULL, "`<state_dir>/users`",
+	  0, 0, NULL, R, "/etc/loft/users",
+	  "passwd-file style user database (managed with `loft user`)." },
+	{ "server", "local_domains", CONF_T_DOMAINS, MAIN(local_domains), NULL,
+	  "the host name", 0, 0, NULL, R, "example.org example.net",
+	  "Space separated domains delivered locally; SMTP refuses all others." },
+	{ "server", "shutdown_timeout", CONF_T_DURATION, MAIN(shutdown_timeout_ms), "10s",
+	  NULL, 0, MS_H, NULL, R, NULL,
+	  "How long SIGTERM waits for sessions to finish before closing them." },
+	{ "server", "plaintext_auth", CONF_T_ENUM, MAIN(plaintext_auth), "loopback", NULL,
+	  0, 0, plaintext_names, R, NULL,
+	  "Allow passwords without TLS: never, from loopback only, or always." },
+
+	/* [tls] */
+	{ "tls", "cert_file", CONF_T_PATH, MAIN(tls_cert_file), NULL, "unset (no TLS)",
+	  0, 0, NULL, R, "/etc/loft/cert.pem",
+	  "PEM certificate chain; needed by listeners with tls = starttls or implicit." },
+	{ "tls", "key_file", CONF_T_PATH, MAIN(tls_key_file), NULL, "unset (no TLS)",
+	  0, 0, NULL, R, "/etc/loft/key.pem",
+	  "PEM private key matching cert_file." },
+	{ "tls", "min_version", CONF_T_ENUM, MAIN(tls_min_version), "TLSv1.2", NULL,
+	  0, 0, tls_version_names, R, NULL,
+	  "Lowest TLS version offered; nothing below TLS 1.2 is ever accepted." },
+	{ "tls", "ciphers", CONF_T_CIPHERS, MAIN(tls_ciphers), "ECDHE+AESGCM:ECDHE+CHACHA20",
+	  NULL, 0, 0, NULL, R, NULL,
+	  "OpenSSL cipher list for TLS 1.2 (forward secret AEAD ciphers by default)." },
+	{ "tls", "ciphersuites", CONF_T_CIPHERS, MAIN(tls_ciphersuites),
+	  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+	  NULL, 0, 0, NULL, R, NULL,
+	  "OpenSSL TLS 1.3 cipher suites, colon separated." },
+	{ "tls", "handshake_timeout", CONF_T_DURATION, MAIN(tls_handshake_timeout_ms), "30s",
+	  NULL, 100, 10 * MS_M, NULL, R, NULL,
+	  "Time a client gets to complete the TLS handshake." },
+
+	/* [limits] */
+	{ "limits", "max_connections", CONF_T_UINT, MAIN(max_connections), "20000", NULL,
+	  1, 1000000, NULL, R, NULL,
+	  "Connections the whole server accepts at once." },
+	{ "limits", "max_connections_per_ip", CONF_T_UINT, MAIN(max_connections_per_ip),
+	  "64", NULL, 1, 1000000, NULL, R, NULL,
+	  "Connections accepted at once from one client address." },
+	{ "limits", "max_line_length", CONF_T_SIZE, MAIN(max_line_length), "65536", NULL,
+	  64, 16 * MIB, NULL, R, NULL,
+	  "Longest command line after login (RFC 7162 asks for at least 8192)." },
+	{ "limits", "max_line_length_preauth", CONF_T_SIZE, MAIN(max_line_length_preauth),
+	  "8192", NULL, 64, 16 * MIB, NULL, R, NULL,
+	  "Longest command line before login." },
+	{ "limits", "max_literal_size", CONF_T_SIZE, MAIN(max_literal_size), "50M", NULL,
+	  1, 4 * GIB, NULL, R, NULL,
+	  "Largest message accepted (IMAP APPENDLIMIT, SMTP/LMTP SIZE)." },
+	{ "limits", "max_output_buffer", CONF_T_SIZE, MAIN(max_output_buffer), "256K", NULL,
+	  1 * KIB, 1 * GIB, NULL, R, NULL,
+	  "Queued output per connection above which reading pauses." },
+	{ "limits", "preauth_timeout", CONF_T_DURATION, MAIN(preauth_timeout_ms), "60s",
+	  NULL, 100, MS_H, NULL, R, NULL,
+	  "Idle time allowed before login." },
+	{ "limits", "idle_timeout", CONF_T_DURATION, MAIN(idle_timeout_ms), "30m", NULL,
+	  100, 24 * MS_H, NULL, R, NULL,
+	  "Idle time allowed after login (RFC 9051 asks for at least 30m)." },
+	{ "limits", "imap_idle_timeout", CONF_T_DURATION, MAIN(imap_idle_timeout_ms), "30m",
+	  NULL, 29 * MS_M, 24 * MS_H, NULL, R, NULL,
+	  "Idle time allowed in IMAP IDLE; at least 29m (RFC 2177)." },
+
+	/* [log] */
+	{ "log", "level", CONF_T_ENUM, MAIN(log_level), "info", NULL, 0, 0,
+	  log_level_names, R, NULL,
+	  "Least severe messages written." },
+	{ "log", "file", CONF_T_PATH, MAIN(log_file), "stderr", NULL, 0, 0, NULL,
+	  R | CONF_F_STDERR, NULL,
+	  "Where log lines go: stderr or a file (appended, reopened on SIGHUP)." },
+
+	/* [storage] */
+	{ "storage", "quota_bytes", CONF_T_SIZE, MAIN(quota_bytes), "0", NULL, 0, UINT64_MAX,
+	  NULL, R, NULL,
+	  "Per-user storage quota in bytes (RFC 9208 STORAGE); 0 = unlimited." },
+	{ "storage", "quota_messages", CONF_T_UINT, MAIN(quota_messages), "0", NULL,
+	  0, UINT64_MAX, NULL, R, NULL,
+	  "Per-user message count quota (RFC 9208 MESSAGE); 0 = unlimited." },
+	{ "storage", "lmdb_map_size", CONF_T_SIZE, MAIN(lmdb_map_size), "4G", NULL,
+	  1 * MIB, 1024 * GIB, NULL, 0, NULL,
+	  "Sparse LMDB map size per user index (upper bound, not disk usage)." },
+	{ "storage", "index_cache_size", CONF_T_UINT, MAIN(index_cache_size), "1024", NULL,
+	  1, 1000000, NULL, 0, NULL,
+	  "User indexes kept open (least recently used are closed)." },
+	{ "storage", "writer_threads", CONF_T_UINT, MAIN(writer_threads), "2", NULL,
+	  1, 64, NULL, 0, NULL,
+	  "Threads committing index writes (group commit per user)." },
+};
+const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
+
+static const struct conf_setting listener_rows[] = {
+	{ "listener", "protocol", CONF_T_ENUM, LSTN(protocol), "imap", NULL, 0, 0,
+	  proto_names, 0, NULL,
+	  "Protocol spoken: imap, pop3, lmtp or smtp." },
+	{ "listener", "address", CONF_T_ADDRESS, LSTN(address), "127.0.0.1", NULL, 0, 0,
+	  NULL, 0, NULL,
+	  "IPv4 or IPv6 address to bind, without brackets; 0.0.0.0 or :: for all." },
+	{ "listener", "port", CONF_T_UINT, LSTN(port), NULL, "none, required", 1, 65535,
+	  NULL, CONF_F_REQUIRED, "143",
+	  "TCP port." },
+	{ "listener", "tls", CONF_T_ENUM, LSTN(tls), "none", NULL, 0, 0, tls_mode_names,
+	  0, NULL,
+	  "none, starttls (STARTTLS/STLS offered) or implicit (TLS from the first byte)." },
+};
+
+static const struct conf_setting cert_rows[] = {
+	{ "certificate", "server_name", CONF_T_HOSTNAME, CERT(server_name), NULL,
+	  "none, required", 0, 0, NULL, R | CONF_F_REQUIRED | CONF_F_WILDCARD,
+	  "mail.example.net",
+	  "Host name the client asks for with SNI; *.example.net matches one label." },
+	{ "certificate", "cert_file", CONF_T_PATH, CERT(cert_file), NULL, "none, required",
+	  0, 0, NULL, R | CONF_F_REQUIRED, "/etc/loft/example.net.pem",
+	  "PEM certificate chain for that name." },
+	{ "certificate", "key_file", CONF_T_PATH, CERT(key_file), NULL, "none, required",
+	  0, 0, NULL, R | CONF_F_REQUIRED, "/etc/loft/example.net.key",
+	  "PEM private key matching cert_file." },
+};
+
+_Static_assert(sizeof(listener_rows) / sizeof(listener_rows[0]) <= CONF_SECTION_KEYS_MAX,
+	       "conf_listener.origins too small");
+_Static_assert(sizeof(cert_rows) / sizeof(cert_rows[0]) <= CONF_SECTION_KEYS_MAX,
+	       "conf_sni_cert.origins too small");
+
+const struct conf_section conf_sections[] = {
+	{ "server", false, conf_settings + 0, 8,
+	  "Identity, directories, workers and authentication policy." },
+	{ "tls", false, conf_settings + 8, 6,
+	  "The default certificate and the TLS versions and ciphers offered." },
+	{ "limits", false, conf_settings + 14, 9,
+	  "Bounds on connections, input sizes and idle times." },
+	{ "log", false, conf_settings + 23, 2,
+	  "Log verbosity and destination." },
+	{ "storage", false, conf_settings + 25, 5,
+	  "Quotas and the mail index." },
+	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
+	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
+	  "least one is needed to serve. Listeners cannot change on reload." },
+	{ "certificate", true, cert_rows, sizeof(cert_rows) / sizeof(cert_rows[0]),
+	  "Extra certificates chosen by the name the client sends with SNI, "
+	  "`[certificate NAME]` with a unique NAME. Clients that send no name or an "
+	  "unknown one get [tls] cert_file." },
+};
+const size_t conf_n_sections = sizeof(conf_sections) / sizeof(conf_sections[0]);
+
+const struct conf_section *conf_section_find(const char *name)
+{
+	for (size_t i = 0; i < conf_n_sections; i++)
+		if (strcmp(conf_sections[i].name, name) == 0)
+			return &conf_sections[i];
+	return NULL;
+}
+
+const struct conf_setting *conf_setting_find(const struct conf_section *sec, const char *key)
+{
+	for (size_t i = 0; i < sec->n_rows; i++)
+		if (strcmp(sec->rows[i].key, key) == 0)
+			return &sec->rows[i];
+	return NULL;
+}
+
+const struct conf_section *conf_section_of_key(const char *key)
+{
+	for (size_t i = 0; i < conf_n_sections; i++)
+		if (conf_setting_find(&conf_sections[i], key) != NULL)
+			return &conf_sections[i];
+	return NULL;
+}
+
+size_t conf_setting_index(const struct conf_setting *row)
+{
+	return (size_t)(row - conf_settings);
+}
+
+const char *conf_proto_name(enum conf_proto p)
+{
+	for (const struct conf_enum_name *n = proto_names; n->name != NULL; n++)
+		if (n->value == (int)p)
+			return n->name;
+	return "?";
+}
+
+const char *conf_tls_mode_name(enum conf_tls_mode m)
+{
+	for (const struct conf_enum_name *n = tls_mode_names; n->name != NULL; n++)
+		if (n->value == (int)m)
+			return n->name;
+	return "?";
+}
