@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1608,7 +1609,7 @@ struct append_thread {
 	const char *mailbox;
 	unsigned n;
 	unsigned base;
-	volatile bool stop;
+	atomic_bool stop;
 	uint32_t last_uid;
 	int error;
 };
@@ -1712,7 +1713,7 @@ static void test_watch(void **state)
 struct flipper {
 	struct store_user *user;
 	uint32_t uid;
-	volatile bool stop;
+	atomic_bool stop;
 	unsigned flips;
 	int error;
 };
