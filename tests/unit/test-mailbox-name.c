@@ -324,7 +324,7 @@ static void test_mutf7_decode_invalid(void **state)
 		"&&-",
 		"&A-",
 		"&AO-",
-		"a\x80" "b",    /* 8-bit */
+		"a\x80\x62",     /* 8-bit */
 		"\xc3\xa9",     /* raw UTF-8 */
 		"a\tb",         /* control */
 		"\x7f",
