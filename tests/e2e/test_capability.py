@@ -1,0 +1,243 @@
+"""Capability lists: IMAP CAPABILITY, POP3 CAPA, SMTP EHLO and LMTP LHLO
+advertise STARTTLS only before TLS, list what they must (IMAP4rev1, SIZE),
+and every IMAP capability that names a command is backed by a command the
+server knows (not answered like an unknown command)."""
+
+import re
+
+
+def imap_caps(c, tag="c1"):
+    c.sendline(tag + " CAPABILITY")
+    lines = c.read_until_tag(tag)
+    assert lines[-1].startswith(tag.encode() + b" OK"), lines
+    caps = [l for l in lines if l.startswith(b"* CAPABILITY ")]
+    assert len(caps) == 1, lines
+    return caps[0][len(b"* CAPABILITY "):].decode().split()
+
+
+def greeting_caps(line):
+    m = re.search(rb"\[CAPABILITY ([^\]]*)\]", line)
+    return m.group(1).decode().split() if m else None
+
+
+def upper(caps):
+    return [c.upper() for c in caps]
+
+
+def test_imap_capability_starttls_only_before_tls(loft):
+    with loft.connect("imap") as c:
+        greet = c.readline()
+        caps = upper(imap_caps(c))
+        assert "IMAP4REV1" in caps, caps
+        assert "STARTTLS" in caps, caps
+        g = greeting_caps(greet)
+        if g is not None:
+            assert sorted(upper(g)) == sorted(caps), (greet, caps)
+        c.sendline("t1 STARTTLS")
+        assert c.readline().startswith(b"t1 OK")
+        c.starttls(loft.client_context())
+        after = upper(imap_caps(c, "c2"))
+        assert "IMAP4REV1" in after, after
+        assert "STARTTLS" not in after, after
+        assert "LOGINDISABLED" not in after, after
+
+
+def test_imaps_capability_has_no_starttls(loft):
+    with loft.connect("imaps") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "IMAP4REV1" in caps and "STARTTLS" not in caps, caps
+
+
+def test_imap_plain_listener_has_no_starttls(make_loft):
+    srv = make_loft(listeners=["imap-plain"])
+    with srv.connect("imap-plain") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "IMAP4REV1" in caps and "STARTTLS" not in caps, caps
+        c.sendline("t1 STARTTLS")
+        line = c.readline()
+        assert re.match(rb"t1 (BAD|NO)", line), line
+
+
+def pop3_capa(c):
+    c.sendline("CAPA")
+    lines = c.read_multiline()
+    assert lines[0].startswith(b"+OK"), lines
+    return [l.decode().strip().upper() for l in lines[1:-1]]
+
+
+def test_pop3_capa_stls_only_before_tls(loft):
+    with loft.connect("pop3") as c:
+        c.readline()
+        capa = pop3_capa(c)
+        assert "STLS" in capa, capa
+        assert any(x.split()[0] == "UIDL" for x in capa), capa
+        c.sendline("STLS")
+        assert c.readline().startswith(b"+OK")
+        c.starttls(loft.client_context())
+        after = pop3_capa(c)
+        assert "STLS" not in after, after
+        assert any(x.split()[0] == "UIDL" for x in after), after
+
+
+def test_pop3s_capa_has_no_stls(loft):
+    with loft.connect("pop3s") as c:
+        c.readline()
+        capa = pop3_capa(c)
+        assert "STLS" not in capa and capa, capa
+
+
+def ehlo(c, verb):
+    c.sendline(verb + " client.example")
+    lines = c.read_smtp_reply()
+    assert all(l.startswith(b"250") for l in lines), lines
+    return [l[4:].decode().strip().upper() for l in lines[1:]]
+
+
+def check_smtp_like(srv, name, verb):
+    with srv.connect(name) as c:
+        c.read_smtp_reply()
+        exts = ehlo(c, verb)
+        assert "STARTTLS" in exts, exts
+        size = [e for e in exts if e.split()[0] == "SIZE"]
+        assert size, exts
+        if len(size[0].split()) > 1:
+            assert int(size[0].split()[1]) > 0, size
+        c.sendline("STARTTLS")
+        assert c.read_smtp_reply()[0].startswith(b"220")
+        c.starttls(srv.client_context())
+        after = ehlo(c, verb)
+        assert "STARTTLS" not in after, after
+        assert any(e.split()[0] == "SIZE" for e in after), after
+
+
+def test_smtp_ehlo_extensions(loft):
+    check_smtp_like(loft, "smtp", "EHLO")
+
+
+def test_lmtp_lhlo_extensions(loft):
+    check_smtp_like(loft, "lmtp", "LHLO")
+
+
+def test_smtp_size_honours_config(make_loft):
+    srv = make_loft(listeners=["smtp"], config_extra={"limits": {"max_literal_size": "1M"}})
+    with srv.connect("smtp") as c:
+        c.read_smtp_reply()
+        exts = ehlo(c, "EHLO")
+        size = [e for e in exts if e.split()[0] == "SIZE"]
+        assert size and size[0].split()[1:] == [str(1024 * 1024)], exts
+        # RFC 1870: a declared size above the limit is refused at MAIL FROM.
+        c.sendline("MAIL FROM:<a@example.org> SIZE=%d" % (2 * 1024 * 1024))
+        reply = c.read_smtp_reply()
+        assert reply[0].startswith(b"552"), reply
+
+
+# Commands implied by IMAP capabilities; each must be a known command (a
+# state error or a syntax error is fine, "unknown command" is not).
+CAP_COMMANDS = {
+    "IDLE": "IDLE",
+    "NAMESPACE": "NAMESPACE",
+    "ID": "ID NIL",
+    "ENABLE": "ENABLE CONDSTORE",
+    "UNSELECT": "UNSELECT",
+    "MOVE": "MOVE 1 INBOX",
+    "UIDPLUS": "UID EXPUNGE 1",
+    "SORT": "SORT (ARRIVAL) UTF-8 ALL",
+    "QUOTA": "GETQUOTAROOT INBOX",
+    "ACL": "MYRIGHTS INBOX",
+    "METADATA": "GETMETADATA INBOX /private/comment",
+    "NOTIFY": "NOTIFY NONE",
+    "UNAUTHENTICATE": "UNAUTHENTICATE",
+    "LANGUAGE": "LANGUAGE",
+    "XLIST": "XLIST \"\" *",
+}
+
+
+def cap_command(cap):
+    cap = cap.upper()
+    if cap in CAP_COMMANDS:
+        return CAP_COMMANDS[cap]
+    if cap.startswith("THREAD="):
+        return "THREAD %s UTF-8 ALL" % cap.split("=", 1)[1]
+    if cap.startswith("AUTH="):
+        return "AUTHENTICATE %s" % cap.split("=", 1)[1]
+    if cap.startswith("COMPRESS="):
+        return None   # would switch the stream to DEFLATE if accepted
+    return None
+
+
+def response_text(line):
+    # "tag BAD [CODE] text" -> "BAD [CODE] text" without the tag
+    return line.split(b" ", 1)[1].strip().decode(errors="replace")
+
+
+def test_advertised_imap_commands_are_known(loft):
+    with loft.connect("imap") as c:
+        c.readline()
+        caps = imap_caps(c)
+        c.sendline("u1 XYZZYNOSUCHCOMMAND")
+        unknown = response_text(c.read_until_tag("u1")[-1])
+        assert unknown.startswith("BAD"), unknown
+        checked = []
+        for i, cap in enumerate(caps):
+            cmd = cap_command(cap)
+            if cmd is None:
+                continue
+            tag = "k%d" % i
+            c.send(("%s %s\r\n" % (tag, cmd)).encode())
+            line = c.readline()
+            if line.startswith(b"+"):
+                assert cmd.startswith(("AUTHENTICATE", "IDLE")), (cap, cmd, line)
+                # cancel the exchange (RFC 3501 6.2.2) or end the IDLE
+                c.sendline("*" if cmd.startswith("AUTH") else "DONE")
+                line = c.readline()
+            lines = [line] if line.startswith(tag.encode() + b" ") else \
+                [line] + c.read_until_tag(tag)
+            text = response_text(lines[-1])
+            checked.append(cap)
+            assert text != unknown, (cap, cmd, text)
+            assert not re.search(r"unknown command|unrecognized command|not implemented|"
+                                 r"unsupported (authentication )?mechanism",
+                                 text, re.I), (cap, cmd, text)
+        # Still in sync after all of that.
+        c.sendline("z1 NOOP")
+        assert c.read_until_tag("z1")[-1].startswith(b"z1 OK")
+
+
+def test_imap_unknown_command_is_bad(loft):
+    with loft.connect("imap") as c:
+        c.readline()
+        c.sendline("u1 XYZZYNOSUCHCOMMAND")
+        line = c.read_until_tag("u1")[-1]
+        assert line.startswith(b"u1 BAD"), line
+        c.sendline("u2 NOOP")
+        assert c.read_until_tag("u2")[-1].startswith(b"u2 OK")
+
+
+def test_pop3_and_smtp_unknown_command(loft):
+    with loft.connect("pop3") as c:
+        c.readline()
+        c.sendline("XYZZY")
+        assert c.readline().startswith(b"-ERR")
+        c.sendline("NOOP")
+        assert c.readline().startswith(b"+OK")
+    for name in ("smtp", "lmtp"):
+        with loft.connect(name) as c:
+            c.read_smtp_reply()
+            c.sendline("XYZZY")
+            assert c.read_smtp_reply()[0].startswith(b"500"), name
+            c.sendline("NOOP")
+            assert c.read_smtp_reply()[0].startswith(b"250"), name
+
+
+def test_noop_each_protocol(loft):
+    with loft.connect("imaps") as c:
+        c.readline()
+        c.sendline("n1 NOOP")
+        assert c.read_until_tag("n1")[-1].startswith(b"n1 OK")
+    with loft.connect("pop3s") as c:
+        c.readline()
+        c.sendline("NOOP")
+        assert c.readline().startswith(b"+OK")
+
