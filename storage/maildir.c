@@ -604,7 +604,8 @@ static int scan_subdir(const char *dir, const char *sub, bool in_new,
 			errno = 0;
 			continue;
 		}
-		if (fstatat(fd, de->d_name, &st, 0) < 0) {
+		/* Symlinks are not adopted: a link could point anywhere. */
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT) {
 				ret = -errno;
 				break;

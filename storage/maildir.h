@@ -86,10 +86,11 @@ struct maildir_entry {
 	int64_t mtime;          /* file mtime, seconds (internal date fallback) */
 	uint64_t file_size;     /* st_size */
 };
-/* List every message file in <dir>/cur and <dir>/new (dot files, names
- * that do not parse and non-regular files skipped; a file renamed away
- * during the scan is skipped). Free with maildir_scan_free. Returns 0 or
- * -errno (-ENOENT if cur/ or new/ is missing). */
+/* List every message file in <dir>/cur and <dir>/new. Dot files, names
+ * that do not parse and non-regular files (symlinks too: never followed)
+ * are skipped, and so is a file renamed away during the scan. Free with
+ * maildir_scan_free. Returns 0 or -errno (-ENOENT if cur/ or new/ is
+ * missing). */
 int maildir_scan(const char *dir, struct maildir_entry **entries_r, size_t *count_r);
 void maildir_scan_free(struct maildir_entry *entries, size_t count);
 /* Modification time (ns) of <dir>/cur and <dir>/new, for a cheap "did anyone

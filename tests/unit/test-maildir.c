@@ -822,6 +822,7 @@ static void test_scan(void **state)
 	p = xasprintf("%s/cur/:2,S", dir); write_file(p, "x"); free(p);
 	p = xasprintf("%s/cur/adir", dir); assert_int_equal(mkdir(p, 0700), 0); free(p);
 	p = xasprintf("%s/new/dangling", dir); assert_int_equal(symlink("/nonexistent/x", p), 0); free(p);
+	p = xasprintf("%s/new/9.M1P1.link", dir); assert_int_equal(symlink("/etc/passwd", p), 0); free(p);
 	p = xasprintf("%s/tmp/inflight", dir); write_file(p, "x"); free(p);
 
 	assert_int_equal(maildir_scan(dir, &entries, &count), 0);
