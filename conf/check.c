@@ -77,7 +77,7 @@ static int check_dir_usable(const char *path, char **why_r)
 		}
 		return 0;
 	}
-	if (errno != ENOENT) {
+	if (errno != ENOENT && errno != ENOTDIR) {
 		*why_r = xstrdup(strerror(errno));
 		return -1;
 	}
@@ -91,7 +91,7 @@ static int check_dir_usable(const char *path, char **why_r)
 		}
 		if (stat(parent, &st) == 0)
 			break;
-		if (errno != ENOENT || strcmp(parent, "/") == 0) {
+		if ((errno != ENOENT && errno != ENOTDIR) || strcmp(parent, "/") == 0) {
 			*why_r = xasprintf("it does not exist and %s cannot be checked: %s", parent,
 					   strerror(errno));
 			free(parent);

@@ -98,7 +98,12 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		*why_r = xstrdup(strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		*why_r = xstrdup(S_ISDIR(st.st_mode) ? "it is a directory"
 						     : "it is not a regular file");
 		close(fd);

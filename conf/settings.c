@@ -91,7 +91,7 @@ const struct conf_setting conf_settings[] = {
 	/* [tls] */
 	{ "tls", "cert_file", CONF_T_PATH, MAIN(tls_cert_file), NULL, "unset (no TLS)",
 	  0, 0, NULL, R, "/etc/loft/cert.pem",
-	  "PEM certificate chain; needed by listeners with tls = starttls or implicit." },
+	  "PEM certificate chain, needed by listeners using STARTTLS or TLS." },
 	{ "tls", "key_file", CONF_T_PATH, MAIN(tls_key_file), NULL, "unset (no TLS)",
 	  0, 0, NULL, R, "/etc/loft/key.pem",
 	  "PEM private key matching cert_file." },
@@ -100,7 +100,7 @@ const struct conf_setting conf_settings[] = {
 	  "Lowest TLS version offered; nothing below TLS 1.2 is ever accepted." },
 	{ "tls", "ciphers", CONF_T_CIPHERS, MAIN(tls_ciphers), "ECDHE+AESGCM:ECDHE+CHACHA20",
 	  NULL, 0, 0, NULL, R, NULL,
-	  "OpenSSL cipher list for TLS 1.2 (forward secret AEAD ciphers by default)." },
+	  "OpenSSL cipher list for TLS 1.2 (forward-secret AEAD by default)." },
 	{ "tls", "ciphersuites", CONF_T_CIPHERS, MAIN(tls_ciphersuites),
 	  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
 	  NULL, 0, 0, NULL, R, NULL,
@@ -177,7 +177,7 @@ static const struct conf_setting listener_rows[] = {
 	  "TCP port." },
 	{ "listener", "tls", CONF_T_ENUM, LSTN(tls), "none", NULL, 0, 0, tls_mode_names,
 	  0, NULL,
-	  "none, starttls (STARTTLS/STLS offered) or implicit (TLS from the first byte)." },
+	  "none, starttls (STARTTLS/STLS) or implicit (TLS from the first byte)." },
 };
 
 static const struct conf_setting cert_rows[] = {

@@ -400,7 +400,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		return -1;
 	}
 	for (const char *p = text; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
 			*why_r = xasprintf("the value contains a control character; use %s",
 					   conf_type_help(row));
 			return -1;
