@@ -17,25 +17,6 @@
 #include "conf/value.h"
 #include "server/util/xmem.h"
 
-static int fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
-		   const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	char *at = conf_origin_text(cfg, o);
-	*err_r = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
-	free(at);
-	free(msg);
-	return -1;
-}
-
 /* A regular, non-empty file we can read a byte of. */
 static int check_readable(const char *path, char **why_r)
 {
@@ -112,20 +93,13 @@ static int check_dir_usable(const char *path, char **why_r)
 	return ret;
 }
 
-static const struct conf_origin *origin_of(const struct loft_config *cfg, const char *section,
-					   const char *key)
-{
-	const struct conf_setting *row = conf_setting_find(conf_section_find(section), key);
-	return &cfg->origins[conf_setting_index(row)];
-}
-
 static int check_file_setting(const struct loft_config *cfg, const struct conf_origin *o,
 			      const char *label, const char *key, const char *path, char **err_r)
 {
 	char *why = NULL;
 	if (path == NULL || check_readable(path, &why) == 0)
 		return 0;
-	fail_at(cfg, o, err_r, "%s %s '%s' cannot be read: %s; fix the path or the file's "
+	conf_fail_at(cfg, o, err_r, "%s %s '%s' cannot be read: %s; fix the path or the file's "
 		"permissions", label, key, path, why);
 	free(why);
 	return -1;
@@ -137,8 +111,8 @@ static int check_dir_setting(const struct loft_config *cfg, const char *key,
 	char *why = NULL;
 	if (check_dir_usable(path, &why) == 0)
 		return 0;
-	const struct conf_origin *o = origin_of(cfg, "server", key);
-	fail_at(cfg, o, err_r, "[server] %s '%s'%s is not usable: %s; create it, fix its "
+	const struct conf_origin *o = conf_origin_of(cfg, "server", key);
+	conf_fail_at(cfg, o, err_r, "[server] %s '%s'%s is not usable: %s; create it, fix its "
 		"permissions or set %s to another directory", key, path,
 		o->file == NULL ? " (the default)" : "", why, key);
 	free(why);
@@ -147,9 +121,9 @@ static int check_dir_setting(const struct loft_config *cfg, const char *key,
 
 int conf_check_files(const struct loft_config *cfg, char **err_r)
 {
-	if (check_file_setting(cfg, origin_of(cfg, "tls", "cert_file"), "[tls]", "cert_file",
+	if (check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]", "cert_file",
 			       cfg->tls_cert_file, err_r) < 0 ||
-	    check_file_setting(cfg, origin_of(cfg, "tls", "key_file"), "[tls]", "key_file",
+	    check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]", "key_file",
 			       cfg->tls_key_file, err_r) < 0)
 		return -1;
 	const struct conf_section *sec = conf_section_find("certificate");
@@ -192,7 +166,7 @@ int conf_check_reload(const struct loft_config *old, const struct loft_config *c
 		if ((row->flags & CONF_F_RELOAD) || conf_value_equal(row, old, cur))
 			continue;
 		char *was = conf_value_format(row, old), *now = conf_value_format(row, cur);
-		fail_at(cur, &cur->origins[i], err_r, "[%s] %s changed from '%s' to '%s', "
+		conf_fail_at(cur, &cur->origins[i], err_r, "[%s] %s changed from '%s' to '%s', "
 			"which a reload cannot apply; restart loft to use it", row->section,
 			row->key, was, now);
 		free(was);
@@ -207,7 +181,7 @@ int conf_check_reload(const struct loft_config *old, const struct loft_config *c
 		static const struct conf_origin none = { NULL, 0 };
 		const struct conf_listener *l = i < cur->n_listeners ? &cur->listeners[i]
 								      : &old->listeners[i];
-		return fail_at(cur, i < cur->n_listeners ? &l->origin : &none, err_r,
+		return conf_fail_at(cur, i < cur->n_listeners ? &l->origin : &none, err_r,
 			       "[listener %s] was added, removed or changed, which a reload "
 			       "cannot apply; restart loft to use it", l->name);
 	}

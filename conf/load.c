@@ -19,36 +19,6 @@
 #include "conf/value.h"
 #include "server/util/xmem.h"
 
-static int fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
-		   const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	char *at = conf_origin_text(cfg, o);
-	*err_r = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
-	free(at);
-	free(msg);
-	return -1;
-}
-
-static const struct conf_setting *row_of(const char *section, const char *key)
-{
-	return conf_setting_find(conf_section_find(section), key);
-}
-
-static const struct conf_origin *origin_of(const struct loft_config *cfg, const char *section,
-					   const char *key)
-{
-	return &cfg->origins[conf_setting_index(row_of(section, key))];
-}
-
 static void free_rows(const struct conf_section *sec, void *base)
 {
 	for (size_t i = 0; i < sec->n_rows; i++) {
@@ -122,13 +92,13 @@ static void resolve_computed(struct loft_config *cfg)
 
 static int check_tls_pair(const struct loft_config *cfg, char **err_r)
 {
-	const struct conf_origin *co = origin_of(cfg, "tls", "cert_file");
-	const struct conf_origin *ko = origin_of(cfg, "tls", "key_file");
+	const struct conf_origin *co = conf_origin_of(cfg, "tls", "cert_file");
+	const struct conf_origin *ko = conf_origin_of(cfg, "tls", "key_file");
 	if (cfg->tls_cert_file != NULL && cfg->tls_key_file == NULL)
-		return fail_at(cfg, co, err_r, "[tls] cert_file is set but key_file is not; "
+		return conf_fail_at(cfg, co, err_r, "[tls] cert_file is set but key_file is not; "
 			       "set key_file to the certificate's private key");
 	if (cfg->tls_key_file != NULL && cfg->tls_cert_file == NULL)
-		return fail_at(cfg, ko, err_r, "[tls] key_file is set but cert_file is not; "
+		return conf_fail_at(cfg, ko, err_r, "[tls] key_file is set but cert_file is not; "
 			       "set cert_file to the certificate chain");
 	return 0;
 }
@@ -174,7 +144,7 @@ static int check_listeners(const struct loft_config *cfg, char **err_r)
 		for (size_t r = 0; r < sec->n_rows; r++) {
 			const struct conf_setting *row = &sec->rows[r];
 			if ((row->flags & CONF_F_REQUIRED) && l->origins[r].file == NULL)
-				return fail_at(cfg, &l->origin, err_r, "[listener %s] has no %s; "
+				return conf_fail_at(cfg, &l->origin, err_r, "[listener %s] has no %s; "
 					       "add e.g. '%s = %s'", l->name, row->key, row->key,
 					       row->example);
 		}
@@ -182,7 +152,7 @@ static int check_listeners(const struct loft_config *cfg, char **err_r)
 		size_t port_k = (size_t)(conf_setting_find(sec, "port") - sec->rows);
 		if (l->tls != CONF_TLS_NONE &&
 		    (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL))
-			return fail_at(cfg, &l->origins[tls_k], err_r,
+			return conf_fail_at(cfg, &l->origins[tls_k], err_r,
 				       "[listener %s] has tls = %s but [tls] cert_file and "
 				       "key_file are not set; set both in [tls] or use tls = none",
 				       l->name, conf_tls_mode_name(l->tls));
@@ -191,7 +161,7 @@ static int check_listeners(const struct loft_config *cfg, char **err_r)
 			if (!binds_collide(l, o))
 				continue;
 			char *at = conf_origin_text(cfg, &o->origin);
-			fail_at(cfg, &l->origins[port_k], err_r,
+			conf_fail_at(cfg, &l->origins[port_k], err_r,
 				"[listener %s] binds %s port %u, which [listener %s] (at %s) "
 				"already binds as %s; use another port or address", l->name,
 				l->address, (unsigned)l->port, o->name, at, o->address);
@@ -210,7 +180,7 @@ static int check_certificates(const struct loft_config *cfg, char **err_r)
 		for (size_t r = 0; r < sec->n_rows; r++) {
 			const struct conf_setting *row = &sec->rows[r];
 			if ((row->flags & CONF_F_REQUIRED) && c->origins[r].file == NULL)
-				return fail_at(cfg, &c->origin, err_r, "[certificate %s] has no "
+				return conf_fail_at(cfg, &c->origin, err_r, "[certificate %s] has no "
 					       "%s; add e.g. '%s = %s'", c->name, row->key,
 					       row->key, row->example);
 		}
@@ -220,7 +190,7 @@ static int check_certificates(const struct loft_config *cfg, char **err_r)
 			if (strcasecmp(o->server_name, c->server_name) != 0)
 				continue;
 			char *at = conf_origin_text(cfg, &o->origins[sn_k]);
-			fail_at(cfg, &c->origins[sn_k], err_r, "[certificate %s] repeats "
+			conf_fail_at(cfg, &c->origins[sn_k], err_r, "[certificate %s] repeats "
 				"server_name %s of [certificate %s] (at %s); give each "
 				"certificate its own name", c->name, c->server_name, o->name, at);
 			free(at);

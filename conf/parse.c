@@ -58,6 +58,29 @@ char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *
 	return xasprintf("%s:%u", o->file, o->line);
 }
 
+int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	char *at = conf_origin_text(cfg, o);
+	*err_r = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
+	free(at);
+	free(msg);
+	return -1;
+}
+
+const struct conf_origin *conf_origin_of(const struct loft_config *cfg, const char *section,
+					 const char *key)
+{
+	const struct conf_setting *row = conf_setting_find(conf_section_find(section), key);
+	return &cfg->origins[conf_setting_index(row)];
+}
+
 void conf_apply_defaults(const struct conf_setting *rows, size_t n_rows, void *base)
 {
 	for (size_t i = 0; i < n_rows; i++) {

@@ -30,4 +30,12 @@ void conf_apply_defaults(const struct conf_setting *rows, size_t n_rows, void *b
  * the main file's path. Caller frees. */
 char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *o);
 
+/* Set *err_r to "<conf_origin_text>: <message>" and return -1. */
+int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The origin slot of a plain-section setting. */
+const struct conf_origin *conf_origin_of(const struct loft_config *cfg, const char *section,
+					 const char *key);
+
 #endif
