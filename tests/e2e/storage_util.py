@@ -8,7 +8,10 @@ LOFT_BIN (the loft binary) and LOFT_BUILD_DIR (where tools are built).
   StoreEnv(tmp_path, extra=None)  writes a minimal config file and knows the
                                   mail directory; .loft(args, input=...) runs
                                   `loft -c CONFIG ...`; .tool(name, args)
-                                  runs a helper program; .user_dir(user)
+                                  runs a helper program; .ctl(user, ...)
+                                  runs store-ctl; .dump(user, mailbox) reads
+                                  a mailbox back through the API;
+                                  .user_dir(user)
   maildir_files(dir)              {base: (subdir, filename)} of a mailbox
   parse_name(filename)            (base, uid or None, info) of a file name
   sha256(bytes)                   hex digest
@@ -139,18 +142,38 @@ class StoreEnv:
                 name, " ".join(args), p.returncode, p.stderr.decode(errors="replace"))
         return p
 
-    def dump(self, user, mailbox="INBOX"):
-        """What the store holds, read through the API by crash-writer --dump:
-        ({uid: (msgid, sha256, flags, keywords)}, uidvalidity, uidnext)."""
-        p = self.tool("crash-writer", "-d", self.mail_dir, "-u", user, "-m", mailbox,
-                      "--dump")
-        msgs, uidvalidity, uidnext = {}, None, None
-        for line in p.stdout.decode().splitlines():
+    def ctl(self, user, *args, input=None, check=True):
+        """Run tests/tools/store-ctl on this mail directory; stdout as str."""
+        p = subprocess.run([tool_bin("store-ctl"), "-d", self.mail_dir, "-u", user]
+                           + list(args), input=input, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        if check:
+            assert p.returncode == 0, "store-ctl %s: exit %d\n%s" % (
+                " ".join(args), p.returncode, p.stderr.decode(errors="replace"))
+        return p.stdout.decode()
+
+    def dump(self, user, mailbox="INBOX", full=False):
+        """What the index says, read through the API by store-ctl dump:
+        ({uid: (msgid, sha256, flags, keywords, size, vsize, internal_date)},
+        uidvalidity, uidnext) -- or with full=True, the status as a dict
+        (uidvalidity uidnext messages unseen deleted size highestmodseq)
+        instead of the two numbers. flags are letters S F A D T ("" for
+        none), keywords comma separated ("-" for none)."""
+        out = self.ctl(user, "dump", mailbox)
+        msgs, status = {}, None
+        for line in out.splitlines():
             f = line.split("\t")
             if f[0] == "M":
-                msgs[int(f[1])] = (f[2], f[3], f[4], f[5])
+                uid = int(f[1])
+                assert uid not in msgs, "UID %d listed twice" % uid
+                msgs[uid] = (f[2], f[3], "" if f[4] == "-" else f[4], f[5], int(f[6]),
+                             int(f[7]), int(f[8]))
             elif f[0] == "S":
-                uidvalidity, uidnext = int(f[1]), int(f[2])
-                assert int(f[3]) == len(msgs), "status messages != scanned messages"
-        assert uidvalidity is not None, "dump printed no status line"
-        return msgs, uidvalidity, uidnext
+                keys = ("uidvalidity", "uidnext", "messages", "unseen", "deleted", "size",
+                        "highestmodseq")
+                status = dict(zip(keys, (int(x) for x in f[1:])))
+        assert status is not None, "dump printed no status line"
+        assert status["messages"] == len(msgs), "status messages != scanned messages"
+        if full:
+            return msgs, status
+        return msgs, status["uidvalidity"], status["uidnext"]

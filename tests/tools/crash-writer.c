@@ -2,8 +2,7 @@
  * appends messages from several threads (so group commits happen), changes
  * flags and expunges, and logs every intent before and every acknowledgement
  * after the store call returns, each line with one write(2) to an O_APPEND
- * file, until it is killed. In dump mode it prints what the store holds so
- * the test can compare it with the log.
+ * file, until it is killed. The test reads the store back with store-ctl.
  *
  * Log lines (tab separated):
  *   V uidvalidity                      store opened (each run)
@@ -14,9 +13,7 @@
  *   x uid                              expunge about to start
  *   X uid                              expunge acknowledged
  * flags are letters S F A D (seen flagged answered draft), keywords are comma
- * separated ("-" for none). Dump lines:
- *   M uid msgid sha256 flags keywords
- *   S uidvalidity uidnext messages */
+ * separated ("-" for none). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -264,85 +261,9 @@ static int cw_pool_cb(const struct store_msg *msg, void *ctx)
 	return 0;
 }
 
-/* ---- dump mode ---- */
-
-struct dump_ctx {
-	struct store_mailbox *mbox;
-	int error;
-};
-
-/* The Message-ID of a message (between '<' and '>' of the header). */
-static void dump_msgid(const char *text, size_t len, char *out, size_t out_size)
-{
-	snprintf(out, out_size, "-");
-	const char *p = memmem(text, len, "Message-ID: <", 13);
-	if (p == NULL)
-		return;
-	p += 13;
-	const char *end = memchr(p, '>', len - (size_t)(p - text));
-	if (end != NULL && (size_t)(end - p) < out_size)
-		snprintf(out, out_size, "%.*s", (int)(end - p), p);
-}
-
-static int dump_cb(const struct store_msg *msg, void *ctx)
-{
-	struct dump_ctx *d = ctx;
-	int fd = -1;
-	uint64_t size = 0;
-	int ret = store_msg_open(d->mbox, msg->uid, &fd, &size);
-	if (ret != STORE_OK) {
-		fprintf(stderr, "crash-writer: open uid %u: %s\n", msg->uid, store_strerror(ret));
-		d->error = ret;
-		return 0;
-	}
-	char *buf = xmalloc(size + 1);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	char sha[65], msgid[200], letters[8], kw[512] = "";
-	sha256_hex(buf, got, sha);
-	dump_msgid(buf, got, msgid, sizeof(msgid));
-	flags_letters(msg->flags, letters);
-	for (uint16_t i = 0; i < msg->n_keywords; i++) {
-		if (i > 0)
-			strncat(kw, ",", sizeof(kw) - strlen(kw) - 1);
-		strncat(kw, msg->keywords[i], sizeof(kw) - strlen(kw) - 1);
-	}
-	printf("M\t%u\t%s\t%s\t%s\t%s\n", msg->uid, msgid, got == size ? sha : "short",
-	       letters, kw[0] != '\0' ? kw : "-");
-	free(buf);
-	return 0;
-}
-
-static int cw_dump(struct cw *cw)
-{
-	struct dump_ctx d = { 0 };
-	int ret = store_mailbox_open(cw->user, cw->mailbox, true, &d.mbox);
-	if (ret != STORE_OK) {
-		fprintf(stderr, "crash-writer: open %s: %s\n", cw->mailbox, store_strerror(ret));
-		return 1;
-	}
-	ret = store_msg_scan(d.mbox, 1, UINT32_MAX, dump_cb, &d);
-	struct store_status st;
-	if (ret == STORE_OK)
-		ret = store_mailbox_status(d.mbox, &st);
-	store_mailbox_close(&d.mbox);
-	if (ret != STORE_OK || d.error != 0) {
-		fprintf(stderr, "crash-writer: dump: %s\n", store_strerror(ret ? ret : d.error));
-		return 1;
-	}
-	printf("S\t%u\t%u\t%u\n", st.uidvalidity, st.uidnext, st.messages);
-	return 0;
-}
-
 static void usage(void)
 {
-	fprintf(stderr, "usage: crash-writer -d MAIL_DIR -u USER [-m MAILBOX] (-l LOG | --dump)\n"
+	fprintf(stderr, "usage: crash-writer -d MAIL_DIR -u USER [-m MAILBOX] -l LOG\n"
 			"       [-t APPEND_THREADS] [-s SEED] [-T MAX_SECONDS] [--no-flags]\n");
 	exit(2);
 }
@@ -352,15 +273,13 @@ int main(int argc, char **argv)
 	struct cw cw = { .mailbox = "INBOX", .log_fd = -1 };
 	const char *mail_dir = NULL, *user = NULL, *log_path = NULL;
 	unsigned threads = 4, max_seconds = 30;
-	bool dump = false, flags = true;
+	bool flags = true;
 	cw.seed = (unsigned)getpid();
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--dump") == 0)
-			dump = true;
-		else if (strcmp(a, "--no-flags") == 0)
+		if (strcmp(a, "--no-flags") == 0)
 			flags = false;
 		else if (v == NULL)
 			usage();
@@ -381,7 +300,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (mail_dir == NULL || user == NULL || (!dump && log_path == NULL) || threads == 0 ||
+	if (mail_dir == NULL || user == NULL || log_path == NULL || threads == 0 ||
 	    threads > 64)
 		usage();
 
@@ -393,13 +312,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crash-writer: open store: %s\n", store_strerror(ret));
 		return 1;
 	}
-	if (dump) {
-		int code = cw_dump(&cw);
-		store_user_close(&cw.user);
-		store_destroy(&cw.store);
-		return code;
-	}
-
 	cw.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (cw.log_fd < 0) {
 		fprintf(stderr, "crash-writer: %s: %s\n", log_path, strerror(errno));
