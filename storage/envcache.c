@@ -1,0 +1,362 @@
+/* The store object and its cache of open user environments: store_create /
+ * store_destroy, store_user_open / store_user_close, reference counting and
+ * the LRU of unreferenced environments (closed beyond index_cache_size, never
+ * while referenced or while writes are queued). An environment is opened at
+ * most once per process (LMDB forbids opening the same one twice: closing a
+ * duplicate would drop the other's POSIX locks), so eviction closes it while
+ * holding the store lock. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+#include "storage/maildir.h"
+#include "storage/notify.h"
+#include "storage/store-debug.h"
+#include "storage/store-private.h"
+#include "storage/writer.h"
+
+#define STORE_BUCKETS 1024
+
+static size_t hash_name(const char *s)
+{
+	size_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	char *copy = xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	int r = -ENOENT;
+	if (slash != NULL && slash != copy) {
+		*slash = '\0';
+		r = mkdir_p(copy);
+	}
+	free(copy);
+	if (r == 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
+		r = -errno;
+	return r;
+}
+
+int store_create(const struct store_settings *set, struct store **store_r)
+{
+	*store_r = NULL;
+	if (set == NULL || set->mail_dir == NULL || set->mail_dir[0] == '\0')
+		return STORE_EINVALID;
+	int r = mkdir_p(set->mail_dir);
+	if (r != 0) {
+		log_error("store: mail_dir %s: %s", set->mail_dir, strerror(-r));
+		return STORE_EIO;
+	}
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->set = *set;
+	s->mail_dir = xstrdup(set->mail_dir);
+	s->set.mail_dir = s->mail_dir;
+	if (s->set.index_cache_size == 0)
+		s->set.index_cache_size = 1024;
+	if (s->set.writer_threads == 0)
+		s->set.writer_threads = 2;
+	s->n_buckets = STORE_BUCKETS;
+	s->users = xcalloc(s->n_buckets, sizeof(*s->users));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_cond_init(&s->wcond, NULL);
+	int err = writer_start(s, s->set.writer_threads);
+	if (err == 0)
+		err = notify_create(s);
+	if (err != 0) {
+		store_destroy(&s);
+		return err;
+	}
+	*store_r = s;
+	return 0;
+}
+
+static void user_free(struct store_user *u)
+{
+	idx_close(&u->idx);
+	if (u->notify_fd >= 0)
+		close(u->notify_fd);
+	pthread_mutex_destroy(&u->done_lock);
+	pthread_cond_destroy(&u->done_cond);
+	free(u->name);
+	free(u->dir);
+	free(u->index_dir);
+	free(u);
+}
+
+static void lru_unlink(struct store *s, struct store_user *u)
+{
+	if (!u->in_lru)
+		return;
+	if (u->lru_prev != NULL)
+		u->lru_prev->lru_next = u->lru_next;
+	else
+		s->lru_head = u->lru_next;
+	if (u->lru_next != NULL)
+		u->lru_next->lru_prev = u->lru_prev;
+	else
+		s->lru_tail = u->lru_prev;
+	u->lru_prev = u->lru_next = NULL;
+	u->in_lru = false;
+	s->n_lru--;
+}
+
+static void hash_unlink(struct store *s, struct store_user *u)
+{
+	struct store_user **pp = &s->users[hash_name(u->name) % s->n_buckets];
+	while (*pp != NULL && *pp != u)
+		pp = &(*pp)->hnext;
+	if (*pp == u) {
+		*pp = u->hnext;
+		s->n_users--;
+	}
+}
+
+void store_destroy(struct store **store)
+{
+	struct store *s = *store;
+	if (s == NULL)
+		return;
+	*store = NULL;
+	if (s->notify != NULL)
+		notify_destroy(s);
+	writer_stop(s);
+	for (size_t b = 0; b < s->n_buckets; b++) {
+		while (s->users[b] != NULL) {
+			struct store_user *u = s->users[b];
+			s->users[b] = u->hnext;
+			if (u->refs > 0)
+				log_warn("store: user=%s still open (%u refs) at store_destroy", u->name, u->refs);
+			user_free(u);
+		}
+	}
+	free(s->users);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wcond);
+	free(s->mail_dir);
+	free(s);
+}
+
+static bool user_name_valid(const char *user)
+{
+	size_t n = strlen(user);
+	if (n == 0 || n > 255 || user[0] == '.' || strchr(user, '/') != NULL)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool user_busy(struct store *s, struct store_user *u)
+{
+	pthread_mutex_lock(&s->wlock);
+	bool busy = u->scheduled || u->q_head != NULL;
+	pthread_mutex_unlock(&s->wlock);
+	return busy;
+}
+
+/* Close unreferenced environments beyond the cache size (store->lock held). */
+static void lru_evict(struct store *s, size_t keep)
+{
+	struct store_user *u = s->lru_head;
+	while (s->n_lru > keep && u != NULL) {
+		struct store_user *next = u->lru_next;
+		if (!user_busy(s, u)) {
+			lru_unlink(s, u);
+			hash_unlink(s, u);
+			user_free(u);
+		}
+		u = next;
+	}
+}
+
+void store_user_ref(struct store_user *u)
+{
+	struct store *s = u->store;
+	pthread_mutex_lock(&s->lock);
+	if (u->refs++ == 0)
+		lru_unlink(s, u);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_user_unref(struct store_user *u)
+{
+	struct store *s = u->store;
+	pthread_mutex_lock(&s->lock);
+	if (--u->refs == 0) {
+		u->lru_prev = s->lru_tail;
+		u->lru_next = NULL;
+		if (s->lru_tail != NULL)
+			s->lru_tail->lru_next = u;
+		else
+			s->lru_head = u;
+		s->lru_tail = u;
+		u->in_lru = true;
+		s->n_lru++;
+		lru_evict(s, s->set.index_cache_size);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Find or open the environment of a user (store->lock held). */
+static int user_get_locked(struct store *s, const char *user, struct store_user **u_r)
+{
+	size_t b = hash_name(user) % s->n_buckets;
+	for (struct store_user *u = s->users[b]; u != NULL; u = u->hnext) {
+		if (strcmp(u->name, user) == 0) {
+			if (u->refs++ == 0)
+				lru_unlink(s, u);
+			*u_r = u;
+			return 0;
+		}
+	}
+	struct store_user *u = xcalloc(1, sizeof(*u));
+	u->store = s;
+	u->name = xstrdup(user);
+	u->dir = xasprintf("%s/%s", s->mail_dir, user);
+	u->index_dir = xasprintf("%s/index", u->dir);
+	u->notify_fd = -1;
+	pthread_mutex_init(&u->done_lock, NULL);
+	pthread_cond_init(&u->done_cond, NULL);
+	int r = maildir_create(u->dir);
+	if (r != 0) {
+		log_error("store: create %s: %s", u->dir, strerror(-r));
+		user_free(u);
+		return STORE_EIO;
+	}
+	int err = idx_open(&u->idx, u->index_dir, s->set.lmdb_map_size);
+	if (err != 0) {
+		user_free(u);
+		return err;
+	}
+	atomic_fetch_add(&s->env_opens, 1);
+	u->refs = 1;
+	u->hnext = s->users[b];
+	s->users[b] = u;
+	s->n_users++;
+	*u_r = u;
+	return 0;
+}
+
+/* Open a user's environment without the INBOX/reconcile work of
+ * store_user_open (maintenance code). */
+int store_user_get(struct store *s, const char *user, struct store_user **u_r)
+{
+	*u_r = NULL;
+	if (user == NULL || !user_name_valid(user))
+		return STORE_EINVALID;
+	pthread_mutex_lock(&s->lock);
+	int err = user_get_locked(s, user, u_r);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+int store_user_open(struct store *s, const char *user, struct store_user **user_r)
+{
+	struct store_user *u;
+	int err = store_user_get(s, user, &u);
+	if (err != 0)
+		return err;
+	err = store_user_reconcile_all(u);
+	if (err != 0) {
+		store_user_unref(u);
+		return err;
+	}
+	*user_r = u;
+	return 0;
+}
+
+void store_user_close(struct store_user **user)
+{
+	if (*user == NULL)
+		return;
+	store_user_unref(*user);
+	*user = NULL;
+}
+
+const char *store_user_name(const struct store_user *user)
+{
+	return user->name;
+}
+
+const char *store_user_dir(const struct store_user *user)
+{
+	return user->dir;
+}
+
+/* Close a cached, unreferenced environment of a user (index rebuild).
+ * Returns STORE_EINUSE if it is referenced or has writes queued. */
+int store_user_evict(struct store *s, const char *user)
+{
+	int err = 0;
+	pthread_mutex_lock(&s->lock);
+	size_t b = hash_name(user) % s->n_buckets;
+	for (struct store_user *u = s->users[b]; u != NULL; u = u->hnext) {
+		if (strcmp(u->name, user) != 0)
+			continue;
+		if (u->refs > 0 || user_busy(s, u)) {
+			err = STORE_EINUSE;
+		} else {
+			lru_unlink(s, u);
+			hash_unlink(s, u);
+			user_free(u);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* ---- debug counters (store-debug.h) ---- */
+
+uint64_t store_debug_commit_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->commits);
+}
+
+uint64_t store_debug_batch_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->batches);
+}
+
+uint64_t store_debug_op_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->ops);
+}
+
+uint64_t store_debug_env_open_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->env_opens);
+}
+
+size_t store_debug_open_envs(struct store *store)
+{
+	pthread_mutex_lock(&store->lock);
+	size_t n = store->n_users;
+	pthread_mutex_unlock(&store->lock);
+	return n;
+}
+
+bool store_debug_env_is_open(struct store *store, const char *user)
+{
+	bool found = false;
+	pthread_mutex_lock(&store->lock);
+	size_t b = hash_name(user) % store->n_buckets;
+	for (struct store_user *u = store->users[b]; u != NULL && !found; u = u->hnext)
+		found = strcmp(u->name, user) == 0;
+	pthread_mutex_unlock(&store->lock);
+	return found;
+}

@@ -1,0 +1,128 @@
+/* The LMDB index of one user (internal to storage/): opening the environment
+ * and its tables, short read transactions from a pool of reset handles, and
+ * typed get/put helpers over the layouts of index-schema.h. Mutating helpers
+ * run inside a write transaction owned by the writer thread (writer.c) and
+ * keep every derived table and counter (modseq index, tombstones, mailbox
+ * counters) consistent in that same transaction. */
+#ifndef LOFT_STORAGE_INDEX_H
+#define LOFT_STORAGE_INDEX_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/mailbox-name.h"
+#include "storage/store.h"
+
+#define IDX_BASE_MAX 128
+
+struct idx_dbis {
+	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache;
+};
+
+/* One open environment. The read pool holds reset MDB_NOTLS read handles so a
+ * read costs a renew, not a reader-slot allocation. */
+struct idx {
+	MDB_env *env;
+	struct idx_dbis dbi;
+	pthread_mutex_t rlock;
+	MDB_txn **rpool;
+	size_t n_rpool, rpool_cap;
+};
+
+/* Decoded mailbox record. */
+struct idx_mbox {
+	uint32_t id;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	uint32_t recent_uid, special_use;
+	uint32_t messages, unseen, deleted;
+	uint64_t size, vsize;
+	int64_t cur_stamp, new_stamp;
+	char name[MAILBOX_NAME_MAX + 1];
+};
+
+/* Decoded message record. */
+struct idx_msg {
+	uint32_t uid, flags;
+	uint64_t modseq;
+	int64_t internal_date;
+	uint64_t size, vsize;
+	uint16_t n_keywords;
+	uint16_t keywords[STORE_MAX_KEYWORDS_PER_MSG];
+	char base[IDX_BASE_MAX];
+};
+
+/* Map an LMDB/errno return code to a store_error (MAP_FULL, ENOSPC, EIO ->
+ * STORE_EIO, NOTFOUND -> STORE_ENOTFOUND, corrupt page -> STORE_ECORRUPT),
+ * logging the detail. 0 stays 0. */
+int idx_err(int rc, const char *what);
+
+/* Create (if missing) and open <index_dir> with all tables. map_size 0 =
+ * 4 GiB. Returns a store_error. */
+int idx_open(struct idx *idx, const char *index_dir, size_t map_size);
+void idx_close(struct idx *idx);
+
+/* Short read transactions. */
+int idx_read_begin(struct idx *idx, MDB_txn **txn_r);
+void idx_read_end(struct idx *idx, MDB_txn *txn);
+
+/* meta table. get returns STORE_ENOTFOUND when absent. */
+int idx_meta_get(struct idx *idx, MDB_txn *txn, const char *key, uint64_t *v_r);
+int idx_meta_put(struct idx *idx, MDB_txn *txn, const char *key, uint64_t v);
+int idx_meta_del(struct idx *idx, MDB_txn *txn, const char *key);
+/* Allocate the next value of a counter in meta (first value: start). */
+int idx_meta_next(struct idx *idx, MDB_txn *txn, const char *key, uint64_t start, uint64_t *v_r);
+
+/* Mailboxes. */
+int idx_mbox_decode(const MDB_val *key, const MDB_val *val, struct idx_mbox *mb_r);
+int idx_mbox_by_name(struct idx *idx, MDB_txn *txn, const char *name, struct idx_mbox *mb_r);
+int idx_mbox_get(struct idx *idx, MDB_txn *txn, uint32_t id, struct idx_mbox *mb_r);
+/* Write the record and (when insert) the name mapping. */
+int idx_mbox_put(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb, bool insert);
+/* Change a mailbox's name (record and name mapping); mb->name is updated. */
+int idx_mbox_rename(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const char *new_name);
+/* Names of mailbox `name`'s children ("name/..."), heap array. */
+int idx_mbox_children(struct idx *idx, MDB_txn *txn, const char *name, char ***names_r,
+		      size_t *count_r);
+/* Remove the record, its name mapping and every msgs/modseq/expunged/cache
+ * entry of the mailbox. */
+int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb);
+/* Total bytes and messages over all mailboxes (quota usage). */
+int idx_usage(struct idx *idx, MDB_txn *txn, uint64_t *bytes_r, uint64_t *messages_r);
+/* A fresh UIDVALIDITY (strictly increasing per user, seeded by the clock). */
+int idx_new_uidvalidity(struct idx *idx, MDB_txn *txn, uint32_t *uidvalidity_r);
+
+/* Messages. */
+int idx_msg_decode(const MDB_val *key, const MDB_val *val, struct idx_msg *m_r);
+int idx_msg_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, struct idx_msg *m_r);
+/* Insert a new message: m->modseq = ++mb->highestmodseq, counters updated in
+ * *mb (the caller writes mb back with idx_mbox_put). */
+int idx_msg_insert(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, struct idx_msg *m);
+/* Insert with the modseq already in m (rebuild keeping old modseqs);
+ * mb->highestmodseq is raised to it when lower. */
+int idx_msg_insert_at(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const struct idx_msg *m);
+/* Replace old by m (same uid) with a new modseq; counters in *mb. */
+int idx_msg_update(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const struct idx_msg *old,
+		   struct idx_msg *m);
+/* Rewrite a record in place without a new modseq (repairs, rebuild). */
+int idx_msg_put_raw(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struct idx_msg *m);
+/* Remove a message: tombstone with a new modseq, cache entry dropped,
+ * counters in *mb. */
+int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const struct idx_msg *m);
+
+/* Keywords. idx_keyword_id with create allocates a new id (*created_r). */
+bool idx_keyword_valid(const char *name);
+int idx_keyword_id(struct idx *idx, MDB_txn *txn, const char *name, bool create, uint16_t *id_r,
+		   bool *created_r);
+/* Heap copy of a keyword's name, or NULL if the id is unknown. */
+char *idx_keyword_name(struct idx *idx, MDB_txn *txn, uint16_t id);
+/* All keyword names indexed by id (holes NULL), for loft-keywords. */
+int idx_keyword_table(struct idx *idx, MDB_txn *txn, char ***names_r, size_t *count_r);
+
+/* Maildir letters <-> keyword ids 0..25. */
+uint32_t idx_msg_keyword_bits(const struct idx_msg *m);
+
+#endif

@@ -1,0 +1,462 @@
+/* Reconcile: bring the index in line with what is on disk after another
+ * program (an external MDA, a user's mv, a crash between rename and commit)
+ * changed a Maildir. Runs inside writer ops, so the result is committed with
+ * the batch; the read-side checks (store_mailbox_sync,
+ * store_user_reconcile_all) only submit an op when the cheap stamp / readdir
+ * comparison shows something changed.
+ *
+ * Rules: the index decides which base owns a UID; a file whose base is
+ * unknown is adopted with its U= if that is >= UIDNEXT and not taken in this
+ * pass, else with a fresh UID (a never-acknowledged message may survive with
+ * a new UID, it never replaces another). Known files get the index's flags
+ * back. Index records without a file are expunged with a tombstone. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+#include "storage/index-schema.h"
+#include "storage/maildir.h"
+#include "storage/mailbox-name.h"
+#include "storage/reconcile.h"
+#include "storage/store-mailbox.h"
+#include "storage/store-private.h"
+#include "storage/writer.h"
+
+#define TMP_MAX_AGE (36 * 3600)
+#define TRASH_MAX_AGE 3600
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct maildir_entry *x = a, *y = b;
+	return strcmp(x->name.base, y->name.base);
+}
+
+/* Adopt order: files with U= first by U=, then the rest by mtime. */
+static int adopt_cmp(const void *a, const void *b)
+{
+	const struct maildir_entry *x = *(struct maildir_entry *const *)a;
+	const struct maildir_entry *y = *(struct maildir_entry *const *)b;
+	if ((x->name.uid == 0) != (y->name.uid == 0))
+		return x->name.uid == 0 ? 1 : -1;
+	if (x->name.uid != y->name.uid)
+		return x->name.uid < y->name.uid ? -1 : 1;
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return strcmp(x->filename, y->filename);
+}
+
+static struct maildir_entry *find_entry(struct maildir_entry *e, size_t n, const char *base)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(e[mid].name.base, base);
+		if (c == 0) {
+			while (mid > 0 && strcmp(e[mid - 1].name.base, base) == 0)
+				mid--;
+			return &e[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int file_vsize(const char *path, uint64_t *vsize_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[65536];
+	bool cr = false;
+	uint64_t v = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		v += maildir_crlf_size(buf, (size_t)n, &cr);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	*vsize_r = v;
+	return err;
+}
+
+static char *entry_path(const char *dir, const struct maildir_entry *e)
+{
+	return xasprintf("%s/%s/%s", dir, e->in_new ? "new" : "cur", e->filename);
+}
+
+struct fix { uint32_t uid; size_t entry; };
+
+static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct maildir_entry *e,
+		 bool new_base)
+{
+	struct idx_msg m;
+	memset(&m, 0, sizeof(m));
+	char *from = entry_path(dir, e);
+	int err = 0;
+	if (e->name.uid >= mb->uidnext && e->name.uid < UINT32_MAX)
+		m.uid = e->name.uid;
+	else if (mb->uidnext < UINT32_MAX)
+		m.uid = mb->uidnext;
+	else
+		err = STORE_EIO;
+	mb->uidnext = m.uid + 1;
+	m.flags = e->name.flags & 0x1fu;
+	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS; i++) {
+		if (!(e->name.keyword_bits & (1u << i)))
+			continue;
+		char *kw = idx_keyword_name(w->idx, w->txn, (uint16_t)i);
+		if (kw != NULL)
+			m.keywords[m.n_keywords++] = (uint16_t)i;
+		free(kw);
+	}
+	m.internal_date = e->mtime;
+	m.size = e->file_size;
+	if (e->name.size == e->file_size && e->name.vsize != 0)
+		m.vsize = e->name.vsize;
+	else if (err == 0 && file_vsize(from, &m.vsize) != 0)
+		m.vsize = m.size;
+	if (new_base)
+		maildir_new_base(m.base, sizeof(m.base));
+	else
+		snprintf(m.base, sizeof(m.base), "%s", e->name.base);
+	if (err == 0)
+		err = idx_msg_insert(w->idx, w->txn, mb, &m);
+	char *to = err == 0 ? store_msg_path(dir, &m) : NULL;
+	if (err == 0 && to == NULL)
+		err = STORE_EIO;
+	if (err == 0 && strcmp(from, to) != 0) {
+		if (rename(from, to) == 0) {
+			wtxn_undo_rename(w, from, to);
+		} else {
+			log_error("reconcile: rename %s: %s", from, strerror(errno));
+			err = errno == ENOENT ? 0 : STORE_EIO;
+		}
+	}
+	if (err == 0)
+		log_info("reconcile: adopted user=%s mailbox=%s uid=%u file=%s", w->u->name, mb->name,
+			 m.uid, e->filename);
+	free(from);
+	free(to);
+	return err;
+}
+
+int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
+{
+	struct maildir_entry *ents = NULL;
+	size_t n = 0;
+	int r = maildir_scan(dir, &ents, &n);
+	if (r == -ENOENT) {
+		if (strcmp(mb->name, "INBOX") != 0) {
+			/* the directory is gone: so is the mailbox */
+			log_info("reconcile: user=%s mailbox=%s directory vanished", w->u->name, mb->name);
+			w->changed = true;
+			return idx_mbox_drop(w->idx, w->txn, mb);
+		}
+		r = maildir_create(dir);
+		if (r == 0)
+			r = maildir_scan(dir, &ents, &n);
+	}
+	if (r != 0) {
+		log_error("reconcile: scan %s: %s", dir, strerror(-r));
+		return STORE_EIO;
+	}
+	maildir_tmp_cleanup(dir, TMP_MAX_AGE);
+	qsort(ents, n, sizeof(*ents), entry_cmp);
+	bool *used = xcalloc(n ? n : 1, sizeof(*used));
+	uint32_t *gone = NULL;
+	struct fix *fixes = NULL;
+	size_t n_gone = 0, n_fix = 0, cap_gone = 0, cap_fix = 0;
+
+	/* pass 1: compare index records with files (read only) */
+	MDB_cursor *cur;
+	int err = 0;
+	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
+	if (rc != 0)
+		err = idx_err(rc, "cursor");
+	if (err == 0) {
+		unsigned char kb[IDX_MSG_KEY_LEN];
+		idx_msg_key(kb, mb->id, 0);
+		MDB_val k = { sizeof(kb), kb }, v;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (idx_get_u32(k.mv_data) != mb->id)
+				break;
+			struct idx_msg m;
+			if ((err = idx_msg_decode(&k, &v, &m)) != 0)
+				break;
+			struct maildir_entry *e = find_entry(ents, n, m.base);
+			while (e != NULL && used[e - ents]) {
+				e++;
+				if (e == ents + n || strcmp(e->name.base, m.base) != 0)
+					e = NULL;
+			}
+			if (e == NULL) {
+				if (n_gone == cap_gone) {
+					cap_gone = cap_gone ? cap_gone * 2 : 16;
+					gone = xrealloc(gone, cap_gone * sizeof(*gone));
+				}
+				gone[n_gone++] = m.uid;
+				continue;
+			}
+			used[e - ents] = true;
+			char want[512];
+			if (e->in_new || store_msg_filename(&m, want, sizeof(want)) != 0 ||
+			    strcmp(want, e->filename) != 0) {
+				if (n_fix == cap_fix) {
+					cap_fix = cap_fix ? cap_fix * 2 : 16;
+					fixes = xrealloc(fixes, cap_fix * sizeof(*fixes));
+				}
+				fixes[n_fix++] = (struct fix){ m.uid, (size_t)(e - ents) };
+			}
+		}
+		mdb_cursor_close(cur);
+		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+			err = idx_err(rc, "reconcile scan");
+	}
+
+	/* pass 2: apply */
+	for (size_t i = 0; i < n_gone && err == 0; i++) {
+		struct idx_msg m;
+		err = idx_msg_get(w->idx, w->txn, mb->id, gone[i], &m);
+		if (err == 0)
+			err = idx_msg_remove(w->idx, w->txn, mb, &m);
+		if (err == 0)
+			log_info("reconcile: user=%s mailbox=%s uid=%u file vanished: expunged",
+				 w->u->name, mb->name, gone[i]);
+	}
+	for (size_t i = 0; i < n_fix && err == 0; i++) {
+		struct idx_msg m;
+		err = idx_msg_get(w->idx, w->txn, mb->id, fixes[i].uid, &m);
+		if (err != 0)
+			break;
+		char *from = entry_path(dir, &ents[fixes[i].entry]);
+		char *to = store_msg_path(dir, &m);
+		if (to != NULL && rename(from, to) == 0)
+			wtxn_undo_rename(w, from, to);
+		else if (errno != ENOENT)
+			err = STORE_EIO;
+		free(from);
+		free(to);
+	}
+	struct maildir_entry **adopt_list = xmalloc((n ? n : 1) * sizeof(*adopt_list));
+	size_t n_adopt = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!used[i])
+			adopt_list[n_adopt++] = &ents[i];
+	}
+	qsort(adopt_list, n_adopt, sizeof(*adopt_list), adopt_cmp);
+	for (size_t i = 0; i < n_adopt && err == 0; i++) {
+		struct maildir_entry *e = adopt_list[i];
+		/* a base that is already some other message's identity (a
+		 * duplicate file) gets a fresh one */
+		struct maildir_entry *first = find_entry(ents, n, e->name.base);
+		bool dup = false;
+		for (struct maildir_entry *x = first; x != NULL && x < ents + n &&
+		     strcmp(x->name.base, e->name.base) == 0 && !dup; x++)
+			dup = x != e && used[x - ents];
+		err = adopt(w, mb, dir, e, dup);
+		used[e - ents] = true;
+	}
+	if (err == 0) {
+		if (n_adopt > 0 || n_gone > 0) {
+			char *curdir = xasprintf("%s/cur", dir);
+			wtxn_fsync_dir(w, curdir);
+			free(curdir);
+			char *newdir = xasprintf("%s/new", dir);
+			wtxn_fsync_dir(w, newdir);
+			free(newdir);
+		}
+		err = idx_mbox_put(w->idx, w->txn, mb, false);
+		wtxn_touch(w, mb->id, dir, true);
+	}
+	free(adopt_list);
+	free(used);
+	free(gone);
+	free(fixes);
+	maildir_scan_free(ents, n);
+	return err;
+}
+
+int reconcile_if_changed(struct wtxn *w, const char *name)
+{
+	struct idx_mbox mb;
+	int err = idx_mbox_by_name(w->idx, w->txn, name, &mb);
+	if (err == STORE_ENOTFOUND)
+		return 0;
+	if (err != 0)
+		return err;
+	char *dir = store_mailbox_path(w->u, name);
+	if (dir == NULL)
+		return STORE_EINVALID;
+	int64_t cs = 0, ns = 0;
+	if (maildir_dir_stamp(dir, &cs, &ns) == 0 && cs == mb.cur_stamp && ns == mb.new_stamp) {
+		free(dir);
+		return 0;
+	}
+	err = reconcile_mailbox(w, &mb, dir);
+	free(dir);
+	return err;
+}
+
+/* ---- read-side checks that submit reconcile ops ---- */
+
+static int run_noop(struct wtxn *w, struct wop *op)
+{
+	(void)w;
+	(void)op;
+	return 0;
+}
+
+int store_mailbox_sync(struct store_user *u, const char *name)
+{
+	MDB_txn *txn;
+	int err = idx_read_begin(&u->idx, &txn);
+	if (err != 0)
+		return err;
+	struct idx_mbox mb;
+	err = idx_mbox_by_name(&u->idx, txn, name, &mb);
+	idx_read_end(&u->idx, txn);
+	if (err != 0)
+		return err;
+	char *dir = store_mailbox_path(u, name);
+	int64_t cs = 0, ns = 0;
+	bool same = dir != NULL && maildir_dir_stamp(dir, &cs, &ns) == 0 && cs == mb.cur_stamp &&
+		    ns == mb.new_stamp;
+	free(dir);
+	if (same)
+		return 0;
+	struct wop op = { .run = run_noop, .mbox = { name } };
+	return writer_run(u, &op);
+}
+
+struct op_user_sync {
+	struct wop op;
+	char **create, **drop, **check;
+	size_t n_create, n_drop, n_check;
+};
+
+static int run_user_sync(struct wtxn *w, struct wop *op)
+{
+	struct op_user_sync *o = (struct op_user_sync *)op;
+	int err = 0;
+	for (size_t i = 0; i < o->n_create && err == 0; i++) {
+		err = store_mbox_create_path(w, o->create[i], 0, true, NULL);
+		if (err == 0)
+			err = reconcile_if_changed(w, o->create[i]);
+	}
+	for (size_t i = 0; i < o->n_drop && err == 0; i++) {
+		struct idx_mbox mb;
+		if (idx_mbox_by_name(w->idx, w->txn, o->drop[i], &mb) != 0)
+			continue;
+		char *dir = store_mailbox_path(w->u, o->drop[i]);
+		struct stat st;
+		if (dir != NULL && stat(dir, &st) != 0 && errno == ENOENT) {
+			log_info("reconcile: user=%s mailbox=%s directory vanished", w->u->name, mb.name);
+			err = idx_mbox_drop(w->idx, w->txn, &mb);
+			w->changed = true;
+		}
+		free(dir);
+	}
+	for (size_t i = 0; i < o->n_check && err == 0; i++)
+		err = reconcile_if_changed(w, o->check[i]);
+	return err;
+}
+
+static void push(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_user_reconcile_all(struct store_user *u)
+{
+	struct op_user_sync o = { .op = { .run = run_user_sync } };
+	char **known = NULL;
+	size_t n_known = 0;
+	MDB_txn *txn;
+	int err = idx_read_begin(&u->idx, &txn);
+	if (err != 0)
+		return err;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, u->idx.dbi.mailboxes, &cur);
+	if (rc == 0) {
+		MDB_val k, v;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			struct idx_mbox mb;
+			if ((err = idx_mbox_decode(&k, &v, &mb)) != 0)
+				break;
+			push(&known, &n_known, mb.name);
+			char *dir = store_mailbox_path(u, mb.name);
+			int64_t cs, ns;
+			int r = dir != NULL ? maildir_dir_stamp(dir, &cs, &ns) : -EINVAL;
+			struct stat st;
+			if (r == -ENOENT && strcmp(mb.name, "INBOX") != 0 && stat(dir, &st) != 0)
+				push(&o.drop, &o.n_drop, mb.name);
+			else if (r != 0 || cs != mb.cur_stamp || ns != mb.new_stamp)
+				push(&o.check, &o.n_check, mb.name);
+			free(dir);
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	idx_read_end(&u->idx, txn);
+	if (err == 0)
+		err = idx_err(rc, "mailbox scan");
+	qsort(known, n_known, sizeof(*known), name_cmp);
+	if (err == 0 && bsearch(&(const char *){ "INBOX" }, known, n_known, sizeof(*known),
+				name_cmp) == NULL)
+		push(&o.create, &o.n_create, "INBOX");
+	DIR *d = err == 0 ? opendir(u->dir) : NULL;
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "loft-trash-", 11) == 0) {
+			struct stat st;
+			char *p = xasprintf("%s/%s", u->dir, de->d_name);
+			if (stat(p, &st) == 0 && st.st_mtime + TRASH_MAX_AGE < time(NULL))
+				maildir_remove(p);
+			free(p);
+			continue;
+		}
+		char *name = mailbox_name_from_dir(de->d_name);
+		if (name == NULL)
+			continue;
+		const char *key = name;
+		if (bsearch(&key, known, n_known, sizeof(*known), name_cmp) == NULL) {
+			char *cur_dir = xasprintf("%s/%s/cur", u->dir, de->d_name);
+			struct stat st;
+			if (stat(cur_dir, &st) == 0 && S_ISDIR(st.st_mode))
+				push(&o.create, &o.n_create, name);
+			free(cur_dir);
+		}
+		free(name);
+	}
+	if (d != NULL)
+		closedir(d);
+	store_strv_free(known, n_known);
+	if (err == 0 && o.n_create + o.n_drop + o.n_check > 0) {
+		/* parents before children */
+		qsort(o.create, o.n_create, sizeof(*o.create), name_cmp);
+		err = writer_run(u, &o.op);
+	}
+	store_strv_free(o.create, o.n_create);
+	store_strv_free(o.drop, o.n_drop);
+	store_strv_free(o.check, o.n_check);
+	return err;
+}

@@ -1,0 +1,180 @@
+/* Streamed append: the message is written to <mailbox>/tmp/<base> on the
+ * caller's thread and fsynced there; the commit op assigns the UID, inserts
+ * the record and renames the file into cur/ inside a group-committed write
+ * transaction (see writer.c for the crash-safety order). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+#include "storage/maildir.h"
+#include "storage/store-keywords.h"
+#include "storage/store-private.h"
+#include "storage/store-quota.h"
+#include "storage/writer.h"
+
+struct store_append {
+	struct store_user *user;
+	char *mailbox;          /* canonical */
+	char *dir;
+	struct maildir_tmp tmp;
+	int error;              /* sticky */
+};
+
+int store_append_begin(struct store_user *user, const char *mailbox, struct store_append **app_r)
+{
+	*app_r = NULL;
+	char *canon = store_name_canonical(mailbox);
+	if (canon == NULL)
+		return STORE_EINVALID;
+	int err = store_mailbox_sync(user, canon);
+	if (err != 0) {
+		free(canon);
+		return err;
+	}
+	struct store_append *app = xcalloc(1, sizeof(*app));
+	app->user = user;
+	app->mailbox = canon;
+	app->dir = store_mailbox_path(user, canon);
+	int r = maildir_tmp_create(app->dir, &app->tmp);
+	if (r != 0) {
+		log_error("store: create tmp file in %s: %s", app->dir, strerror(-r));
+		free(app->dir);
+		free(app->mailbox);
+		free(app);
+		return r == -ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	}
+	store_user_ref(user);
+	*app_r = app;
+	return 0;
+}
+
+int store_append_write(struct store_append *app, const void *data, size_t len)
+{
+	if (app->error != 0)
+		return app->error;
+	uint64_t max = app->user->store->set.max_message_size;
+	if (max != 0 && app->tmp.size + len > max) {
+		app->error = STORE_ETOOBIG;
+		return app->error;
+	}
+	int r = maildir_tmp_write(&app->tmp, data, len);
+	if (r != 0) {
+		log_error("store: write %s: %s", app->tmp.path, strerror(-r));
+		app->error = STORE_EIO;
+	}
+	return app->error;
+}
+
+static void app_free(struct store_append *app)
+{
+	maildir_tmp_discard(&app->tmp);
+	store_user_unref(app->user);
+	free(app->dir);
+	free(app->mailbox);
+	free(app);
+}
+
+void store_append_abort(struct store_append **app)
+{
+	if (*app == NULL)
+		return;
+	app_free(*app);
+	*app = NULL;
+}
+
+struct op_append {
+	struct wop op;
+	struct store_append *app;
+	const struct store_append_meta *meta;
+	uint32_t uid, uidvalidity;
+};
+
+static int run_append(struct wtxn *w, struct wop *op)
+{
+	struct op_append *o = (struct op_append *)op;
+	struct store_append *app = o->app;
+	struct idx_mbox mb;
+	int err = idx_mbox_by_name(w->idx, w->txn, app->mailbox, &mb);
+	if (err != 0)
+		return err;
+	if (mb.uidnext == UINT32_MAX)
+		return STORE_EIO;   /* UID space exhausted: needs a new UIDVALIDITY */
+	err = store_quota_check(w, app->tmp.size, 1);
+	if (err != 0)
+		return err;
+	struct idx_msg m;
+	memset(&m, 0, sizeof(m));
+	size_t nk = 0;
+	if (o->meta != NULL && o->meta->n_keywords > 0) {
+		err = store_keywords_resolve(w, o->meta->keywords, o->meta->n_keywords, m.keywords, &nk);
+		if (err != 0)
+			return err;
+	}
+	m.n_keywords = (uint16_t)nk;
+	m.uid = mb.uidnext++;
+	m.flags = o->meta != NULL ? o->meta->flags & 0x1fu : 0;
+	m.internal_date = o->meta != NULL && o->meta->internal_date != 0 ? o->meta->internal_date
+									   : (int64_t)time(NULL);
+	m.size = app->tmp.size;
+	m.vsize = app->tmp.vsize;
+	snprintf(m.base, sizeof(m.base), "%s", app->tmp.base);
+	err = idx_msg_insert(w->idx, w->txn, &mb, &m);
+	if (err == 0)
+		err = idx_mbox_put(w->idx, w->txn, &mb, false);
+	if (err != 0)
+		return err;
+	char *path = store_msg_path(app->dir, &m);
+	if (path == NULL)
+		return STORE_EIO;
+	int r = maildir_rename(app->tmp.path, path);
+	if (r != 0) {
+		log_error("store: rename %s -> %s: %s", app->tmp.path, path, strerror(-r));
+		free(path);
+		return r == -ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	}
+	wtxn_undo_rename(w, app->tmp.path, path);
+	free(path);
+	char *cur = xasprintf("%s/cur", app->dir);
+	wtxn_fsync_dir(w, cur);
+	free(cur);
+	wtxn_touch(w, mb.id, app->dir, true);
+	o->uid = m.uid;
+	o->uidvalidity = mb.uidvalidity;
+	return 0;
+}
+
+int store_append_commit(struct store_append **appp, const struct store_append_meta *meta,
+			uint32_t *uid_r, uint32_t *uidvalidity_r)
+{
+	struct store_append *app = *appp;
+	*appp = NULL;
+	if (app == NULL)
+		return STORE_EINVALID;
+	int err = app->error;
+	if (err == 0 && meta != NULL && meta->n_keywords > 0 && meta->keywords == NULL)
+		err = STORE_EINVALID;
+	if (err == 0) {
+		int r = maildir_tmp_finish(&app->tmp);
+		if (r != 0) {
+			log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));
+			err = STORE_EIO;
+		}
+	}
+	if (err == 0) {
+		struct op_append o = { .op = { .run = run_append, .mbox = { app->mailbox } },
+				       .app = app, .meta = meta };
+		err = writer_run(app->user, &o.op);
+		if (err == 0) {
+			if (uid_r != NULL)
+				*uid_r = o.uid;
+			if (uidvalidity_r != NULL)
+				*uidvalidity_r = o.uidvalidity;
+			app->tmp.path[0] = '\0';   /* now in cur/: nothing to discard */
+		}
+	}
+	app_free(app);
+	return err;
+}

@@ -1,0 +1,117 @@
+/* Internal state shared by the storage implementation files (never included
+ * outside storage/ except by storage unit tests): the store, the shared
+ * per-user environment object, mailbox views, and small path helpers.
+ *
+ * Locking order (outer to inner): notify.c's registry lock, then store->lock
+ * (user table, LRU), then store->wlock (writer ready queue), then a user's
+ * done_lock or its idx read-pool lock. */
+#ifndef LOFT_STORAGE_STORE_PRIVATE_H
+#define LOFT_STORAGE_STORE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "storage/index.h"
+#include "storage/store.h"
+
+struct wop;
+struct notify;
+
+struct store {
+	struct store_settings set;   /* mail_dir is a private copy */
+	char *mail_dir;
+
+	/* user environments: hash table + LRU of unreferenced ones */
+	pthread_mutex_t lock;
+	struct store_user **users;
+	size_t n_buckets, n_users;
+	struct store_user *lru_head, *lru_tail;
+	size_t n_lru;
+
+	/* writers */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct store_user *ready_head, *ready_tail;
+	bool stopping;
+	pthread_t *writers;
+	unsigned n_writers;
+
+	struct notify *notify;
+
+	atomic_uint_least64_t commits;   /* debug counters (store-debug.h) */
+	atomic_uint_least64_t batches;
+	atomic_uint_least64_t ops;
+	atomic_uint_least64_t env_opens;
+};
+
+/* One user's opened store: shared by every store_user_open of that user in
+ * this process (a store_user handle IS this object, reference counted). */
+struct store_user {
+	struct store *store;
+	char *name;
+	char *dir;                   /* <mail_dir>/<user> */
+	char *index_dir;             /* <dir>/index */
+	struct idx idx;
+
+	/* store->lock */
+	unsigned refs;
+	struct store_user *hnext;
+	struct store_user *lru_prev, *lru_next;
+	bool in_lru;
+
+	/* store->wlock: pending write ops and the scheduling state */
+	struct wop *q_head, *q_tail;
+	bool scheduled;
+	struct store_user *ready_next;
+
+	/* completion of ops */
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+
+	/* cross-process change counter file <index_dir>/notify (writer only) */
+	int notify_fd;
+	uint64_t notify_seq;
+};
+
+/* A mailbox view. */
+struct store_mailbox {
+	struct store_user *user;
+	char *name;                  /* canonical */
+	char *dir;                   /* absolute mailbox directory */
+	uint32_t id;
+	uint32_t uidvalidity;
+	bool read_only;
+	uint32_t *recent;
+	size_t n_recent, recent_cap;
+};
+
+/* Absolute directory of a mailbox (heap); NULL if the name is invalid. */
+char *store_mailbox_path(const struct store_user *user, const char *name);
+/* Canonical name or NULL (STORE_EINVALID). */
+char *store_name_canonical(const char *name);
+/* Path of a message file in <mbox_dir>/cur from its record (heap). */
+char *store_msg_path(const char *mbox_dir, const struct idx_msg *m);
+/* Format a record's canonical Maildir file name into buf. */
+int store_msg_filename(const struct idx_msg *m, char *buf, size_t size);
+
+/* User references (envcache.c). */
+void store_user_ref(struct store_user *u);
+void store_user_unref(struct store_user *u);
+/* Open (or find) a user's environment without reconciling (maintenance). */
+int store_user_get(struct store *store, const char *user, struct store_user **u_r);
+/* Close a cached unreferenced environment; STORE_EINUSE if in use. */
+int store_user_evict(struct store *store, const char *user);
+
+/* Reconcile every mailbox of a user whose directory changed behind our back,
+ * and adopt/drop mailbox directories created/removed by other programs. */
+int store_user_reconcile_all(struct store_user *u);
+/* Reconcile one mailbox if its cur/new stamps differ from the index (a write
+ * op through the writer queue, skipped when nothing changed). */
+int store_mailbox_sync(struct store_user *u, const char *canonical_name);
+
+/* Recent claiming for a read-write view (store-view.c). */
+int store_view_claim_recent(struct store_mailbox *mbox);
+
+#endif

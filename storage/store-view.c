@@ -1,0 +1,524 @@
+/* Mailbox views and the read side of the public API: open/close a view
+ * (claiming \Recent for read-write views), status, message scans, single
+ * message lookups, opening a message's bytes, the parsed-metadata cache and
+ * changes since a MODSEQ. Reads are short read transactions; the cost of
+ * store_changes_since is one range scan of the modseq and expunged tables
+ * starting at `since`, independent of the mailbox size. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+#include "storage/index-schema.h"
+#include "storage/maildir.h"
+#include "storage/store-private.h"
+#include "storage/writer.h"
+
+/* ---- keyword name cache for one read txn ---- */
+
+struct kwcache {
+	char **names;
+	size_t n;
+};
+
+static const char *kw_name(struct kwcache *c, struct idx *idx, MDB_txn *txn, uint16_t id)
+{
+	if (id >= c->n) {
+		size_t n = (size_t)id + 16;
+		c->names = xrealloc(c->names, n * sizeof(*c->names));
+		memset(c->names + c->n, 0, (n - c->n) * sizeof(*c->names));
+		c->n = n;
+	}
+	if (c->names[id] == NULL) {
+		c->names[id] = idx_keyword_name(idx, txn, id);
+		if (c->names[id] == NULL)
+			c->names[id] = xasprintf("$Keyword%u", id);   /* unknown id: never NULL */
+	}
+	return c->names[id];
+}
+
+static void kwcache_free(struct kwcache *c)
+{
+	store_strv_free(c->names, c->n);
+	c->names = NULL;
+	c->n = 0;
+}
+
+static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *c,
+		     struct idx *idx, MDB_txn *txn)
+{
+	out->uid = m->uid;
+	out->flags = m->flags;
+	out->modseq = m->modseq;
+	out->internal_date = m->internal_date;
+	out->size = m->size;
+	out->vsize = m->vsize;
+	out->n_keywords = m->n_keywords;
+	for (unsigned i = 0; i < m->n_keywords; i++)
+		out->keywords[i] = c != NULL ? kw_name(c, idx, txn, m->keywords[i]) : NULL;
+}
+
+/* ---- recent ---- */
+
+struct op_recent {
+	struct wop op;
+	uint32_t mbox_id;
+	uint32_t *uids;
+	size_t n;
+};
+
+static int run_claim_recent(struct wtxn *w, struct wop *op)
+{
+	struct op_recent *o = (struct op_recent *)op;
+	struct idx_mbox mb;
+	int err = idx_mbox_get(w->idx, w->txn, o->mbox_id, &mb);
+	if (err != 0)
+		return err;
+	if (mb.recent_uid >= mb.uidnext)
+		return 0;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
+	if (rc != 0)
+		return idx_err(rc, "cursor");
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, mb.id, mb.recent_uid);
+	MDB_val k = { sizeof(kb), kb }, v;
+	size_t cap = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mb.id)
+			break;
+		if (o->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			o->uids = xrealloc(o->uids, cap * sizeof(*o->uids));
+		}
+		o->uids[o->n++] = idx_get_u32((unsigned char *)k.mv_data + 4);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return idx_err(rc, "recent scan");
+	mb.recent_uid = mb.uidnext;
+	w->changed = true;
+	return idx_mbox_put(w->idx, w->txn, &mb, false);
+}
+
+int store_view_claim_recent(struct store_mailbox *mbox)
+{
+	struct op_recent o = { .op = { .run = run_claim_recent }, .mbox_id = mbox->id };
+	int err = writer_run(mbox->user, &o.op);
+	if (err == 0 && o.n > 0) {
+		if (mbox->n_recent + o.n > mbox->recent_cap) {
+			mbox->recent_cap = mbox->n_recent + o.n;
+			mbox->recent = xrealloc(mbox->recent, mbox->recent_cap * sizeof(*mbox->recent));
+		}
+		memcpy(mbox->recent + mbox->n_recent, o.uids, o.n * sizeof(*o.uids));
+		mbox->n_recent += o.n;
+	}
+	free(o.uids);
+	return err;
+}
+
+/* ---- views ---- */
+
+int store_mailbox_open(struct store_user *user, const char *name, bool read_only,
+		       struct store_mailbox **mbox_r)
+{
+	*mbox_r = NULL;
+	char *canon = store_name_canonical(name);
+	if (canon == NULL)
+		return STORE_EINVALID;
+	int err = store_mailbox_sync(user, canon);
+	MDB_txn *txn = NULL;
+	struct idx_mbox mb;
+	if (err == 0)
+		err = idx_read_begin(&user->idx, &txn);
+	if (err == 0)
+		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+	idx_read_end(&user->idx, txn);
+	if (err != 0) {
+		free(canon);
+		return err;
+	}
+	struct store_mailbox *mbox = xcalloc(1, sizeof(*mbox));
+	mbox->user = user;
+	mbox->name = canon;
+	mbox->dir = store_mailbox_path(user, canon);
+	mbox->id = mb.id;
+	mbox->uidvalidity = mb.uidvalidity;
+	mbox->read_only = read_only;
+	store_user_ref(user);
+	if (!read_only && mb.recent_uid < mb.uidnext) {
+		err = store_view_claim_recent(mbox);
+		if (err != 0) {
+			store_mailbox_close(&mbox);
+			return err;
+		}
+	}
+	*mbox_r = mbox;
+	return 0;
+}
+
+void store_mailbox_close(struct store_mailbox **mbox)
+{
+	struct store_mailbox *m = *mbox;
+	if (m == NULL)
+		return;
+	*mbox = NULL;
+	store_user_unref(m->user);
+	free(m->name);
+	free(m->dir);
+	free(m->recent);
+	free(m);
+}
+
+/* Read the view's mailbox record; STORE_ENOTFOUND once it was deleted (or
+ * recreated with another UIDVALIDITY). */
+static int view_record(struct store_mailbox *mbox, MDB_txn *txn, struct idx_mbox *mb)
+{
+	int err = idx_mbox_get(&mbox->user->idx, txn, mbox->id, mb);
+	if (err == 0 && mb->uidvalidity != mbox->uidvalidity)
+		err = STORE_ENOTFOUND;
+	return err;
+}
+
+int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status_r)
+{
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	struct idx_mbox mb;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	err = view_record(mbox, txn, &mb);
+	idx_read_end(idx, txn);
+	if (err != 0)
+		return err;
+	if (!mbox->read_only && mb.recent_uid < mb.uidnext) {
+		/* new messages arrived: this view claims their \Recent */
+		err = store_view_claim_recent(mbox);
+		if (err != 0)
+			return err;
+	}
+	err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	err = view_record(mbox, txn, &mb);
+	/* drop claimed UIDs that were expunged since */
+	size_t keep = 0;
+	for (size_t i = 0; i < mbox->n_recent && err == 0; i++) {
+		unsigned char kb[IDX_MSG_KEY_LEN];
+		idx_msg_key(kb, mbox->id, mbox->recent[i]);
+		MDB_val k = { sizeof(kb), kb }, v;
+		if (mdb_get(txn, idx->dbi.msgs, &k, &v) == 0)
+			mbox->recent[keep++] = mbox->recent[i];
+	}
+	if (err == 0)
+		mbox->n_recent = keep;
+	idx_read_end(idx, txn);
+	if (err != 0)
+		return err;
+	memset(status_r, 0, sizeof(*status_r));
+	status_r->messages = mb.messages;
+	status_r->unseen = mb.unseen;
+	status_r->recent = (uint32_t)mbox->n_recent;
+	status_r->uidnext = mb.uidnext;
+	status_r->uidvalidity = mb.uidvalidity;
+	status_r->highestmodseq = mb.highestmodseq;
+	status_r->size = mb.size;
+	status_r->deleted = mb.deleted;
+	return 0;
+}
+
+const uint32_t *store_mailbox_recent(struct store_mailbox *mbox, size_t *count_r)
+{
+	*count_r = mbox->n_recent;
+	return mbox->recent;
+}
+
+/* ---- messages ---- */
+
+int store_msg_scan(struct store_mailbox *mbox, uint32_t uid_lo, uint32_t uid_hi,
+		   store_msg_cb *cb, void *ctx)
+{
+	if (uid_lo > uid_hi)
+		return 0;
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	struct idx_mbox mb;
+	err = view_record(mbox, txn, &mb);
+	MDB_cursor *cur = NULL;
+	int rc = 0;
+	if (err == 0 && (rc = mdb_cursor_open(txn, idx->dbi.msgs, &cur)) != 0)
+		err = idx_err(rc, "cursor");
+	struct kwcache kc = { 0 };
+	if (err == 0) {
+		unsigned char kb[IDX_MSG_KEY_LEN];
+		idx_msg_key(kb, mbox->id, uid_lo);
+		MDB_val k = { sizeof(kb), kb }, v;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
+				break;
+			struct idx_msg m;
+			if ((err = idx_msg_decode(&k, &v, &m)) != 0)
+				break;
+			if (m.uid > uid_hi)
+				break;
+			struct store_msg sm;
+			fill_msg(&sm, &m, &kc, idx, txn);
+			if ((err = cb(&sm, ctx)) != 0)
+				break;
+		}
+		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+			err = idx_err(rc, "scan");
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	kwcache_free(&kc);
+	idx_read_end(idx, txn);
+	return err;
+}
+
+int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *msg_r,
+		  char ***keywords_r)
+{
+	if (keywords_r != NULL)
+		*keywords_r = NULL;
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	struct idx_mbox mb;
+	struct idx_msg m;
+	err = view_record(mbox, txn, &mb);
+	if (err == 0)
+		err = idx_msg_get(idx, txn, mbox->id, uid, &m);
+	if (err == 0) {
+		fill_msg(msg_r, &m, NULL, idx, txn);
+		if (keywords_r != NULL) {
+			char **kw = xcalloc(m.n_keywords + 1u, sizeof(*kw));
+			for (unsigned i = 0; i < m.n_keywords; i++) {
+				kw[i] = idx_keyword_name(idx, txn, m.keywords[i]);
+				if (kw[i] == NULL)
+					kw[i] = xasprintf("$Keyword%u", m.keywords[i]);
+				msg_r->keywords[i] = kw[i];
+			}
+			*keywords_r = kw;
+		}
+	}
+	idx_read_end(idx, txn);
+	return err;
+}
+
+int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t *size_r)
+{
+	*fd_r = -1;
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	struct idx_mbox mb;
+	struct idx_msg m;
+	err = view_record(mbox, txn, &mb);
+	if (err == 0)
+		err = idx_msg_get(idx, txn, mbox->id, uid, &m);
+	idx_read_end(idx, txn);
+	if (err != 0)
+		return err;
+	char *path = store_msg_path(mbox->dir, &m);
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0 && (path == NULL || errno == ENOENT)) {
+		/* renamed by a concurrent flag change, or by another program */
+		char *found = NULL;
+		if (maildir_find_base(mbox->dir, m.base, &found) == 0)
+			fd = open(found, O_RDONLY | O_CLOEXEC);
+		free(found);
+		if (fd < 0 && errno == ENOENT)
+			err = STORE_ENOTFOUND;
+	}
+	if (fd < 0 && err == 0) {
+		log_error("store: open message %s: %s", path ? path : m.base, strerror(errno));
+		err = STORE_EIO;
+	}
+	free(path);
+	if (err != 0)
+		return err;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return STORE_EIO;
+	}
+	*fd_r = fd;
+	if (size_r != NULL)
+		*size_r = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* ---- cache ---- */
+
+int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r, size_t *len_r)
+{
+	*data_r = NULL;
+	*len_r = 0;
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, mbox->id, uid);
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc = mdb_get(txn, idx->dbi.cache, &k, &v);
+	if (rc == 0) {
+		*data_r = xmalloc(v.mv_size);
+		memcpy(*data_r, v.mv_data, v.mv_size);
+		*len_r = v.mv_size;
+	}
+	idx_read_end(idx, txn);
+	return idx_err(rc, "cache get");
+}
+
+struct op_cache {
+	struct wop op;
+	uint32_t mbox_id, uid;
+	const void *data;
+	size_t len;
+};
+
+static int run_cache_set(struct wtxn *w, struct wop *op)
+{
+	struct op_cache *o = (struct op_cache *)op;
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, o->mbox_id, o->uid);
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc = mdb_get(w->txn, w->idx->dbi.msgs, &k, &v);
+	if (rc != 0)
+		return idx_err(rc, "cache set (message)");
+	v.mv_size = o->len;
+	v.mv_data = (void *)o->data;
+	rc = mdb_put(w->txn, w->idx->dbi.cache, &k, &v, 0);
+	w->changed = true;
+	return idx_err(rc, "cache put");
+}
+
+int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *data, size_t len)
+{
+	if (data == NULL && len > 0)
+		return STORE_EINVALID;
+	struct op_cache o = { .op = { .run = run_cache_set }, .mbox_id = mbox->id, .uid = uid,
+			      .data = data, .len = len };
+	return writer_run(mbox->user, &o.op);
+}
+
+/* ---- changes since ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void store_uid_list_free(struct store_uid_list *list)
+{
+	if (list == NULL)
+		return;
+	x_free(&list->uids);
+	list->count = 0;
+}
+
+static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+			    struct store_uid_list *out)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, idx->dbi.expunged, &cur);
+	if (rc != 0)
+		return idx_err(rc, "cursor");
+	unsigned char kb[IDX_EXPUNGED_KEY_LEN];
+	idx_expunged_key(kb, mbox_id, since + 1, 0);
+	MDB_val k = { sizeof(kb), kb }, v;
+	size_t cap = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != IDX_EXPUNGED_KEY_LEN || idx_get_u32(k.mv_data) != mbox_id)
+			break;
+		if (out->count == cap) {
+			cap = cap ? cap * 2 : 16;
+			out->uids = xrealloc(out->uids, cap * sizeof(*out->uids));
+		}
+		out->uids[out->count++] = idx_get_u32((unsigned char *)k.mv_data + 12);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return idx_err(rc, "vanished scan");
+	qsort(out->uids, out->count, sizeof(*out->uids), cmp_u32);
+	return 0;
+}
+
+int store_changes_since(struct store_mailbox *mbox, uint64_t since, store_msg_cb *changed_cb,
+			void *ctx, struct store_uid_list *vanished_r)
+{
+	if (vanished_r != NULL)
+		*vanished_r = (struct store_uid_list){ NULL, 0 };
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0)
+		return err;
+	struct idx_mbox mb;
+	err = view_record(mbox, txn, &mb);
+	struct kwcache kc = { 0 };
+	if (err == 0 && changed_cb != NULL && since < mb.highestmodseq) {
+		MDB_cursor *cur = NULL;
+		int rc = mdb_cursor_open(txn, idx->dbi.modseq, &cur);
+		if (rc != 0) {
+			err = idx_err(rc, "cursor");
+			cur = NULL;
+		}
+		unsigned char kb[IDX_MODSEQ_KEY_LEN];
+		idx_modseq_key(kb, mbox->id, since + 1);
+		MDB_val k = { sizeof(kb), kb }, v;
+		for (rc = err == 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+		     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != IDX_MODSEQ_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
+				break;
+			if (v.mv_size != 4) {
+				err = idx_err(MDB_CORRUPTED, "modseq value");
+				break;
+			}
+			struct idx_msg m;
+			err = idx_msg_get(idx, txn, mbox->id, idx_get_u32(v.mv_data), &m);
+			if (err == STORE_ENOTFOUND) {
+				log_warn("store: modseq entry without message user=%s mailbox=%s",
+					 mbox->user->name, mbox->name);
+				err = 0;
+				continue;
+			}
+			if (err != 0)
+				break;
+			struct store_msg sm;
+			fill_msg(&sm, &m, &kc, idx, txn);
+			if ((err = changed_cb(&sm, ctx)) != 0)
+				break;
+		}
+		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+			err = idx_err(rc, "changes scan");
+		if (cur != NULL)
+			mdb_cursor_close(cur);
+	}
+	if (err == 0 && vanished_r != NULL)
+		err = collect_vanished(idx, txn, mbox->id, since, vanished_r);
+	kwcache_free(&kc);
+	idx_read_end(idx, txn);
+	if (err != 0 && vanished_r != NULL)
+		store_uid_list_free(vanished_r);
+	return err;
+}
