@@ -65,7 +65,7 @@ static struct maildir_entry *find_entry(struct maildir_entry *e, size_t n, const
 	struct maildir_entry key;
 	memset(&key, 0, sizeof(key));
 	snprintf(key.name.base, sizeof(key.name.base), "%s", base);
-	return bsearch(&key, e, n, sizeof(*e), entry_cmp);
+	return store_bsearch(&key, e, n, sizeof(*e), entry_cmp);
 }
 
 static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mbox *mb,
@@ -81,7 +81,7 @@ static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mb
 		free(dir);
 		return 0;
 	}
-	qsort(ents, n, sizeof(*ents), entry_cmp);
+	store_qsort(ents, n, sizeof(*ents), entry_cmp);
 	bool *used = xcalloc(n ? n : 1, sizeof(*used));
 	struct idx_mbox sum;
 	memset(&sum, 0, sizeof(sum));
@@ -207,7 +207,7 @@ static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mb
 		if (ents[i].name.uid != 0)
 			uids[n_uids++] = ents[i].name.uid;
 	}
-	qsort(uids, n_uids, sizeof(*uids), u32_cmp);
+	store_qsort(uids, n_uids, sizeof(*uids), u32_cmp);
 	for (size_t i = 1; i < n_uids; i++) {
 		if (uids[i] == uids[i - 1])
 			problem(r, "mailbox %s: U=%u appears in more than one file name", mb->name,
@@ -277,8 +277,8 @@ int store_index_check(struct store *store, const char *user, struct store_check_
 		mdb_cursor_close(cur);
 	}
 	idx_read_end(&u->idx, txn);
-	qsort(names, n_names, sizeof(*names), name_cmp);
-	if (bsearch(&(const char *){ "INBOX" }, names, n_names, sizeof(*names), name_cmp) == NULL)
+	store_qsort(names, n_names, sizeof(*names), name_cmp);
+	if (store_bsearch(&(const char *){ "INBOX" }, names, n_names, sizeof(*names), name_cmp) == NULL)
 		problem(report_r, "INBOX missing from the index");
 	DIR *d = opendir(udir);
 	struct dirent *de;
@@ -287,7 +287,7 @@ int store_index_check(struct store *store, const char *user, struct store_check_
 		if (name == NULL)
 			continue;
 		const char *key = name;
-		if (bsearch(&key, names, n_names, sizeof(*names), name_cmp) == NULL)
+		if (store_bsearch(&key, names, n_names, sizeof(*names), name_cmp) == NULL)
 			problem(report_r, "mailbox directory %s not in the index", de->d_name);
 		free(name);
 	}

@@ -146,7 +146,7 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 	uint64_t modseq_base = have_old ? old_mb.highestmodseq : (uint64_t)time(NULL) * 1000;
 	if (modseq_base > mb.highestmodseq)
 		mb.highestmodseq = modseq_base;
-	qsort(b->ents, b->n, sizeof(*b->ents), adopt_cmp);
+	store_qsort(b->ents, b->n, sizeof(*b->ents), adopt_cmp);
 	uint32_t last = 0;
 	bool *defer = xcalloc(b->n ? b->n : 1, sizeof(*defer));
 	uint32_t *uids = xcalloc(b->n ? b->n : 1, sizeof(*uids));
@@ -308,7 +308,7 @@ static int scan_user(struct store *store, const char *user, struct op_rebuild *o
 	}
 	closedir(d);
 	free(udir);
-	qsort(o->boxes + 1, o->n_boxes - 1, sizeof(*o->boxes), name_cmp);
+	store_qsort(o->boxes + 1, o->n_boxes - 1, sizeof(*o->boxes), name_cmp);
 	for (size_t i = 0; i < o->n_boxes; i++) {
 		int r = maildir_scan(o->boxes[i].dir, &o->boxes[i].ents, &o->boxes[i].n);
 		if (r == -ENOENT)

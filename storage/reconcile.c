@@ -171,7 +171,7 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 		return STORE_EIO;
 	}
 	maildir_tmp_cleanup(dir, TMP_MAX_AGE);
-	qsort(ents, n, sizeof(*ents), entry_cmp);
+	store_qsort(ents, n, sizeof(*ents), entry_cmp);
 	bool *used = xcalloc(n ? n : 1, sizeof(*used));
 	uint32_t *gone = NULL;
 	struct fix *fixes = NULL;
@@ -254,7 +254,7 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 		if (!used[i])
 			adopt_list[n_adopt++] = &ents[i];
 	}
-	qsort(adopt_list, n_adopt, sizeof(*adopt_list), adopt_cmp);
+	store_qsort(adopt_list, n_adopt, sizeof(*adopt_list), adopt_cmp);
 	for (size_t i = 0; i < n_adopt && err == 0; i++) {
 		struct maildir_entry *e = adopt_list[i];
 		/* a base that is already some other message's identity (a
@@ -419,8 +419,8 @@ int store_user_reconcile_all(struct store_user *u)
 	idx_read_end(&u->idx, txn);
 	if (err == 0)
 		err = idx_err(rc, "mailbox scan");
-	qsort(known, n_known, sizeof(*known), name_cmp);
-	if (err == 0 && bsearch(&(const char *){ "INBOX" }, known, n_known, sizeof(*known),
+	store_qsort(known, n_known, sizeof(*known), name_cmp);
+	if (err == 0 && store_bsearch(&(const char *){ "INBOX" }, known, n_known, sizeof(*known),
 				name_cmp) == NULL)
 		push(&o.create, &o.n_create, "INBOX");
 	DIR *d = err == 0 ? opendir(u->dir) : NULL;
@@ -438,7 +438,7 @@ int store_user_reconcile_all(struct store_user *u)
 		if (name == NULL)
 			continue;
 		const char *key = name;
-		if (bsearch(&key, known, n_known, sizeof(*known), name_cmp) == NULL) {
+		if (store_bsearch(&key, known, n_known, sizeof(*known), name_cmp) == NULL) {
 			char *cur_dir = xasprintf("%s/%s/cur", u->dir, de->d_name);
 			struct stat st;
 			if (stat(cur_dir, &st) == 0 && S_ISDIR(st.st_mode))
@@ -452,7 +452,7 @@ int store_user_reconcile_all(struct store_user *u)
 	store_strv_free(known, n_known);
 	if (err == 0 && o.n_create + o.n_drop + o.n_check > 0) {
 		/* parents before children */
-		qsort(o.create, o.n_create, sizeof(*o.create), name_cmp);
+		store_qsort(o.create, o.n_create, sizeof(*o.create), name_cmp);
 		err = writer_run(u, &o.op);
 	}
 	store_strv_free(o.create, o.n_create);

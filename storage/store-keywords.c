@@ -56,7 +56,7 @@ int store_keywords_resolve(struct wtxn *w, const char *const *names, size_t n, u
 			return STORE_EINVALID;
 		ids_r[k++] = id;
 	}
-	qsort(ids_r, k, sizeof(*ids_r), cmp_u16);
+	store_qsort(ids_r, k, sizeof(*ids_r), cmp_u16);
 	*n_r = k;
 	if (rewrite)
 		return rewrite_keyword_file(w);

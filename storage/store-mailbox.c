@@ -482,7 +482,7 @@ int store_mailbox_list(struct store_user *user, struct store_mailbox_info **list
 		store_mailbox_list_free(list, n);
 		return err;
 	}
-	qsort(list, n, sizeof(*list), info_cmp);
+	store_qsort(list, n, sizeof(*list), info_cmp);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(list[i].name);
 		if (i == 0 && strcmp(list[0].name, "INBOX") == 0) {

@@ -1,5 +1,6 @@
 /* Paths of mailboxes and message files below a user's directory, built only
  * from validated canonical names (mailbox-name.h) and index records. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,12 @@ char *store_mailbox_path(const struct store_user *user, const char *name)
 	char *rel = mailbox_name_to_dir(name);
 	if (rel == NULL)
 		return NULL;
+	/* Maildir++ keeps every folder as one directory entry: a name whose
+	 * escaped form exceeds NAME_MAX cannot exist on disk (STORE_EINVALID). */
+	if (strlen(rel) > NAME_MAX) {
+		free(rel);
+		return NULL;
+	}
 	char *path = rel[0] == '\0' ? xstrdup(user->dir) : xasprintf("%s/%s", user->dir, rel);
 	free(rel);
 	return path;

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "storage/index.h"
 #include "storage/store.h"
@@ -86,6 +87,20 @@ struct store_mailbox {
 	uint32_t *recent;
 	size_t n_recent, recent_cap;
 };
+
+/* qsort/bsearch that accept (NULL, 0): the libc ones must not get NULL. */
+static inline void store_qsort(void *base, size_t n, size_t size,
+			       int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static inline void *store_bsearch(const void *key, const void *base, size_t n, size_t size,
+				  int (*cmp)(const void *, const void *))
+{
+	return n > 0 ? bsearch(key, base, n, size, cmp) : NULL;
+}
 
 /* Absolute directory of a mailbox (heap); NULL if the name is invalid. */
 char *store_mailbox_path(const struct store_user *user, const char *name);

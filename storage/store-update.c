@@ -228,7 +228,7 @@ int store_flags_update(struct store_mailbox *mbox, const uint32_t *uids, size_t 
 			      .unchangedsince = unchangedsince };
 	int err = writer_run(mbox->user, &o.op);
 	if (err == 0 && failed_r != NULL && o.failed.count > 0) {
-		qsort(o.failed.uids, o.failed.count, sizeof(uint32_t), cmp_u32);
+		store_qsort(o.failed.uids, o.failed.count, sizeof(uint32_t), cmp_u32);
 		*failed_r = o.failed;
 	} else {
 		store_uid_list_free(&o.failed);
@@ -333,7 +333,7 @@ int store_expunge(struct store_mailbox *mbox, const uint32_t *uids, size_t n_uid
 				.uids = uids, .n_uids = n_uids, .only_deleted = only_deleted };
 	int err = writer_run(mbox->user, &o.op);
 	if (err == 0 && expunged_r != NULL) {
-		qsort(o.done.uids, o.done.count, sizeof(uint32_t), cmp_u32);
+		store_qsort(o.done.uids, o.done.count, sizeof(uint32_t), cmp_u32);
 		*expunged_r = o.done;
 	} else {
 		store_uid_list_free(&o.done);

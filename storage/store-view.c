@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/util/log.h"
@@ -318,40 +319,60 @@ int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *ms
 	return err;
 }
 
+/* Open the current file of a message record: its expected name, else a
+ * lookup by base (a flag rename may have happened after our read). */
+static int open_record(const char *dir, const struct idx_msg *m)
+{
+	char *path = store_msg_path(dir, m);
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	int saved = path != NULL ? errno : ENOENT;
+	free(path);
+	if (fd >= 0 || saved != ENOENT)
+		return fd >= 0 ? fd : -saved;
+	char *found = NULL;
+	if (maildir_find_base(dir, m->base, &found) == 0) {
+		fd = open(found, O_RDONLY | O_CLOEXEC);
+		saved = errno;
+	}
+	free(found);
+	return fd >= 0 ? fd : -saved;
+}
+
 int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t *size_r)
 {
 	*fd_r = -1;
 	struct idx *idx = &mbox->user->idx;
-	MDB_txn *txn;
-	int err = idx_read_begin(idx, &txn);
-	if (err != 0)
-		return err;
-	struct idx_mbox mb;
-	struct idx_msg m;
-	err = view_record(mbox, txn, &mb);
-	if (err == 0)
-		err = idx_msg_get(idx, txn, mbox->id, uid, &m);
-	idx_read_end(idx, txn);
-	if (err != 0)
-		return err;
-	char *path = store_msg_path(mbox->dir, &m);
-	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0 && (path == NULL || errno == ENOENT)) {
-		/* renamed by a concurrent flag change, or by another program */
-		char *found = NULL;
-		if (maildir_find_base(mbox->dir, m.base, &found) == 0)
-			fd = open(found, O_RDONLY | O_CLOEXEC);
-		free(found);
-		if (fd < 0 && errno == ENOENT)
-			err = STORE_ENOTFOUND;
+	int fd = -ENOENT;
+	/* A concurrent flag change renames the file before its commit, so the
+	 * name we compute can be stale for a moment: re-read and retry. */
+	for (int attempt = 0; attempt < 20 && fd == -ENOENT; attempt++) {
+		if (attempt > 0) {
+			struct timespec ts = { 0, 1000000L * attempt };
+			nanosleep(&ts, NULL);
+		}
+		MDB_txn *txn;
+		int err = idx_read_begin(idx, &txn);
+		if (err != 0)
+			return err;
+		struct idx_mbox mb;
+		struct idx_msg m;
+		err = view_record(mbox, txn, &mb);
+		if (err == 0)
+			err = idx_msg_get(idx, txn, mbox->id, uid, &m);
+		idx_read_end(idx, txn);
+		if (err != 0)
+			return err;
+		fd = open_record(mbox->dir, &m);
 	}
-	if (fd < 0 && err == 0) {
-		log_error("store: open message %s: %s", path ? path : m.base, strerror(errno));
-		err = STORE_EIO;
+	if (fd == -ENOENT) {
+		log_warn("store: file of user=%s mailbox=%s uid=%u missing", mbox->user->name,
+			 mbox->name, uid);
+		return STORE_ENOTFOUND;
 	}
-	free(path);
-	if (err != 0)
-		return err;
+	if (fd < 0) {
+		log_error("store: open message uid=%u in %s: %s", uid, mbox->dir, strerror(-fd));
+		return STORE_EIO;
+	}
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		close(fd);
@@ -459,7 +480,7 @@ static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uin
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return idx_err(rc, "vanished scan");
-	qsort(out->uids, out->count, sizeof(*out->uids), cmp_u32);
+	store_qsort(out->uids, out->count, sizeof(*out->uids), cmp_u32);
 	return 0;
 }
 
