@@ -109,7 +109,7 @@ def test_threads_and_processes(tmp_path):
 
     msgs, _, uidnext = env.dump(USER)
     by_msgid = {}
-    for uid, (msgid, sha, flags, kw) in msgs.items():
+    for uid, (msgid, sha, flags, kw, *_) in msgs.items():
         assert msgid not in by_msgid, "%s under UIDs %d and %d" % (msgid, by_msgid[msgid], uid)
         by_msgid[msgid] = uid
     want = set(expected) | {m for u, m in appended.items() if u not in expunged}
