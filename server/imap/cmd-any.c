@@ -1,0 +1,36 @@
+/* IMAP commands valid in every state (RFC 9051 6.1): CAPABILITY, NOOP and
+ * LOGOUT. */
+#include "server/imap/commands.h"
+
+void imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "CAPABILITY takes no arguments.");
+		return;
+	}
+	char caps[256];
+	imap_capability_string(s, caps, sizeof(caps));
+	conn_printf(s->conn, "* CAPABILITY %s\r\n", caps);
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Capability completed.");
+}
+
+void imap_cmd_noop(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "NOOP takes no arguments.");
+		return;
+	}
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "NOOP completed.");
+}
+
+void imap_cmd_logout(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "LOGOUT takes no arguments.");
+		return;
+	}
+	conn_write_str(s->conn, "* BYE Logging out.\r\n");
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Logout completed.");
+	imap_enter_state(s, IMAP_STATE_LOGOUT);
+	conn_close(s->conn, "logout");
+}

@@ -1,0 +1,40 @@
+/* The IMAP dispatch table (see commands.h). */
+#include "server/imap/commands.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define ANY (IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH) | IMAP_STATE_BIT(IMAP_STATE_AUTH) | \
+	     IMAP_STATE_BIT(IMAP_STATE_SELECTED))
+#define NOT_AUTH IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH)
+
+static const struct imap_command_def commands[] = {
+	{ "CAPABILITY", imap_cmd_capability, ANY, 0, "RFC 9051 6.1.1" },
+	{ "NOOP", imap_cmd_noop, ANY, 0, "RFC 9051 6.1.2" },
+	{ "LOGOUT", imap_cmd_logout, ANY, 0, "RFC 9051 6.1.3" },
+	{ "STARTTLS", imap_cmd_starttls, NOT_AUTH, 0, "RFC 9051 6.2.1" },
+	{ "AUTHENTICATE", imap_cmd_authenticate, NOT_AUTH, 0, "RFC 9051 6.2.2" },
+	{ "LOGIN", imap_cmd_login, NOT_AUTH, 0, "RFC 9051 6.2.3" },
+};
+
+static const char *const auth_only[] = {
+	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
+	"LIST", "LSUB", "NAMESPACE", "STATUS", "APPEND", "IDLE", "ENABLE", "CHECK",
+	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
+};
+
+const struct imap_command_def *imap_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcasecmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+bool imap_command_needs_auth(const char *name)
+{
+	for (size_t i = 0; i < sizeof(auth_only) / sizeof(auth_only[0]); i++)
+		if (strcasecmp(auth_only[i], name) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,29 @@
+/* Listening sockets: one per (listener, worker), each bound with SO_REUSEPORT
+ * so the kernel spreads new connections over the workers. IPv6 sockets are
+ * IPv6-only so "::" and "0.0.0.0" listeners can coexist. */
+#ifndef LOFT_NET_LISTENER_H
+#define LOFT_NET_LISTENER_H
+
+#include <stdint.h>
+
+#include "conf/config.h"
+
+/* A listener as the server runs it (a copy of its [listener] section, valid
+ * for the whole life of the server, plus one bound socket per worker). */
+struct net_listener {
+	struct conf_listener conf; /* strings owned */
+	uint16_t bound_port;       /* the real port (differs when conf.port is 0) */
+	int *fds;                  /* one per worker, -1 once handed to libuv */
+	int n_fds;
+};
+
+/* Copy lconf and bind n sockets to its address with SO_REUSEPORT (all on
+ * the same port, even for port 0). Returns 0, or -1 with a heap message in
+ * *err_r naming the listener. */
+int net_listener_bind(struct net_listener *l, const struct conf_listener *lconf,
+		      int n, char **err_r);
+void net_listener_free(struct net_listener *l);
+/* Whether two [listener] sections describe the same socket and protocol. */
+bool net_listener_same(const struct conf_listener *a, const struct conf_listener *b);
+
+#endif

@@ -1,0 +1,353 @@
+/* Worker loops and the network server object (see loop.h). Each worker is a
+ * thread running one libuv loop that owns its listening handles (adopted from
+ * sockets bound by listener.c) and every connection it accepted. The main
+ * thread talks to a worker only through its uv_async handle and the atomic
+ * stop flag; the snapshot pointer and the limits are shared under locks. */
+#include "server/net/loop.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+
+struct net_server {
+	pthread_mutex_t lock;         /* guards snap */
+	struct net_snapshot *snap;    /* for new connections */
+	struct net_limits *limits;
+	const struct conn_proto *protos[4];
+	struct worker *workers;
+	int n_workers;
+	struct net_listener *listeners;
+	size_t n_listeners;
+	atomic_uint_fast64_t next_id;
+};
+
+/* ---- worker internals used by conn.c ---- */
+
+char *worker_buf_get(struct worker *w)
+{
+	if (w->n_buf_cache > 0)
+		return w->buf_cache[--w->n_buf_cache];
+	return xmalloc(WORKER_BUF_SIZE);
+}
+
+void worker_buf_put(struct worker *w, char *buf)
+{
+	if (w->n_buf_cache < WORKER_BUF_CACHE_MAX && !w->stopping)
+		w->buf_cache[w->n_buf_cache++] = buf;
+	else
+		free(buf);
+}
+
+struct net_snapshot *worker_snapshot(struct worker *w)
+{
+	pthread_mutex_lock(&w->srv->lock);
+	struct net_snapshot *s = net_snapshot_ref(w->srv->snap);
+	pthread_mutex_unlock(&w->srv->lock);
+	return s;
+}
+
+struct net_limits *worker_limits(struct worker *w)
+{
+	return w->srv->limits;
+}
+
+const struct conn_proto *worker_proto(struct worker *w, enum conf_proto p)
+{
+	return w->srv->protos[p];
+}
+
+uint64_t worker_next_conn_id(struct worker *w)
+{
+	return atomic_fetch_add(&w->srv->next_id, 1);
+}
+
+static void on_resume_idle(uv_idle_t *idle)
+{
+	struct worker *w = idle->data;
+	conn_run_resumed(w);
+	if (w->resumed == NULL)
+		uv_idle_stop(idle);
+}
+
+void worker_wake_resumed(struct worker *w)
+{
+	if (!w->closed)
+		uv_idle_start(&w->resume_idle, on_resume_idle);
+}
+
+static void worker_maybe_finish(struct worker *w)
+{
+	if (!w->stopping || w->n_conns > 0 || w->closed)
+		return;
+	w->closed = true;
+	uv_close((uv_handle_t *)&w->async, NULL);
+	uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&w->resume_idle, NULL);
+}
+
+void worker_conn_gone(struct worker *w)
+{
+	if (w->stopping)
+		worker_maybe_finish(w);
+}
+
+/* ---- stopping ---- */
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	w->forced = true;
+	if (w->n_conns > 0)
+		log_info("worker=%d shutdown_timeout passed: closing %u connections",
+			 w->index, w->n_conns);
+	conn_shutdown_all(w, true);
+}
+
+static void begin_stop(struct worker *w)
+{
+	w->stopping = true;
+	for (size_t i = 0; i < w->n_lh; i++)
+		uv_close((uv_handle_t *)&w->lh[i].tcp, NULL);
+	pthread_mutex_lock(&w->srv->lock);
+	unsigned timeout = w->srv->snap->cfg->shutdown_timeout_ms;
+	pthread_mutex_unlock(&w->srv->lock);
+	conn_shutdown_all(w, false);
+	if (w->n_conns > 0)
+		uv_timer_start(&w->shutdown_timer, on_shutdown_timeout, timeout, 0);
+	worker_maybe_finish(w);
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	if (atomic_load(&w->stop_requested) && !w->stopping)
+		begin_stop(w);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct worker_listener *wl = server->data;
+	if (status < 0) {
+		log_warn("listener=%s accept failed: %s", wl->l->conf.name, uv_strerror(status));
+		return;
+	}
+	conn_accept(wl->w, wl);
+}
+
+static void worker_thread(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/* ---- the server ---- */
+
+static int worker_init(struct net_server *srv, struct worker *w, int index, char **err_r)
+{
+	w->srv = srv;
+	w->index = index;
+	atomic_init(&w->stop_requested, false);
+	uv_loop_init(&w->loop);
+	uv_async_init(&w->loop, &w->async, on_async);
+	w->async.data = w;
+	uv_timer_init(&w->loop, &w->shutdown_timer);
+	w->shutdown_timer.data = w;
+	uv_idle_init(&w->loop, &w->resume_idle);
+	w->resume_idle.data = w;
+	w->scratch = xmalloc(WORKER_SCRATCH_SIZE);
+	w->buf_cache = xcalloc(WORKER_BUF_CACHE_MAX, sizeof(char *));
+	w->lh = xcalloc(srv->n_listeners, sizeof(*w->lh));
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct worker_listener *wl = &w->lh[i];
+		struct net_listener *l = &srv->listeners[i];
+		uv_tcp_init(&w->loop, &wl->tcp);
+		wl->tcp.data = wl;
+		wl->w = w;
+		wl->l = l;
+		w->n_lh++;
+		int e = uv_tcp_open(&wl->tcp, l->fds[index]);
+		if (e == 0)
+			l->fds[index] = -1; /* the handle owns it now */
+		if (e == 0)
+			e = uv_listen((uv_stream_t *)&wl->tcp, 1024, on_connection);
+		if (e != 0) {
+			*err_r = xasprintf("listener %s: cannot listen: %s", l->conf.name,
+					   uv_strerror(e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Close every handle of a worker whose thread never ran, and free it. */
+static void worker_discard(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_lh; i++)
+		uv_close((uv_handle_t *)&w->lh[i].tcp, NULL);
+	uv_close((uv_handle_t *)&w->async, NULL);
+	uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&w->resume_idle, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+}
+
+static void worker_free(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_buf_cache; i++)
+		free(w->buf_cache[i]);
+	x_free(&w->buf_cache);
+	x_free(&w->scratch);
+	x_free(&w->lh);
+}
+
+static void server_free(struct net_server *srv)
+{
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		net_listener_free(&srv->listeners[i]);
+	free(srv->listeners);
+	free(srv->workers);
+	net_limits_free(&srv->limits);
+	net_snapshot_unref(&srv->snap);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
+
+int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
+		      struct net_server **srv_r, char **err_r)
+{
+	*err_r = NULL;
+	*srv_r = NULL;
+	const struct loft_config *cfg = snap->cfg;
+	struct net_server *srv = xcalloc(1, sizeof(*srv));
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->snap = net_snapshot_ref(snap);
+	srv->limits = net_limits_create();
+	for (int i = 0; i < 4; i++)
+		srv->protos[i] = protos[i];
+	atomic_init(&srv->next_id,
+		    ((uint64_t)(time(NULL) & 0xffffff) << 20) ^ ((uint64_t)getpid() << 8));
+	srv->n_workers = cfg->workers > 0 ? cfg->workers : 1;
+
+	srv->listeners = xcalloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*srv->listeners));
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		srv->n_listeners++;
+		if (srv->protos[cfg->listeners[i].protocol] == NULL) {
+			*err_r = xasprintf("listener %s: protocol %s is not available",
+					   cfg->listeners[i].name,
+					   conf_proto_name(cfg->listeners[i].protocol));
+			server_free(srv);
+			return -1;
+		}
+		if (net_listener_bind(&srv->listeners[i], &cfg->listeners[i], srv->n_workers,
+				      err_r) < 0) {
+			server_free(srv);
+			return -1;
+		}
+	}
+	srv->workers = xcalloc((size_t)srv->n_workers, sizeof(*srv->workers));
+	for (int i = 0; i < srv->n_workers; i++) {
+		if (worker_init(srv, &srv->workers[i], i, err_r) < 0) {
+			for (int k = 0; k <= i; k++) {
+				worker_discard(&srv->workers[k]);
+				worker_free(&srv->workers[k]);
+			}
+			server_free(srv);
+			return -1;
+		}
+	}
+	*srv_r = srv;
+	return 0;
+}
+
+int net_server_start(struct net_server *srv, char **err_r)
+{
+	*err_r = NULL;
+	for (int i = 0; i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+		int e = uv_thread_create(&w->thread, worker_thread, w);
+		if (e != 0) {
+			*err_r = xasprintf("cannot start worker thread: %s", uv_strerror(e));
+			return -1;
+		}
+		w->thread_started = true;
+	}
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		const struct net_listener *l = &srv->listeners[i];
+		log_info("listening listener=%s proto=%s address=%s port=%u tls=%s workers=%d",
+			 l->conf.name, conf_proto_name(l->conf.protocol), l->conf.address,
+			 l->bound_port, conf_tls_mode_name(l->conf.tls), srv->n_workers);
+	}
+	return 0;
+}
+
+void net_server_reload(struct net_server *srv, struct net_snapshot *snap)
+{
+	const struct loft_config *cfg = snap->cfg;
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		const struct conf_listener *nl = &cfg->listeners[i];
+		const struct net_listener *old = NULL;
+		for (size_t k = 0; k < srv->n_listeners; k++)
+			if (strcmp(srv->listeners[k].conf.name, nl->name) == 0)
+				old = &srv->listeners[k];
+		if (old == NULL)
+			log_warn("reload: listener %s is new: it starts after a restart", nl->name);
+		else if (!net_listener_same(&old->conf, nl))
+			log_warn("reload: listener %s changed: the change applies after a restart",
+				 nl->name);
+	}
+	for (size_t k = 0; k < srv->n_listeners; k++) {
+		bool found = false;
+		for (size_t i = 0; i < cfg->n_listeners; i++)
+			if (strcmp(srv->listeners[k].conf.name, cfg->listeners[i].name) == 0)
+				found = true;
+		if (!found)
+			log_warn("reload: listener %s was removed: it keeps listening until a restart",
+				 srv->listeners[k].conf.name);
+	}
+	if (cfg->workers != srv->n_workers)
+		log_warn("reload: workers changed from %d to %d: applies after a restart",
+			 srv->n_workers, cfg->workers);
+	struct net_snapshot *ref = net_snapshot_ref(snap);
+	pthread_mutex_lock(&srv->lock);
+	struct net_snapshot *old = srv->snap;
+	srv->snap = ref;
+	pthread_mutex_unlock(&srv->lock);
+	net_snapshot_unref(&old);
+}
+
+void net_server_stop(struct net_server *srv)
+{
+	for (int i = 0; i < srv->n_workers; i++) {
+		atomic_store(&srv->workers[i].stop_requested, true);
+		uv_async_send(&srv->workers[i].async);
+	}
+}
+
+void net_server_join(struct net_server **srvp)
+{
+	struct net_server *srv = *srvp;
+	if (srv == NULL)
+		return;
+	*srvp = NULL;
+	for (int i = 0; i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+		if (w->thread_started) {
+			uv_thread_join(&w->thread);
+			if (uv_loop_close(&w->loop) != 0)
+				log_warn("worker=%d loop closed with handles open", i);
+		} else {
+			worker_discard(w);
+		}
+		worker_free(w);
+	}
+	server_free(srv);
+}
+
+uint16_t net_server_port(const struct net_server *srv, size_t i)
+{
+	return i < srv->n_listeners ? srv->listeners[i].bound_port : 0;
+}

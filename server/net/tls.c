@@ -1,0 +1,406 @@
+/* OpenSSL glue: server SSL_CTX construction (with SNI certificate selection)
+ * and the per-connection TLS layer. The layer's BIO reads ciphertext from a
+ * borrowed slice handed over by the connection and writes ciphertext through
+ * a callback into the connection's write queue, so an idle TLS connection
+ * holds no socket-side buffers here (OpenSSL's own are released with
+ * SSL_MODE_RELEASE_BUFFERS). The BIO method table is created once per process
+ * and never changes afterwards. */
+#include "server/net/tls.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+
+#include "server/util/error.h"
+#include "server/util/xmem.h"
+
+struct tls_conn {
+	SSL *ssl;
+	tls_output_fn *out;
+	void *out_arg;
+	const char *in;      /* borrowed ciphertext (between feed and feed_end) */
+	size_t in_len;
+	char *own;           /* ciphertext kept across reads */
+	size_t own_off, own_len;
+	char err[160];
+};
+
+/* ---- SNI table, attached to the default context as ex_data ---- */
+
+struct tls_sni {
+	size_t n;
+	char **names;
+	SSL_CTX **ctxs;
+};
+
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *tls_bio_method;
+static int tls_sni_index = -1;
+
+static void sni_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+		     long argl, void *argp)
+{
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	struct tls_sni *sni = ptr;
+	if (sni == NULL)
+		return;
+	for (size_t i = 0; i < sni->n; i++) {
+		free(sni->names[i]);
+		SSL_CTX_free(sni->ctxs[i]);
+	}
+	free(sni->names);
+	free(sni->ctxs);
+	free(sni);
+}
+
+/* ---- the BIO ---- */
+
+static int bio_write_ex(BIO *bio, const char *data, size_t len, size_t *written)
+{
+	struct tls_conn *t = BIO_get_data(bio);
+	BIO_clear_retry_flags(bio);
+	t->out(t->out_arg, data, len);
+	*written = len;
+	return 1;
+}
+
+static int bio_read_ex(BIO *bio, char *buf, size_t size, size_t *readbytes)
+{
+	struct tls_conn *t = BIO_get_data(bio);
+	BIO_clear_retry_flags(bio);
+	size_t n = 0;
+	if (t->own_len > t->own_off) {
+		n = t->own_len - t->own_off;
+		if (n > size)
+			n = size;
+		memcpy(buf, t->own + t->own_off, n);
+		t->own_off += n;
+		if (t->own_off == t->own_len) {
+			x_free(&t->own);
+			t->own_off = t->own_len = 0;
+		}
+	} else if (t->in_len > 0) {
+		n = t->in_len < size ? t->in_len : size;
+		memcpy(buf, t->in, n);
+		t->in += n;
+		t->in_len -= n;
+	}
+	if (n == 0) {
+		BIO_set_retry_read(bio);
+		*readbytes = 0;
+		return 0;
+	}
+	*readbytes = n;
+	return 1;
+}
+
+static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	(void)bio; (void)num; (void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *bio)
+{
+	BIO_set_init(bio, 1);
+	return 1;
+}
+
+static int bio_destroy(BIO *bio)
+{
+	(void)bio;
+	return 1;
+}
+
+static void tls_init_once(void)
+{
+	tls_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				      "loft-conn");
+	BIO_meth_set_write_ex(tls_bio_method, bio_write_ex);
+	BIO_meth_set_read_ex(tls_bio_method, bio_read_ex);
+	BIO_meth_set_ctrl(tls_bio_method, bio_ctrl);
+	BIO_meth_set_create(tls_bio_method, bio_create);
+	BIO_meth_set_destroy(tls_bio_method, bio_destroy);
+	tls_sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, sni_free);
+}
+
+/* ---- contexts ---- */
+
+static char *ssl_errors(const char *what, const char *file)
+{
+	char buf[256] = "";
+	unsigned long e = ERR_peek_last_error();
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return xasprintf("%s%s%s: %s", what, file ? " " : "", file ? file : "",
+			 buf[0] ? buf : "unknown error");
+}
+
+static SSL_CTX *ctx_new(const struct loft_config *cfg, const char *cert,
+			const char *key, char **err_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		*err_r = ssl_errors("cannot create TLS context", NULL);
+		return NULL;
+	}
+	int minv = cfg->tls_min_version >= TLS1_2_VERSION ? cfg->tls_min_version
+							  : TLS1_2_VERSION;
+	SSL_CTX_set_min_proto_version(ctx, minv);
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+			    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"loft", 4);
+	if (cfg->tls_ciphers != NULL && cfg->tls_ciphers[0] != '\0' &&
+	    SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1) {
+		*err_r = ssl_errors("invalid tls ciphers", cfg->tls_ciphers);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (cfg->tls_ciphersuites != NULL && cfg->tls_ciphersuites[0] != '\0' &&
+	    SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites) != 1) {
+		*err_r = ssl_errors("invalid tls ciphersuites", cfg->tls_ciphersuites);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		*err_r = ssl_errors("cannot load certificate", cert);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		*err_r = ssl_errors("cannot load private key", key);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*err_r = ssl_errors("private key does not match certificate", key);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static bool sni_match(const char *pattern, const char *name)
+{
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		const char *dot = strchr(name, '.');
+		return dot != NULL && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+	}
+	return strcasecmp(pattern, name) == 0;
+}
+
+static int sni_callback(SSL *ssl, int *alert, void *arg)
+{
+	(void)alert;
+	const struct tls_sni *sni = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL || sni == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (size_t i = 0; i < sni->n; i++) {
+		if (sni_match(sni->names[i], name)) {
+			SSL_set_SSL_CTX(ssl, sni->ctxs[i]);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+SSL_CTX *tls_ctx_create(const struct loft_config *cfg, char **err_r)
+{
+	pthread_once(&tls_once, tls_init_once);
+	*err_r = NULL;
+	if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL) {
+		*err_r = xstrdup("TLS is used by a listener but [tls] cert_file/key_file are not set");
+		return NULL;
+	}
+	SSL_CTX *ctx = ctx_new(cfg, cfg->tls_cert_file, cfg->tls_key_file, err_r);
+	if (ctx == NULL)
+		return NULL;
+	if (cfg->n_sni_certs == 0)
+		return ctx;
+
+	struct tls_sni *sni = xcalloc(1, sizeof(*sni));
+	sni->names = xcalloc(cfg->n_sni_certs, sizeof(char *));
+	sni->ctxs = xcalloc(cfg->n_sni_certs, sizeof(SSL_CTX *));
+	SSL_CTX_set_ex_data(ctx, tls_sni_index, sni);
+	for (size_t i = 0; i < cfg->n_sni_certs; i++) {
+		const struct conf_sni_cert *sc = &cfg->sni_certs[i];
+		SSL_CTX *child = ctx_new(cfg, sc->cert_file, sc->key_file, err_r);
+		if (child == NULL) {
+			char *e = xasprintf("[certificate %s]: %s", sc->name, *err_r);
+			free(*err_r);
+			*err_r = e;
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		sni->names[sni->n] = xstrdup(sc->server_name ? sc->server_name : sc->name);
+		sni->ctxs[sni->n++] = child;
+	}
+	SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
+	SSL_CTX_set_tlsext_servername_arg(ctx, sni);
+	return ctx;
+}
+
+void tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/* ---- connections ---- */
+
+struct tls_conn *tls_conn_new(SSL_CTX *ctx, tls_output_fn *out, void *arg)
+{
+	pthread_once(&tls_once, tls_init_once);
+	struct tls_conn *t = xcalloc(1, sizeof(*t));
+	t->out = out;
+	t->out_arg = arg;
+	t->ssl = SSL_new(ctx);
+	if (t->ssl == NULL) {
+		free(t);
+		return NULL;
+	}
+	BIO *bio = BIO_new(tls_bio_method);
+	BIO_set_data(bio, t);
+	SSL_set_bio(t->ssl, bio, bio);
+	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+void tls_conn_free(struct tls_conn **tlsp)
+{
+	struct tls_conn *t = *tlsp;
+	if (t == NULL)
+		return;
+	SSL_free(t->ssl);
+	free(t->own);
+	free(t);
+	*tlsp = NULL;
+}
+
+void tls_conn_feed(struct tls_conn *t, const char *data, size_t len)
+{
+	if (t->own_len > t->own_off) {
+		/* Older ciphertext is still waiting: keep the order. */
+		t->own = xrealloc(t->own, t->own_len + len);
+		memcpy(t->own + t->own_len, data, len);
+		t->own_len += len;
+		return;
+	}
+	t->in = data;
+	t->in_len = len;
+}
+
+void tls_conn_feed_end(struct tls_conn *t)
+{
+	if (t->in_len > 0) {
+		size_t keep = t->own_len - t->own_off;
+		char *n = xmalloc(keep + t->in_len);
+		if (keep > 0)
+			memcpy(n, t->own + t->own_off, keep);
+		memcpy(n + keep, t->in, t->in_len);
+		free(t->own);
+		t->own = n;
+		t->own_off = 0;
+		t->own_len = keep + t->in_len;
+	}
+	t->in = NULL;
+	t->in_len = 0;
+}
+
+static void record_error(struct tls_conn *t, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	if (e != 0) {
+		char buf[128];
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(t->err, sizeof(t->err), "%s: %s", what, buf);
+	} else {
+		snprintf(t->err, sizeof(t->err), "%s", what);
+	}
+	ERR_clear_error();
+}
+
+long tls_conn_read(struct tls_conn *t, char *buf, size_t cap)
+{
+	ERR_clear_error();
+	int want = cap > 0x40000000 ? 0x40000000 : (int)cap;
+	int n = SSL_read(t->ssl, buf, want);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(t->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return LOFT_EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return LOFT_ECLOSED;
+	default:
+		record_error(t, SSL_is_init_finished(t->ssl) ? "tls read failed"
+							     : "tls handshake failed");
+		return LOFT_EPROTO;
+	}
+}
+
+bool tls_conn_has_pending(const struct tls_conn *t)
+{
+	return SSL_pending(t->ssl) > 0 || t->own_len > t->own_off || t->in_len > 0;
+}
+
+int tls_conn_write(struct tls_conn *t, const char *data, size_t len)
+{
+	while (len > 0) {
+		ERR_clear_error();
+		int chunk = len > 16384 ? 16384 : (int)len;
+		int n = SSL_write(t->ssl, data, chunk);
+		if (n <= 0) {
+			record_error(t, "tls write failed");
+			return LOFT_EPROTO;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void tls_conn_shutdown(struct tls_conn *t)
+{
+	if (SSL_is_init_finished(t->ssl)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(t->ssl);
+		ERR_clear_error();
+	}
+}
+
+bool tls_conn_handshake_done(const struct tls_conn *t)
+{
+	return SSL_is_init_finished(t->ssl);
+}
+
+const char *tls_conn_version(const struct tls_conn *t)
+{
+	return SSL_get_version(t->ssl);
+}
+
+const char *tls_conn_cipher(const struct tls_conn *t)
+{
+	return SSL_get_cipher_name(t->ssl);
+}
+
+const char *tls_conn_server_name(const struct tls_conn *t)
+{
+	return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+bool tls_conn_resumed(const struct tls_conn *t)
+{
+	return SSL_session_reused(t->ssl) == 1;
+}
+
+const char *tls_conn_error(const struct tls_conn *t)
+{
+	return t->err[0] ? t->err : "tls error";
+}

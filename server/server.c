@@ -1,0 +1,211 @@
+/* The server's top-level context: loads and checks the configuration, owns
+ * the current snapshot, the log file, the network server and the main loop
+ * that handles signals (SIGTERM/SIGINT stop, SIGHUP reload). All of it lives
+ * in one struct on server_main()'s stack; nothing here is global. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "conf/config.h"
+#include "server/imap/imap.h"
+#include "server/lmtp/lmtp.h"
+#include "server/net/loop.h"
+#include "server/net/snapshot.h"
+#include "server/pop3/pop3.h"
+#include "server/util/log.h"
+#include "server/util/xmem.h"
+
+struct server_ctx {
+	const char *config_path;
+	uv_loop_t loop;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	struct net_server *net;
+	struct net_snapshot *snap;
+	int log_fd;              /* our own log file descriptor, -1: stderr */
+	bool stopping;
+};
+
+static const net_proto_table server_protos = {
+	[CONF_PROTO_IMAP] = &imap_conn_proto,
+	[CONF_PROTO_POP3] = &pop3_conn_proto,
+	[CONF_PROTO_LMTP] = &lmtp_conn_proto,
+	[CONF_PROTO_SMTP] = &smtp_conn_proto,
+};
+
+/* Point the log at cfg's log_file. The descriptor number stays the same
+ * across reloads (dup2), so other threads never write to a closed fd. */
+static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char **err_r)
+{
+	const char *file = cfg->log_file;
+	int fd;
+	if (file == NULL || file[0] == '\0' || strcmp(file, "stderr") == 0) {
+		fd = dup(2);
+	} else {
+		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			*err_r = xasprintf("cannot open log_file %s: %s", file, strerror(errno));
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		*err_r = xasprintf("cannot duplicate stderr: %s", strerror(errno));
+		return -1;
+	}
+	if (s->log_fd < 0) {
+		s->log_fd = fd;
+		log_set_fd(fd);
+	} else {
+		dup2(fd, s->log_fd);
+		close(fd);
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	return 0;
+}
+
+static void close_signals(struct server_ctx *s)
+{
+	uv_close((uv_handle_t *)&s->sig_term, NULL);
+	uv_close((uv_handle_t *)&s->sig_int, NULL);
+	uv_close((uv_handle_t *)&s->sig_hup, NULL);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+	struct server_ctx *s = h->data;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	log_info("received %s: stopping (shutdown_timeout=%ums)", strsignal(signum),
+		 s->snap->cfg->shutdown_timeout_ms);
+	net_server_stop(s->net);
+	close_signals(s);
+}
+
+static void reload(struct server_ctx *s)
+{
+	struct loft_config *cfg;
+	char *err = NULL;
+	log_info("reload: reading %s", s->config_path);
+	if (conf_load(s->config_path, &cfg, &err) < 0) {
+		log_error("reload rejected: %s; keeping the running configuration", err);
+		free(err);
+		return;
+	}
+	if (conf_check_files(cfg, &err) < 0 || conf_check_reload(s->snap->cfg, cfg, &err) < 0) {
+		log_error("reload rejected: %s; keeping the running configuration", err);
+		free(err);
+		conf_free(cfg);
+		return;
+	}
+	struct net_snapshot *snap = net_snapshot_create(cfg, &err);
+	if (snap == NULL) {
+		log_error("reload rejected: %s; keeping the running configuration", err);
+		free(err);
+		return;
+	}
+	if (apply_log(s, snap->cfg, &err) < 0) {
+		log_error("reload rejected: %s; keeping the running configuration", err);
+		free(err);
+		net_snapshot_unref(&snap);
+		return;
+	}
+	net_server_reload(s->net, snap);
+	net_snapshot_unref(&s->snap);
+	s->snap = snap;
+	log_info("reload: configuration applied (log_level=%s); new connections use it",
+		 log_level_name(log_get_level()));
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	struct server_ctx *s = h->data;
+	if (!s->stopping)
+		reload(s);
+}
+
+static int load(const char *path, struct net_snapshot **snap_r)
+{
+	struct loft_config *cfg;
+	char *err = NULL;
+	if (conf_load(path, &cfg, &err) < 0) {
+		fprintf(stderr, "loft: %s\n", err);
+		free(err);
+		return -1;
+	}
+	if (conf_check_files(cfg, &err) < 0) {
+		fprintf(stderr, "loft: %s\n", err);
+		free(err);
+		conf_free(cfg);
+		return -1;
+	}
+	*snap_r = net_snapshot_create(cfg, &err);
+	if (*snap_r == NULL) {
+		fprintf(stderr, "loft: %s: %s\n", path, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int server_main(const char *config_path, bool check_only)
+{
+	struct server_ctx s = { .config_path = config_path, .log_fd = -1 };
+	char *err = NULL;
+	if (load(config_path, &s.snap) < 0)
+		return 1;
+	if (check_only) {
+		printf("loft: %s: configuration is valid\n", config_path);
+		net_snapshot_unref(&s.snap);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (apply_log(&s, s.snap->cfg, &err) < 0 ||
+	    net_server_create(s.snap, server_protos, &s.net, &err) < 0) {
+		fprintf(stderr, "loft: %s\n", err);
+		free(err);
+		net_snapshot_unref(&s.snap);
+		if (s.log_fd >= 0) {
+			log_set_fd(2);
+			close(s.log_fd);
+		}
+		return 1;
+	}
+	uv_loop_init(&s.loop);
+	uv_signal_init(&s.loop, &s.sig_term);
+	uv_signal_init(&s.loop, &s.sig_int);
+	uv_signal_init(&s.loop, &s.sig_hup);
+	s.sig_term.data = s.sig_int.data = s.sig_hup.data = &s;
+	uv_signal_start(&s.sig_term, on_stop_signal, SIGTERM);
+	uv_signal_start(&s.sig_int, on_stop_signal, SIGINT);
+	uv_signal_start(&s.sig_hup, on_hup, SIGHUP);
+
+	int rc = 0;
+	if (net_server_start(s.net, &err) < 0) {
+		log_error("%s", err);
+		free(err);
+		net_server_stop(s.net);
+		close_signals(&s);
+		rc = 1;
+	} else {
+		log_info("loft %s serving pid=%d workers=%d config=%s", LOFT_VERSION,
+			 (int)getpid(), s.snap->cfg->workers, config_path);
+	}
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	net_server_join(&s.net);
+	uv_loop_close(&s.loop);
+	net_snapshot_unref(&s.snap);
+	if (rc == 0)
+		log_info("stopped");
+	log_set_fd(2);
+	if (s.log_fd >= 0)
+		close(s.log_fd);
+	return rc;
+}
