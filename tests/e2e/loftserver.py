@@ -435,6 +435,7 @@ class LoftServer:
             except ServerError as e:
                 last = str(e)
                 if self.proc.poll() is None:
+                    self.killed = True   # by the harness, not a crash
                     self.proc.kill()
                     self.proc.wait()
                 if not re.search(r"in use|EADDRINUSE", self.log_text(), re.I):

@@ -50,12 +50,12 @@ def test_imap_huge_literal_before_login_is_refused(loft):
 def test_pop3_overlong_line(loft):
     with loft.connect("pop3") as c:
         c.readline()
-        c.send(b"NOOP " + b"x" * LONG + b"\r\n")
+        c.send(b"USER " + b"x" * LONG + b"\r\n")
         line = c.readline(timeout=10)
         assert line.startswith(b"-ERR"), line
-        c.sendline("NOOP")
-        line = c.readline(timeout=10)
-        assert line.startswith(b"+OK"), line
+        c.sendline("CAPA")
+        lines = c.read_multiline(timeout=10)
+        assert lines[0].startswith(b"+OK") and lines[-1] == b".\r\n", lines
         assert c.pending(0.3) == b""
 
 
@@ -144,7 +144,8 @@ def test_imap_pipelined_commands_answered_in_order(loft):
         c.readline()
         cmds = []
         for i in range(40):
-            verb = ("NOOP", "CAPABILITY", "BOGUS")[i % 3]
+            # two bad commands only: servers may drop clients after many
+            verb = "BOGUS" if i in (7, 29) else ("NOOP", "CAPABILITY")[i % 2]
             cmds.append(("p%02d" % i, verb))
         c.send(b"".join(("%s %s\r\n" % (t, v)).encode() for t, v in cmds))
         for tag, verb in cmds:
@@ -163,11 +164,11 @@ def test_imap_pipelined_commands_answered_in_order(loft):
 def test_pop3_and_smtp_pipelined(loft):
     with loft.connect("pop3") as c:
         c.readline()
-        c.send(b"NOOP\r\nCAPA\r\nNOOP\r\n")
-        assert c.readline().startswith(b"+OK")
+        c.send(b"CAPA\r\nXYZZY\r\nCAPA\r\n")
         capa = c.read_multiline()
         assert capa[0].startswith(b"+OK") and capa[-1] == b".\r\n"
-        assert c.readline().startswith(b"+OK")
+        assert c.readline().startswith(b"-ERR")
+        assert c.read_multiline() == capa
     with loft.connect("smtp") as c:
         c.read_smtp_reply()
         c.send(b"EHLO a.example\r\nNOOP\r\nRSET\r\nNOOP\r\n")
