@@ -398,14 +398,14 @@ static void print_banner(const struct loft_config *cfg, const char *dir, const c
 	const struct conf_listener *smtp = find_listener(cfg, CONF_PROTO_SMTP, CONF_TLS_STARTTLS);
 	printf("\nTry it:\n");
 	if (imaps != NULL) {
-		printf("  openssl s_client -connect %s:%u -quiet\n"
+		printf("  openssl s_client -connect %s:%u -crlf -quiet\n"
 		       "      then type: a LOGIN %s <password>   b SELECT INBOX   c LOGOUT\n",
 		       imaps->address, imaps->port, user);
 		printf("  curl -k --user %s imaps://%s:%u/\n", user,
 		       imaps->address, imaps->port);
 	}
 	if (imap != NULL)
-		printf("  openssl s_client -starttls imap -connect %s:%u -quiet\n",
+		printf("  openssl s_client -starttls imap -connect %s:%u -crlf -quiet\n",
 		       imap->address, imap->port);
 	printf("  Thunderbird: new mail account %s@localhost, manual configuration:\n", user);
 	if (imaps != NULL)
