@@ -1,12 +1,15 @@
 /* Maps struct loft_config onto struct store_settings and creates the store
  * for CLI subcommands. The config's max_literal_size (APPENDLIMIT / SIZE) is
  * also the store's max_message_size so every delivery path enforces the
- * same limit. */
+ * same limit. One-shot tools log warnings and errors only (to stderr, where
+ * an MTA or an operator sees them); log_level = debug in the configuration
+ * still shows everything. */
 #include "server/store-config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "server/util/log.h"
 #include "server/util/xmem.h"
 
 void store_config_settings(const struct loft_config *cfg, bool watch_external,
@@ -39,6 +42,7 @@ int store_config_open(const char *path, bool watch_external,
 		conf_free(cfg);
 		return -1;
 	}
+	log_set_level(cfg->log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
 	struct store_settings set;
 	store_config_settings(cfg, watch_external, &set);
 	int ret = store_create(&set, store_r);
