@@ -260,7 +260,8 @@ static void test_verify_unknown_user_timing(void **state)
 	struct userdb *db = NULL;
 	assert_int_equal(userdb_load(f->path, &db, &err), USERDB_OK);
 	double known = 1e9, unknown = 1e9;
-	for (int i = 0; i < 3; i++) {
+	/* Best of 5 each, with wide bounds: the machine may be busy. */
+	for (int i = 0; i < 5; i++) {
 		double t0 = now_ms();
 		assert_int_equal(userdb_verify(db, "alice", "wrong"), USERDB_EMISMATCH);
 		double t1 = now_ms();
@@ -271,7 +272,7 @@ static void test_verify_unknown_user_timing(void **state)
 		if (t2 - t1 < unknown)
 			unknown = t2 - t1;
 	}
-	if (unknown < known * 0.5 || unknown > known * 2.0)
+	if (unknown < known * 0.4 || unknown > known * 2.5)
 		fail_msg("unknown user %.2f ms vs known user %.2f ms", unknown, known);
 	userdb_free(&db);
 }
