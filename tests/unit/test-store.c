@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1733,6 +1734,79 @@ static void test_watch(void **state)
 	assert_int_equal(watch_count(&w2), c2);
 }
 
+/* With watch_external, commits made by another process and files dropped
+ * into new/ by another program reach the watcher too. The writer process is
+ * forked before this process starts any store thread. */
+static void test_watch_external(void **state)
+{
+	struct fx *fx = *state;
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	/* The user must exist before both sides open it. */
+	assert_int_equal(store_create(&fx->set, &fx->store), STORE_OK);
+	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
+	fx_close(fx);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		struct store *st = NULL;
+		struct store_user *u = NULL;
+		struct store_settings set = fx->set;
+		set.watch_external = false;
+		if (store_create(&set, &st) != STORE_OK || store_user_open(st, "alice", &u) != 0)
+			_exit(4);
+		static const char text[] = "Subject: from another process\r\n\r\nhi\r\n";
+		struct store_append *app = NULL;
+		struct store_append_meta meta = { 0 };
+		int ret = store_append_begin(u, "INBOX", &app);
+		if (ret == STORE_OK)
+			ret = store_append_write(app, text, sizeof(text) - 1);
+		if (ret == STORE_OK)
+			ret = store_append_commit(&app, &meta, NULL, NULL);
+		store_user_close(&u);
+		store_destroy(&st);
+		_exit(ret == STORE_OK ? 0 : 5);
+	}
+	close(go[0]);
+	fx->set.watch_external = true;
+	fx_open(fx);
+	struct watch_rec w;
+	watch_init(&w);
+	struct store_watch *h = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", watch_cb, &w, &h), STORE_OK);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (!watch_wait(&w, 1, 2, 0))
+		fail_msg("no callback for another process's append (count %u)", watch_count(&w));
+	pthread_mutex_lock(&w.mu);
+	assert_int_equal(w.last.messages, 1);
+	pthread_mutex_unlock(&w.mu);
+
+	/* A file an external MDA drops into new/. */
+	char path[800];
+	snprintf(path, sizeof(path), "%s/new/1700000000.M7P7.mda", store_user_dir(fx->user));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Subject: external\n\nhello\n", f);
+	fclose(f);
+	if (!watch_wait(&w, 2, 3, 0))
+		fail_msg("no callback after a file appeared in new/ (count %u, uidnext %u)",
+			 watch_count(&w), w.last.uidnext);
+	pthread_mutex_lock(&w.mu);
+	assert_int_equal(w.last.messages, 2);
+	pthread_mutex_unlock(&w.mu);
+	assert_int_equal(get_status(fx, "INBOX").messages, 2);
+	store_watch_remove(&h);
+}
+
 /* ---- concurrency ---- */
 
 struct flipper {
@@ -1997,6 +2071,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eio_disk_full, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_external, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_read_during_flag_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_rebuild, setup, teardown),
