@@ -50,7 +50,7 @@ static void pop3_enter_state(struct pop3_session *s, enum pop3_state state)
 static void reply_ok(struct pop3_session *s, const char *text)
 {
 	s->bad_in_row = 0;
-	conn_printf(s->conn, "+OK %s\r\n", text);
+	conn_printf(s->conn, text[0] != '\0' ? "+OK %s\r\n" : "+OK%s\r\n", text);
 }
 
 static void reply_err(struct pop3_session *s, const char *text)
@@ -98,7 +98,7 @@ static void cmd_noop(struct pop3_session *s, const char *args)
 		reply_err(s, "NOOP takes no arguments.");
 		return;
 	}
-	reply_ok(s, "OK");
+	reply_ok(s, "");
 }
 
 static void cmd_quit(struct pop3_session *s, const char *args)
@@ -123,7 +123,7 @@ static void cmd_login(struct pop3_session *s, const char *args)
 static const struct pop3_command_def commands[] = {
 	{ "CAPA", cmd_capa, ANY_STATE, "RFC 2449 5" },
 	{ "STLS", cmd_stls, ST(POP3_STATE_AUTHORIZATION), "RFC 2595 4" },
-	{ "NOOP", cmd_noop, ANY_STATE, "RFC 1939 5" },
+	{ "NOOP", cmd_noop, ST(POP3_STATE_TRANSACTION), "RFC 1939 5" },
 	{ "QUIT", cmd_quit, ANY_STATE, "RFC 1939 4, 6" },
 	{ "USER", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 1939 7" },
 	{ "PASS", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 1939 7" },
@@ -155,7 +155,8 @@ static void dispatch(struct pop3_session *s, char *line, size_t len)
 		if (strcmp(commands[i].name, name) != 0)
 			continue;
 		if ((commands[i].states & ST(s->state)) == 0) {
-			reply_err(s, "Command not valid in this state.");
+			reply_err(s, s->state == POP3_STATE_AUTHORIZATION
+				  ? "Log in first." : "Command not valid in this state.");
 			return;
 		}
 		commands[i].handler(s, args);

@@ -1,0 +1,289 @@
+/* Unit tests of the IMAP command parser (server/imap/parser.c): commands,
+ * quoted strings, {n} and {n+} literals, lists and section atoms, and every
+ * error path (garbage, unbalanced lists, overlong lines, literals over the
+ * limit, nesting and argument limits). Each input is fed whole and split in
+ * two and three pieces at every position, in exact-size heap buffers; every
+ * feeding must give the same transcript of events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/imap/parser.h"
+
+struct drv {
+	struct imap_parser *p;
+	char *pend;
+	size_t plen;
+	char out[8192];
+	size_t olen;
+};
+
+static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(struct drv *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
+	d->olen += (size_t)n;
+}
+
+static void emit_args(struct drv *d, const struct imap_arg *args, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_arg *a = &args[i];
+		if (i > 0)
+			emit(d, " ");
+		switch (a->type) {
+		case IMAP_ARG_ATOM:
+			emit(d, "%s", a->str);
+			break;
+		case IMAP_ARG_QUOTED:
+			emit(d, "\"%s\"", a->str);
+			break;
+		case IMAP_ARG_LITERAL:
+			emit(d, "{%zu:%.*s}", a->len, (int)a->len, a->str);
+			break;
+		case IMAP_ARG_LIST:
+			emit(d, "(");
+			emit_args(d, a->list, a->list_count);
+			emit(d, ")");
+			break;
+		}
+	}
+}
+
+static void consume(struct drv *d, size_t n)
+{
+	assert_true(n <= d->plen);
+	size_t rest = d->plen - n;
+	char *nb = malloc(rest ? rest : 1);
+	memcpy(nb, d->pend + n, rest);
+	free(d->pend);
+	d->pend = nb;
+	d->plen = rest;
+}
+
+static void drv_feed(struct drv *d, const char *p, size_t n)
+{
+	char *nb = malloc(d->plen + n ? d->plen + n : 1);
+	memcpy(nb, d->pend, d->plen);
+	memcpy(nb + d->plen, p, n);
+	free(d->pend);
+	d->pend = nb;
+	d->plen += n;
+	for (;;) {
+		size_t used;
+		enum imap_parse_result r = imap_parser_feed(d->p, d->pend, d->plen, &used);
+		consume(d, used);
+		if (r == IMAP_PARSE_NEED_MORE)
+			return;
+		if (r == IMAP_PARSE_CONTINUE) {
+			emit(d, "+|");
+		} else if (r == IMAP_PARSE_COMMAND) {
+			const struct imap_command *c = imap_parser_command(d->p);
+			emit(d, "C %s %s", c->tag, c->name);
+			if (c->n_args > 0)
+				emit(d, " ");
+			emit_args(d, c->args, c->n_args);
+			emit(d, "|");
+		} else {
+			const struct imap_parse_error *e = imap_parser_error(d->p);
+			emit(d, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",
+			     e->kind == IMAP_ERROR_NO ? "NO" : "BAD", e->code ? " [" : "",
+			     e->code ? e->code : "", e->code ? "]" : "", e->text);
+		}
+	}
+}
+
+static const struct imap_parser_limits default_limits = {
+	.max_line = 64, .max_literal = 16, .max_depth = 4, .max_args = 12,
+};
+
+static void drv_init(struct drv *d, const struct imap_parser_limits *lim)
+{
+	memset(d, 0, sizeof(*d));
+	d->p = imap_parser_create(lim);
+	d->pend = malloc(1);
+}
+
+static void drv_done(struct drv *d, char *transcript, size_t size)
+{
+	emit(d, "R:%zu", d->plen);
+	snprintf(transcript, size, "%s", d->out);
+	free(d->pend);
+	imap_parser_free(&d->p);
+	assert_null(d->p);
+}
+
+static void check_lim(const char *input, const struct imap_parser_limits *lim, const char *want)
+{
+	size_t len = strlen(input);
+	char got[8192];
+	struct drv d;
+
+	drv_init(&d, lim);
+	drv_feed(&d, input, len);
+	drv_done(&d, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("whole input\n got: %s\nwant: %s", got, want);
+	for (size_t i = 0; i <= len; i++) {
+		drv_init(&d, lim);
+		drv_feed(&d, input, i);
+		drv_feed(&d, input + i, len - i);
+		drv_done(&d, got, sizeof(got));
+		if (strcmp(got, want) != 0)
+			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
+		for (size_t j = i; j <= len; j++) {
+			drv_init(&d, lim);
+			drv_feed(&d, input, i);
+			drv_feed(&d, input + i, j - i);
+			drv_feed(&d, input + j, len - j);
+			drv_done(&d, got, sizeof(got));
+			if (strcmp(got, want) != 0)
+				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
+		}
+	}
+}
+
+static void check(const char *input, const char *want)
+{
+	check_lim(input, &default_limits, want);
+}
+
+static void test_simple_commands(void **state)
+{
+	(void)state;
+	check("a1 NOOP\r\n", "C a1 NOOP|R:0");
+	check("a1 noop\nA.2 CapaBility\r\n", "C a1 NOOP|C A.2 CAPABILITY|R:0");
+	check("\r\n\na3 LOGOUT\r\n", "C a3 LOGOUT|R:0");
+	check("a4 NOOP", "R:7"); /* incomplete: kept, nothing reported */
+	check("t] NOOP\r\n", "C t] NOOP|R:0"); /* ']' is a tag character */
+}
+
+static void test_arguments(void **state)
+{
+	(void)state;
+	check("a LOGIN alice \"se cr\\\"et\\\\\"\r\n",
+	      "C a LOGIN alice \"se cr\"et\\\"|R:0");
+	check("a LIST \"\" %\r\n", "C a LIST \"\" %|R:0");
+	check("a STORE 1:* +FLAGS (\\Seen \\Deleted)\r\n",
+	      "C a STORE 1:* +FLAGS (\\Seen \\Deleted)|R:0");
+	check("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.10> UID)\r\n",
+	      "C a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.10> UID)|R:0");
+	check("a X ((a) () b)\r\n", "C a X ((a) () b)|R:0");
+	check("a X  two  spaces\r\n", "C a X two spaces|R:0");
+	check("a X NIL \"\"\r\n", "C a X NIL \"\"|R:0");
+}
+
+static void test_literals(void **state)
+{
+	(void)state;
+	check("a LOGIN {5}\r\nalice {3}\r\npw!\r\n", "+|+|C a LOGIN {5:alice} {3:pw!}|R:0");
+	check("a LOGIN {5+}\r\nalice {3+}\r\npw!\r\n", "C a LOGIN {5:alice} {3:pw!}|R:0");
+	check("a X (x {4}\r\n)(\r\n y)\r\n", "+|C a X (x {4:)(\r\n} y)|R:0");
+	check("a X {0}\r\n\r\n", "+|C a X {0:}|R:0");
+	/* A literal may hold NUL and 8-bit bytes; the length says so. */
+	check("a X {3+}\r\nx\x01y\r\n", "C a X {3:x\x01y}|R:0");
+	/* Waiting for literal bytes: nothing reported yet beyond "+". */
+	check("a X {4}\r\nab", "+|R:0");
+}
+
+static void test_errors_keep_going(void **state)
+{
+	(void)state;
+	check("a X \"open\r\nb NOOP\r\n", "E a BAD Unterminated quoted string|C b NOOP|R:0");
+	check("a X )\r\nb NOOP\r\n", "E a BAD Unexpected ')'|C b NOOP|R:0");
+	check("a X (b\r\nc NOOP\r\n", "E a BAD Missing ')'|C c NOOP|R:0");
+	check("a X \"\\n\"\r\n", "E a BAD Invalid escape in quoted string|R:0");
+	check("*bad X\r\n+x Y\r\n", "E * BAD Invalid tag|E * BAD Invalid tag|R:0");
+	check("lonely\r\nb\r\n", "E lonely BAD Missing command|E b BAD Missing command|R:0");
+	check("a X{1}\r\n", "E a BAD Invalid command name|R:0");
+	check("a X a\"b\r\n", "E a BAD Invalid characters in atom|R:0");
+	check("a X (a)b\r\n", "E a BAD Missing space between arguments|R:0");
+	check("a X BODY[TEXT\r\n", "E a BAD Missing ']'|R:0");
+	check("a X {3} y\r\n", "E a BAD Invalid literal (must be {n} or {n+} at the end of the line)|R:0");
+	check("a X ~{3}\r\n", "E a BAD literal8 is not supported|R:0");
+	/* An error before a {n+} literal: the literal is skipped unread, the
+	 * error is answered when the command ends. */
+	check("a X ) {3+}\r\n(((\r\nb NOOP\r\n", "E a BAD Unexpected ')'|C b NOOP|R:0");
+	/* Before a synchronizing literal: answered at once (the client waits
+	 * for "+" and gets the tagged error instead). */
+	check("a X ) {3}\r\nb NOOP\r\n", "E a BAD Unexpected ')'|C b NOOP|R:0");
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	/* Literal over max_literal (16): synchronizing -> NO [TOOBIG] and the
+	 * client sends nothing; non-synchronizing -> skipped, BAD [TOOBIG]. */
+	check("a APPEND x {17}\r\nb NOOP\r\n", "E a NO [TOOBIG] Literal too big|C b NOOP|R:0");
+	check("a APPEND x {16}\r\n0123456789abcdef\r\n",
+	      "+|C a APPEND x {16:0123456789abcdef}|R:0");
+	check("a APPEND x {20+}\r\n01234567890123456789 more\r\nb NOOP\r\n",
+	      "E a BAD [TOOBIG] Literal too big|C b NOOP|R:0");
+	/* Overlong line (max 64): the tag is still found and answered. */
+	check("c1 X aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nc2 NOOP\r\n",
+	      "E c1 BAD Command line too long|C c2 NOOP|R:0");
+	check("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nc2 NOOP\r\n",
+	      "E * BAD Command line too long|C c2 NOOP|R:0");
+	/* Exactly 64 bytes is fine. */
+	check("c1 X aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+	      "C c1 X aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|R:0");
+	/* An overlong continuation line after a literal keeps the tag. */
+	check("c3 X {1+}\r\nzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nc4 NOOP\r\n",
+	      "E c3 BAD Command line too long|C c4 NOOP|R:0");
+	/* Depth 4 is allowed, 5 is not; 12 arguments, not 13. */
+	check("d X ((((a))))\r\n", "C d X ((((a))))|R:0");
+	check("d X (((((a)))))\r\ne NOOP\r\n", "E d BAD Lists nested too deeply|C e NOOP|R:0");
+	check("f X 1 2 3 4 5 6 7 8 9 10 11 12\r\n", "C f X 1 2 3 4 5 6 7 8 9 10 11 12|R:0");
+	check("f X 1 2 3 4 5 6 7 8 9 10 11 12 13\r\n", "E f BAD Too many arguments|R:0");
+}
+
+static void test_set_limits_between_commands(void **state)
+{
+	(void)state;
+	struct imap_parser *p = imap_parser_create(&default_limits);
+	struct imap_parser_limits bigger = default_limits;
+	bigger.max_line = 200;
+	size_t used;
+	char line[120];
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "a X ", 4);
+	memcpy(line + sizeof(line) - 2, "\r\n", 2);
+	assert_int_equal(imap_parser_feed(p, line, sizeof(line), &used), IMAP_PARSE_ERROR);
+	assert_true(imap_parser_error(p)->line_too_long);
+	imap_parser_set_limits(p, &bigger);
+	assert_int_equal(imap_parser_get_limits(p)->max_line, 200);
+	assert_int_equal(imap_parser_feed(p, line, sizeof(line), &used), IMAP_PARSE_COMMAND);
+	assert_int_equal(used, sizeof(line));
+	const struct imap_command *cmd = imap_parser_command(p);
+	assert_int_equal(cmd->n_args, 1);
+	assert_int_equal(cmd->args[0].type, IMAP_ARG_ATOM);
+	assert_int_equal(cmd->args[0].len, sizeof(line) - 6);
+	assert_int_equal(strspn(imap_arg_string(&cmd->args[0]), "x"), sizeof(line) - 6);
+	assert_true(imap_arg_is_atom(&cmd->args[0], imap_arg_string(&cmd->args[0])));
+	assert_false(imap_arg_is_atom(&cmd->args[0], "NIL"));
+	imap_parser_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_simple_commands),
+		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_errors_keep_going),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_set_limits_between_commands),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,256 @@
+/* Unit tests of the resumable line and byte-count readers (server/net/
+ * reader.c): every input is fed whole, then split in two and in three pieces
+ * at every position, each piece in an exact-size heap buffer so a read past
+ * the given length trips ASan; all feedings must give the same transcript of
+ * lines, overlong-line reports and literal payloads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/net/reader.h"
+
+struct drv {
+	struct reader r;
+	char *pend;           /* unconsumed input, exact size */
+	size_t plen;
+	bool in_literal;
+	char lit[512];
+	size_t lit_len;
+	char out[8192];       /* transcript */
+	size_t olen;
+};
+
+static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(struct drv *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
+	d->olen += (size_t)n;
+}
+
+static void consume(struct drv *d, size_t n)
+{
+	assert_true(n <= d->plen);
+	size_t rest = d->plen - n;
+	char *nb = malloc(rest ? rest : 1);
+	memcpy(nb, d->pend + n, rest);
+	free(d->pend);
+	d->pend = nb;
+	d->plen = rest;
+}
+
+/* A line ending in "{n}" announces an n-byte payload after it. */
+static bool literal_announce(const char *s, size_t len, size_t *n_r)
+{
+	if (len < 3 || s[len - 1] != '}')
+		return false;
+	size_t i = len - 1, n = 0, mul = 1;
+	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') {
+		n += (size_t)(s[i - 1] - '0') * mul;
+		mul *= 10;
+		i--;
+	}
+	if (i == len - 1 || i == 0 || s[i - 1] != '{')
+		return false;
+	*n_r = n;
+	return true;
+}
+
+static void drv_feed(struct drv *d, const char *p, size_t n)
+{
+	char *nb = malloc(d->plen + n ? d->plen + n : 1);
+	memcpy(nb, d->pend, d->plen);
+	memcpy(nb + d->plen, p, n);
+	free(d->pend);
+	d->pend = nb;
+	d->plen += n;
+	for (;;) {
+		if (d->in_literal) {
+			size_t chunk;
+			bool done = reader_bytes(&d->r, d->pend, d->plen, &chunk);
+			assert_true(chunk <= d->plen);
+			assert_true(d->lit_len + chunk <= sizeof(d->lit));
+			memcpy(d->lit + d->lit_len, d->pend, chunk);
+			d->lit_len += chunk;
+			consume(d, chunk);
+			if (!done)
+				return;
+			emit(d, "B:%.*s|", (int)d->lit_len, d->lit);
+			d->in_literal = false;
+			d->lit_len = 0;
+			continue;
+		}
+		struct reader_line line;
+		size_t used;
+		enum reader_result res = reader_line(&d->r, d->pend, d->plen, &line, &used);
+		if (res == READER_LINE) {
+			assert_true(line.data >= d->pend && line.data + line.len <= d->pend + d->plen);
+			emit(d, "L%c:%.*s|", line.eol == READER_EOL_CRLF ? 'c' : 'n',
+			     (int)line.len, line.data);
+			size_t lit;
+			if (literal_announce(line.data, line.len, &lit)) {
+				reader_bytes_begin(&d->r, lit);
+				d->in_literal = true;
+			}
+		} else if (res == READER_TOO_LONG) {
+			assert_int_equal(line.len, d->r.max_line);
+			emit(d, "T:%.*s|", (int)line.len, line.data);
+		}
+		consume(d, used);
+		if (res == READER_NEED_MORE)
+			return;
+	}
+}
+
+static void drv_init(struct drv *d, size_t max_line)
+{
+	memset(d, 0, sizeof(*d));
+	reader_init(&d->r, max_line);
+	d->pend = malloc(1);
+}
+
+static void drv_done(struct drv *d, char *transcript, size_t size)
+{
+	/* The unconsumed tail is part of the result too. */
+	emit(d, "R:%.*s", (int)d->plen, d->pend);
+	snprintf(transcript, size, "%s", d->out);
+	free(d->pend);
+}
+
+/* Feed input at every 1-, 2- and 3-piece split; every transcript must equal
+ * want. */
+static void check_splits(const char *input, size_t max_line, const char *want)
+{
+	size_t len = strlen(input);
+	char got[8192];
+	struct drv d;
+
+	drv_init(&d, max_line);
+	drv_feed(&d, input, len);
+	drv_done(&d, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("whole input %s\n got: %s\nwant: %s", input, got, want);
+
+	for (size_t i = 0; i <= len; i++) {
+		drv_init(&d, max_line);
+		drv_feed(&d, input, i);
+		drv_feed(&d, input + i, len - i);
+		drv_done(&d, got, sizeof(got));
+		if (strcmp(got, want) != 0)
+			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
+		for (size_t j = i; j <= len; j++) {
+			drv_init(&d, max_line);
+			drv_feed(&d, input, i);
+			drv_feed(&d, input + i, j - i);
+			drv_feed(&d, input + j, len - j);
+			drv_done(&d, got, sizeof(got));
+			if (strcmp(got, want) != 0)
+				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
+		}
+	}
+}
+
+static void test_lines_crlf_and_lf(void **state)
+{
+	(void)state;
+	check_splits("a1 NOOP\r\nb\nc\r\n", 64, "Lc:a1 NOOP|Ln:b|Lc:c|R:");
+	check_splits("\r\n\n\r\n", 64, "Lc:|Ln:|Lc:|R:");
+	/* A bare CR is content; only the CR right before LF is the EOL. */
+	check_splits("a\rb\r\n\r\r\n", 64, "Lc:a\rb|Lc:\r|R:");
+	check_splits("tail without eol", 64, "R:tail without eol");
+	check_splits("x\r\ntail\r", 64, "Lc:x|R:tail\r");
+}
+
+static void test_max_line_boundaries(void **state)
+{
+	(void)state;
+	/* Exactly at the limit is accepted, with either EOL. */
+	check_splits("12345678\r\nok\r\n", 8, "Lc:12345678|Lc:ok|R:");
+	check_splits("12345678\nok\n", 8, "Ln:12345678|Ln:ok|R:");
+	/* One over: reported once with the first max_line bytes, then the
+	 * reader continues at the next line. */
+	check_splits("123456789\r\nok\r\n", 8, "T:12345678|Lc:ok|R:");
+	check_splits("123456789\nok\n", 8, "T:12345678|Ln:ok|R:");
+	/* A CR in the byte after the limit still needs its LF to decide. */
+	check_splits("12345678\rx\r\nok\r\n", 8, "T:12345678|Lc:ok|R:");
+	/* Far over, several lines, and an unterminated overlong tail. */
+	check_splits("aaaaaaaaaaaaaaaaaaaaaaaa\r\nbbbbbbbbbbbbbbbbbbbbbb\nok\r\n", 8,
+		     "T:aaaaaaaa|T:bbbbbbbb|Lc:ok|R:");
+	check_splits("ok\r\nzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 8, "Lc:ok|T:zzzzzzzz|R:");
+	/* An overlong line that ends exactly where the input ends. */
+	check_splits("zzzzzzzzzz\r\n", 8, "T:zzzzzzzz|R:");
+	/* max_line 0: only empty lines pass. */
+	check_splits("\r\na\r\n\n", 0, "Lc:|T:|Ln:|R:");
+}
+
+static void test_literals(void **state)
+{
+	(void)state;
+	check_splits("x {5}\r\nab\r\nc y\r\n", 64, "Lc:x {5}|B:ab\r\nc|Lc: y|R:");
+	check_splits("x {0}\r\n\r\n", 64, "Lc:x {0}|B:|Lc:|R:");
+	/* A literal may hold anything, including what looks like lines. */
+	check_splits("a {12}\r\n\n\r\n{2}\r\nzzzz\nend\n", 64,
+		     "Lc:a {12}|B:\n\r\n{2}\r\nzzzz|Ln:|Ln:end|R:");
+	/* Literal bytes do not count against the line limit. */
+	check_splits("{20}\r\n01234567890123456789\r\n", 8, "Lc:{20}|B:01234567890123456789|Lc:|R:");
+	check_splits("{5}\nabc", 8, "Ln:{5}|R:");
+}
+
+static void test_bytes_api(void **state)
+{
+	(void)state;
+	struct reader r;
+	reader_init(&r, 16);
+	reader_bytes_begin(&r, 4);
+	assert_int_equal(reader_bytes_left(&r), 4);
+	size_t chunk;
+	assert_false(reader_bytes(&r, "ab", 2, &chunk));
+	assert_int_equal(chunk, 2);
+	assert_true(reader_bytes(&r, "cdef", 4, &chunk));
+	assert_int_equal(chunk, 2);
+	assert_int_equal(reader_bytes_left(&r), 0);
+	/* Nothing given, nothing taken. */
+	reader_bytes_begin(&r, 3);
+	assert_false(reader_bytes(&r, "", 0, &chunk));
+	assert_int_equal(chunk, 0);
+}
+
+static void test_set_max_line(void **state)
+{
+	(void)state;
+	struct reader r;
+	struct reader_line line;
+	size_t used;
+	reader_init(&r, 4);
+	assert_int_equal(reader_line(&r, "abcdef\n", 7, &line, &used), READER_TOO_LONG);
+	assert_int_equal(used, 7);
+	reader_set_max_line(&r, 16);
+	assert_int_equal(reader_line(&r, "abcdef\n", 7, &line, &used), READER_LINE);
+	assert_int_equal(line.len, 6);
+	assert_int_equal(line.eol, READER_EOL_LF);
+	/* Empty input: nothing happens. */
+	assert_int_equal(reader_line(&r, "", 0, &line, &used), READER_NEED_MORE);
+	assert_int_equal(used, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines_crlf_and_lf),
+		cmocka_unit_test(test_max_line_boundaries),
+		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_bytes_api),
+		cmocka_unit_test(test_set_max_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
