@@ -210,7 +210,7 @@ static void bench_open_scan(struct bench *b)
 	char name[96], note[96];
 	snprintf(note, sizeof(note), "open %.1f ms + scan %.1f ms, %u msgs", (opened - start) * 1e3,
 		 (scanned - opened) * 1e3, s.n);
-	snprintf(name, sizeof(name), "open %uk mailbox + read all flags (cold)",
+	snprintf(name, sizeof(name), "open %uk mailbox + read all flags (fresh store)",
 		 b->big_messages / 1000);
 	row(name, (scanned - start) * 1e3, "ms", note);
 	/* Warm: the second scan alone. */
