@@ -18,7 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "deliver", cmd_deliver, "-u USER [-m MAILBOX]: deliver a message from stdin" },
 	{ "index", cmd_index, "check|rebuild USER: verify or rebuild a user's index" },
 	{ "user", cmd_user, "add|passwd|del|list: manage the users file" },
-	{ "config", cmd_config, "doc|example: print the settings reference" },
+	{ "config", cmd_config, "doc|example|check: settings reference, example file, validate -c FILE" },
 };
 
 static void usage(FILE *out)
