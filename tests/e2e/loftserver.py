@@ -38,6 +38,7 @@ Methods:
   port(name) / address(name)     where a listener listens
   log_text(since=0) / log_mark() server log (stderr) and an offset into it
   wait_log(regex, timeout=5, since=0) -> re.Match (raises on timeout)
+  assign_ports()                 choose free ports (start() does it)
   write_config(config_extra=None, raw=None)  rewrite the config file
   reload()                       SIGHUP (after write_config for new settings)
   stop(timeout=15) -> exit code  SIGTERM and wait (negative: killed by signal)
@@ -51,6 +52,15 @@ Methods:
   client_context(**kw)           ssl.SSLContext verifying against ca_file
   check_health()                 raise if the process died by a signal or the
                                  log holds a sanitizer report (done at stop)
+  run_cli(*args, input=None, timeout=60) -> subprocess.CompletedProcess
+                                 `loft -c CONFIG ARGS...` (text mode), e.g.
+                                 srv.run_cli("user", "list") or
+                                 srv.run_cli("serve", "--check-config");
+                                 raises ServerError on a sanitizer report
+
+Module functions: session_tls() -> (cert, key); make_cert(dir, cn, san, stem);
+  client_context(ca_file, ...); tls11_context(); expect_tls11_refused(sock);
+  hash_password(pw); free_port(address); have_ipv6_loopback(); loft_bin().
 
 Environment: LOFT_BIN (the binary; default $LOFT_BUILD_DIR/loft, then
 build/loft in the source tree). Only the Python standard library is used.
@@ -110,6 +120,21 @@ def loft_bin():
 _session_dir = None
 
 
+def make_cert(directory, cn="localhost", san="DNS:localhost,IP:127.0.0.1", stem="cert"):
+    """Write a self-signed P-256 certificate and key into directory as
+    STEM.pem and STEM.key; returns (cert_file, key_file)."""
+    cert = os.path.join(str(directory), stem + ".pem")
+    key = os.path.join(str(directory), stem + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+         "-subj", "/CN=" + cn, "-addext", "subjectAltName=" + san,
+         "-keyout", key, "-out", cert],
+        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, timeout=60)
+    return cert, key
+
+
 def session_tls():
     """(cert_file, key_file) of a self-signed P-256 certificate for localhost
     and 127.0.0.1, made once per Python process. The certificate is its own
@@ -118,18 +143,9 @@ def session_tls():
     if _session_dir is None:
         d = tempfile.mkdtemp(prefix="loft-e2e-tls-")
         atexit.register(shutil.rmtree, d, True)
-        cert = os.path.join(d, "cert.pem")
-        key = os.path.join(d, "key.pem")
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
-             "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", key, "-out", cert],
-            check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, timeout=60)
+        make_cert(d)
         _session_dir = d
-    return (os.path.join(_session_dir, "cert.pem"), os.path.join(_session_dir, "key.pem"))
+    return (os.path.join(_session_dir, "cert.pem"), os.path.join(_session_dir, "cert.key"))
 
 
 def client_context(ca_file=None, **kw):
@@ -425,8 +441,7 @@ class LoftServer:
     def start(self):
         last = ""
         for _attempt in range(4):
-            for l in self.listeners:
-                l["port"] = free_port(l["address"])
+            self.assign_ports()
             self.write_config()
             self._spawn()
             try:
@@ -442,6 +457,12 @@ class LoftServer:
                     raise
                 self.proc = None
         raise ServerError("could not bind free ports after retries:\n" + last)
+
+    def assign_ports(self):
+        """Pick free ports for every listener (start() does this; call it
+        before write_config() to use the config without starting)."""
+        for l in self.listeners:
+            l["port"] = free_port(l["address"])
 
     def _spawn(self):
         if self._log_fh:
@@ -529,6 +550,24 @@ class LoftServer:
             self.proc.kill()
             self.proc.wait()
         self.exit_code = self.proc.returncode
+
+    def run_cli(self, *args, input=None, timeout=60, config=True):
+        """Run `loft [-c CONFIG] ARGS...` to completion (stdout/stderr as
+        text). A sanitizer report in its stderr raises ServerError."""
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        argv = [loft_bin()] + (["-c", self.config_path] if config else []) + list(args)
+        r = subprocess.run(argv, input=input, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout,
+                           cwd=self.dir, env=env,
+                           stdin=None if input is not None else subprocess.DEVNULL)
+        for p in SANITIZER_PATTERNS:
+            if p in r.stderr:
+                raise ServerError("sanitizer report from %s:\n%s" % (argv, r.stderr[-4000:]))
+        if r.returncode < 0:
+            raise ServerError("%s died by signal %d:\n%s" % (argv, -r.returncode, r.stderr[-4000:]))
+        return r
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.pid) as f:

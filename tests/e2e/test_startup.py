@@ -1,0 +1,100 @@
+"""Start-up: `loft serve --check-config` validates without serving, errors
+name file:line before any port is opened, and a port already in use stops
+the start with a clear message."""
+
+import socket
+import subprocess
+
+import pytest
+
+from loftserver import LoftServer, loft_bin
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    srv = LoftServer(tmp_path, listeners=["imap", "pop3s"], start=False)
+    srv.assign_ports()
+    srv.write_config()
+    return srv
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def test_check_config_accepts_a_good_file(cfg):
+    r = cfg.run_cli("serve", "--check-config", timeout=30)
+    assert r.returncode == 0, r.stderr
+    # It validated and exited: nothing is listening.
+    assert port_is_free(cfg.port("imap")) and port_is_free(cfg.port("pop3s"))
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ("workers = 2", "workers = two", "workers"),
+    ("workers = 2", "wrokers = 2", "wrokers"),
+    ("tls = implicit", "tls = sometimes", "tls"),
+    ("level = debug", "level = chatty", "level"),
+])
+def test_check_config_names_file_and_line(cfg, old, new, key):
+    text = cfg.config_text()
+    assert old in text
+    cfg.write_config(raw=text.replace(old, new, 1))
+    line = text[:text.index(old)].count("\n") + 1
+    r = cfg.run_cli("serve", "--check-config", timeout=30)
+    assert r.returncode != 0
+    assert "loft.conf:%d" % line in r.stderr, r.stderr
+    assert key in r.stderr, r.stderr
+
+
+def test_check_config_checks_files(cfg):
+    text = cfg.config_text()
+    cfg.write_config(raw=text.replace(cfg.cert_file, cfg.dir + "/no-such-cert.pem"))
+    r = cfg.run_cli("serve", "--check-config", timeout=30)
+    assert r.returncode != 0
+    assert "no-such-cert.pem" in r.stderr, r.stderr
+
+
+def test_serve_with_broken_config_opens_no_port(cfg):
+    text = cfg.config_text()
+    cfg.write_config(raw=text.replace("workers = 2", "workers = -1"))
+    r = cfg.run_cli("serve", timeout=30)
+    assert r.returncode != 0
+    assert "loft.conf:" in r.stderr, r.stderr
+    assert port_is_free(cfg.port("imap"))
+
+
+def test_missing_config_file(tmp_path):
+    r = subprocess.run([loft_bin(), "-c", str(tmp_path / "nope.conf"), "serve"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    assert r.returncode not in (0,) and r.returncode > 0, r
+    assert "nope.conf" in r.stderr, r.stderr
+
+
+def test_port_in_use_fails_start(cfg):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", cfg.port("pop3s")))
+    blocker.listen(1)
+    try:
+        r = cfg.run_cli("serve", timeout=30)
+    finally:
+        blocker.close()
+    assert r.returncode > 0, r
+    assert str(cfg.port("pop3s")) in r.stderr, r.stderr
+    assert "in use" in r.stderr.lower() or "eaddrinuse" in r.stderr.lower(), r.stderr
+
+
+def test_version_and_help():
+    r = subprocess.run([loft_bin(), "--version"], stdout=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("loft "), r.stdout
+    r = subprocess.run([loft_bin(), "serve", "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                       timeout=10)
+    assert "--check-config" in r.stdout + r.stderr
