@@ -28,6 +28,7 @@ struct imap_parser {
 	bool in_command;     /* tag and name seen */
 	bool skipping;       /* an error is pending; skip to the command's end */
 	bool need_sep;       /* the last token needs SP, ')' or EOL after it */
+	bool handed_out;     /* cmd was returned; free it on the next feed */
 	char *tag, *name;
 	struct level *stack; /* stack[0]: the command's arguments */
 	unsigned depth, stack_cap;
@@ -66,6 +67,7 @@ static void reset_command(struct imap_parser *p)
 	p->in_command = false;
 	p->skipping = false;
 	p->need_sep = false;
+	p->handed_out = false;
 	p->state = PS_LINE;
 	memset(&p->cmd, 0, sizeof(p->cmd));
 	p->lim = p->next_lim;
@@ -120,7 +122,7 @@ const struct imap_parse_error *imap_parser_error(const struct imap_parser *p)
 
 bool imap_parser_in_command(const struct imap_parser *p)
 {
-	return p->in_command;
+	return p->in_command && !p->handed_out;
 }
 
 /* ---- character classes (RFC 9051 formal syntax) ---- */
@@ -212,7 +214,7 @@ static enum imap_parse_result line_error(struct imap_parser *p, const char *line
 {
 	size_t n;
 	bool sync;
-	if (p->tag != NULL && trailing_literal(line, len, &n, &sync) && !sync) {
+	if (trailing_literal(line, len, &n, &sync) && !sync) {
 		p->skipping = true;
 		p->state = PS_SKIP_LITERAL;
 		reader_bytes_begin(&p->rd, n);
@@ -408,7 +410,7 @@ static enum imap_parse_result line_done(struct imap_parser *p)
 	p->cmd.name = p->name;
 	p->cmd.args = p->stack[0].items;
 	p->cmd.n_args = p->stack[0].n;
-	p->in_command = false; /* the next feed resets and frees it */
+	p->handed_out = true; /* the next feed resets and frees it */
 	return IMAP_PARSE_COMMAND;
 }
 
@@ -479,9 +481,8 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
 {
 	size_t used = 0;
 	*consumed_r = 0;
-	if (!p->in_command && p->state == PS_LINE && (p->tag != NULL || p->stack[0].n > 0 ||
-						      p->cmd.tag != NULL))
-		reset_command(p); /* the previous command was handed out */
+	if (p->handed_out)
+		reset_command(p);
 
 	for (;;) {
 		if (p->state == PS_LITERAL || p->state == PS_SKIP_LITERAL) {
