@@ -267,3 +267,88 @@ def test_noop_each_protocol(loft):
         c.readline()
         assert pop3_capa(c)
 
+
+
+# POP3 CAPA tags that name a command valid before login (RFC 2449 lists
+# TOP/UIDL there too, but those are for the TRANSACTION state).
+POP3_CAPA_COMMANDS = {"USER": "USER nobody"}
+
+
+def test_advertised_pop3_commands_are_known(loft):
+    with loft.connect("pop3") as c:
+        c.readline()
+        capa = pop3_capa(c)
+        c.sendline("XYZZY")
+        unknown = c.readline().decode().strip()
+        assert unknown.startswith("-ERR"), unknown
+        for item in capa:
+            words = item.split()
+            cmds = []
+            if words[0] in POP3_CAPA_COMMANDS:
+                cmds.append(POP3_CAPA_COMMANDS[words[0]])
+            if words[0] == "SASL":
+                cmds += ["AUTH " + mech for mech in words[1:]]
+            for cmd in cmds:
+                c.sendline(cmd)
+                line = c.readline()
+                if line.startswith(b"+ ") or line == b"+\r\n":
+                    c.sendline("*")   # RFC 5034: cancel the exchange
+                    line = c.readline()
+                text = line.decode().strip()
+                assert text != unknown, (item, cmd, text)
+                assert not re.search(r"unknown command|not implemented|unsupported mechanism",
+                                     text, re.I), (item, cmd, text)
+        assert pop3_capa(c) == capa
+
+
+ESC = re.compile(rb"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}[ \r]")
+
+
+def check_smtp_extensions_honoured(srv, name, verb):
+    with srv.connect(name) as c:
+        c.read_smtp_reply()
+        exts = ehlo(c, verb)
+        keys = [e.split()[0] for e in exts]
+        replies = []
+        c.sendline("NOOP")
+        replies.append(c.read_smtp_reply())
+        c.sendline("XYZZY")
+        replies.append(c.read_smtp_reply())
+        params = []
+        if "8BITMIME" in keys:
+            params.append("BODY=8BITMIME")
+        if "SMTPUTF8" in keys:
+            params.append("SMTPUTF8")
+        if "SIZE" in keys:
+            params.append("SIZE=100")
+        c.sendline("MAIL FROM:<a@example.org> " + " ".join(params))
+        mail = c.read_smtp_reply()
+        replies.append(mail)
+        # 555: "MAIL FROM/RCPT TO parameters not recognized" (RFC 5321 4.5.3.1.x)
+        assert not mail[0].startswith((b"555", b"504")), (params, mail)
+        c.sendline("RSET")
+        replies.append(c.read_smtp_reply())
+        if any(k == "AUTH" for k in keys):
+            mechs = [e for e in exts if e.split()[0] == "AUTH"][0].split()[1:]
+            for mech in mechs:
+                c.sendline("AUTH " + mech)
+                r = c.read_smtp_reply()
+                if r[0].startswith(b"334"):
+                    c.sendline("*")
+                    r = c.read_smtp_reply()
+                assert not r[0].startswith((b"502", b"504")), (mech, r)
+        if "CHUNKING" in keys:
+            c.sendline("BDAT 0 LAST")
+            r = c.read_smtp_reply()
+            assert not r[0].startswith(b"500"), r
+        if "ENHANCEDSTATUSCODES" in keys:
+            for r in replies:
+                assert ESC.match(r[0]), r   # RFC 2034: every reply after EHLO
+
+
+def test_smtp_extensions_honoured(loft):
+    check_smtp_extensions_honoured(loft, "smtp", "EHLO")
+
+
+def test_lmtp_extensions_honoured(loft):
+    check_smtp_extensions_honoured(loft, "lmtp", "LHLO")
