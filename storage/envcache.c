@@ -128,9 +128,11 @@ void store_destroy(struct store **store)
 	if (s == NULL)
 		return;
 	*store = NULL;
-	if (s->notify != NULL)
-		notify_destroy(s);
+	/* no new reconcile ops, then drain the writers (they still publish),
+	 * then drop the watch registry */
+	notify_stop(s);
 	writer_stop(s);
+	notify_destroy(s);
 	for (size_t b = 0; b < s->n_buckets; b++) {
 		while (s->users[b] != NULL) {
 			struct store_user *u = s->users[b];

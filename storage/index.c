@@ -130,6 +130,42 @@ void idx_close(struct idx *idx)
 	idx->env = NULL;
 }
 
+bool idx_space_low(struct idx *idx, MDB_txn *txn)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(idx->env, &info) != 0 || mdb_env_stat(idx->env, &st) != 0)
+		return false;
+	size_t map_pages = info.me_mapsize / st.ms_psize;
+	size_t used = info.me_last_pgno + 1;
+	/* 5% of the map, at least 32 and at most 4096 pages (16 MiB) */
+	size_t reserve = map_pages / 20;
+	reserve = reserve < 32 ? 32 : reserve > 4096 ? 4096 : reserve;
+	if (used + reserve <= map_pages)
+		return false;
+	/* near the end of the map: count the free list (dbi 0) */
+	size_t free_pages = 0;
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, 0, &cur) == 0) {
+		MDB_val k, v;
+		for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (v.mv_size >= sizeof(size_t)) {
+				size_t n;
+				memcpy(&n, v.mv_data, sizeof(n));
+				free_pages += n;
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+	size_t left = map_pages > used ? map_pages - used : 0;
+	if (left + free_pages >= reserve)
+		return false;
+	log_warn("index: map nearly full (%zu of %zu pages, %zu free): refusing growth",
+		 used, map_pages, free_pages);
+	return true;
+}
+
 int idx_read_begin(struct idx *idx, MDB_txn **txn_r)
 {
 	MDB_txn *txn = NULL;

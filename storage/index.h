@@ -65,6 +65,12 @@ int idx_err(int rc, const char *what);
 int idx_open(struct idx *idx, const char *index_dir, size_t map_size);
 void idx_close(struct idx *idx);
 
+/* True when the map is nearly full: fewer than a reserve of pages remain
+ * (unused map plus the free list). Growth ops (append, copy, cache) then fail
+ * with STORE_EIO so that deletions, which also need pages, still fit and the
+ * user can make room. */
+bool idx_space_low(struct idx *idx, MDB_txn *txn);
+
 /* Short read transactions. */
 int idx_read_begin(struct idx *idx, MDB_txn **txn_r);
 void idx_read_end(struct idx *idx, MDB_txn *txn);

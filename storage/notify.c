@@ -410,17 +410,24 @@ int notify_create(struct store *store)
 	return 0;
 }
 
+void notify_stop(struct store *store)
+{
+	struct notify *n = store->notify;
+	if (n == NULL || !n->thread_started)
+		return;
+	uint64_t one = 1;
+	if (write(n->efd, &one, sizeof(one)) < 0)
+		log_warn("notify: eventfd write: %s", strerror(errno));
+	pthread_join(n->thread, NULL);
+	n->thread_started = false;
+}
+
 void notify_destroy(struct store *store)
 {
 	struct notify *n = store->notify;
 	if (n == NULL)
 		return;
-	if (n->thread_started) {
-		uint64_t one = 1;
-		if (write(n->efd, &one, sizeof(one)) < 0)
-			log_warn("notify: eventfd write: %s", strerror(errno));
-		pthread_join(n->thread, NULL);
-	}
+	notify_stop(store);
 	pthread_mutex_lock(&n->lock);
 	while (n->watches != NULL) {
 		struct store_watch *w = n->watches;

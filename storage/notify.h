@@ -14,7 +14,10 @@ struct store_user;
 
 /* Create the registry (and the inotify thread when watch_external). */
 int notify_create(struct store *store);
-/* Stop the thread and drop every remaining watch (logged: a leak). */
+/* Stop the inotify thread (no new reconcile ops); publishing still works. */
+void notify_stop(struct store *store);
+/* After the writers stopped: drop every remaining watch (logged: a leak)
+ * and free the registry. */
 void notify_destroy(struct store *store);
 /* Deliver committed changes of user u to the matching watches. */
 void notify_publish(struct store *store, struct store_user *u, const struct store_change *changes,

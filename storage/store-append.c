@@ -105,6 +105,8 @@ static int run_append(struct wtxn *w, struct wop *op)
 	err = store_quota_check(w, app->tmp.size, 1);
 	if (err != 0)
 		return err;
+	if (idx_space_low(w->idx, w->txn))
+		return STORE_EIO;
 	struct idx_msg m;
 	memset(&m, 0, sizeof(m));
 	size_t nk = 0;

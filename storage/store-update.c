@@ -455,6 +455,8 @@ static int run_copy(struct wtxn *w, struct wop *op)
 	}
 	if (err == 0 && !o->move)
 		err = store_quota_check(w, bytes, n);
+	if (err == 0 && n > 0 && idx_space_low(w->idx, w->txn))
+		err = STORE_EIO;
 	if (err == 0 && n > 0 && (uint64_t)dst->uidnext + n >= UINT32_MAX)
 		err = STORE_EIO;
 	o->src_uids.count = o->dst_uids.count = 0;

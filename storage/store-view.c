@@ -424,6 +424,8 @@ static int run_cache_set(struct wtxn *w, struct wop *op)
 	int rc = mdb_get(w->txn, w->idx->dbi.msgs, &k, &v);
 	if (rc != 0)
 		return idx_err(rc, "cache set (message)");
+	if (o->len > 0 && idx_space_low(w->idx, w->txn))
+		return STORE_EIO;
 	v.mv_size = o->len;
 	v.mv_data = (void *)o->data;
 	rc = mdb_put(w->txn, w->idx->dbi.cache, &k, &v, 0);

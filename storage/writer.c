@@ -265,7 +265,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 			continue;
 		}
 		w.txn = child;
-		size_t undo_mark = w.n_undo;
+		size_t undo_mark = w.n_undo, rm_mark = w.n_rm;
 		bool changed = w.changed;
 		int err = op->run(&w, op);
 		if (err == 0)
@@ -274,6 +274,8 @@ static void run_batch(struct store_user *u, struct wop *ops)
 			mdb_txn_abort(child);
 		if (err != 0) {
 			undo_replay(&w, undo_mark);
+			while (w.n_rm > rm_mark)
+				free(w.after_commit_rm[--w.n_rm]);
 			w.changed = changed;
 		}
 		w.txn = NULL;
