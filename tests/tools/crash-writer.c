@@ -13,7 +13,8 @@
  *   x uid                              expunge about to start
  *   X uid                              expunge acknowledged
  * flags are letters S F A D (seen flagged answered draft), keywords are comma
- * separated ("-" for none). */
+ * separated ("-" for none). "ready" goes to stdout once the store is open and
+ * the threads run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -349,6 +350,10 @@ int main(int argc, char **argv)
 				    : i == threads ? cw_flags_main : cw_expunge_main;
 		pthread_create(&th[i], NULL, fn, &tt[i]);
 	}
+	/* Tell the test we are running, so it can time kills from here (a
+	 * sanitizer build takes a while to get this far). */
+	printf("ready\n");
+	fflush(stdout);
 	/* Normally killed long before; the bound keeps a stray run finite. */
 	for (unsigned waited = 0; waited < max_seconds * 10 && !cw.stop; waited++)
 		usleep(100000);
