@@ -39,7 +39,16 @@ def test_imap_capability_starttls_only_before_tls(loft):
         after = upper(imap_caps(c, "c2"))
         assert "IMAP4REV1" in after, after
         assert "STARTTLS" not in after, after
-        assert "LOGINDISABLED" not in after, after
+
+
+def test_imap_login_offered_after_tls(loft):
+    """RFC 9051 6.2.3/11.1: once TLS is up the client must be able to log
+    in: no LOGINDISABLED, and AUTH=PLAIN offered."""
+    with loft.connect("imaps") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" not in caps, caps
+        assert "AUTH=PLAIN" in caps, caps
 
 
 def test_imaps_capability_has_no_starttls(loft):
@@ -72,13 +81,23 @@ def test_pop3_capa_stls_only_before_tls(loft):
         c.readline()
         capa = pop3_capa(c)
         assert "STLS" in capa, capa
-        assert any(x.split()[0] == "UIDL" for x in capa), capa
         c.sendline("STLS")
         assert c.readline().startswith(b"+OK")
         c.starttls(loft.client_context())
         after = pop3_capa(c)
         assert "STLS" not in after, after
-        assert any(x.split()[0] == "UIDL" for x in after), after
+
+
+def test_pop3_capa_offers_login_and_uidl(loft):
+    """After STLS a client can log in (USER or SASL PLAIN) and the mailbox
+    commands every client relies on are announced (RFC 2449 6)."""
+    with loft.connect("pop3s") as c:
+        c.readline()
+        capa = pop3_capa(c)
+        keys = [x.split()[0] for x in capa]
+        assert "USER" in keys or any(x.split()[:1] == ["SASL"] and "PLAIN" in x.split()
+                                     for x in capa), capa
+        assert "UIDL" in keys and "TOP" in keys, capa
 
 
 def test_pop3s_capa_has_no_stls(loft):
