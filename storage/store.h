@@ -153,6 +153,9 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 int store_mailbox_open(struct store_user *user, const char *name, bool read_only,
 		       struct store_mailbox **mbox_r);
 void store_mailbox_close(struct store_mailbox **mbox);
+/* On a read-write view this also claims \Recent for messages that arrived
+ * since the view (or its last status) claimed, so recent grows with new mail
+ * and shrinks as claimed messages are expunged. */
 int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status_r);
 /* Recent UIDs claimed by this view (sorted). Borrowed until close. */
 const uint32_t *store_mailbox_recent(struct store_mailbox *mbox, size_t *count_r);
@@ -174,7 +177,9 @@ struct store_msg {
 typedef int store_msg_cb(const struct store_msg *msg, void *ctx);
 int store_msg_scan(struct store_mailbox *mbox, uint32_t uid_lo, uint32_t uid_hi,
 		   store_msg_cb *cb, void *ctx);
-/* One message; STORE_ENOTFOUND if expunged. */
+/* One message; STORE_ENOTFOUND if expunged. msg_r->keywords[] point into
+ * *keywords_r when it is given (NULL entries otherwise); free the copies
+ * with store_strv_free(*keywords_r, msg_r->n_keywords). */
 int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *msg_r,
 		  char ***keywords_r /* optional, heap copies */);
 
@@ -266,6 +271,8 @@ struct store_change {
 };
 typedef void store_watch_cb(const struct store_change *change, void *ctx);
 struct store_watch;
+/* STORE_ENOTFOUND if the mailbox does not exist. A watch keeps the user's
+ * environment open until it is removed. */
 int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb *cb,
 		    void *ctx, struct store_watch **watch_r);
 /* After it returns the callback is not running and will not run again. */
@@ -283,7 +290,9 @@ struct store_check_report {
 void store_check_report_free(struct store_check_report *report);
 /* Compare index and Maildir of a user without changing anything. */
 int store_index_check(struct store *store, const char *user, struct store_check_report *report_r);
-/* Progress callback for rebuild: done of total messages scanned. */
+/* Progress callback for rebuild: done of total messages scanned (called on
+ * a store writer thread). Rebuild returns STORE_EINUSE while the user is
+ * open in this process (run it offline, as `loft index rebuild` does). */
 typedef void store_progress_cb(size_t done, size_t total, void *ctx);
 /* Rebuild the user's index from the Maildir alone, keeping UIDs, flags,
  * keywords and sizes recorded in file names and UIDVALIDITY where known. */
