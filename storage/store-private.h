@@ -126,6 +126,11 @@ int store_user_reconcile_all(struct store_user *u);
  * op through the writer queue, skipped when nothing changed). */
 int store_mailbox_sync(struct store_user *u, const char *canonical_name);
 
+/* A view follows its mailbox across a rename (same id and UIDVALIDITY):
+ * update its name and directory from the record. The view's owner is the
+ * only user of the view, and blocked while a writer op runs for it. */
+struct idx_mbox;
+void store_view_follow(struct store_mailbox *mbox, const struct idx_mbox *mb);
 /* Recent claiming for a read-write view (store-view.c). */
 int store_view_claim_recent(struct store_mailbox *mbox);
 

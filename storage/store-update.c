@@ -29,11 +29,13 @@ static void uid_push(struct store_uid_list *l, size_t *cap, uint32_t uid)
 	l->uids[l->count++] = uid;
 }
 
-static int view_mbox(struct wtxn *w, const struct store_mailbox *mbox, struct idx_mbox *mb)
+static int view_mbox(struct wtxn *w, struct store_mailbox *mbox, struct idx_mbox *mb)
 {
 	int err = idx_mbox_get(w->idx, w->txn, mbox->id, mb);
 	if (err == 0 && mb->uidvalidity != mbox->uidvalidity)
 		err = STORE_ENOTFOUND;
+	if (err == 0)
+		store_view_follow(mbox, mb);   /* renamed meanwhile */
 	return err;
 }
 

@@ -183,7 +183,22 @@ static int view_record(struct store_mailbox *mbox, MDB_txn *txn, struct idx_mbox
 	int err = idx_mbox_get(&mbox->user->idx, txn, mbox->id, mb);
 	if (err == 0 && mb->uidvalidity != mbox->uidvalidity)
 		err = STORE_ENOTFOUND;
+	if (err == 0)
+		store_view_follow(mbox, mb);
 	return err;
+}
+
+void store_view_follow(struct store_mailbox *mbox, const struct idx_mbox *mb)
+{
+	if (strcmp(mbox->name, mb->name) == 0)
+		return;
+	char *dir = store_mailbox_path(mbox->user, mb->name);
+	if (dir == NULL)
+		return;
+	free(mbox->name);
+	free(mbox->dir);
+	mbox->name = xstrdup(mb->name);
+	mbox->dir = dir;
 }
 
 int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status_r)

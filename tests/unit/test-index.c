@@ -575,6 +575,41 @@ static void test_env_lru(void **state)
 	store_user_close(&u);
 }
 
+/* ---- a view follows its mailbox across a rename ---- */
+
+static void test_view_follows_rename(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(store_mailbox_create(fx->user, "Old", 0), STORE_OK);
+	uint32_t uid = 0;
+	assert_int_equal(append(fx->user, "Old", 1, 0, &uid), STORE_OK);
+	struct store_mailbox *mbox = NULL;
+	assert_int_equal(store_mailbox_open(fx->user, "Old", false, &mbox), STORE_OK);
+	assert_int_equal(store_mailbox_rename(fx->user, "Old", "New/Name"), STORE_OK);
+	int fd = -1;
+	uint64_t size = 0;
+	assert_int_equal(store_msg_open(mbox, uid, &fd, &size), STORE_OK);
+	close(fd);
+	assert_int_equal(store_flags_update(mbox, &uid, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0,
+					    0, NULL), STORE_OK);
+	struct store_status st;
+	assert_int_equal(store_status(fx->user, "New/Name", &st), STORE_OK);
+	assert_int_equal(st.unseen, 0);
+	assert_int_equal(store_status(fx->user, "Old", &st), STORE_ENOTFOUND);
+	/* a deleted and recreated mailbox is a different one for the view */
+	assert_int_equal(store_mailbox_delete(fx->user, "New/Name"), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "New/Name", 0), STORE_OK);
+	assert_int_equal(store_msg_open(mbox, uid, &fd, &size), STORE_ENOTFOUND);
+	assert_int_equal(store_mailbox_status(mbox, &st), STORE_ENOTFOUND);
+	store_mailbox_close(&mbox);
+	struct store_check_report rep;
+	assert_int_equal(store_index_check(fx->store, "alice", &rep), STORE_OK);
+	for (size_t i = 0; i < rep.n_lines; i++)
+		print_message("check: %s\n", rep.lines[i]);
+	assert_int_equal(rep.problems, 0);
+	store_check_report_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_env_lru, setup_closed, teardown),
+		cmocka_unit_test_setup_teardown(test_view_follows_rename, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
