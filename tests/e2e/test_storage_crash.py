@@ -10,7 +10,10 @@ restart it on the same store, and repeat more than 200 times. Then, reading the 
 
 - every acknowledged append (A line) whose expunge was never attempted is
   present under the UID it was given, with identical bytes (sha256);
-- every acknowledged expunge (X line) is gone;
+- every acknowledged expunge (X line) is gone; every acknowledged move to
+  Archive (M line) is in Archive under the UID it was given and gone from
+  INBOX; an interrupted move (m without M) may leave the message in either
+  mailbox or both, never in neither;
 - message-ids are unique per attempt (pid, thread, counter), so no
   message-id may be present twice at all. A present message whose append
   was never acknowledged (B line without A: the process died between the
@@ -41,7 +44,7 @@ CHECKPOINTS = (70, 140)
 
 def parse_log(path):
     log = {"V": set(), "B": {}, "A": {}, "A_by_msgid": {}, "x": set(), "X": set(),
-           "flags": {}}
+           "m": set(), "M": {}, "flags": {}}
     with open(path) as f:
         for line in f:
             assert line.endswith("\n"), "torn log line %r" % line
@@ -57,8 +60,11 @@ def parse_log(path):
                     uid, log["A"][uid][0], msgid)
                 log["A"][uid] = (msgid, sha)
                 log["A_by_msgid"][msgid] = uid
-            elif kind in ("x", "X"):
+            elif kind in ("x", "X", "m"):
                 log[kind].add(int(p[1]))
+            elif kind == "M":
+                assert int(p[2]) not in log["M"].values(), "Archive UID %s given twice" % p[2]
+                log["M"][int(p[1])] = int(p[2])
             elif kind in ("f", "F"):
                 log["flags"].setdefault(int(p[1]), []).append((kind, p[2], p[3]))
             else:
@@ -92,18 +98,34 @@ def flag_candidates(ops):
 def verify(env, log_path):
     log = parse_log(log_path)
     msgs, uidvalidity, uidnext = env.dump(USER)
+    archive, _, archive_next = env.dump(USER, "Archive")
     assert len(log["V"]) == 1, "UIDVALIDITY changed across restarts: %s" % log["V"]
     assert uidvalidity in log["V"]
     assert not msgs or uidnext > max(msgs)
-    acked_uids_expunge_attempted = log["x"] | log["X"]
+    assert not archive or archive_next > max(archive)
+    in_archive = {}
+    for auid, m in archive.items():
+        assert m[0] not in in_archive, "%s twice in Archive" % m[0]
+        in_archive[m[0]] = auid
 
     for uid, (msgid, sha) in log["A"].items():
-        if uid in acked_uids_expunge_attempted:
-            continue
-        assert uid in msgs, "acknowledged UID %d (%s) lost" % (uid, msgid)
-        assert msgs[uid][0] == msgid, "UID %d holds %s, acknowledged for %s" % (
-            uid, msgs[uid][0], msgid)
-        assert msgs[uid][1] == sha, "UID %d (%s): bytes differ" % (uid, msgid)
+        if uid in log["M"]:
+            auid = log["M"][uid]
+            assert uid not in msgs, "moved UID %d still in INBOX" % uid
+            assert auid in archive, "moved UID %d lost (Archive UID %d)" % (uid, auid)
+            assert archive[auid][:2] == (msgid, sha), "Archive UID %d: wrong message" % auid
+        elif uid in log["x"] or uid in log["X"]:
+            continue  # expunged (perhaps after an interrupted move left it in INBOX)
+        elif uid in log["m"]:
+            # Interrupted move: in INBOX under its UID, or in Archive, or
+            # both -- never nowhere.
+            assert (msgs.get(uid, (None,))[0] == msgid) or msgid in in_archive, (
+                "UID %d (%s) lost by an interrupted move" % (uid, msgid))
+        else:
+            assert uid in msgs, "acknowledged UID %d (%s) lost" % (uid, msgid)
+            assert msgs[uid][0] == msgid, "UID %d holds %s, acknowledged for %s" % (
+                uid, msgs[uid][0], msgid)
+            assert msgs[uid][1] == sha, "UID %d (%s): bytes differ" % (uid, msgid)
     for uid in log["X"]:
         assert uid not in msgs, "acknowledged expunge of UID %d undone" % uid
 
@@ -120,9 +142,19 @@ def verify(env, log_path):
         else:
             assert uid not in log["A"], "unacknowledged %s took acknowledged UID %d" % (
                 msgid, uid)
+        if msgid in in_archive:
+            assert uid in log["m"] and uid not in log["M"], (
+                "%s in INBOX (UID %d) and Archive without an interrupted move" % (msgid, uid))
         got = (flags, kwset(kw))
         cands = flag_candidates(log["flags"].get(uid, []))
         assert got in cands, "UID %d flags %r, allowed %r" % (uid, got, cands)
+    for auid, m in archive.items():
+        assert m[0] in log["B"] and m[1] == log["B"][m[0]], "Archive UID %d: phantom" % auid
+        src = log["A_by_msgid"].get(m[0])
+        if src is not None and src in log["M"]:
+            assert log["M"][src] == auid
+        elif src is not None:
+            assert src in log["m"], "%s in Archive but never moved" % m[0]
     env.assert_consistent(USER)
     return log, msgs
 
@@ -157,10 +189,11 @@ def test_kill9_loses_nothing(tmp_path):
     log, msgs = verify(env, log_path)
     elapsed = time.monotonic() - start
     unacked = sum(1 for m in msgs.values() if m[0] not in log["A_by_msgid"])
-    print("%d kills in %.1f s: %d appends acknowledged, %d expunged, %d present "
+    print("%d kills in %.1f s: %d appends acknowledged, %d expunged, %d moved, %d in INBOX "
           "(%d of them never acknowledged)"
-          % (KILLS, elapsed, len(log["A"]), len(log["X"]), len(msgs), unacked))
+          % (KILLS, elapsed, len(log["A"]), len(log["X"]), len(log["M"]), len(msgs), unacked))
     # The harness must have exercised something at every level.
     assert len(log["A"]) >= 100
     assert len(log["X"]) >= 5
+    assert len(log["M"]) >= 5
     assert any(kind == "F" for ops in log["flags"].values() for kind, _, _ in ops)

@@ -1,8 +1,9 @@
-/* Crash-harness workload for tests/e2e/test_storage_crash.py. In write mode it
- * appends messages from several threads (so group commits happen), changes
- * flags and expunges, and logs every intent before and every acknowledgement
- * after the store call returns, each line with one write(2) to an O_APPEND
- * file, until it is killed. The test reads the store back with store-ctl.
+/* Crash-harness workload for tests/e2e/test_storage_crash.py. It appends
+ * messages from several threads (so group commits happen), changes flags,
+ * expunges and moves messages to the mailbox "Archive", and logs every
+ * intent before and every acknowledgement after the store call returns, each
+ * line with one write(2) to an O_APPEND file, until it is killed. The test
+ * reads the store back with store-ctl.
  *
  * Log lines (tab separated):
  *   V uidvalidity                      store opened (each run)
@@ -12,6 +13,8 @@
  *   F uid flags keywords               flag SET acknowledged
  *   x uid                              expunge about to start
  *   X uid                              expunge acknowledged
+ *   m uid                              move to Archive about to start
+ *   M uid archive_uid                  move acknowledged
  * flags are letters S F A D (seen flagged answered draft), keywords are comma
  * separated ("-" for none). "ready" goes to stdout once the store is open and
  * the threads run. */
@@ -32,6 +35,7 @@
 #include "storage/store.h"
 
 #define CW_MAX_POOL 200000
+#define CW_ARCHIVE "Archive"
 
 struct cw {
 	struct store *store;
@@ -256,6 +260,40 @@ static void *cw_expunge_main(void *arg)
 	return NULL;
 }
 
+/* Moves pooled messages to the archive mailbox (copy + expunge in one
+ * commit): a crash must never lose the message in between. */
+static void *cw_move_main(void *arg)
+{
+	struct cw_thread *t = arg;
+	struct cw *cw = t->cw;
+	struct store_mailbox *mbox = NULL;
+	int ret = store_mailbox_open(cw->user, cw->mailbox, false, &mbox);
+	if (ret != STORE_OK) {
+		cw_fail(cw, "open view", ret);
+		return NULL;
+	}
+	while (!cw->stop) {
+		usleep(8000);
+		uint32_t uid = pool_pick(cw, &t->seed, true);
+		if (uid == 0)
+			continue;
+		cw_log(cw, "m\t%u\n", uid);
+		struct store_uid_list src = { 0 }, dst = { 0 };
+		ret = store_copy(mbox, &uid, 1, CW_ARCHIVE, true, &src, &dst, NULL);
+		if (ret != STORE_OK || dst.count != 1 || src.count != 1 || src.uids[0] != uid) {
+			cw_fail(cw, "move", ret != STORE_OK ? ret : STORE_ENOTFOUND);
+			store_uid_list_free(&src);
+			store_uid_list_free(&dst);
+			break;
+		}
+		cw_log(cw, "M\t%u\t%u\n", uid, dst.uids[0]);
+		store_uid_list_free(&src);
+		store_uid_list_free(&dst);
+	}
+	store_mailbox_close(&mbox);
+	return NULL;
+}
+
 static int cw_pool_cb(const struct store_msg *msg, void *ctx)
 {
 	pool_add(ctx, msg->uid);
@@ -328,6 +366,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cw_log(&cw, "V\t%u\n", st.uidvalidity);
+	ret = store_mailbox_create(cw.user, CW_ARCHIVE, 0);
+	if (ret != STORE_OK && ret != STORE_EEXISTS) {
+		fprintf(stderr, "crash-writer: create %s: %s\n", CW_ARCHIVE, store_strerror(ret));
+		return 1;
+	}
 	if (flags) {
 		struct store_mailbox *mbox = NULL;
 		ret = store_mailbox_open(cw.user, cw.mailbox, true, &mbox);
@@ -341,13 +384,14 @@ int main(int argc, char **argv)
 		}
 	}
 
-	unsigned n = threads + (flags ? 2 : 0);
+	unsigned n = threads + (flags ? 3 : 0);
 	pthread_t *th = xcalloc(n, sizeof(*th));
 	struct cw_thread *tt = xcalloc(n, sizeof(*tt));
 	for (unsigned i = 0; i < n; i++) {
 		tt[i] = (struct cw_thread){ .cw = &cw, .id = i, .seed = cw.seed * 31 + i };
 		void *(*fn)(void *) = i < threads ? cw_append_main
-				    : i == threads ? cw_flags_main : cw_expunge_main;
+				    : i == threads ? cw_flags_main
+				    : i == threads + 1 ? cw_expunge_main : cw_move_main;
 		pthread_create(&th[i], NULL, fn, &tt[i]);
 	}
 	/* Tell the test we are running, so it can time kills from here (a
