@@ -20,7 +20,16 @@
  * with a fresh UID if their U= is taken, so no acknowledged message is ever
  * replaced), flag names that differ from the index (renamed back), or index
  * records without a file (expunged with a tombstone). A failed commit replays
- * the whole batch's undo log. */
+ * the whole batch's undo log.
+ *
+ * Two choices differ from a plain "unlink before commit": an expunged file
+ * is renamed into tmp/ before the commit and unlinked after it, and a
+ * deleted mailbox directory is renamed to loft-trash-<id>-<uidvalidity> and
+ * removed after the commit. Both renames are undone if the commit fails, so
+ * a failed batch (disk full, MAP_FULL at commit) loses nothing; after a
+ * crash the leftovers are outside cur/ and the user directory's mailbox
+ * namespace, so reconcile never resurrects them (tmp/ files are removed
+ * after 36 h, trash directories on the next user open after an hour). */
 #include "storage/writer.h"
 
 #include <errno.h>

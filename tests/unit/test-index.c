@@ -610,6 +610,109 @@ static void test_view_follows_rename(void **state)
 	store_check_report_free(&rep);
 }
 
+/* ---- rebuild keeps what the files and the old index tell ---- */
+
+static int collect_cb(const struct store_msg *msg, void *ctx)
+{
+	struct store_msg *out = ctx;
+	out[msg->uid] = *msg;
+	for (unsigned i = 0; i < msg->n_keywords; i++)
+		out[msg->uid].keywords[i] = NULL;   /* borrowed: do not keep */
+	return 0;
+}
+
+static void test_rebuild(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(store_mailbox_create(fx->user, "Work/Sub", STORE_SPECIAL_ARCHIVE), STORE_OK);
+	assert_int_equal(store_subscribe(fx->user, "Work/Sub", true), STORE_OK);
+	uint32_t uids[6];
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(append(fx->user, "Work/Sub", i, 0, &uids[i]), STORE_OK);
+	struct store_mailbox *mbox = NULL;
+	assert_int_equal(store_mailbox_open(fx->user, "Work/Sub", false, &mbox), STORE_OK);
+	const char *kw[] = { "$Important", "project-x" };
+	assert_int_equal(store_flags_update(mbox, uids, 3, STORE_FLAGS_ADD, STORE_FLAG_FLAGGED, kw, 2,
+					    0, NULL), STORE_OK);
+	assert_int_equal(store_expunge(mbox, &uids[4], 1, false, NULL), STORE_OK);
+	struct store_status before;
+	assert_int_equal(store_mailbox_status(mbox, &before), STORE_OK);
+	struct store_msg was[8];
+	memset(was, 0, sizeof(was));
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, was), STORE_OK);
+	store_mailbox_close(&mbox);
+	store_user_close(&fx->user);
+
+	/* 1: old index readable: everything survives, modseqs included */
+	assert_int_equal(store_index_rebuild(fx->store, "alice", NULL, NULL), STORE_OK);
+	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
+	assert_int_equal(store_mailbox_open(fx->user, "Work/Sub", false, &mbox), STORE_OK);
+	struct store_status after;
+	assert_int_equal(store_mailbox_status(mbox, &after), STORE_OK);
+	assert_int_equal(after.uidvalidity, before.uidvalidity);
+	assert_int_equal(after.uidnext, before.uidnext);
+	assert_int_equal(after.messages, before.messages);
+	assert_int_equal(after.highestmodseq, before.highestmodseq);
+	struct store_msg now[8];
+	memset(now, 0, sizeof(now));
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, now), STORE_OK);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(now[i].uid, was[i].uid);
+		assert_int_equal(now[i].flags, was[i].flags);
+		assert_int_equal(now[i].modseq, was[i].modseq);
+		assert_int_equal(now[i].n_keywords, was[i].n_keywords);
+	}
+	struct store_uid_list vanished;
+	assert_int_equal(store_changes_since(mbox, 1, NULL, NULL, &vanished), STORE_OK);
+	assert_int_equal(vanished.count, 1);
+	assert_int_equal(vanished.uids[0], uids[4]);
+	store_uid_list_free(&vanished);
+	char **subs = NULL;
+	size_t n_subs = 0;
+	assert_int_equal(store_subscriptions(fx->user, &subs, &n_subs), STORE_OK);
+	assert_int_equal(n_subs, 1);
+	assert_string_equal(subs[0], "Work/Sub");
+	store_strv_free(subs, n_subs);
+	char **kws = NULL;
+	struct store_msg m;
+	assert_int_equal(store_msg_get(mbox, uids[0], &m, &kws), STORE_OK);
+	assert_int_equal(m.n_keywords, 2);
+	store_strv_free(kws, m.n_keywords);
+	store_mailbox_close(&mbox);
+	store_user_close(&fx->user);
+
+	/* 2: old index destroyed: UIDs, UIDVALIDITY, flags and letter keywords
+	 * come from the files; MODSEQs restart above any cached value */
+	char path[700];
+	snprintf(path, sizeof(path), "%s/alice/index/data.mdb", fx->mail_dir);
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "garbage", 7), 7);
+	close(fd);
+	assert_int_equal(store_index_rebuild(fx->store, "alice", NULL, NULL), STORE_OK);
+	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
+	assert_int_equal(store_mailbox_open(fx->user, "Work/Sub", false, &mbox), STORE_OK);
+	assert_int_equal(store_mailbox_status(mbox, &after), STORE_OK);
+	assert_int_equal(after.uidvalidity, before.uidvalidity);
+	assert_int_equal(after.messages, before.messages);
+	assert_true(after.highestmodseq > before.highestmodseq);
+	memset(now, 0, sizeof(now));
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, now), STORE_OK);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(now[i].uid, was[i].uid);
+		assert_int_equal(now[i].flags, was[i].flags);
+		assert_int_equal(now[i].n_keywords, was[i].n_keywords);
+		assert_true(now[i].uid == 0 || now[i].modseq > before.highestmodseq);
+	}
+	store_mailbox_close(&mbox);
+	struct store_check_report rep;
+	assert_int_equal(store_index_check(fx->store, "alice", &rep), STORE_OK);
+	for (size_t i = 0; i < rep.n_lines; i++)
+		print_message("check: %s\n", rep.lines[i]);
+	assert_int_equal(rep.problems, 0);
+	store_check_report_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_env_lru, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_view_follows_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
