@@ -371,3 +371,26 @@ def test_smtp_extensions_honoured(loft):
 
 def test_lmtp_extensions_honoured(loft):
     check_smtp_extensions_honoured(loft, "lmtp", "LHLO")
+
+
+def test_plaintext_auth_never_disables_login_before_tls(make_loft):
+    srv = make_loft(listeners=["imap", "pop3"], users={"alice": "pw"},
+                    config_extra={"server": {"plaintext_auth": "never"}})
+    with srv.connect("imap") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" in caps, caps
+        assert not any(x.startswith("AUTH=") for x in caps), caps
+        c.sendline("l LOGIN alice pw")
+        assert c.read_until_tag("l")[-1].startswith(b"l NO"), "LOGIN accepted in clear"
+        c.sendline("t STARTTLS")
+        assert c.readline().startswith(b"t OK")
+        c.starttls(srv.client_context())
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" not in caps, caps
+        c.sendline("l2 LOGIN alice pw")
+        assert c.read_until_tag("l2")[-1].startswith(b"l2 OK")
+    with srv.connect("pop3") as c:
+        c.readline()
+        c.sendline("USER alice")
+        assert c.readline().startswith(b"-ERR"), "USER accepted in clear"

@@ -154,3 +154,30 @@ def test_sigint_exits_cleanly(make_loft):
     srv = make_loft(listeners=["pop3"])
     srv.proc.send_signal(signal.SIGINT)
     assert srv.proc.wait(10) == 0, srv.log_tail()
+
+
+def test_sighup_refuses_listener_change(make_loft):
+    srv = make_loft(listeners=["imap", "pop3"])
+    old = srv.port("pop3")
+    text = srv.config_text()
+    new = old + 1 if old < 65000 else old - 1
+    srv.write_config(raw=text.replace("port = %d" % old, "port = %d" % new))
+    mark = srv.log_mark()
+    srv.reload()
+    srv.wait_log(r"restart", timeout=5, since=mark)
+    with srv.connect("pop3") as c:     # still on the old port
+        assert c.readline().startswith(b"+OK")
+
+
+def test_sighup_storm_while_serving(make_loft):
+    srv = make_loft(listeners=["imap", "pop3s"])
+    keep = srv.connect("imap")
+    keep.readline()
+    for i in range(20):
+        srv.reload()
+        with srv.connect("pop3s" if i % 2 else "imap") as c:
+            assert c.readline()[:1] in (b"*", b"+")
+    keep.sendline("k NOOP")
+    assert keep.read_until_tag("k")[-1].startswith(b"k OK")
+    keep.close()
+    assert srv.running()

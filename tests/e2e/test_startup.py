@@ -98,3 +98,21 @@ def test_version_and_help():
                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                        timeout=10)
     assert "--check-config" in r.stdout + r.stderr
+
+
+def test_imap_idle_timeout_below_rfc_minimum_is_refused(cfg):
+    text = cfg.config_text().replace("[limits]\n", "[limits]\nimap_idle_timeout = 5m\n")
+    cfg.write_config(raw=text)
+    r = cfg.run_cli("serve", "--check-config", timeout=30)
+    assert r.returncode != 0
+    assert "imap_idle_timeout" in r.stderr, r.stderr
+
+
+def test_tls_listener_without_certificate_is_refused(cfg):
+    text = cfg.config_text()
+    text = "\n".join(l for l in text.splitlines()
+                     if not l.startswith(("cert_file", "key_file"))) + "\n"
+    cfg.write_config(raw=text)
+    r = cfg.run_cli("serve", "--check-config", timeout=30)
+    assert r.returncode != 0
+    assert "cert" in r.stderr.lower(), r.stderr
