@@ -23,6 +23,7 @@
 #include "server/util/log.h"
 #include "server/util/xmem.h"
 #include "storage/maildir.h"
+#include "storage/reconcile.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
 
@@ -347,7 +348,7 @@ static void process(struct notify *n)
 		t->dir_dirty = false;
 		int64_t cs, ns;
 		if (maildir_dir_stamp(t->dir, &cs, &ns) == 0 && cs == mb.cur_stamp &&
-		    ns == mb.new_stamp)
+		    ns == mb.new_stamp && !reconcile_new_pending(t->dir))
 			continue;
 		/* changed behind the index: reconcile (announced at commit) */
 		struct op_reconcile *o = xcalloc(1, sizeof(*o));

@@ -287,6 +287,21 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 	return err;
 }
 
+bool reconcile_new_pending(const char *dir)
+{
+	char *path = xasprintf("%s/new", dir);
+	DIR *d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)) != NULL)
+		found = de->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
+
 int reconcile_if_changed(struct wtxn *w, const char *name)
 {
 	struct idx_mbox mb;
@@ -299,7 +314,8 @@ int reconcile_if_changed(struct wtxn *w, const char *name)
 	if (dir == NULL)
 		return STORE_EINVALID;
 	int64_t cs = 0, ns = 0;
-	if (maildir_dir_stamp(dir, &cs, &ns) == 0 && cs == mb.cur_stamp && ns == mb.new_stamp) {
+	if (maildir_dir_stamp(dir, &cs, &ns) == 0 && cs == mb.cur_stamp && ns == mb.new_stamp &&
+	    !reconcile_new_pending(dir)) {
 		free(dir);
 		return 0;
 	}
@@ -331,7 +347,7 @@ int store_mailbox_sync(struct store_user *u, const char *name)
 	char *dir = store_mailbox_path(u, name);
 	int64_t cs = 0, ns = 0;
 	bool same = dir != NULL && maildir_dir_stamp(dir, &cs, &ns) == 0 && cs == mb.cur_stamp &&
-		    ns == mb.new_stamp;
+		    ns == mb.new_stamp && !reconcile_new_pending(dir);
 	free(dir);
 	if (same)
 		return 0;

@@ -7,6 +7,8 @@
 #ifndef LOFT_STORAGE_RECONCILE_H
 #define LOFT_STORAGE_RECONCILE_H
 
+#include <stdbool.h>
+
 #include "storage/index.h"
 
 struct wtxn;
@@ -15,6 +17,10 @@ struct wtxn;
  * stamps differ from the index. A mailbox unknown to the index is not an
  * error (returns 0). */
 int reconcile_if_changed(struct wtxn *w, const char *name);
+/* True when <dir>/new holds a message file: we never leave files there, so
+ * this is an external delivery even if the directory stamps look unchanged
+ * (mtime granularity is a clock tick). */
+bool reconcile_new_pending(const char *dir);
 /* Full reconcile of one mailbox whose record is *mb (written back). */
 int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir);
 
