@@ -296,8 +296,11 @@ bool reconcile_new_pending(const char *dir)
 		return false;
 	bool found = false;
 	struct dirent *de;
+	struct maildir_name name;
+	/* only names maildir_scan would adopt, so a stray file that can never
+	 * be adopted does not make every access rescan the mailbox */
 	while (!found && (de = readdir(d)) != NULL)
-		found = de->d_name[0] != '.';
+		found = maildir_name_parse(de->d_name, &name) == 0;
 	closedir(d);
 	return found;
 }
