@@ -28,6 +28,7 @@
 #include "storage/writer.h"
 
 #define COALESCE_MS 5
+#define COALESCE_MAX_ROUNDS 10
 
 struct target {                 /* one watched (user, mailbox), shared */
 	struct target *next;
@@ -377,8 +378,10 @@ static void *notify_main(void *arg)
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		/* coalesce a burst of events into one pass */
-		while (drain(n)) {
+		/* coalesce a burst of events into one pass, but announce at
+		 * least every COALESCE_MAX_ROUNDS * COALESCE_MS under a constant
+		 * stream of events */
+		for (int round = 0; round < COALESCE_MAX_ROUNDS && drain(n); round++) {
 			struct timespec ts = { 0, COALESCE_MS * 1000000L };
 			nanosleep(&ts, NULL);
 		}
