@@ -84,8 +84,9 @@ struct store_mailbox {
 	uint32_t id;
 	uint32_t uidvalidity;
 	bool read_only;
-	uint32_t *recent;
+	uint32_t *recent;            /* claimed \Recent UIDs, sorted */
 	size_t n_recent, recent_cap;
+	uint64_t recent_modseq;      /* expunges up to here already pruned */
 };
 
 /* qsort/bsearch that accept (NULL, 0): the libc ones must not get NULL. */

@@ -63,6 +63,9 @@ static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwca
 		out->keywords[i] = c != NULL ? kw_name(c, idx, txn, m->keywords[i]) : NULL;
 }
 
+static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+			    struct store_uid_list *out);
+
 /* ---- recent ---- */
 
 struct op_recent {
@@ -151,6 +154,7 @@ int store_mailbox_open(struct store_user *user, const char *name, bool read_only
 	mbox->id = mb.id;
 	mbox->uidvalidity = mb.uidvalidity;
 	mbox->read_only = read_only;
+	mbox->recent_modseq = mb.highestmodseq;   /* nothing claimed was expunged before */
 	store_user_ref(user);
 	if (!read_only && mb.recent_uid < mb.uidnext) {
 		err = store_view_claim_recent(mbox);
@@ -223,17 +227,24 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	if (err != 0)
 		return err;
 	err = view_record(mbox, txn, &mb);
-	/* drop claimed UIDs that were expunged since */
-	size_t keep = 0;
-	for (size_t i = 0; i < mbox->n_recent && err == 0; i++) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, mbox->id, mbox->recent[i]);
-		MDB_val k = { sizeof(kb), kb }, v;
-		if (mdb_get(txn, idx->dbi.msgs, &k, &v) == 0)
-			mbox->recent[keep++] = mbox->recent[i];
+	/* drop claimed UIDs expunged since the last look: the tombstones newer
+	 * than that MODSEQ, so the cost follows the expunges, not the size */
+	if (err == 0 && mbox->n_recent > 0 && mb.highestmodseq != mbox->recent_modseq) {
+		struct store_uid_list gone = { NULL, 0 };
+		err = collect_vanished(idx, txn, mbox->id, mbox->recent_modseq, &gone);
+		size_t keep = 0, j = 0;
+		for (size_t i = 0; i < mbox->n_recent && err == 0; i++) {
+			while (j < gone.count && gone.uids[j] < mbox->recent[i])
+				j++;
+			if (j == gone.count || gone.uids[j] != mbox->recent[i])
+				mbox->recent[keep++] = mbox->recent[i];
+		}
+		if (err == 0)
+			mbox->n_recent = keep;
+		store_uid_list_free(&gone);
 	}
 	if (err == 0)
-		mbox->n_recent = keep;
+		mbox->recent_modseq = mb.highestmodseq;
 	idx_read_end(idx, txn);
 	if (err != 0)
 		return err;
