@@ -57,7 +57,7 @@ static void die(const char *what, int err)
 
 static void row(const char *name, double value, const char *unit, const char *note)
 {
-	printf("%-46s %14.1f  %-10s %s\n", name, value, unit, note != NULL ? note : "");
+	printf("%-50s %12.1f  %-10s %s\n", name, value, unit, note != NULL ? note : "");
 	fflush(stdout);
 }
 
@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 
 	printf("Loft store benchmark: %s, %ld CPUs, writer_threads=2%s\n", b.dir,
 	       sysconf(_SC_NPROCESSORS_ONLN), b.quick ? ", quick (smaller sizes)" : "");
-	printf("%-46s %14s  %-10s %s\n", "measurement", "value", "unit", "notes");
+	printf("%-50s %12s  %-10s %s\n", "measurement", "value", "unit", "notes");
 	printf("%.*s\n", 100, "----------------------------------------------------------------"
 			      "------------------------------------");
 	bench_appends(&b);
