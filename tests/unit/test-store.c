@@ -688,6 +688,22 @@ static void test_append_streaming(void **state)
 	assert_int_equal(m.internal_date, 1700000000);
 	free(got);
 
+	/* Every byte value, NUL included, comes back unchanged. */
+	unsigned char bin[4096];
+	for (size_t i = 0; i < sizeof(bin); i++)
+		bin[i] = (unsigned char)(i * 131 + 7);
+	size_t bin_lfs = 0;
+	for (size_t i = 0; i < sizeof(bin); i++)
+		bin_lfs += bin[i] == '\n' && (i == 0 || bin[i - 1] != '\r');
+	uint32_t ubin = 0;
+	assert_int_equal(try_append(fx->user, "INBOX", bin, sizeof(bin), NULL, &ubin, NULL),
+			 STORE_OK);
+	got = read_msg(mbox, ubin, &got_len);
+	assert_int_equal(got_len, sizeof(bin));
+	assert_memory_equal(got, bin, sizeof(bin));
+	free(got);
+	assert_int_equal(get_msg(mbox, ubin).vsize, sizeof(bin) + bin_lfs);
+
 	/* Mixed line ends, and a message committed with NULL out-params. */
 	static const char mixed[] = "A: b\r\nC: d\n\nbody\r\nmore\n";
 	assert_int_equal(try_append(fx->user, "INBOX", mixed, sizeof(mixed) - 1, NULL, NULL,
@@ -1180,6 +1196,22 @@ static void test_copy_move(void **state)
 			 STORE_ENOTFOUND);
 	assert_int_equal(store_copy(src, uids, 2, "bad//name", false, NULL, NULL, NULL),
 			 STORE_EINVALID);
+
+	/* Copy into the same mailbox: a second message with a new UID. */
+	assert_int_equal(store_copy(src, &u2, 1, "INBOX", false, &s, &d, &uv), STORE_OK);
+	assert_int_equal(d.count, 1);
+	assert_true(d.uids[0] > u2);
+	assert_int_equal(get_msg(src, d.uids[0]).flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(get_msg(src, u2).flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(store_expunge(src, d.uids, 1, false, NULL), STORE_OK);
+	store_uid_list_free(&s);
+	store_uid_list_free(&d);
+	/* Empty UID lists are no-ops. */
+	assert_int_equal(store_copy(src, uids, 0, "Dst", false, NULL, NULL, NULL), STORE_OK);
+	assert_int_equal(store_flags_update(src, uids, 0, STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL,
+					    0, 0, NULL), STORE_OK);
+	assert_int_equal(store_expunge(src, uids, 0, false, NULL), STORE_OK);
+	assert_int_equal(get_status(fx, "Dst").messages, 3);
 
 	/* Move: gone from the source (a tombstone), present in the target. */
 	uint64_t since = get_status(fx, "INBOX").highestmodseq;
