@@ -124,6 +124,18 @@ int mailbox_name_validate(const char *name, const char **why_r)
 			break;
 		comp = slash + 1;
 	}
+	/* The Maildir++ directory is one file name: "." + escaped components
+	 * joined by '.', and it must fit the file system's NAME_MAX. */
+	if (!mailbox_name_is_inbox(name)) {
+		size_t encoded = 1 + total;
+		for (size_t k = 0; k < total; k++)
+			if (name[k] == '.' || name[k] == '%')
+				encoded += 2;
+		if (encoded > MAILBOX_DIR_NAME_MAX) {
+			*why_r = "name too long (its folder name would exceed 255 bytes)";
+			return -1;
+		}
+	}
 	*why_r = NULL;
 	return 0;
 }

@@ -15,6 +15,10 @@
 
 #define MAILBOX_NAME_MAX 1024          /* bytes, whole name */
 #define MAILBOX_COMPONENT_MAX 255      /* bytes, one component */
+/* The whole name is one Maildir++ directory name on disk, so its encoded
+ * form (see above) is limited by NAME_MAX: names whose folder name would
+ * exceed it are invalid, as in Dovecot's Maildir++ layout. */
+#define MAILBOX_DIR_NAME_MAX 255
 
 /* Validate a UTF-8 API name: non-empty, valid UTF-8, no NUL or control
  * characters (< 0x20, 0x7f), no empty component (leading, trailing or double

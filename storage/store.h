@@ -117,7 +117,8 @@ void store_mailbox_list_free(struct store_mailbox_info *list, size_t count);
 
 /* Names are UTF-8 with '/' as separator; "INBOX" is case-insensitive.
  * Invalid names (empty component, "..", ".", NUL, control characters, leading
- * or trailing '/', over 255 bytes per component / 1024 in all, not UTF-8)
+ * or trailing '/', a folder name ("." + the name with '.' and '%' escaped) over 255 bytes,
+ * not UTF-8)
  * return STORE_EINVALID. Create makes missing parents too (RFC 3501). */
 int store_mailbox_create(struct store_user *user, const char *name, uint32_t special_use);
 /* Deleting a mailbox that has children returns STORE_EINUSE (we keep no

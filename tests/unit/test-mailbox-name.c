@@ -47,22 +47,41 @@ static void test_validate_valid(void **state)
 		assert_null(why);
 		assert_int_equal(mailbox_name_validate(valid[i], NULL), 0);
 	}
-	/* Limits, exactly at the edge. */
-	char *c255 = repeat('c', MAILBOX_COMPONENT_MAX);
-	assert_int_equal(mailbox_name_validate(c255, NULL), 0);
-	char *total = xasprintf("%s/%s/%s/%s", c255, c255, c255, c255); /* 1023 */
-	assert_int_equal(strlen(total), 1023);
-	assert_int_equal(mailbox_name_validate(total, NULL), 0);
-	char *total1024 = xasprintf("%s/x", total);
-	assert_int_equal(strlen(total1024), 1025);
-	assert_int_equal(mailbox_name_validate(total1024, NULL), -1);
-	char *exact = xasprintf("%s/%s/%s/%.254s/x", c255, c255, c255, c255); /* 1024 */
-	assert_int_equal(strlen(exact), MAILBOX_NAME_MAX);
-	assert_int_equal(mailbox_name_validate(exact, NULL), 0);
-	free(exact);
-	free(total1024);
-	free(total);
+	/* Limits, exactly at the edge: the folder name ("." + encoded name)
+	 * must fit in MAILBOX_DIR_NAME_MAX bytes. */
+	char *c254 = repeat('c', MAILBOX_DIR_NAME_MAX - 1);
+	assert_int_equal(mailbox_name_validate(c254, NULL), 0);
+	char *dir = mailbox_name_to_dir(c254);
+	assert_int_equal(strlen(dir), MAILBOX_DIR_NAME_MAX);
+	free(dir);
+	char *c255 = repeat('c', MAILBOX_DIR_NAME_MAX);
+	assert_int_equal(mailbox_name_validate(c255, NULL), -1);
+	/* Escaped characters count with their encoded length: 84 dots = 252. */
+	char *dots = repeat('.', 84);
+	dots[0] = 'a';
+	char *dots_ok = xasprintf("%sb", dots);        /* 1 + 1 + 83*3 + 1 = 252 */
+	assert_int_equal(mailbox_name_validate(dots_ok, NULL), 0);
+	char *dots_bad = xasprintf("%s..b", dots);     /* 1 + 87 + 85*2 = 258 */
+	const char *why = NULL;
+	assert_int_equal(mailbox_name_validate(dots_bad, &why), -1);
+	assert_non_null(strstr(why, "too long"));
+	/* Hierarchy counts too: "x/y" is ".x.y". */
+	char *half = repeat('h', 126);
+	char *two = xasprintf("%s/%s", half, half);    /* 1 + 253 = 254 */
+	assert_int_equal(mailbox_name_validate(two, NULL), 0);
+	char *two_edge = xasprintf("%s/%sh", half, half); /* exactly 255 */
+	assert_int_equal(mailbox_name_validate(two_edge, NULL), 0);
+	char *three_bad = xasprintf("%s/%shh", half, half);
+	assert_int_equal(mailbox_name_validate(three_bad, NULL), -1);
+	free(three_bad);
+	free(two_edge);
+	free(two);
+	free(half);
+	free(dots_bad);
+	free(dots_ok);
+	free(dots);
 	free(c255);
+	free(c254);
 }
 
 static void test_validate_invalid(void **state)
@@ -178,18 +197,18 @@ static void test_to_dir(void **state)
 		free(d);
 	}
 	/* The worst case for escaping: every byte a '%' or '.'. */
-	char *c255 = repeat('%', MAILBOX_COMPONENT_MAX);
-	char *name = xasprintf("%s/%s/%s/%s", c255, c255, c255, c255);
+	char *pct = repeat('%', (MAILBOX_DIR_NAME_MAX - 1) / 3); /* 84 -> 253 */
+	char *name = xasprintf("%s/x", pct);
 	char *d = mailbox_name_to_dir(name);
 	assert_non_null(d);
-	assert_int_equal(strlen(d), 1 + 3 * 1020 + 3);
+	assert_int_equal(strlen(d), 1 + 3 * 84 + 2);
 	char *back = mailbox_name_from_dir(d);
 	assert_non_null(back);
 	assert_string_equal(back, name);
 	free(back);
 	free(d);
 	free(name);
-	free(c255);
+	free(pct);
 }
 
 static void test_from_dir_invalid(void **state)
@@ -213,11 +232,16 @@ static void test_from_dir_invalid(void **state)
 	char *dir = xasprintf(".%s", c256);
 	assert_null(mailbox_name_from_dir(dir));
 	free(dir);
-	char *c255 = repeat('c', MAILBOX_COMPONENT_MAX);
+	char *c255 = repeat('c', MAILBOX_DIR_NAME_MAX - 1);
 	dir = xasprintf(".%s", c255);
 	char *ok = mailbox_name_from_dir(dir);
 	assert_non_null(ok);
 	assert_string_equal(ok, c255);
+	free(ok);
+	free(dir);
+	dir = xasprintf(".%sc", c255);  /* one byte over the folder name limit */
+	ok = mailbox_name_from_dir(dir);
+	assert_null(ok);
 	free(ok);
 	free(dir);
 	dir = xasprintf(".%s.%s.%s.%s.x", c255, c255, c255, c255);
