@@ -446,7 +446,13 @@ class LoftServer:
             self._spawn()
             try:
                 self._wait_ready()
-                return self
+                shared = self._foreign_listeners()
+                if not shared:
+                    return self
+                last = "ports %s shared with another process" % shared
+                self.stop()
+                self.proc = None
+                continue
             except ServerError as e:
                 last = str(e)
                 if self.proc.poll() is None:
@@ -459,10 +465,54 @@ class LoftServer:
         raise ServerError("could not bind free ports after retries:\n" + last)
 
     def assign_ports(self):
-        """Pick free ports for every listener (start() does this; call it
-        before write_config() to use the config without starting)."""
-        for l in self.listeners:
-            l["port"] = free_port(l["address"])
+        """Pick free, distinct ports for every listener (start() does this;
+        call it before write_config() to use the config without starting).
+        The probe sockets stay bound until all ports are chosen so no two
+        listeners get the same one."""
+        held = []
+        try:
+            for l in self.listeners:
+                fam = socket.AF_INET6 if ":" in l["address"] else socket.AF_INET
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                held.append(s)
+                s.bind((l["address"], 0))
+                l["port"] = s.getsockname()[1]
+        finally:
+            for s in held:
+                s.close()
+
+    def _foreign_listeners(self):
+        """Ports of ours on which a socket of another process listens too
+        (loft binds with SO_REUSEPORT, so a parallel test's server could
+        share a port without either bind failing)."""
+        ours = set()
+        fd_dir = "/proc/%d/fd" % self.proc.pid
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    link = os.readlink(os.path.join(fd_dir, fd))
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    ours.add(link[8:-1])
+        except OSError:
+            return []
+        ports = {l["port"] for l in self.listeners}
+        foreign = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        cols = line.split()
+                        if cols[3] != "0A":      # LISTEN
+                            continue
+                        port = int(cols[1].rsplit(":", 1)[1], 16)
+                        if port in ports and cols[9] not in ours:
+                            foreign.add(port)
+            except OSError:
+                continue
+        return sorted(foreign)
 
     def _spawn(self):
         if self._log_fh:

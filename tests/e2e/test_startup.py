@@ -116,3 +116,28 @@ def test_tls_listener_without_certificate_is_refused(cfg):
     r = cfg.run_cli("serve", "--check-config", timeout=30)
     assert r.returncode != 0
     assert "cert" in r.stderr.lower(), r.stderr
+
+
+def test_second_server_on_the_same_port_fails(make_loft, tmp_path):
+    """Another process already listening on a configured port must make the
+    start fail (EADDRINUSE), even when that process is another loft: with
+    SO_REUSEPORT both binds could succeed and the kernel would silently
+    split the connections between the two servers."""
+    first = make_loft(listeners=["imap"])
+    second = LoftServer(tmp_path / "second", listeners=["imap"], start=False)
+    second.listeners[0]["port"] = first.port("imap")
+    second.write_config()
+    p = subprocess.Popen([loft_bin(), "-c", second.config_path, "serve"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=5)
+        started = False
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        out, err = p.communicate(timeout=15)
+        started = True
+    assert not started, ("a second server started on port %d, already served by "
+                         "pid %d:\n%s" % (first.port("imap"), first.pid, err[-2000:]))
+    assert p.returncode > 0, err
+    assert str(first.port("imap")) in err, err
