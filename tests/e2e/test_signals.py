@@ -6,7 +6,7 @@ exit 0 within the shutdown timeout."""
 import signal
 import time
 
-from test_limits import accepted_within, expect_refused, open_greeted
+from test_limits import accepted_within, expect_refused, open_n_greeted
 
 
 def reload_and_wait(srv, pattern=r"reload"):
@@ -18,7 +18,7 @@ def reload_and_wait(srv, pattern=r"reload"):
 def test_sighup_applies_new_connection_limit(make_loft):
     srv = make_loft(listeners=["imap"],
                     config_extra={"limits": {"max_connections_per_ip": 3}})
-    held = [open_greeted(srv, "imap", b"* OK") for _ in range(3)]
+    held = open_n_greeted(srv, "imap", b"* OK", 3)
     try:
         expect_refused(srv, "imap", b"* BYE")
         srv.write_config({"limits": {"max_connections_per_ip": 5}})
@@ -28,7 +28,7 @@ def test_sighup_applies_new_connection_limit(make_loft):
             c.sendline("h%d NOOP" % i)
             assert c.read_until_tag("h%d" % i)[-1].startswith(b"h%d OK" % i)
         held.append(accepted_within(srv, "imap", b"* OK"))
-        held.append(open_greeted(srv, "imap", b"* OK"))
+        held.append(accepted_within(srv, "imap", b"* OK"))
         expect_refused(srv, "imap", b"* BYE")
         held[0].sendline("z NOOP")
         assert held[0].read_until_tag("z")[-1].startswith(b"z OK")
@@ -66,7 +66,7 @@ def test_sighup_changes_log_level(make_loft):
 def test_sighup_broken_config_keeps_old_one(make_loft):
     srv = make_loft(listeners=["imap"],
                     config_extra={"limits": {"max_connections_per_ip": 3}})
-    keep = open_greeted(srv, "imap", b"* OK")
+    keep = accepted_within(srv, "imap", b"* OK")
     good = srv.config_text()
     broken = good.replace("max_connections_per_ip = 3", "max_connections_per_ip = banana")
     assert broken != good
@@ -79,7 +79,7 @@ def test_sighup_broken_config_keeps_old_one(make_loft):
     keep.sendline("k NOOP")
     assert keep.read_until_tag("k")[-1].startswith(b"k OK")
     # Still the old limit (3), not a default.
-    held = [keep] + [open_greeted(srv, "imap", b"* OK") for _ in range(2)]
+    held = [keep] + [accepted_within(srv, "imap", b"* OK") for _ in range(2)]
     try:
         expect_refused(srv, "imap", b"* BYE")
     finally:
@@ -90,7 +90,7 @@ def test_sighup_broken_config_keeps_old_one(make_loft):
     reload_and_wait(srv)
     held = [accepted_within(srv, "imap", b"* OK")]
     try:
-        held += [open_greeted(srv, "imap", b"* OK") for _ in range(4)]
+        held += [accepted_within(srv, "imap", b"* OK") for _ in range(4)]
         expect_refused(srv, "imap", b"* BYE")
     finally:
         for c in held:
