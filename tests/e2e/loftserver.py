@@ -43,6 +43,9 @@ Methods:
   reload()                       SIGHUP (after write_config for new settings)
   stop(timeout=15) -> exit code  SIGTERM and wait (negative: killed by signal)
   kill()                         SIGKILL (an intentional crash: not an error)
+  restart()                      stop if running, start again on the same
+                                 ports and config (e.g. after kill())
+  write_users(users)             rewrite the users file (same forms as users=)
   rss_kb()                       VmRSS of the server process
   connect(name, tls=None, timeout=5) -> LineClient (implicit TLS listeners
                                  are wrapped automatically)
@@ -57,6 +60,11 @@ Methods:
                                  srv.run_cli("user", "list") or
                                  srv.run_cli("serve", "--check-config");
                                  raises ServerError on a sanitizer report
+
+LineClient (raw socket, optional TLS): send(bytes|str), sendline(str),
+  readline(timeout=None), read_until_tag(tag) (IMAP), read_smtp_reply(),
+  read_multiline() (POP3), pending(wait) (bytes arriving unasked),
+  read_eof(timeout) (all until the peer closes), starttls(context), close().
 
 Module functions: session_tls() -> (cert, key); make_cert(dir, cn, san, stem);
   client_context(ca_file, ...); tls11_context(); expect_tls11_refused(sock);
@@ -593,6 +601,15 @@ class LoftServer:
                                   % (timeout, self.log_tail()))
         self.exit_code = self.proc.returncode
         return self.exit_code
+
+    def restart(self):
+        """Start again with the same ports and config file (after stop() or
+        kill(), or to restart a running server)."""
+        if self.running():
+            self.stop()
+        self._spawn()
+        self._wait_ready()
+        return self
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
