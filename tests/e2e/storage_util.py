@@ -152,6 +152,20 @@ class StoreEnv:
                 " ".join(args), p.returncode, p.stderr.decode(errors="replace"))
         return p.stdout.decode()
 
+    def assert_quota_matches(self, user):
+        """The user's quota usage equals what its mailboxes hold (counters
+        maintained incrementally must survive crashes, reconciles and
+        rebuilds)."""
+        used_bytes, _, used_msgs, _ = (int(x) for x in self.ctl(user, "quota").split())
+        total_msgs = total_bytes = 0
+        for name in self.ctl(user, "list").splitlines():
+            _, st = self.dump(user, name, full=True)
+            total_msgs += st["messages"]
+            total_bytes += st["size"]
+        assert (used_msgs, used_bytes) == (total_msgs, total_bytes), (
+            "quota usage %d messages / %d bytes, mailboxes hold %d / %d"
+            % (used_msgs, used_bytes, total_msgs, total_bytes))
+
     def dump(self, user, mailbox="INBOX", full=False):
         """What the index says, read through the API by store-ctl dump:
         ({uid: (msgid, sha256, flags, keywords, size, vsize, internal_date)},

@@ -141,3 +141,4 @@ def test_threads_and_processes(tmp_path):
     for uid, m in msgs.items():
         assert ("S" in m[2]) == (m[0] in seen_flag), "\\Seen wrong on UID %d" % uid
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)

@@ -156,6 +156,7 @@ def verify(env, log_path):
         elif src is not None:
             assert src in log["m"], "%s in Archive but never moved" % m[0]
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     return log, msgs
 
 

@@ -69,6 +69,7 @@ def test_rebuild_after_index_deleted(tmp_path):
     env = StoreEnv(tmp_path)
     before = populate(env)
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     ids = keyword_ids(env)  # only ids 0..25 (the file-name letters) are in the file
     assert len(ids) == 26 and sorted(ids.values()) == list(range(26))
 
@@ -79,6 +80,7 @@ def test_rebuild_after_index_deleted(tmp_path):
     assert len(summary) == 1, "rebuild without a terminal prints one summary line"
     assert "\r" not in p.stderr.decode()
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
 
     for box, (old, old_st) in before.items():
         new, new_st = env.dump(USER, box, full=True)
@@ -108,6 +110,7 @@ def test_external_changes_reported_then_reconciled(tmp_path):
     env = StoreEnv(tmp_path)
     before = populate(env)
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     inbox, st = before["INBOX"]
     d = mailbox_dir(env, "INBOX")
     files = maildir_files(d)
@@ -150,6 +153,7 @@ def test_external_changes_reported_then_reconciled(tmp_path):
     assert after[taken_uid][0] == inbox[taken_uid][0]
     assert not os.listdir(os.path.join(d, "new"))
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
 
     # The removal is an expunge with a tombstone: HIGHESTMODSEQ moved on.
     assert st2["highestmodseq"] > st["highestmodseq"]
@@ -168,6 +172,7 @@ def test_junk_and_renamed_files(tmp_path):
             f.write(b"junk")
     os.mkdir(os.path.join(d, "cur", "somedir"))
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     assert env.dump(USER, "Work/2024")[0] == work
 
     # Another program renames files: one gets other flags (a client like
@@ -202,6 +207,7 @@ def test_junk_and_renamed_files(tmp_path):
     assert after[moved[0]][1] == work[uids[2]][1]
     assert len(after) == len(work)
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     # Junk is left alone and still ignored.
     assert os.path.exists(os.path.join(d, "cur", ".DS_Store"))
     assert os.path.isdir(os.path.join(d, "cur", "somedir"))
@@ -226,6 +232,7 @@ def test_rebuild_of_external_maildir(tmp_path):
             f.write(msg(400 + i))
     env.loft("index", "rebuild", USER, check=0)
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     first, st = env.dump(USER, full=True)
     assert len(first) == 10
     assert len({m[0] for m in first.values()}) == 10
@@ -298,6 +305,7 @@ def test_rebuild_interrupted(tmp_path):
             f.write(b"\0" * 4096)
     env.loft("index", "rebuild", USER, check=0)
     env.assert_consistent(USER)
+    env.assert_quota_matches(USER)
     after, st2 = env.dump(USER, full=True)
     assert st2["uidvalidity"] == st["uidvalidity"]
     assert {u: m[:3] for u, m in after.items()} == {u: m[:3] for u, m in before.items()}

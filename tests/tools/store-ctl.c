@@ -8,6 +8,7 @@
  *   store-ctl -d MAIL_DIR -u USER flags NAME UID FLAGS KEYWORDS   (SET)
  *   store-ctl -d MAIL_DIR -u USER expunge NAME UID...
  *   store-ctl -d MAIL_DIR -u USER dump NAME
+ *   store-ctl -d MAIL_DIR -u USER quota
  * FLAGS are letters S F A D T (seen flagged answered draft deleted) or "-";
  * KEYWORDS are comma separated or "-". Output lines are tab separated:
  *   append: "uid"
@@ -15,6 +16,7 @@
  *   dump:   "M uid msgid sha256 flags keywords size vsize internal_date" per
  *           message, then "S uidvalidity uidnext messages unseen deleted size
  *           highestmodseq"
+ *   quota:  "bytes_used bytes_limit messages_used messages_limit"
  * Exit 0 on success, 1 with "store-ctl: <op>: <store error>" on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +223,7 @@ static int ctl_view_op(struct store_user *user, const char *op, int argc, char *
 static void usage(void)
 {
 	fprintf(stderr, "usage: store-ctl -d MAIL_DIR -u USER "
-			"create|list|append|flags|expunge|dump ARGS (see source)\n");
+			"create|list|append|flags|expunge|dump|quota ARGS (see source)\n");
 	exit(2);
 }
 
@@ -269,6 +271,13 @@ int main(int argc, char **argv)
 		code = ctl_append(user, args[0], args[1], args[2]);
 	} else if ((strcmp(op, "flags") == 0 || strcmp(op, "expunge") == 0) && nargs >= 2) {
 		code = ctl_view_op(user, op, nargs, args);
+	} else if (strcmp(op, "quota") == 0 && nargs == 0) {
+		struct store_quota q;
+		code = ctl_err("quota", store_quota_get(user, &q));
+		if (code == 0)
+			printf("%llu\t%llu\t%llu\t%llu\n", (unsigned long long)q.bytes_used,
+			       (unsigned long long)q.bytes_limit, (unsigned long long)q.messages_used,
+			       (unsigned long long)q.messages_limit);
 	} else if (strcmp(op, "dump") == 0 && nargs == 1) {
 		code = ctl_dump(user, args[0]);
 	} else {
