@@ -489,6 +489,14 @@ static void test_mailbox_rename(void **state)
 	assert_int_equal(store_mailbox_create(fx->user, "Taken", 0), STORE_OK);
 	assert_int_equal(store_mailbox_rename(fx->user, "A", "Taken"), STORE_EEXISTS);
 
+	/* To a top-level name, and a child out of its parent to the top. */
+	assert_int_equal(store_mailbox_create(fx->user, "Top", 0), STORE_OK);
+	assert_int_equal(store_mailbox_rename(fx->user, "Top", "Top2"), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "Top", 0), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "P/kid", 0), STORE_OK);
+	assert_int_equal(store_mailbox_rename(fx->user, "P/kid", "Kid"), STORE_OK);
+	assert_int_equal(store_status(fx->user, "P/kid", &(struct store_status){ 0 }),
+			 STORE_ENOTFOUND);
 	assert_int_equal(store_mailbox_rename(fx->user, "A", "Z/A2"), STORE_OK);
 	struct store_status st;
 	assert_int_equal(store_status(fx->user, "A", &st), STORE_ENOTFOUND);
@@ -638,6 +646,61 @@ static int collect_cb(const struct store_msg *msg, void *ctx)
 	if (c->stop_after != 0 && c->n == c->stop_after)
 		return 42;
 	return 0;
+}
+
+/* Another session deletes (or renames) the mailbox a view has open: the
+ * view's calls fail cleanly with STORE_ENOTFOUND, never touch a mailbox
+ * later created under the same name, and closing still works. */
+static void test_view_of_deleted_mailbox(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(store_mailbox_create(fx->user, "Doomed", 0), STORE_OK);
+	uint32_t uid = add(fx->user, "Doomed", 1);
+	struct store_mailbox *view = open_box(fx, "Doomed", false);
+	assert_int_equal(store_mailbox_delete(fx->user, "Doomed"), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "Doomed", 0), STORE_OK);
+	uint32_t fresh = add(fx->user, "Doomed", 2);
+
+	struct store_msg m;
+	int fd = -1;
+	uint64_t size;
+	struct store_status st;
+	struct collect c = { 0 };
+	int ret = store_msg_get(view, uid, &m, NULL);
+	assert_int_equal(ret, STORE_ENOTFOUND);
+	assert_int_equal(store_msg_open(view, fresh, &fd, &size), STORE_ENOTFOUND);
+	assert_int_equal(fd, -1);
+	assert_int_equal(store_mailbox_status(view, &st), STORE_ENOTFOUND);
+	ret = store_msg_scan(view, 1, UINT32_MAX, collect_cb, &c);
+	assert_true(ret == STORE_ENOTFOUND || (ret == STORE_OK && c.n == 0));
+	assert_int_equal(store_flags_update(view, &fresh, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					    NULL, 0, 0, NULL), STORE_ENOTFOUND);
+	assert_int_equal(store_expunge(view, &fresh, 1, false, NULL), STORE_ENOTFOUND);
+	assert_int_equal(store_copy(view, &fresh, 1, "INBOX", true, NULL, NULL, NULL),
+			 STORE_ENOTFOUND);
+	assert_int_equal(store_changes_since(view, 0, collect_cb, &c, NULL), STORE_ENOTFOUND);
+	assert_int_equal(store_msg_cache_set(view, fresh, "x", 1), STORE_ENOTFOUND);
+	store_mailbox_close(&view);
+
+	/* The new mailbox was not touched through the stale view. */
+	view = open_box(fx, "Doomed", true);
+	assert_int_equal(get_msg(view, fresh).flags, 0);
+	store_mailbox_close(&view);
+	assert_int_equal(get_status(fx, "Doomed").messages, 1);
+	assert_int_equal(get_status(fx, "INBOX").messages, 0);
+
+	/* Renamed away: the view follows nothing and fails the same way. */
+	view = open_box(fx, "Doomed", false);
+	assert_int_equal(store_mailbox_rename(fx->user, "Doomed", "Saved"), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "Doomed", 0), STORE_OK);
+	ret = store_flags_update(view, &fresh, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0, 0,
+				 NULL);
+	/* Either the view follows the renamed mailbox or it is gone; it
+	 * must never act on the new "Doomed". */
+	assert_true(ret == STORE_OK || ret == STORE_ENOTFOUND);
+	store_mailbox_close(&view);
+	assert_int_equal(get_status(fx, "Doomed").messages, 0);
+	assert_int_equal(get_status(fx, "Saved").messages, 1);
 }
 
 static void test_append_streaming(void **state)
@@ -2084,6 +2147,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_of_deleted_mailbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_streaming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uids_ascending_never_reused, setup, teardown),
