@@ -62,6 +62,25 @@ static int bind_one(const struct sockaddr_storage *ss, socklen_t len, int *fd_r)
 	return 0;
 }
 
+/* SO_REUSEPORT would let a second server (another loft, say) bind the same
+ * port and silently take half of the connections. A socket bound without it
+ * fails with EADDRINUSE while anyone listens there, so try that first. */
+static int probe_free(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	int e = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
 int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 		      int n, char **err_r)
 {
@@ -80,6 +99,14 @@ int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 		*err_r = xasprintf("listener %s: invalid address '%s' (use an IPv4 or IPv6 literal)",
 				   lc->name, lc->address);
 		return -1;
+	}
+	if (lc->port != 0) {
+		int e = probe_free(&ss, len);
+		if (e < 0) {
+			*err_r = xasprintf("listener %s: cannot bind %s port %u: %s", lc->name,
+					   lc->address, lc->port, strerror(-e));
+			return -1;
+		}
 	}
 	for (int i = 0; i < n; i++) {
 		int e = bind_one(&ss, len, &l->fds[i]);
