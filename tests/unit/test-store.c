@@ -786,6 +786,24 @@ static void test_append_abort(void **state)
 	struct fx *fx = *state;
 	char tmp_dir[600];
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", store_user_dir(fx->user));
+	/* The target mailbox is deleted while the message is being written:
+	 * the commit fails as "not found", nothing is left behind. */
+	{
+		struct store_append *gone = NULL;
+		assert_int_equal(store_mailbox_create(fx->user, "Gone", 0), STORE_OK);
+		assert_int_equal(store_append_begin(fx->user, "Gone", &gone), STORE_OK);
+		assert_int_equal(store_append_write(gone, "Subject: x\r\n\r\n", 14), STORE_OK);
+		assert_int_equal(store_mailbox_delete(fx->user, "Gone"), STORE_OK);
+		struct store_append_meta none = { 0 };
+		assert_int_equal(store_append_commit(&gone, &none, NULL, NULL), STORE_ENOTFOUND);
+		assert_null(gone);
+		struct store_status gst;
+		assert_int_equal(store_status(fx->user, "Gone", &gst), STORE_ENOTFOUND);
+		char gdir[600];
+		snprintf(gdir, sizeof(gdir), "%s/.Gone", store_user_dir(fx->user));
+		struct stat sb;
+		assert_int_equal(stat(gdir, &sb), -1);
+	}
 	struct store_status before = get_status(fx, "INBOX");
 	struct store_append *app = NULL;
 	assert_int_equal(store_append_begin(fx->user, "INBOX", &app), STORE_OK);
@@ -1433,12 +1451,20 @@ static void test_quota_bytes(void **state)
 	assert_int_equal(try_append(fx->user, "Other", t, len, NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(store_quota_get(fx->user, &q), STORE_OK);
 	assert_int_equal(q.messages_used, 3);
+	/* Deleting a mailbox releases what its messages used. */
+	assert_int_equal(store_mailbox_delete(fx->user, "Other"), STORE_OK);
+	assert_int_equal(store_quota_get(fx->user, &q), STORE_OK);
+	assert_int_equal(q.messages_used, 1);
+	assert_int_equal(q.bytes_used, len);
+	assert_int_equal(try_append(fx->user, "INBOX", t, len, NULL, NULL, NULL), STORE_OK);
+	assert_int_equal(try_append(fx->user, "INBOX", t, len, NULL, NULL, NULL), STORE_OK);
 	/* Unlimited override. */
 	assert_int_equal(store_user_set_quota(fx->user, UINT64_MAX, UINT64_MAX), STORE_OK);
 	assert_int_equal(try_append(fx->user, "INBOX", t, len, NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(store_quota_get(fx->user, &q), STORE_OK);
 	assert_int_equal(q.bytes_limit, 0);
 	assert_int_equal(q.messages_used, 4);
+	assert_int_equal(q.bytes_used, 4 * len);
 	store_mailbox_close(&mbox);
 	free(t);
 }
