@@ -2,7 +2,9 @@
 
 Three tests/tools/hammer processes (each with two flag workers, a reader
 thread and an appender thread that also expunges some of its own messages)
-run while four streams of `loft deliver` processes deliver in parallel.
+run while four streams of `loft deliver` processes deliver in parallel and
+an "external MDA" drops files into new/ that every process may try to
+adopt (each must end up exactly once).
 Every flag worker owns one keyword (on any message) and \\Flagged on the
 messages whose uid % 6 is its index, so the final state of each is exactly
 known: no update may be lost. Every message ends with a trailer line
@@ -13,8 +15,10 @@ UIDs never reused, and `loft index check` must be clean.
 """
 
 import hashlib
+import os
 import subprocess
 import threading
+import time
 
 from storage_util import StoreEnv, tool_bin
 
@@ -26,6 +30,7 @@ EXPUNGES = 5
 STREAMS = 4
 PER_STREAM = 12
 PRELOAD = 20
+EXTERNAL = 40
 
 
 def message(msgid, n_lines):
@@ -72,7 +77,23 @@ def test_threads_and_processes(tmp_path):
                 if flags:
                     seen_flag.add(msgid)
 
+    def external_mda():
+        # Another program delivering straight into new/ (tmp/ then rename,
+        # as Maildir requires) while several processes reconcile.
+        root = env.user_dir(USER)
+        for i in range(EXTERNAL):
+            msgid = "ext%d@conc" % i
+            data = message(msgid, 10 + 13 * i)
+            name = "1700000000.M%dP%d.external" % (i, os.getpid())
+            with open(os.path.join(root, "tmp", name), "wb") as f:
+                f.write(data)
+            os.rename(os.path.join(root, "tmp", name), os.path.join(root, "new", name))
+            with lock:
+                expected[msgid] = hashlib.sha256(data).hexdigest()
+            time.sleep(0.03)
+
     threads = [threading.Thread(target=stream, args=(s,)) for s in range(STREAMS)]
+    threads.append(threading.Thread(target=external_mda))
     for t in threads:
         t.start()
     for t in threads:
