@@ -2046,7 +2046,7 @@ static void test_check_rebuild(void **state)
 	assert_int_equal(store_mailbox_create(fx->user, "Work/Sub", 0), STORE_OK);
 	static const char *const kw[] = { "$Label2" };
 	struct store_append_meta meta = { .flags = STORE_FLAG_ANSWERED, .keywords = kw,
-					  .n_keywords = 1 };
+					  .n_keywords = 1, .internal_date = 1234567890 };
 	uint32_t uw = 0;
 	char *t = make_msg(5, 5, "\n");
 	assert_int_equal(try_append(fx->user, "Work/Sub", t, strlen(t), &meta, &uw, NULL),
@@ -2117,6 +2117,8 @@ static void test_check_rebuild(void **state)
 	struct store_msg m = get_msg(mbox, uw);
 	assert_int_equal(m.flags, STORE_FLAG_ANSWERED);
 	assert_true(has_keyword(mbox, uw, "$Label2"));
+	/* INTERNALDATE survives too (the file's mtime carries it). */
+	assert_int_equal(m.internal_date, 1234567890);
 	assert_int_equal(m.vsize, m.size + 11);
 	store_mailbox_close(&mbox);
 	assert_true(add(fx->user, "INBOX", 9) >= in_before.uidnext);
