@@ -38,6 +38,9 @@ def test_deliver_basic_and_flags(tmp_path):
         assert p.stderr
     assert len(env.dump(USER)[0]) == 3
     env.assert_consistent(USER)
+    # Full addresses are common user names.
+    env.deliver("bob@example.org", msg(4))
+    assert [m[0] for m in env.dump("bob@example.org")[0].values()] == ["4.cli@example.org"]
 
 
 def test_deliver_mailbox_and_fallback(tmp_path):
