@@ -68,10 +68,13 @@ struct conn {
 	bool reading, paused_session, paused_output;
 	bool closing, close_flushing, handles_closing;
 	bool counted, loopback, tls_done, in_resumed;
+	bool drain_wanted;            /* the session saw conn_output_full() */
+	bool drained_pending;         /* call session_drained from the loop */
 };
 
 static void leave(struct conn *c);
 static void flush(struct conn *c);
+static void schedule(struct conn *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
@@ -333,8 +336,16 @@ static void leave(struct conn *c)
 	flush(c);
 	if (c->handles_closing)
 		return;
-	if (!c->paused_output && unsent(c) > max_output(c))
-		c->paused_output = true;
+	size_t pending = unsent(c);
+	if (!c->paused_output && (pending > max_output(c) ||
+				  (c->drain_wanted && pending > max_output(c) / 2))) {
+		c->paused_output = true; /* on_write resumes below the low mark */
+	} else if (c->drain_wanted && !c->paused_output) {
+		/* The session stopped for output that went out at once. */
+		c->drain_wanted = false;
+		c->drained_pending = true;
+		schedule(c);
+	}
 	update_reading(c);
 	release_rbuf(c);
 }
@@ -415,6 +426,7 @@ static void on_write(uv_write_t *req, int status)
 	if (!c->closing && !c->handles_closing && c->paused_output &&
 	    unsent(c) <= max_output(c) / 2) {
 		c->paused_output = false;
+		c->drain_wanted = false;
 		if (c->proto->session_drained != NULL && c->sess != NULL)
 			c->proto->session_drained(c->sess);
 		deliver(c);
@@ -461,10 +473,13 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 	free(big);
 }
 
-bool conn_output_full(const struct conn *c)
+bool conn_output_full(struct conn *c)
 {
-	return obuf_len(&c->out) + obuf_len(&c->wire) +
-	       (c->inflight ? c->inflight->len : 0) > max_output(c);
+	if (obuf_len(&c->out) + obuf_len(&c->wire) +
+	    (c->inflight ? c->inflight->len : 0) <= max_output(c))
+		return false;
+	c->drain_wanted = true;
+	return true;
 }
 
 size_t conn_output_pending(const struct conn *c)
@@ -719,16 +734,23 @@ void conn_resume_input(struct conn *c)
 	if (!c->paused_session)
 		return;
 	c->paused_session = false;
-	if (conn_has_input(c) && !c->in_resumed) {
-		c->in_resumed = true;
-		c->resume_next = c->w->resumed;
-		c->w->resumed = c;
-		worker_wake_resumed(c->w);
-	}
+	if (conn_has_input(c))
+		schedule(c);
 	if (c->depth == 0) {
 		enter(c);
 		leave(c);
 	}
+}
+
+/* Run deliver() (and a pending session_drained) from the next loop turn. */
+static void schedule(struct conn *c)
+{
+	if (c->in_resumed || c->handles_closing)
+		return;
+	c->in_resumed = true;
+	c->resume_next = c->w->resumed;
+	c->w->resumed = c;
+	worker_wake_resumed(c->w);
 }
 
 void conn_run_resumed(struct worker *w)
@@ -741,6 +763,11 @@ void conn_run_resumed(struct worker *w)
 		if (c->handles_closing)
 			continue;
 		enter(c);
+		if (c->drained_pending) {
+			c->drained_pending = false;
+			if (!c->closing && c->sess != NULL && c->proto->session_drained != NULL)
+				c->proto->session_drained(c->sess);
+		}
 		deliver(c);
 		leave(c);
 	}

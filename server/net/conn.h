@@ -109,9 +109,10 @@ void conn_write_str(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Unsent output is above max_output_buffer: a long command should save its
- * place and return; session_drained() is called when it is below again.
- * Reading from the client is stopped meanwhile. */
-bool conn_output_full(const struct conn *c);
+ * place and return; once this said true, session_drained() is called (from
+ * a later callback) when the output is below half the limit again. Reading
+ * from the client is stopped meanwhile. */
+bool conn_output_full(struct conn *c);
 size_t conn_output_pending(const struct conn *c);
 /* Outside a connection callback (an async completion), batch several
  * writes: conn_cork(); writes; conn_uncork() sends them. */
