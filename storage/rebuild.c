@@ -320,6 +320,67 @@ static int scan_user(struct store *store, const char *user, struct op_rebuild *o
 	return 0;
 }
 
+static bool has_mailboxes(struct idx *idx)
+{
+	MDB_txn *txn;
+	if (idx_read_begin(idx, &txn) != 0)
+		return false;
+	MDB_stat st;
+	bool yes = mdb_stat(txn, idx->dbi.mailboxes, &st) == 0 && st.ms_entries > 0;
+	idx_read_end(idx, txn);
+	return yes;
+}
+
+static int str_rcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
+/* Backups of earlier indexes (index.broken-*), newest first. */
+static void list_backups(const char *udir, char ***dirs_r, size_t *n_r)
+{
+	char **dirs = NULL;
+	size_t n = 0;
+	DIR *d = opendir(udir);
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "index.broken-", 13) != 0)
+			continue;
+		dirs = xrealloc(dirs, (n + 1) * sizeof(*dirs));
+		dirs[n++] = xasprintf("%s/%s", udir, de->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	store_qsort(dirs, n, sizeof(*dirs), str_rcmp);
+	*dirs_r = dirs;
+	*n_r = n;
+}
+
+/* The best source of what files cannot tell: the index just moved aside,
+ * else (a rebuild killed earlier left an empty index) the newest readable
+ * backup that still holds mailboxes. */
+static void open_old(struct store *store, const char *user, char **dirs, size_t n, struct idx *old,
+		     struct op_rebuild *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *data = xasprintf("%s/data.mdb", dirs[i]);
+		struct stat st;
+		bool present = stat(data, &st) == 0 && st.st_size > 0;
+		free(data);
+		if (!present || idx_open(old, dirs[i], store->set.lmdb_map_size) != 0)
+			continue;
+		if (has_mailboxes(old) && idx_read_begin(old, &o->old_txn) == 0) {
+			o->old = old;
+			log_info("rebuild: user=%s keeps MODSEQs, flags and tombstones from %s", user,
+				 dirs[i]);
+			return;
+		}
+		idx_close(old);
+	}
+	if (n > 0)
+		log_warn("rebuild: no readable old index of user=%s; MODSEQs restart", user);
+}
+
 int store_index_rebuild(struct store *store, const char *user, store_progress_cb *progress,
 			void *ctx)
 {
@@ -329,30 +390,39 @@ int store_index_rebuild(struct store *store, const char *user, store_progress_cb
 	int err = scan_user(store, user, &o);
 	char *udir = xasprintf("%s/%s", store->mail_dir, user);
 	char *index = xasprintf("%s/index", udir);
-	char *broken = xasprintf("%s/index.broken-%lld", udir, (long long)time(NULL));
+	/* a unique backup name: killed rebuilds may have left others */
+	char *backup = xasprintf("%s/index.broken-%lld-%ld", udir, (long long)time(NULL),
+				 (long)getpid());
 	bool moved = false;
 	struct idx old;
 	memset(&old, 0, sizeof(old));
+	char **backups = NULL;
+	size_t n_backups = 0;
 	if (err == 0)
 		err = store_user_evict(store, user);
 	if (err == 0) {
-		if (rename(index, broken) == 0)
+		struct stat st;
+		if (stat(backup, &st) == 0)
+			rm_tree(backup);
+		if (rename(index, backup) == 0)
 			moved = true;
 		else if (errno != ENOENT)
 			err = STORE_EIO;
 	}
-	if (err == 0 && moved) {
-		char *data = xasprintf("%s/data.mdb", broken);
-		struct stat st;
-		if (stat(data, &st) == 0 && idx_open(&old, broken, store->set.lmdb_map_size) == 0 &&
-		    idx_read_begin(&old, &o.old_txn) == 0)
-			o.old = &old;
-		else
-			log_warn("rebuild: old index of user=%s unreadable; MODSEQs restart", user);
-		free(data);
-	}
-	if (err == 0)
+	if (err == 0) {
+		list_backups(udir, &backups, &n_backups);
+		/* the index just moved aside first, then older backups */
+		for (size_t i = 0; i < n_backups && moved; i++) {
+			if (strcmp(backups[i], backup) == 0) {
+				char *t = backups[0];
+				backups[0] = backups[i];
+				backups[i] = t;
+				break;
+			}
+		}
+		open_old(store, user, backups, n_backups, &old, &o);
 		maildir_keywords_read(udir, &o.file_kw, &o.n_file_kw);
+	}
 	struct store_user *u = NULL;
 	if (err == 0)
 		err = store_user_get(store, user, &u);
@@ -363,17 +433,17 @@ int store_index_rebuild(struct store *store, const char *user, store_progress_cb
 	idx_close(&old);
 	if (u != NULL)
 		store_user_unref(u);
-	if (moved) {
-		if (err == 0) {
-			rm_tree(broken);
-		} else if (store_user_evict(store, user) == 0) {
-			rm_tree(index);
-			if (rename(broken, index) != 0)
-				log_error("rebuild: could not restore %s: %s", broken, strerror(errno));
-		}
-	}
-	if (err == 0)
+	if (err == 0) {
+		/* the new index is durable: every backup is obsolete */
+		for (size_t i = 0; i < n_backups; i++)
+			rm_tree(backups[i]);
 		log_info("rebuild: user=%s mailboxes=%zu messages=%zu", user, o.n_boxes, o.total);
+	} else if (moved && store_user_evict(store, user) == 0) {
+		rm_tree(index);
+		if (rename(backup, index) != 0)
+			log_error("rebuild: could not restore %s: %s", backup, strerror(errno));
+	}
+	store_strv_free(backups, n_backups);
 	for (size_t i = 0; i < o.n_boxes; i++) {
 		free(o.boxes[i].name);
 		free(o.boxes[i].dir);
@@ -383,6 +453,6 @@ int store_index_rebuild(struct store *store, const char *user, store_progress_cb
 	store_strv_free(o.file_kw, o.n_file_kw);
 	free(udir);
 	free(index);
-	free(broken);
+	free(backup);
 	return err;
 }

@@ -50,6 +50,8 @@ int store_uidvalidity_write(const char *dir, uint32_t uidvalidity)
 		close(fd);
 	if (ret == 0 && rename(tmp, path) != 0)
 		ret = -errno;
+	if (ret == 0)
+		ret = maildir_fsync_dir(dir);   /* the rename itself must survive */
 	if (ret != 0)
 		unlink(tmp);
 	free(tmp);
