@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -155,6 +156,25 @@ static int load(const char *path, struct net_snapshot **snap_r)
 	return 0;
 }
 
+/* Tens of thousands of connections need as many descriptors: raise the
+ * soft limit to the hard one and say so when it is still below what the
+ * configuration allows. */
+static void raise_fd_limit(const struct loft_config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
+		log_warn("open file limit %llu is below max_connections=%u: connections beyond "
+			 "it will fail to be accepted", (unsigned long long)rl.rlim_cur,
+			 cfg->max_connections);
+}
+
 int server_main(const char *config_path, bool check_only)
 {
 	struct server_ctx s = { .config_path = config_path, .log_fd = -1 };
@@ -167,7 +187,9 @@ int server_main(const char *config_path, bool check_only)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (apply_log(&s, s.snap->cfg, &err) < 0 ||
+	if (apply_log(&s, s.snap->cfg, &err) == 0)
+		raise_fd_limit(s.snap->cfg);
+	if (s.log_fd < 0 ||
 	    net_server_create(s.snap, server_protos, &s.net, &err) < 0) {
 		fprintf(stderr, "loft: %s\n", err);
 		free(err);

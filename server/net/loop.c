@@ -132,7 +132,13 @@ static void on_connection(uv_stream_t *server, int status)
 {
 	struct worker_listener *wl = server->data;
 	if (status < 0) {
-		log_warn("listener=%s accept failed: %s", wl->l->conf.name, uv_strerror(status));
+		/* Out of descriptors, say: once a second per worker is enough. */
+		uint64_t now = uv_now(&wl->w->loop);
+		if (now - wl->w->last_accept_warn >= 1000 || wl->w->last_accept_warn == 0) {
+			wl->w->last_accept_warn = now;
+			log_warn("worker=%d listener=%s accept failed: %s", wl->w->index,
+				 wl->l->conf.name, uv_strerror(status));
+		}
 		return;
 	}
 	conn_accept(wl->w, wl);

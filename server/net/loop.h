@@ -66,6 +66,7 @@ struct worker {
 	char *scratch;             /* TLS ciphertext read buffer */
 	char **buf_cache;          /* spare read buffers of WORKER_BUF_SIZE */
 	unsigned n_buf_cache;
+	uint64_t last_accept_warn;  /* uv_now() of the last accept error log */
 	atomic_bool stop_requested;
 	bool stopping;             /* this loop saw the stop request */
 	bool forced;               /* shutdown_timeout passed */
