@@ -56,10 +56,36 @@ static int open_dbis(struct idx *idx)
 		{ "cache", offsetof(struct idx_dbis, cache) },
 	};
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
+	size_t n_tables = sizeof(tables) / sizeof(tables[0]);
+	/* An existing index opens in a read txn (committed to keep the
+	 * handles), so opening never waits for another process's write txn;
+	 * only a new index takes the write lock to create its tables. */
+	int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0) {
+		size_t i;
+		for (i = 0; i < n_tables; i++) {
+			MDB_dbi *dbi = (MDB_dbi *)((char *)&idx->dbi + tables[i].off);
+			if (mdb_dbi_open(txn, tables[i].name, 0, dbi) != 0)
+				break;
+		}
+		uint64_t version = 0;
+		if (i == n_tables && idx_meta_get(idx, txn, "version", &version) == 0) {
+			rc = mdb_txn_commit(txn);
+			if (rc != 0)
+				return idx_err(rc, "commit (open tables)");
+			if (version != IDX_SCHEMA_VERSION) {
+				log_error("index: unsupported schema version %llu",
+					  (unsigned long long)version);
+				return STORE_ECORRUPT;
+			}
+			return 0;
+		}
+		mdb_txn_abort(txn);
+	}
+	rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
 	if (rc != 0)
 		return idx_err(rc, "begin (open tables)");
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (size_t i = 0; i < n_tables; i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)&idx->dbi + tables[i].off);
 		rc = mdb_dbi_open(txn, tables[i].name, MDB_CREATE, dbi);
 		if (rc != 0) {

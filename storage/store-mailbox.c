@@ -329,6 +329,7 @@ static int run_rename(struct wtxn *w, struct wop *op)
 	if (strcmp(o->name, "INBOX") == 0)
 		return rename_inbox(w, o->new_name);
 	/* create missing parents of the new name */
+	err = 0;
 	char *parent = mailbox_name_parent(o->new_name);
 	if (parent != NULL)
 		err = store_mbox_create_path(w, parent, 0, true, NULL);
