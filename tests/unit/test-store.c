@@ -2026,6 +2026,66 @@ static void test_parallel_appends(void **state)
 	store_mailbox_close(&mbox);
 }
 
+struct lru_thread {
+	struct store *store;
+	char user[16];
+	unsigned rounds;
+	int error;
+};
+
+/* Each round opens the user, appends, checks the count and closes again,
+ * so with a cache of one environment the users keep evicting each other. */
+static void *lru_thread_main(void *arg)
+{
+	struct lru_thread *t = arg;
+	for (unsigned i = 0; i < t->rounds && t->error == 0; i++) {
+		struct store_user *u = NULL;
+		t->error = store_user_open(t->store, t->user, &u);
+		if (t->error != 0)
+			break;
+		char *text = make_msg(i, 1, "\r\n");
+		t->error = try_append(u, "INBOX", text, strlen(text), NULL, NULL, NULL);
+		free(text);
+		struct store_status st;
+		if (t->error == 0)
+			t->error = store_status(u, "INBOX", &st);
+		if (t->error == 0 && st.messages != i + 1)
+			t->error = -100;
+		store_user_close(&u);
+	}
+	return NULL;
+}
+
+static void test_user_lru_concurrent(void **state)
+{
+	struct fx *fx = *state;
+	fx->set.index_cache_size = 1;
+	fx_open(fx);
+	enum { THREADS = 4 };
+	struct lru_thread t[THREADS];
+	pthread_t th[THREADS];
+	for (unsigned i = 0; i < THREADS; i++) {
+		t[i] = (struct lru_thread){ .store = fx->store, .rounds = 25 };
+		snprintf(t[i].user, sizeof(t[i].user), "lru%u", i);
+		pthread_create(&th[i], NULL, lru_thread_main, &t[i]);
+	}
+	for (unsigned i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (t[i].error != 0)
+			fail_msg("user %s: %s (%d)", t[i].user, store_strerror(t[i].error), t[i].error);
+	}
+	fx_reopen(fx);
+	for (unsigned i = 0; i < THREADS; i++) {
+		struct store_user *u = NULL;
+		struct store_status st;
+		assert_int_equal(store_user_open(fx->store, t[i].user, &u), STORE_OK);
+		assert_int_equal(store_status(u, "INBOX", &st), STORE_OK);
+		assert_int_equal(st.messages, 25);
+		assert_int_equal(st.uidnext, 26);
+		store_user_close(&u);
+	}
+}
+
 /* ---- maintenance: check, rebuild, external changes ---- */
 
 struct progress_rec { size_t calls, last_done, last_total; bool monotonic; };
@@ -2198,6 +2258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_external, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_read_during_flag_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_lru_concurrent, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_check_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_external, setup, teardown),
 	};
