@@ -1887,8 +1887,20 @@ static void test_watch_external(void **state)
 		int ret = store_append_begin(u, "INBOX", &app);
 		if (ret == STORE_OK)
 			ret = store_append_write(app, text, sizeof(text) - 1);
+		uint32_t uid = 0;
 		if (ret == STORE_OK)
-			ret = store_append_commit(&app, &meta, NULL, NULL);
+			ret = store_append_commit(&app, &meta, &uid, NULL);
+		/* Then, after the parent saw the append, a flag change. */
+		if (ret == STORE_OK && read(go[0], &c, 1) != 1)
+			ret = STORE_EIO;
+		struct store_mailbox *mb = NULL;
+		if (ret == STORE_OK)
+			ret = store_mailbox_open(u, "INBOX", false, &mb);
+		if (ret == STORE_OK)
+			ret = store_flags_update(mb, &uid, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0,
+						 0, NULL);
+		if (mb != NULL)
+			store_mailbox_close(&mb);
 		store_user_close(&u);
 		store_destroy(&st);
 		_exit(ret == STORE_OK ? 0 : 5);
@@ -1901,15 +1913,23 @@ static void test_watch_external(void **state)
 	struct store_watch *h = NULL;
 	assert_int_equal(store_watch_add(fx->user, "INBOX", watch_cb, &w, &h), STORE_OK);
 	assert_int_equal(write(go[1], "g", 1), 1);
-	close(go[1]);
-	int status = 0;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	if (!watch_wait(&w, 1, 2, 0))
 		fail_msg("no callback for another process's append (count %u)", watch_count(&w));
 	pthread_mutex_lock(&w.mu);
 	assert_int_equal(w.last.messages, 1);
+	uint64_t hms = w.last.highestmodseq;
+	unsigned seen = w.count;
 	pthread_mutex_unlock(&w.mu);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	uint64_t now_hms = get_status(fx, "INBOX").highestmodseq;
+	assert_true(now_hms > hms);
+	if (!watch_wait(&w, seen + 1, 0, now_hms))
+		fail_msg("no callback for another process's flag change (count %u)",
+			 watch_count(&w));
 
 	/* A file an external MDA drops into new/. */
 	char path[800];
@@ -1918,7 +1938,7 @@ static void test_watch_external(void **state)
 	assert_non_null(f);
 	fputs("Subject: external\n\nhello\n", f);
 	fclose(f);
-	if (!watch_wait(&w, 2, 3, 0))
+	if (!watch_wait(&w, seen + 2, 3, 0))
 		fail_msg("no callback after a file appeared in new/ (count %u, uidnext %u)",
 			 watch_count(&w), w.last.uidnext);
 	pthread_mutex_lock(&w.mu);
