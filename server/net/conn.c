@@ -19,6 +19,7 @@
 
 #define CONN_CLOSE_FLUSH_MS 5000      /* wait this long for output at close */
 #define CONN_CLOSE_FLUSH_STOP_MS 1000 /* ... when the server is stopping */
+#define CONN_LINGER_MS 2000           /* read and drop input after our FIN */
 #define CONN_DEFAULT_MAX_OUTPUT (256 * 1024)
 #define CONN_BULK_BUF_SIZE 65536
 
@@ -66,7 +67,7 @@ struct conn {
 	char close_reason[80];
 
 	bool reading, paused_session, paused_output;
-	bool closing, close_flushing, handles_closing;
+	bool closing, close_flushing, lingering, handles_closing;
 	bool counted, loopback, tls_done, in_resumed;
 	bool drain_wanted;            /* the session saw conn_output_full() */
 	bool drained_pending;         /* call session_drained from the loop */
@@ -256,6 +257,42 @@ static size_t unsent(const struct conn *c)
 
 static void on_timer(uv_timer_t *t);
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct conn *c = req->data;
+	free(req);
+	if (c->handles_closing)
+		return;
+	if (status < 0) {
+		close_handles(c);
+		return;
+	}
+	/* Our FIN is out. Read and drop whatever the client still sends until
+	 * its EOF (or the timer), so unread input does not turn the close into
+	 * a reset that could destroy our last reply before the client read it. */
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+		close_handles(c);
+		return;
+	}
+	c->reading = true;
+	uv_timer_start(&c->timer, on_timer, c->w->stopping ? CONN_CLOSE_FLUSH_STOP_MS
+							: CONN_LINGER_MS, 0);
+}
+
+/* All output is sent: half-close, then linger (see on_shutdown). */
+static void linger(struct conn *c)
+{
+	if (c->lingering)
+		return;
+	c->lingering = true;
+	uv_shutdown_t *req = xmalloc(sizeof(*req));
+	req->data = c;
+	if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+		free(req);
+		close_handles(c);
+	}
+}
+
 static void finish_close(struct conn *c)
 {
 	if (c->handles_closing)
@@ -275,11 +312,11 @@ static void finish_close(struct conn *c)
 		uv_timer_start(&c->timer, on_timer,
 			       c->w->stopping ? CONN_CLOSE_FLUSH_STOP_MS : CONN_CLOSE_FLUSH_MS, 0);
 	}
-	if (c->handles_closing)
+	if (c->handles_closing || c->lingering)
 		return;
 	flush(c);
 	if (!c->handles_closing && unsent(c) == 0)
-		close_handles(c);
+		linger(c);
 }
 
 void conn_close(struct conn *c, const char *reason)
@@ -576,7 +613,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
 	struct conn *c = h->data;
-	if (c->tls != NULL) {
+	if (c->tls != NULL || c->lingering) {
 		*buf = uv_buf_init(c->w->scratch, WORKER_SCRATCH_SIZE);
 		return;
 	}
@@ -634,6 +671,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct conn *c = s->data;
 	if (c->handles_closing)
 		return;
+	if (c->lingering) {
+		if (nread < 0)
+			close_handles(c); /* the client's EOF: done */
+		return;
+	}
 	enter(c);
 	if (nread > 0) {
 		c->bytes_in += (uint64_t)nread;
