@@ -30,12 +30,16 @@ restart it on the same store, and repeat more than 200 times. Then, reading the 
 
 import os
 import random
+import re
 import select
+import shutil
 import signal
 import subprocess
 import time
 
-from storage_util import StoreEnv, tool_bin
+import pytest
+
+from storage_util import StoreEnv, loft_bin, tool_bin
 
 USER = "crash"
 KILLS = 210
@@ -198,3 +202,55 @@ def test_kill9_loses_nothing(tmp_path):
     assert len(log["X"]) >= 5
     assert len(log["M"]) >= 5
     assert any(kind == "F" for ops in log["flags"].values() for kind, _, _ in ops)
+
+
+def test_append_is_durable_before_ack(tmp_path):
+    """What kill -9 cannot show (the page cache survives it): the order of
+    durability syscalls of one `loft deliver`, traced with strace. The
+    message file is fsynced before it is renamed into cur/, cur/ is fsynced
+    after the rename, and only then is the LMDB commit written (the meta
+    page through data.mdb's O_DSYNC descriptor) -- all before exit 0."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace not installed")
+    env = StoreEnv(tmp_path)
+    env.deliver(USER, b"Subject: first\r\n\r\nopens the store\r\n")
+    trace = os.path.join(env.dir, "trace")
+    p = subprocess.run([strace, "-f", "-qq", "-o", trace, "-e",
+                        "trace=openat,fsync,fdatasync,rename,renameat,renameat2,pwrite64",
+                        loft_bin(), "-c", env.config_path, "deliver", "-u", USER],
+                       input=b"Subject: traced\r\n\r\nbody\r\n", capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    call_re = re.compile(r"^(\d+)\s+(\w+)\((.*?)(?:\) += (-?\d+)| <unfinished \.\.\.>)")
+    fds = {}        # (pid-independent) fd -> (path, flags) at this point of the trace
+    events = []     # (kind, detail) in trace order
+    with open(trace) as f:
+        for line in f:
+            m = call_re.match(line)
+            if not m:
+                continue
+            name, args, ret = m.group(2), m.group(3), m.group(4)
+            if name == "openat" and ret is not None and int(ret) >= 0:
+                path = args.split('"')[1]
+                fds[int(ret)] = (path, args)
+            elif name in ("fsync", "fdatasync"):
+                events.append((name, fds.get(int(args.split(",")[0]), ("?", ""))[0]))
+            elif name.startswith("rename"):
+                paths = re.findall(r'"([^"]*)"', args)
+                events.append(("rename", tuple(paths[-2:])))
+            elif name == "pwrite64":
+                path, flags = fds.get(int(args.split(",")[0]), ("?", ""))
+                if path.endswith("/index/data.mdb") and "O_DSYNC" in flags:
+                    events.append(("commit", path))
+    renames = [i for i, e in enumerate(events)
+               if e[0] == "rename" and "/tmp/" in e[1][0] and "/cur/" in e[1][1]]
+    assert len(renames) == 1, events
+    r = renames[0]
+    tmp_path_, cur_path = events[r][1]
+    assert ("fsync", tmp_path_) in events[:r] or ("fdatasync", tmp_path_) in events[:r], (
+        "message file not fsynced before the rename: %s" % events)
+    cur_dir = os.path.dirname(cur_path)
+    dir_syncs = [i for i, e in enumerate(events) if i > r and e == ("fsync", cur_dir)]
+    assert dir_syncs, "cur/ not fsynced after the rename: %s" % events
+    commits = [i for i, e in enumerate(events) if i > dir_syncs[0] and e[0] == "commit"]
+    assert commits, "no LMDB commit after the directory fsync: %s" % events
