@@ -303,23 +303,33 @@ const char *store_user_dir(const struct store_user *user)
  * Returns STORE_EINUSE if it is referenced or has writes queued. */
 int store_user_evict(struct store *s, const char *user)
 {
-	int err = 0;
-	pthread_mutex_lock(&s->lock);
-	size_t b = hash_name(user) % s->n_buckets;
-	for (struct store_user *u = s->users[b]; u != NULL; u = u->hnext) {
-		if (strcmp(u->name, user) != 0)
-			continue;
-		if (u->refs > 0 || user_busy(s, u)) {
-			err = STORE_EINUSE;
-		} else {
-			lru_unlink(s, u);
-			hash_unlink(s, u);
-			user_free(u);
+	/* a writer may still be finishing the batch whose waiter already
+	 * returned: wait for that (bounded), but not for real references */
+	for (int attempt = 0;; attempt++) {
+		int err = 0;
+		bool busy = false;
+		pthread_mutex_lock(&s->lock);
+		size_t b = hash_name(user) % s->n_buckets;
+		for (struct store_user *u = s->users[b]; u != NULL; u = u->hnext) {
+			if (strcmp(u->name, user) != 0)
+				continue;
+			if (u->refs > 0) {
+				err = STORE_EINUSE;
+			} else if (user_busy(s, u)) {
+				busy = true;
+				err = STORE_EINUSE;
+			} else {
+				lru_unlink(s, u);
+				hash_unlink(s, u);
+				user_free(u);
+			}
+			break;
 		}
-		break;
+		pthread_mutex_unlock(&s->lock);
+		if (!busy || attempt >= 5000)
+			return err;
+		usleep(1000);
 	}
-	pthread_mutex_unlock(&s->lock);
-	return err;
 }
 
 /* ---- debug counters (store-debug.h) ---- */

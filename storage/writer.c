@@ -383,8 +383,7 @@ static void *writer_main(void *arg)
 		u->q_head = u->q_tail = NULL;
 		pthread_mutex_unlock(&s->wlock);
 
-		/* keep the user alive while its batch runs */
-		store_user_ref(u);
+		/* u stays alive while scheduled: eviction skips busy users */
 		run_batch(u, ops);
 
 		pthread_mutex_lock(&s->wlock);
@@ -398,9 +397,6 @@ static void *writer_main(void *arg)
 		} else {
 			u->scheduled = false;
 		}
-		pthread_mutex_unlock(&s->wlock);
-		store_user_unref(u);
-		pthread_mutex_lock(&s->wlock);
 	}
 	pthread_mutex_unlock(&s->wlock);
 	return NULL;
