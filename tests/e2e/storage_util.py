@@ -158,24 +158,17 @@ class StoreEnv:
         rebuilds)."""
         used_bytes, _, used_msgs, _ = (int(x) for x in self.ctl(user, "quota").split())
         total_msgs = total_bytes = 0
-        for name in self.ctl(user, "list").splitlines():
-            _, st = self.dump(user, name, full=True)
+        for _, st in self.dump_all(user).values():
             total_msgs += st["messages"]
             total_bytes += st["size"]
         assert (used_msgs, used_bytes) == (total_msgs, total_bytes), (
             "quota usage %d messages / %d bytes, mailboxes hold %d / %d"
             % (used_msgs, used_bytes, total_msgs, total_bytes))
 
-    def dump(self, user, mailbox="INBOX", full=False):
-        """What the index says, read through the API by store-ctl dump:
-        ({uid: (msgid, sha256, flags, keywords, size, vsize, internal_date)},
-        uidvalidity, uidnext) -- or with full=True, the status as a dict
-        (uidvalidity uidnext messages unseen deleted size highestmodseq)
-        instead of the two numbers. flags are letters S F A D T ("" for
-        none), keywords comma separated ("-" for none)."""
-        out = self.ctl(user, "dump", mailbox)
+    @staticmethod
+    def _parse_dump(lines):
         msgs, status = {}, None
-        for line in out.splitlines():
+        for line in lines:
             f = line.split("\t")
             if f[0] == "M":
                 uid = int(f[1])
@@ -188,6 +181,29 @@ class StoreEnv:
                 status = dict(zip(keys, (int(x) for x in f[1:])))
         assert status is not None, "dump printed no status line"
         assert status["messages"] == len(msgs), "status messages != scanned messages"
+        return msgs, status
+
+    def dump_all(self, user):
+        """{mailbox: (msgs, status)} of every mailbox, in one store-ctl run
+        (msgs and status as dump(..., full=True) returns them)."""
+        out, name, chunk = {}, None, []
+        for line in self.ctl(user, "dump-all").splitlines() + ["N\t"]:
+            if line.startswith("N\t"):
+                if name is not None:
+                    out[name] = self._parse_dump(chunk)
+                name, chunk = line[2:], []
+            else:
+                chunk.append(line)
+        return out
+
+    def dump(self, user, mailbox="INBOX", full=False):
+        """What the index says, read through the API by store-ctl dump:
+        ({uid: (msgid, sha256, flags, keywords, size, vsize, internal_date)},
+        uidvalidity, uidnext) -- or with full=True, the status as a dict
+        (uidvalidity uidnext messages unseen deleted size highestmodseq)
+        instead of the two numbers. flags are letters S F A D T ("" for
+        none), keywords comma separated ("-" for none)."""
+        msgs, status = self._parse_dump(self.ctl(user, "dump", mailbox).splitlines())
         if full:
             return msgs, status
         return msgs, status["uidvalidity"], status["uidnext"]

@@ -15,6 +15,13 @@
  *   X uid                              expunge acknowledged
  *   m uid                              move to Archive about to start
  *   M uid archive_uid                  move acknowledged
+ * With -M (mailbox mode) a single thread instead creates, fills, renames
+ * and deletes mailboxes:
+ *   c name / C name                    create started / acknowledged
+ *   a msgid sha256 mailbox             append to mailbox started
+ *   P msgid mailbox                    append acknowledged
+ *   r old new / R old new              rename started / acknowledged
+ *   d name / D name                    delete started / acknowledged
  * flags are letters S F A D (seen flagged answered draft), keywords are comma
  * separated ("-" for none). "ready" goes to stdout once the store is open and
  * the threads run. */
@@ -300,10 +307,117 @@ static int cw_pool_cb(const struct store_msg *msg, void *ctx)
 	return 0;
 }
 
+/* ---- mailbox mode (-M) ---- */
+
+struct cw_names { char **v; size_t n, cap; };
+
+static void names_add(struct cw_names *l, const char *name)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(char *));
+	}
+	l->v[l->n++] = xstrdup(name);
+}
+
+static void names_del(struct cw_names *l, size_t i)
+{
+	free(l->v[i]);
+	l->v[i] = l->v[--l->n];
+}
+
+/* Create, fill, rename and delete mailboxes, one operation at a time. */
+static void *cw_mailbox_main(void *arg)
+{
+	struct cw_thread *t = arg;
+	struct cw *cw = t->cw;
+	struct cw_names live = { 0 };
+	struct store_mailbox_info *list = NULL;
+	size_t count = 0;
+	int ret = store_mailbox_list(cw->user, &list, &count);
+	if (ret != STORE_OK) {
+		cw_fail(cw, "list", ret);
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(list[i].name, "INBOX") != 0 && strcmp(list[i].name, "T") != 0)
+			names_add(&live, list[i].name);
+	store_mailbox_list_free(list, count);
+
+	for (unsigned long long n = 0; !cw->stop; n++) {
+		char name[64];
+		snprintf(name, sizeof(name), "F%d_%llu", (int)getpid(), n);
+		cw_log(cw, "c\t%s\n", name);
+		ret = store_mailbox_create(cw->user, name, 0);
+		if (ret != STORE_OK) {
+			cw_fail(cw, "create", ret);
+			break;
+		}
+		cw_log(cw, "C\t%s\n", name);
+		names_add(&live, name);
+
+		/* A message into a random live mailbox. */
+		const char *target = live.v[(size_t)rand_r(&t->seed) % live.n];
+		char msgid[128], sha[65];
+		size_t len;
+		char *text = cw_message(t->id, n, &t->seed, msgid, sizeof(msgid), &len);
+		sha256_hex(text, len, sha);
+		cw_log(cw, "a\t%s\t%s\t%s\n", msgid, sha, target);
+		struct store_append *app = NULL;
+		ret = store_append_begin(cw->user, target, &app);
+		if (ret == STORE_OK)
+			ret = store_append_write(app, text, len);
+		if (ret == STORE_OK) {
+			struct store_append_meta meta = { 0 };
+			ret = store_append_commit(&app, &meta, NULL, NULL);
+		} else if (app != NULL) {
+			store_append_abort(&app);
+		}
+		free(text);
+		if (ret != STORE_OK) {
+			cw_fail(cw, "append", ret);
+			break;
+		}
+		cw_log(cw, "P\t%s\t%s\n", msgid, target);
+
+		unsigned r = (unsigned)rand_r(&t->seed) % 8;
+		size_t pick = (size_t)rand_r(&t->seed) % live.n;
+		if (r < 3) {
+			char to[80];
+			if (r == 0)
+				snprintf(to, sizeof(to), "T/G%d_%llu", (int)getpid(), n);
+			else
+				snprintf(to, sizeof(to), "G%d_%llu", (int)getpid(), n);
+			cw_log(cw, "r\t%s\t%s\n", live.v[pick], to);
+			ret = store_mailbox_rename(cw->user, live.v[pick], to);
+			if (ret != STORE_OK) {
+				cw_fail(cw, "rename", ret);
+				break;
+			}
+			cw_log(cw, "R\t%s\t%s\n", live.v[pick], to);
+			free(live.v[pick]);
+			live.v[pick] = xstrdup(to);
+		} else if (r == 3 && live.n > 3) {
+			cw_log(cw, "d\t%s\n", live.v[pick]);
+			ret = store_mailbox_delete(cw->user, live.v[pick]);
+			if (ret != STORE_OK) {
+				cw_fail(cw, "delete", ret);
+				break;
+			}
+			cw_log(cw, "D\t%s\n", live.v[pick]);
+			names_del(&live, pick);
+		}
+	}
+	for (size_t i = 0; i < live.n; i++)
+		free(live.v[i]);
+	free(live.v);
+	return NULL;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: crash-writer -d MAIL_DIR -u USER [-m MAILBOX] -l LOG\n"
-			"       [-t APPEND_THREADS] [-s SEED] [-T MAX_SECONDS] [--no-flags]\n");
+			"       [-t APPEND_THREADS] [-s SEED] [-T MAX_SECONDS] [--no-flags] [-M]\n");
 	exit(2);
 }
 
@@ -312,7 +426,7 @@ int main(int argc, char **argv)
 	struct cw cw = { .mailbox = "INBOX", .log_fd = -1 };
 	const char *mail_dir = NULL, *user = NULL, *log_path = NULL;
 	unsigned threads = 4, max_seconds = 30;
-	bool flags = true;
+	bool flags = true, mailboxes = false;
 	cw.seed = (unsigned)getpid();
 
 	for (int i = 1; i < argc; i++) {
@@ -320,6 +434,8 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--no-flags") == 0)
 			flags = false;
+		else if (strcmp(a, "-M") == 0)
+			mailboxes = true;
 		else if (v == NULL)
 			usage();
 		else if (strcmp(a, "-d") == 0)
@@ -384,12 +500,18 @@ int main(int argc, char **argv)
 		}
 	}
 
-	unsigned n = threads + (flags ? 3 : 0);
+	if (mailboxes) {
+		/* Mailbox mode: one thread doing mailbox operations only. */
+		threads = 0;
+		flags = false;
+	}
+	unsigned n = mailboxes ? 1 : threads + (flags ? 3 : 0);
 	pthread_t *th = xcalloc(n, sizeof(*th));
 	struct cw_thread *tt = xcalloc(n, sizeof(*tt));
 	for (unsigned i = 0; i < n; i++) {
 		tt[i] = (struct cw_thread){ .cw = &cw, .id = i, .seed = cw.seed * 31 + i };
-		void *(*fn)(void *) = i < threads ? cw_append_main
+		void *(*fn)(void *) = mailboxes ? cw_mailbox_main
+				    : i < threads ? cw_append_main
 				    : i == threads ? cw_flags_main
 				    : i == threads + 1 ? cw_expunge_main : cw_move_main;
 		pthread_create(&th[i], NULL, fn, &tt[i]);

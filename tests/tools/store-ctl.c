@@ -8,6 +8,8 @@
  *   store-ctl -d MAIL_DIR -u USER flags NAME UID FLAGS KEYWORDS   (SET)
  *   store-ctl -d MAIL_DIR -u USER expunge NAME UID...
  *   store-ctl -d MAIL_DIR -u USER dump NAME
+ *   store-ctl -d MAIL_DIR -u USER dump-all     (every mailbox, each preceded
+ *                                               by a line "N name")
  *   store-ctl -d MAIL_DIR -u USER quota
  * FLAGS are letters S F A D T (seen flagged answered draft deleted) or "-";
  * KEYWORDS are comma separated or "-". Output lines are tab separated:
@@ -223,7 +225,7 @@ static int ctl_view_op(struct store_user *user, const char *op, int argc, char *
 static void usage(void)
 {
 	fprintf(stderr, "usage: store-ctl -d MAIL_DIR -u USER "
-			"create|list|append|flags|expunge|dump|quota ARGS (see source)\n");
+			"create|list|append|flags|expunge|dump|dump-all|quota ARGS (see source)\n");
 	exit(2);
 }
 
@@ -278,6 +280,16 @@ int main(int argc, char **argv)
 			printf("%llu\t%llu\t%llu\t%llu\n", (unsigned long long)q.bytes_used,
 			       (unsigned long long)q.bytes_limit, (unsigned long long)q.messages_used,
 			       (unsigned long long)q.messages_limit);
+	} else if (strcmp(op, "dump-all") == 0 && nargs == 0) {
+		struct store_mailbox_info *list = NULL;
+		size_t n = 0;
+		code = ctl_err("list", store_mailbox_list(user, &list, &n));
+		for (size_t k = 0; code == 0 && k < n; k++) {
+			printf("N\t%s\n", list[k].name);
+			code = ctl_dump(user, list[k].name);
+		}
+		if (list != NULL)
+			store_mailbox_list_free(list, n);
 	} else if (strcmp(op, "dump") == 0 && nargs == 1) {
 		code = ctl_dump(user, args[0]);
 	} else {
