@@ -10,7 +10,8 @@
  *   appender      appends messages with trailers and expunges some of them
  * Output (stdout, tab separated): "U uid msgid" per append, "X uid" per
  * expunge, "E name uid,uid,..." the UIDs on which a worker expects its
- * keyword or \Flagged set at the end, "R reads" per reader.
+ * keyword or \Flagged set at the end, "R reads" per reader (messages read
+ * and verified whole).
  * --verify reads every message of the mailbox and checks its trailer. */
 #include <pthread.h>
 #include <stdarg.h>
@@ -324,18 +325,18 @@ static void *hm_reader_main(void *arg)
 		hm_fail(hm, "reader open failed");
 		return NULL;
 	}
-	while (!atomic_load(&hm->stop) && atomic_load(&hm->failures) == 0) {
-		if (w->reads % 64 == 0 && hm_scan(mbox, &u) != STORE_OK) {
+	for (unsigned long loops = 0; !atomic_load(&hm->stop) && atomic_load(&hm->failures) == 0;
+	     loops++) {
+		if (loops % 64 == 0 && hm_scan(mbox, &u) != STORE_OK) {
 			hm_fail(hm, "reader scan failed");
 			break;
 		}
 		if (u.n == 0) {
 			usleep(1000);
-			w->reads++;
 			continue;
 		}
-		hm_read_check(hm, mbox, u.v[(size_t)rand_r(&w->seed) % u.n]);
-		w->reads++;
+		if (hm_read_check(hm, mbox, u.v[(size_t)rand_r(&w->seed) % u.n]) == 0)
+			w->reads++;
 	}
 	hm_out(hm, "R\t%lu\n", w->reads);
 	store_mailbox_close(&mbox);
