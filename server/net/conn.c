@@ -118,6 +118,7 @@ static void obuf_append(struct obuf *b, const void *p, size_t n)
 
 /* ---- identity, logging ---- */
 
+struct uv_loop_s *conn_loop(const struct conn *c) { return &c->w->loop; }
 const char *conn_id(const struct conn *c) { return c->idhex; }
 const char *conn_remote(const struct conn *c) { return c->remote; }
 const char *conn_remote_ip(const struct conn *c) { return c->ip; }

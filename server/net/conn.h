@@ -43,7 +43,8 @@ struct conn_proto {
 	 * now, or after the command in flight finishes. force=true (the
 	 * shutdown_timeout passed): say goodbye and close now. */
 	void (*session_shutdown)(void *sess, bool force);
-	/* Free the session; the connection is gone (no more conn_* calls). */
+	/* Free the session; the connection is going away (no more conn_*
+	 * calls after this returns). */
 	void (*session_free)(void *sess);
 	/* Write the refusal for a connection over a limit (no session exists;
 	 * the connection is closed after it). */
@@ -51,6 +52,13 @@ struct conn_proto {
 };
 
 /* ---- identity and settings ---- */
+
+/* The worker loop the connection lives on: blocking work for it goes to
+ * uv_queue_work() on this loop, whose completion runs on the same thread.
+ * If the connection closes meanwhile, session_free() comes first: a session
+ * with work in flight keeps its own memory until the completion and does
+ * not touch the connection any more. */
+struct uv_loop_s *conn_loop(const struct conn *c);
 
 const char *conn_id(const struct conn *c);          /* hex, e.g. "6a1f03" */
 const char *conn_remote(const struct conn *c);      /* "1.2.3.4:5678", "[::1]:5678" */
