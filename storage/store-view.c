@@ -347,13 +347,13 @@ int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *ms
 
 /* Open the current file of a message record: its expected name, else a
  * lookup by base (a flag rename may have happened after our read). */
-static int open_record(const char *dir, const struct idx_msg *m)
+static int open_record(const char *dir, const struct idx_msg *m, bool search)
 {
 	char *path = store_msg_path(dir, m);
 	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	int saved = path != NULL ? errno : ENOENT;
 	free(path);
-	if (fd >= 0 || saved != ENOENT)
+	if (fd >= 0 || saved != ENOENT || !search)
 		return fd >= 0 ? fd : -saved;
 	char *found = NULL;
 	if (maildir_find_base(dir, m->base, &found) == 0) {
@@ -388,7 +388,10 @@ int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t
 		idx_read_end(idx, txn);
 		if (err != 0)
 			return err;
-		fd = open_record(mbox->dir, &m);
+		/* the first retries only re-read the record (the writer's
+		 * commit follows its rename within milliseconds); a directory
+		 * search by base is the expensive last resort */
+		fd = open_record(mbox->dir, &m, attempt >= 3);
 	}
 	if (fd == -ENOENT) {
 		log_warn("store: file of user=%s mailbox=%s uid=%u missing", mbox->user->name,
