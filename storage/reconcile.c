@@ -32,6 +32,7 @@
 
 #define TMP_MAX_AGE (36 * 3600)
 #define TRASH_MAX_AGE 3600
+#define ADOPT_UID_WINDOW 1000000u
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -103,7 +104,10 @@ static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct ma
 	memset(&m, 0, sizeof(m));
 	char *from = entry_path(dir, e);
 	int err = 0;
-	if (e->name.uid >= mb->uidnext && e->name.uid < UINT32_MAX)
+	/* keep U= of a file our own crashed batch left (it is at or just above
+	 * UIDNEXT); a far larger one would burn the UID space: renumber */
+	if (e->name.uid >= mb->uidnext && e->name.uid < UINT32_MAX &&
+	    e->name.uid - mb->uidnext < ADOPT_UID_WINDOW)
 		m.uid = e->name.uid;
 	else if (mb->uidnext < UINT32_MAX)
 		m.uid = mb->uidnext;
