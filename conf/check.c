@@ -1,7 +1,8 @@
 /* Checks on a loaded configuration that look outside the file itself:
- * conf_check_files() (certificates and keys readable, state directories
- * usable) and conf_check_reload() (a SIGHUP reload changes only reloadable
- * settings). Errors name the file:line where the setting came from. */
+ * conf_check_files() (TLS cipher lists accepted by the linked OpenSSL,
+ * certificates and keys readable, state directories usable) and
+ * conf_check_reload() (a SIGHUP reload changes only reloadable settings).
+ * Errors name the file:line where the setting came from. */
 #include "conf/config.h"
 
 #include <errno.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "conf/parse.h"
 #include "conf/settings.h"
@@ -119,8 +123,125 @@ static int check_dir_setting(const struct loft_config *cfg, const char *key,
 	return -1;
 }
 
+/* TLS 1.3 suites among ctx's ciphers: their count, and their names
+ * (colon separated) in *names_r when names_r is not NULL. */
+static size_t tls13_suites(SSL_CTX *ctx, char **names_r)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	size_t n = 0;
+	char *names = xstrdup("");
+	for (int i = 0; sk != NULL && i < sk_SSL_CIPHER_num(sk); i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+		if (strcmp(SSL_CIPHER_get_version(c), "TLSv1.3") != 0)
+			continue;
+		char *more = xasprintf("%s%s%s", names, n > 0 ? ", " : "", SSL_CIPHER_get_name(c));
+		free(names);
+		names = more;
+		n++;
+	}
+	if (names_r != NULL)
+		*names_r = names;
+	else
+		free(names);
+	return n;
+}
+
+/* [tls] ciphers: every plain element (not !x, -x, +x or @x) must select
+ * something by itself, because OpenSSL silently skips a misspelt element as
+ * long as another one matches; then OpenSSL must accept the whole list. */
+static int check_cipher_list(const struct loft_config *cfg, SSL_CTX *ctx, char **err_r)
+{
+	const char *list = cfg->tls_ciphers;
+	const struct conf_origin *o = conf_origin_of(cfg, "tls", "ciphers");
+	if (list == NULL || list[0] == '\0')
+		return 0;
+	for (const char *p = list; *p != '\0';) {
+		size_t len = strcspn(p, ":, ;");
+		if (len > 0 && strchr("!-+@", p[0]) == NULL && memchr(p, '@', len) == NULL) {
+			char *elem = xstrndup(p, len);
+			if (SSL_CTX_set_cipher_list(ctx, elem) != 1) {
+				bool is13 = SSL_CTX_set_ciphersuites(ctx, elem) == 1 &&
+					    tls13_suites(ctx, NULL) == 1;
+				conf_fail_at(cfg, o, err_r, "[tls] ciphers: '%s' matches no TLS 1.2 "
+					"cipher this OpenSSL offers; %s", elem, is13
+					? "TLS 1.3 suites belong in [tls] ciphersuites"
+					: "check its spelling (`openssl ciphers -v` lists the names)");
+				free(elem);
+				return -1;
+			}
+			free(elem);
+		}
+		p += len;
+		if (*p != '\0')
+			p++;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, list) != 1)
+		return conf_fail_at(cfg, o, err_r, "[tls] ciphers '%s' selects no TLS 1.2 cipher "
+			"this OpenSSL offers; fix the list (`openssl ciphers -v '%s'` shows what it "
+			"selects)", list, list);
+	return 0;
+}
+
+/* [tls] ciphersuites: every colon-separated name must be a TLS 1.3 suite
+ * OpenSSL knows (it ignores unknown names when another one is known). */
+static int check_ciphersuites(const struct loft_config *cfg, SSL_CTX *ctx, char **err_r)
+{
+	const char *list = cfg->tls_ciphersuites;
+	const struct conf_origin *o = conf_origin_of(cfg, "tls", "ciphersuites");
+	if (list == NULL || list[0] == '\0')
+		return 0;
+	for (const char *p = list; *p != '\0';) {
+		size_t len = strcspn(p, ":");
+		if (len > 0) {
+			char *elem = xstrndup(p, len);
+			if (SSL_CTX_set_ciphersuites(ctx, elem) != 1 || tls13_suites(ctx, NULL) == 0) {
+				char *known = NULL;
+				SSL_CTX *fresh = SSL_CTX_new(TLS_server_method());
+				if (fresh != NULL)
+					tls13_suites(fresh, &known);
+				SSL_CTX_free(fresh);
+				conf_fail_at(cfg, o, err_r, "[tls] ciphersuites: '%s' is not a TLS 1.3 "
+					"cipher suite this OpenSSL knows; use names such as %s", elem,
+					known != NULL && known[0] != '\0' ? known : "TLS_AES_256_GCM_SHA384");
+				free(known);
+				free(elem);
+				return -1;
+			}
+			free(elem);
+		}
+		p += len;
+		if (*p != '\0')
+			p++;
+	}
+	if (SSL_CTX_set_ciphersuites(ctx, list) != 1 || tls13_suites(ctx, NULL) == 0)
+		return conf_fail_at(cfg, o, err_r, "[tls] ciphersuites '%s' selects no TLS 1.3 "
+			"cipher suite; list at least one such as TLS_AES_256_GCM_SHA384", list);
+	return 0;
+}
+
+/* Both cipher settings, on a throwaway context, so a typo is reported with
+ * its file:line before anything listens (the server's TLS contexts are
+ * built later, in server/net/tls.c). */
+static int check_ciphers(const struct loft_config *cfg, char **err_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		ERR_clear_error();
+		*err_r = xstrdup("cannot create a TLS context to check [tls] ciphers");
+		return -1;
+	}
+	int r = check_cipher_list(cfg, ctx, err_r);
+	if (r == 0)
+		r = check_ciphersuites(cfg, ctx, err_r);
+	SSL_CTX_free(ctx);
+	ERR_clear_error(); /* failed trial calls leave entries behind */
+	return r;
+}
+
 int conf_check_files(const struct loft_config *cfg, char **err_r)
 {
+	if (check_ciphers(cfg, err_r) < 0)
+		return -1;
 	if (check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]", "cert_file",
 			       cfg->tls_cert_file, err_r) < 0 ||
 	    check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]", "key_file",

@@ -76,6 +76,9 @@ struct loft_config {
 	unsigned preauth_timeout_ms;
 	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */
 	unsigned imap_idle_timeout_ms;     /* in IDLE, >= 29 minutes */
+	unsigned max_nesting_depth;        /* IMAP list nesting in one command */
+	unsigned max_arguments;            /* IMAP arguments in one command */
+	unsigned max_bad_commands;         /* invalid commands in a row, all protocols */
 
 	/* [log] */
 	int log_level;            /* enum log_level */

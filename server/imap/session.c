@@ -10,10 +10,6 @@
 #include "server/imap/imap.h"
 #include "server/util/xmem.h"
 
-#define IMAP_MAX_BAD_IN_ROW 20
-#define IMAP_MAX_DEPTH 32
-#define IMAP_MAX_ARGS 10000
-
 static const char *const state_names[] = {
 	"not-authenticated", "authenticated", "selected", "logout",
 };
@@ -71,8 +67,8 @@ static void parser_limits(const struct loft_config *cfg, bool authenticated,
 	lim->max_literal = line;
 	if (cfg->max_literal_size != 0 && cfg->max_literal_size < lim->max_literal)
 		lim->max_literal = cfg->max_literal_size;
-	lim->max_depth = IMAP_MAX_DEPTH;
-	lim->max_args = IMAP_MAX_ARGS;
+	lim->max_depth = cfg->max_nesting_depth;
+	lim->max_args = cfg->max_arguments;
 }
 
 static void *imap_session_create(struct conn *c)
@@ -149,7 +145,7 @@ static void imap_session_input(void *ctx)
 			parse_error(s);
 			break;
 		}
-		if (s->bad_in_row >= IMAP_MAX_BAD_IN_ROW && !conn_is_closing(c)) {
+		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
 			imap_bye(s, "Too many invalid IMAP commands.", "too many invalid commands");
 			return;
 		}

@@ -14,8 +14,6 @@
 
 #include "server/util/xmem.h"
 
-#define SMTP_MAX_BAD_IN_ROW 20
-
 enum smtp_state {
 	SMTP_STATE_GREETED = 0,  /* waiting for LHLO/EHLO/HELO */
 	SMTP_STATE_READY,        /* hello done, no transaction */
@@ -327,7 +325,7 @@ static void smtp_session_input(void *ctx)
 			dispatch(s, buf, line.len);
 			free(buf);
 		}
-		if (s->bad_in_row >= SMTP_MAX_BAD_IN_ROW && !conn_is_closing(c)) {
+		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
 			conn_printf(c, "421 4.7.0 %s Too many bad commands, closing connection\r\n",
 				    hostname(s));
 			conn_close(c, "too many invalid commands");

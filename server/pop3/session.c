@@ -10,8 +10,6 @@
 
 #include "server/util/xmem.h"
 
-#define POP3_MAX_BAD_IN_ROW 20
-
 enum pop3_state {
 	POP3_STATE_AUTHORIZATION = 0,
 	POP3_STATE_TRANSACTION,
@@ -203,7 +201,7 @@ static void pop3_session_input(void *ctx)
 				free(buf);
 			}
 		}
-		if (s->bad_in_row >= POP3_MAX_BAD_IN_ROW && !conn_is_closing(c)) {
+		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
 			conn_write_str(c, "-ERR Too many bad commands.\r\n");
 			conn_close(c, "too many invalid commands");
 			return;

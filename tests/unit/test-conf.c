@@ -199,6 +199,9 @@ static void test_defaults_when_empty(void **state)
 	assert_int_equal(cfg->preauth_timeout_ms, 60000);
 	assert_int_equal(cfg->idle_timeout_ms, 30 * 60000);
 	assert_int_equal(cfg->imap_idle_timeout_ms, 30 * 60000);
+	assert_int_equal(cfg->max_nesting_depth, 32);
+	assert_int_equal(cfg->max_arguments, 10000);
+	assert_int_equal(cfg->max_bad_commands, 20);
 	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
 	assert_string_equal(cfg->log_file, "stderr");
 	assert_int_equal(cfg->quota_bytes, 0);
@@ -246,6 +249,9 @@ static const char complete_file[] =
 	"preauth_timeout = 20\n"
 	"idle_timeout = 2h\n"
 	"imap_idle_timeout = 29m\n"
+	"max_nesting_depth = 8\n"
+	"max_arguments = 500\n"
+	"max_bad_commands = 5\n"
 	"[log]\n"
 	"level = debug\n"
 	"file = /var/log/loft.log\n"
@@ -309,6 +315,9 @@ static void test_complete_file(void **state)
 	assert_int_equal(cfg->preauth_timeout_ms, 20000);
 	assert_int_equal(cfg->idle_timeout_ms, 2 * 3600 * 1000);
 	assert_int_equal(cfg->imap_idle_timeout_ms, 29 * 60000);
+	assert_int_equal(cfg->max_nesting_depth, 8);
+	assert_int_equal(cfg->max_arguments, 500);
+	assert_int_equal(cfg->max_bad_commands, 5);
 	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	assert_string_equal(cfg->log_file, "/var/log/loft.log");
 	assert_int_equal(cfg->quota_bytes, 1ull << 30);
@@ -325,7 +334,7 @@ static void test_complete_file(void **state)
 	assert_int_equal(l[0].protocol, CONF_PROTO_IMAP);
 	assert_int_equal(l[0].tls, CONF_TLS_STARTTLS);
 	assert_string_equal(l[0].origin.file, NAME);
-	assert_int_equal(l[0].origin.line, 37);
+	assert_int_equal(l[0].origin.line, 40);
 	assert_string_equal(l[1].address, "::1");
 	assert_int_equal(l[1].tls, CONF_TLS_IMPLICIT);
 	assert_int_equal(l[2].protocol, CONF_PROTO_POP3);
@@ -514,6 +523,59 @@ static void test_integers(void **state)
 	cfg = load_ok("[server]\nworkers = auto\n");
 	assert_true(cfg->workers >= 1 && cfg->workers <= 256);
 	conf_free(cfg);
+}
+
+/* The command-shape limits: each range edge is accepted, one past it is a
+ * file:line error naming the range. */
+static void test_command_limits(void **state)
+{
+	(void)state;
+	struct loft_config *cfg = load_ok("[limits]\nmax_nesting_depth = 2\n"
+					  "max_arguments = 32\nmax_bad_commands = 1\n");
+	assert_int_equal(cfg->max_nesting_depth, 2);
+	assert_int_equal(cfg->max_arguments, 32);
+	assert_int_equal(cfg->max_bad_commands, 1);
+	conf_free(cfg);
+	cfg = load_ok("[limits]\nmax_nesting_depth = 256\n"
+		      "max_arguments = 1000000\nmax_bad_commands = 1000\n");
+	assert_int_equal(cfg->max_nesting_depth, 256);
+	assert_int_equal(cfg->max_arguments, 1000000);
+	assert_int_equal(cfg->max_bad_commands, 1000);
+	conf_free(cfg);
+
+	expect_err("[limits]\nmax_nesting_depth = 1\n",
+		   NAME ":2: bad value for 'max_nesting_depth' in [limits]: '1' is out of range; "
+		   "use 2..256");
+	expect_err("[limits]\n\nmax_nesting_depth = 257\n",
+		   NAME ":3: bad value for 'max_nesting_depth' in [limits]: '257' is out of range; "
+		   "use 2..256");
+	expect_err("[limits]\nmax_arguments = 31\n",
+		   NAME ":2: bad value for 'max_arguments' in [limits]: '31' is out of range; "
+		   "use 32..1000000");
+	expect_err("[limits]\nmax_arguments = 1000001\n",
+		   NAME ":2: bad value for 'max_arguments' in [limits]: '1000001' is out of range; "
+		   "use 32..1000000");
+	expect_err("[limits]\nmax_bad_commands = 0\n",
+		   NAME ":2: bad value for 'max_bad_commands' in [limits]: '0' is out of range; "
+		   "use 1..1000");
+	expect_err("[limits]\nmax_bad_commands = 1001\n",
+		   NAME ":2: bad value for 'max_bad_commands' in [limits]: '1001' is out of range; "
+		   "use 1..1000");
+	expect_err("[limits]\nmax_bad_commands = twenty\n",
+		   NAME ":2: bad value for 'max_bad_commands' in [limits]: 'twenty' is not valid; "
+		   "use a whole number");
+	/* in the wrong section, the hint names [limits] */
+	expect_err_has("[server]\nmax_bad_commands = 3\n", NAME ":2: ", "[limits]", NULL);
+
+	/* all three apply on reload */
+	struct loft_config *old = load_ok("[listener a]\nport = 143\n");
+	struct loft_config *cur = load_ok("[limits]\nmax_nesting_depth = 4\nmax_arguments = 64\n"
+					  "max_bad_commands = 3\n[listener a]\nport = 143\n");
+	char *err = NULL;
+	assert_int_equal(conf_check_reload(old, cur, &err), 0);
+	assert_null(err);
+	conf_free(cur);
+	conf_free(old);
 }
 
 static void test_enums(void **state)
@@ -1134,6 +1196,85 @@ static void test_check_files(void **state)
 	rm_tree(dir);
 }
 
+/* conf_check_files on text; returns its error (NULL when it passed). */
+static char *check_files_err(const char *text)
+{
+	struct loft_config *cfg = load_ok(text);
+	char *err = NULL;
+	int r = conf_check_files(cfg, &err);
+	conf_free(cfg);
+	assert_true((r == 0) == (err == NULL));
+	return err;
+}
+
+static void expect_check_err(const char *text, const char *msg)
+{
+	char *err = check_files_err(text);
+	if (err == NULL || strcmp(err, msg) != 0) {
+		print_error("got:      %s\nexpected: %s\n", err ? err : "(no error)", msg);
+		free(err);
+		fail();
+	}
+	free(err);
+}
+
+static void expect_check_ok(const char *text)
+{
+	char *err = check_files_err(text);
+	if (err != NULL) {
+		print_error("unexpected error: %s\n", err);
+		free(err);
+		fail();
+	}
+}
+
+/* [tls] ciphers and ciphersuites are tried on OpenSSL: a misspelt element
+ * fails with file:line even when the rest of the list is valid. */
+static void test_check_ciphers(void **state)
+{
+	(void)state;
+#define DIRS "[server]\nstate_dir = /tmp\n"
+	expect_check_ok(DIRS);
+	expect_check_ok(DIRS "[tls]\nciphers = HIGH:!aNULL:-RC4:+AES256:@STRENGTH\n"
+			"ciphersuites = TLS_AES_128_CCM_SHA256:TLS_AES_256_GCM_SHA384\n");
+	expect_check_ok(DIRS "[tls]\nciphers = ECDHE-RSA-AES128-GCM-SHA256,ECDHE+CHACHA20\n");
+	expect_check_err(DIRS "[tls]\nciphers = ECDHE-RSA-AES128-GCM-SHA256,"
+			 "ECDHE-RSA-AES12-GCM-SHA256\n",
+		NAME ":4: [tls] ciphers: 'ECDHE-RSA-AES12-GCM-SHA256' matches no TLS 1.2 cipher "
+		"this OpenSSL offers; check its spelling (`openssl ciphers -v` lists the names)");
+
+	expect_check_err(DIRS "[tls]\n# typo\nciphers = ECDHE+AESGCM:ECDHE+CHACHA2O\n",
+		NAME ":5: [tls] ciphers: 'ECDHE+CHACHA2O' matches no TLS 1.2 cipher this "
+		"OpenSSL offers; check its spelling (`openssl ciphers -v` lists the names)");
+	expect_check_err(DIRS "[tls]\nciphers = ECDHE+AESGMC\n",
+		NAME ":4: [tls] ciphers: 'ECDHE+AESGMC' matches no TLS 1.2 cipher this "
+		"OpenSSL offers; check its spelling (`openssl ciphers -v` lists the names)");
+	expect_check_err(DIRS "[tls]\nciphers = ECDHE+AESGCM:TLS_AES_256_GCM_SHA384\n",
+		NAME ":4: [tls] ciphers: 'TLS_AES_256_GCM_SHA384' matches no TLS 1.2 cipher "
+		"this OpenSSL offers; TLS 1.3 suites belong in [tls] ciphersuites");
+	expect_check_err(DIRS "[tls]\nciphers = !ALL\n",
+		NAME ":4: [tls] ciphers '!ALL' selects no TLS 1.2 cipher this OpenSSL offers; "
+		"fix the list (`openssl ciphers -v '!ALL'` shows what it selects)");
+
+	char *err = check_files_err(DIRS "[tls]\nciphersuites = TLS_AES_256_GCM_SHA384:"
+				    "TLS_AES_256_GCM_SHA38\n");
+	assert_non_null(err);
+	assert_non_null(strstr(err, NAME ":4: [tls] ciphersuites: 'TLS_AES_256_GCM_SHA38' is "
+			       "not a TLS 1.3 cipher suite this OpenSSL knows; use names such as "));
+	assert_non_null(strstr(err, "TLS_AES_256_GCM_SHA384"));
+	free(err);
+	err = check_files_err(DIRS "[tls]\nciphersuites = ECDHE+AESGCM\n");
+	assert_non_null(err);
+	assert_non_null(strstr(err, NAME ":4: [tls] ciphersuites: 'ECDHE+AESGCM' is not"));
+	free(err);
+	/* the cipher check comes before the file checks */
+	expect_check_err("[tls]\ncert_file = /nonexistent/c.pem\nkey_file = /nonexistent/k.pem\n"
+			 "ciphers = NOPE\n",
+		NAME ":4: [tls] ciphers: 'NOPE' matches no TLS 1.2 cipher this OpenSSL offers; "
+		"check its spelling (`openssl ciphers -v` lists the names)");
+#undef DIRS
+}
+
 /* ---- conf_check_reload ----------------------------------------------------- */
 
 static void test_check_reload(void **state)
@@ -1307,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_bools),
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_command_limits),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_strings_addresses_hostnames),
 		cmocka_unit_test(test_unknown_section_and_key),
@@ -1320,6 +1462,7 @@ int main(void)
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_check_files),
+		cmocka_unit_test(test_check_ciphers),
 		cmocka_unit_test(test_check_reload),
 		cmocka_unit_test(test_committed_docs_match),
 		cmocka_unit_test(test_doc_covers_table),

@@ -248,6 +248,58 @@ static void test_limits(void **state)
 	check("f X 1 2 3 4 5 6 7 8 9 10 11 12 13\r\n", "E f BAD Too many arguments|R:0");
 }
 
+/* Nesting and argument limits as small as a configuration may set them
+ * (and smaller): exactly N is accepted, N+1 is a tagged BAD, and the
+ * connection's next command still parses. */
+static void test_small_limits_at_the_edge(void **state)
+{
+	(void)state;
+	struct imap_parser_limits lim = default_limits;
+	char in[256], want[300];
+	for (unsigned n = 1; n <= 3; n++) {
+		lim.max_depth = n;
+		char open[8] = "", close[8] = "";
+		memset(open, '(', n);
+		memset(close, ')', n);
+		snprintf(in, sizeof(in), "d X %sa%s\r\ne NOOP\r\n", open, close);
+		snprintf(want, sizeof(want), "C d X %sa%s|C e NOOP|R:0", open, close);
+		check_lim(in, &lim, want);
+		snprintf(in, sizeof(in), "d X (%sa%s)\r\ne NOOP\r\n", open, close);
+		check_lim(in, &lim, "E d BAD Lists nested too deeply|C e NOOP|R:0");
+		/* side by side lists do not add up */
+		snprintf(in, sizeof(in), "d X %sa%s %sb%s\r\n", open, close, open, close);
+		snprintf(want, sizeof(want), "C d X %sa%s %sb%s|R:0", open, close, open, close);
+		check_lim(in, &lim, want);
+	}
+	/* the deep list after a {n+} literal: the error comes at the command's end */
+	lim.max_depth = 1;
+	check_lim("d X (a {2+}\r\nxy) ((b))\r\ne NOOP\r\n", &lim,
+		  "E d BAD Lists nested too deeply|C e NOOP|R:0");
+	lim = default_limits;
+	for (unsigned n = 1; n <= 4; n++) {
+		lim.max_args = n;
+		size_t len = (size_t)snprintf(in, sizeof(in), "f X");
+		for (unsigned i = 1; i <= n; i++)
+			len += (size_t)snprintf(in + len, sizeof(in) - len, " %u", i);
+		snprintf(want, sizeof(want), "C %s|R:0", in);
+		snprintf(in + len, sizeof(in) - len, "\r\n");
+		check_lim(in, &lim, want);
+		len -= 2;
+		snprintf(in + len + 2, sizeof(in) - len - 2, " %u\r\ng NOOP\r\n", n + 1);
+		check_lim(in, &lim, "E f BAD Too many arguments|C g NOOP|R:0");
+	}
+	/* a list counts as one argument plus its members */
+	lim.max_args = 3;
+	check_lim("f X (a b)\r\n", &lim, "C f X (a b)|R:0");
+	check_lim("f X (a b c)\r\n", &lim, "E f BAD Too many arguments|R:0");
+	check_lim("f X () a b\r\n", &lim, "C f X () a b|R:0");
+	check_lim("f X () a b c\r\n", &lim, "E f BAD Too many arguments|R:0");
+	/* literals count too, across continuation lines */
+	check_lim("f X a {1}\r\nb c\r\n", &lim, "+|C f X a {1:b} c|R:0");
+	check_lim("f X a {1}\r\nb c d\r\ng NOOP\r\n", &lim,
+		  "+|E f BAD Too many arguments|C g NOOP|R:0");
+}
+
 static void test_set_limits_between_commands(void **state)
 {
 	(void)state;
@@ -283,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_errors_keep_going),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_small_limits_at_the_edge),
 		cmocka_unit_test(test_set_limits_between_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
