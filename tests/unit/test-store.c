@@ -2282,6 +2282,13 @@ static void test_random_ops_against_model(void **state)
 			store_uid_list_free(&gone);
 		}
 		model_verify(fx, mbox, m);
+		if (step % 97 == 96) {
+			/* A restart in between: everything must be durable. */
+			store_mailbox_close(&mbox);
+			fx_reopen(fx);
+			mbox = open_box(fx, "INBOX", false);
+			model_verify(fx, mbox, m);
+		}
 
 		/* HIGHESTMODSEQ moved iff something changed, and changes since
 		 * the old value are exactly the changed and vanished UIDs. */
