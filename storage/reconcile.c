@@ -364,9 +364,18 @@ int store_mailbox_sync(struct store_user *u, const char *name)
 
 struct op_user_sync {
 	struct wop op;
-	char **create, **drop, **check;
-	size_t n_create, n_drop, n_check;
+	char **create, **drop, **check, **half;
+	size_t n_create, n_drop, n_check, n_half;
 };
+
+static bool is_dir(const char *parent, const char *name, const char *sub)
+{
+	char *p = xasprintf("%s/%s/%s", parent, name, sub);
+	struct stat st;
+	bool yes = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	free(p);
+	return yes;
+}
 
 static int run_user_sync(struct wtxn *w, struct wop *op)
 {
@@ -392,6 +401,23 @@ static int run_user_sync(struct wtxn *w, struct wop *op)
 	}
 	for (size_t i = 0; i < o->n_check && err == 0; i++)
 		err = reconcile_if_changed(w, o->check[i]);
+	/* A mailbox directory with neither cur/ nor new/ that the index does
+	 * not know: a create killed halfway (never acknowledged). Creates run
+	 * under the write lock we hold, so none is in progress now.
+	 * maildir_remove refuses anything holding other directories. */
+	for (size_t i = 0; i < o->n_half && err == 0; i++) {
+		char *name = mailbox_name_from_dir(o->half[i]);
+		struct idx_mbox mb;
+		if (name != NULL && idx_mbox_by_name(w->idx, w->txn, name, &mb) == STORE_ENOTFOUND &&
+		    !is_dir(w->u->dir, o->half[i], "cur") && !is_dir(w->u->dir, o->half[i], "new")) {
+			char *p = xasprintf("%s/%s", w->u->dir, o->half[i]);
+			if (maildir_remove(p) == 0)
+				log_info("reconcile: user=%s removed half-created %s", w->u->name,
+					 o->half[i]);
+			free(p);
+		}
+		free(name);
+	}
 	return err;
 }
 
@@ -463,17 +489,26 @@ int store_user_reconcile_all(struct store_user *u)
 		const char *key = name;
 		if (store_bsearch(&key, known, n_known, sizeof(*known), name_cmp) == NULL) {
 			char *cur_dir = xasprintf("%s/%s/cur", u->dir, de->d_name);
+			char *new_dir = xasprintf("%s/%s/new", u->dir, de->d_name);
 			struct stat st;
-			if (stat(cur_dir, &st) == 0 && S_ISDIR(st.st_mode))
+			if ((stat(cur_dir, &st) == 0 && S_ISDIR(st.st_mode)) ||
+			    (stat(new_dir, &st) == 0 && S_ISDIR(st.st_mode))) {
 				push(&o.create, &o.n_create, name);
+			} else {
+				/* neither cur/ nor new/: a create killed halfway,
+				 * or one in progress in another process; decided
+				 * under the write lock */
+				push(&o.half, &o.n_half, de->d_name);
+			}
 			free(cur_dir);
+			free(new_dir);
 		}
 		free(name);
 	}
 	if (d != NULL)
 		closedir(d);
 	store_strv_free(known, n_known);
-	if (err == 0 && o.n_create + o.n_drop + o.n_check > 0) {
+	if (err == 0 && o.n_create + o.n_drop + o.n_check + o.n_half > 0) {
 		/* parents before children */
 		store_qsort(o.create, o.n_create, sizeof(*o.create), name_cmp);
 		err = writer_run(u, &o.op);
@@ -481,5 +516,6 @@ int store_user_reconcile_all(struct store_user *u)
 	store_strv_free(o.create, o.n_create);
 	store_strv_free(o.drop, o.n_drop);
 	store_strv_free(o.check, o.n_check);
+	store_strv_free(o.half, o.n_half);
 	return err;
 }
