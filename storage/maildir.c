@@ -626,6 +626,7 @@ static int scan_subdir(const char *dir, const char *sub, bool in_new,
 		e->in_new = in_new;
 		e->name = name;
 		e->mtime = (int64_t)st.st_mtim.tv_sec;
+		e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 		e->file_size = (uint64_t)st.st_size;
 		errno = 0;
 	}

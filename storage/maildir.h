@@ -84,6 +84,7 @@ struct maildir_entry {
 	bool in_new;            /* found in new/ rather than cur/ */
 	struct maildir_name name;
 	int64_t mtime;          /* file mtime, seconds (internal date fallback) */
+	int64_t ctime_ns;       /* inode change time, ns: when it was last renamed */
 	uint64_t file_size;     /* st_size */
 };
 /* List every message file in <dir>/cur and <dir>/new. Dot files, names

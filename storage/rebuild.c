@@ -196,7 +196,7 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 			m.modseq = om.modseq;
 			err = idx_msg_insert_at(w->idx, w->txn, &mb, &m);
 		} else {
-			m.flags = e->name.flags & 0x1fu;
+			m.flags = e->name.flags & STORE_SYSTEM_FLAGS;
 			for (unsigned l = 0; l < MAILDIR_KEYWORD_LETTERS; l++) {
 				if (!(e->name.keyword_bits & (1u << l)))
 					continue;

@@ -8,8 +8,17 @@
  * Rules: the index decides which base owns a UID; a file whose base is
  * unknown is adopted with its U= if that is >= UIDNEXT and not taken in this
  * pass, else with a fresh UID (a never-acknowledged message may survive with
- * a new UID, it never replaces another). Known files get the index's flags
- * back. Index records without a file are expunged with a tombstone. */
+ * a new UID, it never replaces another). Index records without a file are
+ * expunged with a tombstone.
+ *
+ * Flags of known files: a file in cur/ whose name carries other flags than
+ * the index and that was renamed after our last recorded cur/ stamp was
+ * changed by another program (a mail client working on the Maildir): its
+ * system flags and keyword letters are taken into the index with a new
+ * MODSEQ (keywords beyond the 26 letters are kept). Our own renames happen
+ * inside the commit that records the stamp, so they are never newer than
+ * it; a rename of ours lost in a crash is older, and the file is renamed
+ * back to the index's flags. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,7 +123,7 @@ static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct ma
 	else
 		err = STORE_EIO;
 	mb->uidnext = m.uid + 1;
-	m.flags = e->name.flags & 0x1fu;
+	m.flags = e->name.flags & STORE_SYSTEM_FLAGS;
 	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS; i++) {
 		if (!(e->name.keyword_bits & (1u << i)))
 			continue;
@@ -152,6 +161,42 @@ static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct ma
 	free(from);
 	free(to);
 	return err;
+}
+
+/* If e shows a flag change made by another program (see the file comment),
+ * apply it to the index record m (updated in place with its new MODSEQ). */
+static int take_external_flags(struct wtxn *w, struct idx_mbox *mb,
+			       const struct maildir_entry *e, struct idx_msg *m)
+{
+	if (e->in_new || !e->name.has_info || e->ctime_ns <= mb->cur_stamp)
+		return 0;
+	struct idx_msg nm = *m;
+	nm.flags = e->name.flags & STORE_SYSTEM_FLAGS;
+	nm.n_keywords = 0;
+	for (unsigned i = 0; i < m->n_keywords; i++)
+		if (m->keywords[i] >= MAILDIR_KEYWORD_LETTERS)
+			nm.keywords[nm.n_keywords++] = m->keywords[i];
+	for (uint16_t id = 0; id < MAILDIR_KEYWORD_LETTERS; id++) {
+		if (!(e->name.keyword_bits & (1u << id)) ||
+		    nm.n_keywords >= STORE_MAX_KEYWORDS_PER_MSG)
+			continue;
+		char *kw = idx_keyword_name(w->idx, w->txn, id);
+		if (kw == NULL)
+			continue; /* a letter no keyword was ever given */
+		free(kw);
+		nm.keywords[nm.n_keywords++] = id;
+	}
+	if (nm.flags == m->flags && idx_msg_keyword_bits(&nm) == idx_msg_keyword_bits(m) &&
+	    nm.n_keywords == m->n_keywords)
+		return 0;
+	int err = idx_msg_update(w->idx, w->txn, mb, m, &nm);
+	if (err != 0)
+		return err;
+	log_info("reconcile: user=%s mailbox=%s uid=%u flags changed by another program",
+		 w->u->name, mb->name, m->uid);
+	w->changed = true;
+	*m = nm;
+	return 0;
 }
 
 int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
@@ -241,6 +286,9 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 	for (size_t i = 0; i < n_fix && err == 0; i++) {
 		struct idx_msg m;
 		err = idx_msg_get(w->idx, w->txn, mb->id, fixes[i].uid, &m);
+		if (err != 0)
+			break;
+		err = take_external_flags(w, mb, &ents[fixes[i].entry], &m);
 		if (err != 0)
 			break;
 		char *from = entry_path(dir, &ents[fixes[i].entry]);

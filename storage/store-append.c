@@ -117,7 +117,7 @@ static int run_append(struct wtxn *w, struct wop *op)
 	}
 	m.n_keywords = (uint16_t)nk;
 	m.uid = mb.uidnext++;
-	m.flags = o->meta != NULL ? o->meta->flags & 0x1fu : 0;
+	m.flags = o->meta != NULL ? o->meta->flags & STORE_SYSTEM_FLAGS : 0;
 	m.internal_date = o->meta != NULL && o->meta->internal_date != 0 ? o->meta->internal_date
 									   : (int64_t)time(NULL);
 	m.size = app->tmp.size;

@@ -14,7 +14,6 @@ const char *store_strerror(int err)
 	case STORE_ECORRUPT: return "index corrupt, rebuild needed";
 	case STORE_EINUSE: return "in use";
 	case STORE_ENOPERM: return "operation not permitted";
-	case STORE_EMODIFIED: return "modified since";
 	case STORE_ETOOBIG: return "message too big";
 	}
 	return "unknown storage error";

@@ -100,7 +100,7 @@ static bool kw_has(const struct idx_msg *m, uint16_t id)
 
 static int apply_flags(struct op_flags *o, const uint16_t *ids, size_t n_ids, struct idx_msg *m)
 {
-	uint32_t f = o->flags & 0x1fu;
+	uint32_t f = o->flags & STORE_SYSTEM_FLAGS;
 	switch (o->how) {
 	case STORE_FLAGS_SET:
 		m->flags = f;

@@ -31,8 +31,7 @@ enum store_error {
 	STORE_ECORRUPT = -6,    /* index and Maildir disagree beyond repair: run index rebuild */
 	STORE_EINUSE = -7,      /* e.g. deleting a mailbox with children / INBOX */
 	STORE_ENOPERM = -8,     /* operation not allowed (rename INBOX over existing) */
-	STORE_EMODIFIED = -9,   /* UNCHANGEDSINCE failed (see store_flags_update) */
-	STORE_ETOOBIG = -10,    /* message larger than the configured limit */
+	STORE_ETOOBIG = -9,    /* message larger than the configured limit */
 };
 const char *store_strerror(int err);
 
@@ -45,6 +44,8 @@ enum store_flag {
 	STORE_FLAG_DRAFT = 1u << 4,
 	STORE_FLAG_RECENT = 1u << 5, /* reported, never stored on disk */
 };
+/* Every flag that is stored (all but RECENT). */
+#define STORE_SYSTEM_FLAGS 0x1fu
 
 /* Special-use attributes (RFC 6154), as bits. */
 enum store_special_use {

@@ -262,7 +262,7 @@ static void test_strerror(void **state)
 	(void)state;
 	static const int errs[] = {
 		STORE_OK, STORE_ENOTFOUND, STORE_EEXISTS, STORE_EQUOTA, STORE_EINVALID,
-		STORE_EIO, STORE_ECORRUPT, STORE_EINUSE, STORE_ENOPERM, STORE_EMODIFIED,
+		STORE_EIO, STORE_ECORRUPT, STORE_EINUSE, STORE_ENOPERM,
 		STORE_ETOOBIG,
 	};
 	const size_t n = sizeof(errs) / sizeof(errs[0]);
