@@ -8,65 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/util/utf8.h"
 #include "server/util/xmem.h"
 
 /* ---- UTF-8 ---- */
-
-/* Decode one strict UTF-8 sequence at s (no overlongs, no surrogates, at
- * most U+10FFFF). Returns its length, or 0 if invalid. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp_r)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80) {
-		*cp_r = s[0];
-		return 1;
-	} else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		cp = s[0] & 0x1f;
-		len = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		cp = s[0] & 0x0f;
-		len = 3;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		cp = s[0] & 0x07;
-		len = 4;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return len;
-}
-
-static size_t utf8_put(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	} else if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	} else if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
 
 /* ---- API names ---- */
 
@@ -93,7 +38,7 @@ int mailbox_name_validate(const char *name, const char **why_r)
 	size_t i = 0;
 	while (i < total) {
 		uint32_t cp;
-		size_t n = utf8_next(p + i, &cp);
+		size_t n = utf8_decode(p + i, &cp);
 		if (n == 0) {
 			*why_r = "invalid UTF-8";
 			return -1;
@@ -292,7 +237,7 @@ static bool mutf7_decode_run(const char **pp, char *out, size_t *n)
 			if (u < 0xdc00 || u > 0xdfff)
 				return false;
 			uint32_t cp = 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00);
-			*n += utf8_put(out + *n, cp);
+			*n += utf8_encode(out + *n, cp);
 			high = 0;
 		} else if (u >= 0xd800 && u <= 0xdbff) {
 			high = u;
@@ -301,7 +246,7 @@ static bool mutf7_decode_run(const char **pp, char *out, size_t *n)
 		} else {
 			if (u == 0 || mutf7_direct(u))
 				return false;
-			*n += utf8_put(out + *n, u);
+			*n += utf8_encode(out + *n, u);
 		}
 	}
 	/* Canonical end: no lone surrogate, fewer than 6 leftover bits (no
@@ -377,7 +322,7 @@ char *utf8_to_mutf7(const char *utf8)
 
 	while (*p != '\0') {
 		uint32_t cp;
-		size_t step = utf8_next(p, &cp);
+		size_t step = utf8_decode(p, &cp);
 		if (step == 0) {
 			free(out);
 			return NULL;
@@ -393,7 +338,7 @@ char *utf8_to_mutf7(const char *utf8)
 		unsigned nbits = 0;
 		out[n++] = '&';
 		while (*p != '\0') {
-			step = utf8_next(p, &cp);
+			step = utf8_decode(p, &cp);
 			if (step == 0) {
 				free(out);
 				return NULL;

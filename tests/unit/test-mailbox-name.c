@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "server/util/xmem.h"
+#include "server/util/utf8.h"
 #include "storage/mailbox-name.h"
 
 static char *repeat(char c, size_t n)
@@ -391,28 +392,6 @@ static void test_mutf7_encode(void **state)
 	assert_null(utf8_to_mutf7(NULL));
 }
 
-static size_t put_utf8(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	} else if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	} else if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Every code point (non-BMP sampled) in 1-, 2- and 3-unit runs, between
  * direct characters and '&', survives encode then decode, and the encoding
  * uses printable ASCII only. */
@@ -426,11 +405,11 @@ static void test_mutf7_roundtrip_all(void **state)
 			size_t n = 0;
 			if (shape == 1)
 				utf8[n++] = '&';
-			n += put_utf8(utf8 + n, cp);
+			n += utf8_encode(utf8 + n, cp);
 			if (shape >= 1)
-				n += put_utf8(utf8 + n, cp);
+				n += utf8_encode(utf8 + n, cp);
 			if (shape == 2) {
-				n += put_utf8(utf8 + n, 0xe9);
+				n += utf8_encode(utf8 + n, 0xe9);
 				utf8[n++] = '&';
 			}
 			utf8[n] = '\0';
