@@ -2,7 +2,6 @@
 preauth_timeout with the protocol's goodbye; activity keeps it alive; a
 client that stalls the TLS handshake is dropped after handshake_timeout."""
 
-import re
 import time
 
 import pytest
