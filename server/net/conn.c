@@ -7,6 +7,7 @@
 #include "server/net/conn.h"
 
 #include <arpa/inet.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,11 +281,29 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 							: CONN_LINGER_MS, 0);
 }
 
-/* All output is sent: half-close, then linger (see on_shutdown). */
+/* True when the kernel holds no unread input for this connection. */
+static bool input_drained(struct conn *c)
+{
+	uv_os_fd_t fd;
+	int pending = 0;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || ioctl(fd, FIONREAD, &pending) != 0)
+		return false;
+	return pending == 0 && c->rstart == c->rend;
+}
+
+/* All output is sent: half-close, then linger (see on_shutdown). A plain
+ * connection with no unread input closes at once: close() then sends a FIN,
+ * not a reset, so the last reply is safe and the linger round trip (a
+ * shutdown, a wake-up and a read per connection) is saved. TLS always
+ * lingers, since the client's close_notify is still on its way. */
 static void linger(struct conn *c)
 {
 	if (c->lingering)
 		return;
+	if (c->tls == NULL && input_drained(c)) {
+		close_handles(c);
+		return;
+	}
 	c->lingering = true;
 	uv_shutdown_t *req = xmalloc(sizeof(*req));
 	req->data = c;
@@ -893,8 +912,8 @@ void conn_accept(struct worker *w, struct worker_listener *wl)
 	w->n_conns++;
 	const struct loft_config *cfg = c->snap->cfg;
 	reader_init(&c->rd, cfg->max_line_length_preauth ? cfg->max_line_length_preauth : 8192);
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_tcp_keepalive(&c->tcp, 1, 300);
+	/* TCP_NODELAY and keepalive are inherited from the listening socket
+	 * (listener.c), which saves five setsockopt calls per connection. */
 
 	enter(c);
 	enum net_limit_result lim = NET_LIMIT_OK;

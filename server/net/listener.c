@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,21 @@ static int parse_addr(const char *address, uint16_t port,
 	return -1;
 }
 
+/* Options accepted sockets inherit from the listening socket on Linux, set
+ * once here instead of on every connection: no Nagle delay on replies, and
+ * keepalive probes after 5 idle minutes so dead peers are noticed. */
+static int set_inherited_options(int fd)
+{
+	int one = 1, idle = 300, intvl = 30, cnt = 5;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)
+		return -1;
+	return 0;
+}
+
 static int bind_one(const struct sockaddr_storage *ss, socklen_t len, int *fd_r)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -53,7 +69,7 @@ static int bind_one(const struct sockaddr_storage *ss, socklen_t len, int *fd_r)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    (ss->ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (const struct sockaddr *)ss, len) < 0) {
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 || set_inherited_options(fd) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
