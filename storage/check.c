@@ -126,6 +126,13 @@ static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mb
 					(unsigned long long)m.modseq);
 			struct maildir_entry *e = find_entry(ents, n, m.base);
 			if (e == NULL) {
+				/* A writer next to us may have renamed it (a flag change)
+				 * between our scan and now: look once more by base. */
+				char *found = NULL;
+				if (maildir_find_base(dir, m.base, &found) == 0) {
+					free(found);
+					continue;
+				}
 				problem(r, "mailbox %s: uid %u: file %s missing", mb->name, m.uid, m.base);
 				continue;
 			}

@@ -233,7 +233,11 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 	u->notify_fd = -1;
 	pthread_mutex_init(&u->done_lock, NULL);
 	pthread_cond_init(&u->done_cond, NULL);
-	int r = maildir_create(u->dir);
+	/* maildir_create fsyncs two directories; an existing user needs none. */
+	char *cur = xasprintf("%s/cur", u->dir);
+	struct stat st;
+	int r = stat(cur, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : maildir_create(u->dir);
+	free(cur);
 	if (r != 0) {
 		log_error("store: create %s: %s", u->dir, strerror(-r));
 		user_free(u);
