@@ -182,7 +182,9 @@ static int take_external_flags(struct wtxn *w, struct idx_mbox *mb,
 			continue;
 		char *kw = idx_keyword_name(w->idx, w->txn, id);
 		if (kw == NULL)
-			continue; /* a letter no keyword was ever given */
+			return 0; /* a letter of a keyword whose commit never
+				   * happened: a rename of ours lost in a crash,
+				   * so the index's flags stand */
 		free(kw);
 		nm.keywords[nm.n_keywords++] = id;
 	}
