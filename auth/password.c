@@ -19,7 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #define SCHEME_MAX 32
 #define SALT_CHARS 16

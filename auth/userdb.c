@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "auth/password.h"
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 /* Refuse users files above this size: a passwd-file of a million users is
  * ~150 MB; anything bigger is a mistake. */

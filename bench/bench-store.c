@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store-debug.h"
 #include "storage/store.h"
 

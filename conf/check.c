@@ -19,7 +19,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 /* A regular, non-empty file we can read a byte of. */
 static int check_readable(const char *path, char **why_r)

@@ -13,7 +13,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 struct buf {
 	char *data;

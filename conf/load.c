@@ -17,7 +17,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 static void free_rows(const struct conf_section *sec, void *base)
 {

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "conf/value.h"
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 /* State shared by the main file and its includes. */
 struct parse_ctx {

@@ -9,7 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "conf/config.h"
-#include "server/util/log.h"
+#include "lib/log.h"
 
 #define MS_S 1000ull
 #define MS_M (60ull * MS_S)

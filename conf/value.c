@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 /* Leading decimal digits of s as a number; *end_r points past them. */
 static int parse_digits(const char *s, uint64_t *v_r, const char **end_r)

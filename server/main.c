@@ -1,10 +1,10 @@
 /* Entry point of the `loft` binary: global options and subcommand dispatch,
- * in the style of git/doveadm. Each subcommand lives in server/cmd-*.c. */
+ * in the style of git/doveadm. Each subcommand lives in server/cli/<name>.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "conf/config.h"
-#include "server/cli.h"
+#include "server/cli/cli.h"
 
 struct subcommand {
 	const char *name;
@@ -13,12 +13,12 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "serve", cmd_serve, "run the server (--check-config: validate and exit)" },
-	{ "demo", cmd_demo, "DIR [--port-base N] [--user NAME --password PW]: demo setup and serve" },
-	{ "deliver", cmd_deliver, "-u USER [-m MAILBOX]: deliver a message from stdin" },
-	{ "index", cmd_index, "check|rebuild USER: verify or rebuild a user's index" },
-	{ "user", cmd_user, "add|passwd|del|list: manage the users file" },
-	{ "config", cmd_config, "doc|example|check: settings reference, example file, validate -c FILE" },
+	{ "serve", cli_serve, "run the server (--check-config: validate and exit)" },
+	{ "demo", cli_demo, "DIR [--port-base N] [--user NAME --password PW]: demo setup and serve" },
+	{ "deliver", cli_deliver, "-u USER [-m MAILBOX]: deliver a message from stdin" },
+	{ "index", cli_index, "check|rebuild USER: verify or rebuild a user's index" },
+	{ "user", cli_user, "add|passwd|del|list: manage the users file" },
+	{ "config", cli_config, "doc|example|check: settings reference, example file, validate -c FILE" },
 };
 
 static void usage(FILE *out)

@@ -20,8 +20,8 @@
 #include "server/net/loop.h"
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 struct server_ctx {
 	const char *config_path;

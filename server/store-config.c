@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 void store_config_settings(const struct loft_config *cfg, bool watch_external,
 			   struct store_settings *set_r)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"

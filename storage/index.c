@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 #include "storage/index-schema.h"
 
 #define IDX_DEFAULT_MAP_SIZE ((size_t)4 << 30)

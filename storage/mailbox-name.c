@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/util/utf8.h"
-#include "server/util/xmem.h"
+#include "lib/utf8.h"
+#include "lib/xmem.h"
 
 /* ---- UTF-8 ---- */
 

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 #define KEYWORDS_FILE "loft-keywords"

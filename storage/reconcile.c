@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 #include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/store-keywords.h"
 #include "storage/store-private.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util/log.h"
+#include "lib/log.h"
 #include "storage/maildir.h"
 #include "storage/store-keywords.h"
 #include "storage/store-private.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"
 #include "storage/store-private.h"

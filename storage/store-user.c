@@ -3,7 +3,7 @@
  * summed from the mailbox counters, so it can never drift from them). */
 #include <string.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store-private.h"
 #include "storage/store-quota.h"
 #include "storage/writer.h"

@@ -38,8 +38,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/notify.h"
 #include "storage/reconcile.h"

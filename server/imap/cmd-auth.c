@@ -3,7 +3,7 @@
  * authentication (no AUTH= mechanism, LOGINDISABLED advertised). */
 #include "server/imap/commands.h"
 
-#include "server/util/error.h"
+#include "lib/error.h"
 
 void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 {

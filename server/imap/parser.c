@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "server/net/reader.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 enum pstate { PS_LINE, PS_LITERAL, PS_SKIP_LITERAL };
 

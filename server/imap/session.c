@@ -8,7 +8,7 @@
 
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 static const char *const state_names[] = {
 	"not-authenticated", "authenticated", "selected", "logout",

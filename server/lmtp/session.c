@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 enum smtp_state {
 	SMTP_STATE_GREETED = 0,  /* waiting for LHLO/EHLO/HELO */

@@ -15,8 +15,8 @@
 
 #include "server/net/loop.h"
 #include "server/net/tls.h"
-#include "server/util/error.h"
-#include "server/util/xmem.h"
+#include "lib/error.h"
+#include "lib/xmem.h"
 
 #define CONN_CLOSE_FLUSH_MS 5000      /* wait this long for output at close */
 #define CONN_CLOSE_FLUSH_STOP_MS 1000 /* ... when the server is stopping */

@@ -14,7 +14,7 @@
 
 #include "conf/config.h"
 #include "server/net/reader.h"
-#include "server/util/log.h"
+#include "lib/log.h"
 
 struct conn;
 

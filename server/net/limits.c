@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #define LIMITS_BUCKETS 4096
 

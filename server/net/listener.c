@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 static int parse_addr(const char *address, uint16_t port,
 		      struct sockaddr_storage *ss, socklen_t *len_r)

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 struct net_server {
 	pthread_mutex_t lock;         /* guards snap */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "server/net/tls.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 struct net_snapshot *net_snapshot_create(struct loft_config *cfg, char **err_r)
 {

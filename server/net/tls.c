@@ -13,8 +13,8 @@
 
 #include <openssl/err.h>
 
-#include "server/util/error.h"
-#include "server/util/xmem.h"
+#include "lib/error.h"
+#include "lib/xmem.h"
 
 struct tls_conn {
 	SSL *ssl;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 enum pop3_state {
 	POP3_STATE_AUTHORIZATION = 0,

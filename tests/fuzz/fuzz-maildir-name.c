@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/mailbox-name.h"
 #include "storage/maildir.h"
 

@@ -38,7 +38,7 @@
 
 #include <openssl/evp.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 #define CW_MAX_POOL 200000

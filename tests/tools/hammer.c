@@ -24,7 +24,7 @@
 
 #include <openssl/evp.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 #define HM_MAX_UID (1u << 20)

@@ -27,7 +27,7 @@
 
 #include <openssl/evp.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 #define CTL_MAX_KW 64

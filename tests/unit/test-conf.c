@@ -22,8 +22,8 @@
 #include "conf/config.h"
 #include "conf/settings.h"
 #include "conf/value.h"
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 #define NAME "/cfg/t.conf"
 

@@ -24,8 +24,8 @@
 
 #include "conf/config.h"
 #include "server/net/loop.h"
-#include "server/util/log.h"
-#include "server/util/xmem.h"
+#include "lib/log.h"
+#include "lib/xmem.h"
 
 /* Counters the worker threads update and the test thread reads. */
 static atomic_int drained_calls, freed_sessions, refused_calls;

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/index-schema.h"
 #include "storage/index.h"
 #include "storage/store-debug.h"

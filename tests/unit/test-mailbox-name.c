@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util/xmem.h"
-#include "server/util/utf8.h"
+#include "lib/xmem.h"
+#include "lib/utf8.h"
 #include "storage/mailbox-name.h"
 
 static char *repeat(char c, size_t n)

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/store.h"
 

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 struct fx {

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/store.h"
 

@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 #include "storage/store.h"
 
 /* Set once in main() (before any thread exists): whether this process could

@@ -19,7 +19,7 @@
 
 #include "auth/password.h"
 #include "auth/userdb.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 /* doveadm pw -s SHA512-CRYPT -p secret */
 #define HASH_SECRET "{SHA512-CRYPT}$6$K1iQv/7QFl/Cjiz3$6SAjCGv7mgcmFiQKMa3UmyHFvqzLPteIgK1UnapH." \

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "server/store-config.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #define INDEX_BAR_WIDTH 40
 
@@ -126,7 +126,7 @@ static int index_rebuild(struct store *store, const char *user)
 	return 0;
 }
 
-int cmd_index(const struct cli_ctx *cli, int argc, char **argv)
+int cli_index(const struct cli_ctx *cli, int argc, char **argv)
 {
 	if (argc != 3 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "rebuild") != 0)) {
 		index_usage();

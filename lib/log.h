@@ -3,8 +3,8 @@
  * stream) is process-wide like stderr itself; the server's top-level context
  * sets it from configuration at start and on reload. Thread-safe: each line
  * is written with a single write(2). */
-#ifndef LOFT_UTIL_LOG_H
-#define LOFT_UTIL_LOG_H
+#ifndef LOFT_LIB_LOG_H
+#define LOFT_LIB_LOG_H
 
 #include <stdarg.h>
 

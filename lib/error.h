@@ -1,8 +1,8 @@
 /* Loft's generic return codes. Functions return 0 on success or a negative
  * LOFT_E* value; modules with richer failures (storage, auth) define their own
  * enums and front ends map those to protocol replies in one place. */
-#ifndef LOFT_UTIL_ERROR_H
-#define LOFT_UTIL_ERROR_H
+#ifndef LOFT_LIB_ERROR_H
+#define LOFT_LIB_ERROR_H
 
 enum loft_error {
 	LOFT_OK = 0,

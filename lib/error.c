@@ -1,5 +1,5 @@
 /* Names for the generic LOFT_E* codes, for log lines. */
-#include "server/util/error.h"
+#include "lib/error.h"
 
 const char *loft_strerror(int err)
 {

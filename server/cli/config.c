@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
-#include "server/cli.h"
+#include "server/cli/cli.h"
 
 static void config_usage(FILE *out)
 {
@@ -33,7 +33,7 @@ static int config_check(const struct cli_ctx *cli)
 	return 0;
 }
 
-int cmd_config(const struct cli_ctx *cli, int argc, char **argv)
+int cli_config(const struct cli_ctx *cli, int argc, char **argv)
 {
 	if (argc != 2) {
 		config_usage(stderr);

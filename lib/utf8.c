@@ -1,5 +1,5 @@
 /* Strict UTF-8 code point decoding and encoding (see utf8.h). */
-#include "server/util/utf8.h"
+#include "lib/utf8.h"
 
 size_t utf8_decode(const unsigned char *s, uint32_t *cp_r)
 {

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "server/server.h"
 
-int cmd_serve(const struct cli_ctx *cli, int argc, char **argv)
+int cli_serve(const struct cli_ctx *cli, int argc, char **argv)
 {
 	bool check_only = false;
 	for (int i = 1; i < argc; i++) {

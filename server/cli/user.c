@@ -13,8 +13,8 @@
 #include "auth/password.h"
 #include "auth/userdb.h"
 #include "conf/config.h"
-#include "server/cli.h"
-#include "server/util/xmem.h"
+#include "server/cli/cli.h"
+#include "lib/xmem.h"
 
 #define PASSWORD_LINE_MAX 1024
 
@@ -181,7 +181,7 @@ static int user_list(const char *users_file)
 	return 0;
 }
 
-int cmd_user(const struct cli_ctx *cli, int argc, char **argv)
+int cli_user(const struct cli_ctx *cli, int argc, char **argv)
 {
 	const char *action = argc > 1 ? argv[1] : NULL;
 	const char *name = NULL, *password = NULL;

@@ -1,7 +1,7 @@
 /* Makes the demo's self-signed localhost certificate with OpenSSL 3 calls:
  * EVP_PKEY_Q_keygen for the P-256 key, an X509 built field by field with
  * v3 extensions, and PEM files written atomically (tmp, fsync, rename). */
-#include "server/demo-cert.h"
+#include "server/cli/demo-cert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 static char *ssl_error(const char *what)
 {

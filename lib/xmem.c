@@ -1,5 +1,5 @@
 /* Aborting allocators and secret wiping (see xmem.h). */
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -18,9 +18,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "server/store-config.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #define DELIVER_CHUNK (64 * 1024)
 #define DELIVER_MAX_KEYWORDS 64
@@ -215,7 +215,7 @@ static int deliver_run(struct store *store, struct deliver_opts *opts)
 	return EX_OK;
 }
 
-int cmd_deliver(const struct cli_ctx *cli, int argc, char **argv)
+int cli_deliver(const struct cli_ctx *cli, int argc, char **argv)
 {
 	struct deliver_opts opts = { 0 };
 	struct loft_config *cfg = NULL;

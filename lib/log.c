@@ -1,6 +1,6 @@
 /* The process-wide log sink (see log.h): level filter and one write(2) per
  * line so concurrent threads never interleave within a line. */
-#include "server/util/log.h"
+#include "lib/log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

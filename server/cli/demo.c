@@ -17,10 +17,10 @@
 #include "auth/password.h"
 #include "auth/userdb.h"
 #include "conf/config.h"
-#include "server/cli.h"
-#include "server/demo-cert.h"
+#include "server/cli/cli.h"
+#include "server/cli/demo-cert.h"
 #include "server/server.h"
-#include "server/util/xmem.h"
+#include "lib/xmem.h"
 
 #define DEMO_DEFAULT_PORT_BASE 1000
 #define DEMO_DEFAULT_USER "demo"
@@ -422,7 +422,7 @@ static void print_banner(const struct loft_config *cfg, const char *dir, const c
 	fflush(stdout);
 }
 
-int cmd_demo(const struct cli_ctx *cli, int argc, char **argv)
+int cli_demo(const struct cli_ctx *cli, int argc, char **argv)
 {
 	struct demo_opts o;
 	if (parse_args(argc, argv, &o) < 0) {

@@ -1,8 +1,8 @@
 /* Allocation helpers. Out of memory is not survivable for a mail server in a
  * consistent way, so x* allocators abort with a log line instead of returning
  * NULL; x_free() frees and clears the caller's pointer. */
-#ifndef LOFT_UTIL_XMEM_H
-#define LOFT_UTIL_XMEM_H
+#ifndef LOFT_LIB_XMEM_H
+#define LOFT_LIB_XMEM_H
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* Strict UTF-8 decoding and encoding of single code points, shared by
  * mailbox names, modified UTF-7 and (later) header decoding. Strict means
  * no overlong forms, no surrogates, nothing above U+10FFFF. */
-#ifndef LOFT_UTIL_UTF8_H
-#define LOFT_UTIL_UTF8_H
+#ifndef LOFT_LIB_UTF8_H
+#define LOFT_LIB_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>
