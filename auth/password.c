@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "lib/xmem.h"
+#include "lib/thread-role.h"
 
 #define SCHEME_MAX 32
 #define SALT_CHARS 16
@@ -294,6 +295,7 @@ static int verify_plain(const char *password, const char *rest)
 
 int password_verify(const char *password, const char *stored)
 {
+	thread_assert_may_block("password_verify");
 	const struct scheme *scheme;
 	enum encoding enc;
 	const char *rest;
@@ -351,6 +353,7 @@ static int random_bytes(unsigned char *buf, size_t len)
 
 int password_hash_rounds(const char *password, unsigned rounds, char **hash_r)
 {
+	thread_assert_may_block("password_hash");
 	*hash_r = NULL;
 	if (rounds < PASSWORD_MIN_ROUNDS || rounds > PASSWORD_MAX_ROUNDS)
 		return PASSWORD_EUNSUPPORTED;

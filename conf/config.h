@@ -57,6 +57,8 @@ struct loft_config {
 	char *local_domains;      /* space separated list, e.g. "localhost" */
 	unsigned shutdown_timeout_ms; /* SIGTERM drain bound */
 	enum conf_plaintext_auth plaintext_auth;
+	unsigned storage_threads;  /* work pool for mailbox operations */
+	unsigned hash_threads;     /* work pool for password hashing; 0 = cores */
 
 	/* [tls] */
 	char *tls_cert_file;
@@ -72,6 +74,8 @@ struct loft_config {
 	size_t max_line_length;            /* after authentication */
 	size_t max_line_length_preauth;    /* before authentication */
 	size_t max_literal_size;           /* APPENDLIMIT / SIZE */
+	size_t max_literal_total_preauth;  /* literal bytes per command, before login */
+	size_t max_literal_total;          /* ... after login, APPEND messages excepted */
 	size_t max_output_buffer;          /* stop reading above this */
 	unsigned preauth_timeout_ms;
 	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */

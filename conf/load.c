@@ -73,6 +73,10 @@ static void resolve_computed(struct loft_config *cfg)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
 	}
+	if (cfg->hash_threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->hash_threads = n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+	}
 	if (cfg->hostname == NULL) {
 		char host[256] = "";
 		if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')

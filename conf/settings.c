@@ -87,6 +87,12 @@ const struct conf_setting conf_settings[] = {
 	{ "server", "plaintext_auth", CONF_T_ENUM, MAIN(plaintext_auth), "loopback", NULL,
 	  0, 0, plaintext_names, R, NULL,
 	  "Allow passwords without TLS: never, from loopback only, or always." },
+	{ "server", "storage_threads", CONF_T_UINT, MAIN(storage_threads), "64", NULL,
+	  1, 1024, NULL, 0, NULL,
+	  "Work-pool threads for mailbox operations (waiting on group commits)." },
+	{ "server", "hash_threads", CONF_T_UINT, MAIN(hash_threads), "auto", NULL, 1, 256,
+	  NULL, CONF_F_AUTO, NULL,
+	  "Work-pool threads for password hashing; auto = one per CPU core." },
 
 	/* [tls] */
 	{ "tls", "cert_file", CONF_T_PATH, MAIN(tls_cert_file), NULL, "unset (no TLS)",
@@ -125,6 +131,12 @@ const struct conf_setting conf_settings[] = {
 	{ "limits", "max_literal_size", CONF_T_SIZE, MAIN(max_literal_size), "50M", NULL,
 	  1, 4 * GIB, NULL, R, NULL,
 	  "Largest message accepted (IMAP APPENDLIMIT, SMTP/LMTP SIZE)." },
+	{ "limits", "max_literal_total_preauth", CONF_T_SIZE, MAIN(max_literal_total_preauth),
+	  "64K", NULL, 64, 16 * MIB, NULL, R, NULL,
+	  "Literal bytes one IMAP command may carry before login, summed." },
+	{ "limits", "max_literal_total", CONF_T_SIZE, MAIN(max_literal_total), "1M", NULL,
+	  64, 1 * GIB, NULL, R, NULL,
+	  "Literal bytes per IMAP command after login, message uploads excepted." },
 	{ "limits", "max_output_buffer", CONF_T_SIZE, MAIN(max_output_buffer), "256K", NULL,
 	  1 * KIB, 1 * GIB, NULL, R, NULL,
 	  "Queued output per connection above which reading pauses." },
@@ -208,15 +220,15 @@ _Static_assert(sizeof(cert_rows) / sizeof(cert_rows[0]) <= CONF_SECTION_KEYS_MAX
 	       "conf_sni_cert.origins too small");
 
 const struct conf_section conf_sections[] = {
-	{ "server", false, conf_settings + 0, 8,
+	{ "server", false, conf_settings + 0, 10,
 	  "Identity, directories, workers and authentication policy." },
-	{ "tls", false, conf_settings + 8, 6,
+	{ "tls", false, conf_settings + 10, 6,
 	  "The default certificate and the TLS versions and ciphers offered." },
-	{ "limits", false, conf_settings + 14, 12,
+	{ "limits", false, conf_settings + 16, 14,
 	  "Bounds on connections, input sizes, command shapes and idle times." },
-	{ "log", false, conf_settings + 26, 2,
+	{ "log", false, conf_settings + 30, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 28, 5,
+	{ "storage", false, conf_settings + 32, 5,
 	  "Quotas and the mail index." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "

@@ -20,6 +20,7 @@
 #include "server/net/loop.h"
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
+#include "server/services.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 
@@ -29,6 +30,7 @@ struct server_ctx {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct net_server *net;
 	struct net_snapshot *snap;
+	struct loft_services *svc;  /* store, users, pools (from the first config) */
 	int log_fd;              /* our own log file descriptor, -1: stderr */
 	bool stopping;
 };
@@ -189,10 +191,11 @@ int server_main(const char *config_path, bool check_only)
 	signal(SIGPIPE, SIG_IGN);
 	if (apply_log(&s, s.snap->cfg, &err) == 0)
 		raise_fd_limit(s.snap->cfg);
-	if (s.log_fd < 0 ||
+	if (s.log_fd < 0 || services_open(s.snap->cfg, &s.svc, &err) < 0 ||
 	    net_server_create(s.snap, server_protos, &s.net, &err) < 0) {
 		fprintf(stderr, "loft: %s\n", err);
 		free(err);
+		services_close(&s.svc);
 		net_snapshot_unref(&s.snap);
 		if (s.log_fd >= 0) {
 			log_set_fd(2);
@@ -200,6 +203,11 @@ int server_main(const char *config_path, bool check_only)
 		}
 		return 1;
 	}
+	/* The services borrow strings from the first snapshot's config: keep
+	 * that snapshot until they are closed. */
+	struct net_snapshot *svc_snap = net_snapshot_ref(s.snap);
+	s.svc->net = s.net;
+	net_server_set_services(s.net, s.svc);
 	uv_loop_init(&s.loop);
 	uv_signal_init(&s.loop, &s.sig_term);
 	uv_signal_init(&s.loop, &s.sig_int);
@@ -222,6 +230,8 @@ int server_main(const char *config_path, bool check_only)
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	net_server_join(&s.net);
+	services_close(&s.svc);
+	net_snapshot_unref(&svc_snap);
 	uv_loop_close(&s.loop);
 	net_snapshot_unref(&s.snap);
 	if (rc == 0)

@@ -17,6 +17,7 @@
 #include "storage/store-debug.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
+#include "lib/thread-role.h"
 
 #define STORE_BUCKETS 1024
 
@@ -262,6 +263,7 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 int store_user_get(struct store *s, const char *user, struct store_user **u_r)
 {
 	*u_r = NULL;
+	thread_assert_may_block("store_user_open");
 	if (user == NULL || !user_name_valid(user))
 		return STORE_EINVALID;
 	pthread_mutex_lock(&s->lock);

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/index-schema.h"
+#include "lib/thread-role.h"
 
 #define IDX_DEFAULT_MAP_SIZE ((size_t)4 << 30)
 #define IDX_MAX_DBS 16
@@ -194,6 +195,7 @@ bool idx_space_low(struct idx *idx, MDB_txn *txn)
 
 int idx_read_begin(struct idx *idx, MDB_txn **txn_r)
 {
+	thread_assert_may_block("store read (idx_read_begin)");
 	MDB_txn *txn = NULL;
 	pthread_mutex_lock(&idx->rlock);
 	if (idx->n_rpool > 0)

@@ -14,6 +14,7 @@
 #include "storage/store-private.h"
 #include "storage/store-quota.h"
 #include "storage/writer.h"
+#include "lib/thread-role.h"
 
 struct store_append {
 	struct store_user *user;
@@ -26,6 +27,7 @@ struct store_append {
 int store_append_begin(struct store_user *user, const char *mailbox, struct store_append **app_r)
 {
 	*app_r = NULL;
+	thread_assert_may_block("store_append_begin");
 	char *canon = store_name_canonical(mailbox);
 	if (canon == NULL)
 		return STORE_EINVALID;
@@ -53,6 +55,7 @@ int store_append_begin(struct store_user *user, const char *mailbox, struct stor
 
 int store_append_write(struct store_append *app, const void *data, size_t len)
 {
+	thread_assert_may_block("store_append_write");
 	if (app->error != 0)
 		return app->error;
 	uint64_t max = app->user->store->set.max_message_size;

@@ -18,6 +18,7 @@
 #include "storage/maildir.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
+#include "lib/thread-role.h"
 
 /* ---- keyword name cache for one read txn ---- */
 
@@ -366,6 +367,7 @@ static int open_record(const char *dir, const struct idx_msg *m, bool search)
 
 int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t *size_r)
 {
+	thread_assert_may_block("store_msg_open");
 	*fd_r = -1;
 	struct idx *idx = &mbox->user->idx;
 	int fd = -ENOENT;

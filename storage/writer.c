@@ -44,6 +44,7 @@
 #include "storage/notify.h"
 #include "storage/reconcile.h"
 #include "storage/store-private.h"
+#include "lib/thread-role.h"
 
 /* ---- wtxn helpers ---- */
 
@@ -460,6 +461,7 @@ static bool enqueue(struct store_user *u, struct wop *op)
 
 int writer_run(struct store_user *u, struct wop *op)
 {
+	thread_assert_may_block("store write (writer_run)");
 	op->detached = false;
 	if (!enqueue(u, op))
 		return STORE_EIO;

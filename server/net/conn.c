@@ -62,6 +62,7 @@ struct conn {
 
 	uint64_t bytes_in, bytes_out;
 	uint64_t start_ms;
+	uint32_t slot;                /* in the worker's handle table */
 	unsigned timeout_ms;
 	int depth;
 	int handles_open;
@@ -120,6 +121,10 @@ static void obuf_append(struct obuf *b, const void *p, size_t n)
 /* ---- identity, logging ---- */
 
 struct uv_loop_s *conn_loop(const struct conn *c) { return &c->w->loop; }
+struct worker *conn_worker(const struct conn *c) { return c->w; }
+void *conn_services(const struct conn *c) { return worker_services(c->w); }
+void *conn_session(const struct conn *c) { return c->sess; }
+uint64_t conn_handle(const struct conn *c) { return worker_slot_handle(c->w, c->slot); }
 const char *conn_id(const struct conn *c) { return c->idhex; }
 const char *conn_remote(const struct conn *c) { return c->remote; }
 const char *conn_remote_ip(const struct conn *c) { return c->ip; }
@@ -195,6 +200,7 @@ static void conn_destroy(struct conn *c)
 	c->sess = NULL;
 	if (c->counted)
 		net_limits_release(worker_limits(w), c->ip);
+	worker_slot_release(w, c->slot);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -904,6 +910,7 @@ void conn_accept(struct worker *w, struct worker_listener *wl)
 	c->snap = worker_snapshot(w);
 	snprintf(c->idhex, sizeof(c->idhex), "%llx", (unsigned long long)worker_next_conn_id(w));
 	c->start_ms = uv_now(&w->loop);
+	c->slot = worker_slot_acquire(w, c);
 	set_peer(c);
 	c->next = w->conns;
 	if (w->conns != NULL)

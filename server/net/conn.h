@@ -17,6 +17,7 @@
 #include "lib/log.h"
 
 struct conn;
+struct worker;
 
 enum conn_refuse_reason {
 	CONN_REFUSE_TOTAL,   /* the server's max_connections */
@@ -59,6 +60,13 @@ struct conn_proto {
  * with work in flight keeps its own memory until the completion and does
  * not touch the connection any more. */
 struct uv_loop_s *conn_loop(const struct conn *c);
+/* The worker the connection lives on (for worker_post()/worker_hold(),
+ * server/net/post.h). */
+struct worker *conn_worker(const struct conn *c);
+/* The server's services (struct loft_services, server/services.h). */
+void *conn_services(const struct conn *c);
+/* The session returned by session_create (NULL before it returned). */
+void *conn_session(const struct conn *c);
 
 const char *conn_id(const struct conn *c);          /* hex, e.g. "6a1f03" */
 const char *conn_remote(const struct conn *c);      /* "1.2.3.4:5678", "[::1]:5678" */

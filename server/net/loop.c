@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/thread-role.h"
 #include "lib/xmem.h"
 
 struct net_server {
@@ -23,6 +24,7 @@ struct net_server {
 	struct net_listener *listeners;
 	size_t n_listeners;
 	atomic_uint_fast64_t next_id;
+	void *services;               /* net_server_set_services() */
 };
 
 /* ---- worker internals used by conn.c ---- */
@@ -79,11 +81,34 @@ void worker_wake_resumed(struct worker *w)
 		uv_idle_start(&w->resume_idle, on_resume_idle);
 }
 
-static void worker_maybe_finish(struct worker *w)
+struct worker *net_server_worker(struct net_server *srv, unsigned index)
 {
-	if (!w->stopping || w->n_conns > 0 || w->closed)
+	return &srv->workers[index];
+}
+
+unsigned net_server_n_workers(const struct net_server *srv)
+{
+	return (unsigned)srv->n_workers;
+}
+
+void net_server_set_services(struct net_server *srv, void *services)
+{
+	srv->services = services;
+}
+
+void *worker_services(struct worker *w)
+{
+	return w->srv->services;
+}
+
+void worker_maybe_finish(struct worker *w)
+{
+	/* Work in flight (holds) posts its completion back through the async
+	 * handle, so the loop waits for it even when no connection is left. */
+	if (!w->stopping || w->n_conns > 0 || w->holds > 0 || w->closed)
 		return;
 	w->closed = true;
+	worker_post_close(w);
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&w->resume_idle, NULL);
@@ -124,6 +149,7 @@ static void begin_stop(struct worker *w)
 static void on_async(uv_async_t *a)
 {
 	struct worker *w = a->data;
+	worker_run_inbox(w);
 	if (atomic_load(&w->stop_requested) && !w->stopping)
 		begin_stop(w);
 }
@@ -147,6 +173,7 @@ static void on_connection(uv_stream_t *server, int status)
 static void worker_thread(void *arg)
 {
 	struct worker *w = arg;
+	thread_role_set(THREAD_ROLE_LOOP);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
@@ -157,6 +184,7 @@ static int worker_init(struct net_server *srv, struct worker *w, int index, char
 	w->srv = srv;
 	w->index = index;
 	atomic_init(&w->stop_requested, false);
+	worker_post_init(w);
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->async, on_async);
 	w->async.data = w;
@@ -199,10 +227,12 @@ static void worker_discard(struct worker *w)
 	uv_close((uv_handle_t *)&w->resume_idle, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
+	w->inbox_closed = true;
 }
 
 static void worker_free(struct worker *w)
 {
+	worker_post_free(w);
 	for (unsigned i = 0; i < w->n_buf_cache; i++)
 		free(w->buf_cache[i]);
 	x_free(&w->buf_cache);

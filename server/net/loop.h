@@ -16,6 +16,7 @@
 #include "server/net/conn.h"
 #include "server/net/limits.h"
 #include "server/net/listener.h"
+#include "server/net/post.h"
 #include "server/net/snapshot.h"
 
 struct net_server;
@@ -28,6 +29,10 @@ typedef const struct conn_proto *net_proto_table[4];
  * with a heap message in *err_r (nothing stays open then). */
 int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 		      struct net_server **srv_r, char **err_r);
+/* The server's services (store, users, pools: server/services.h), handed to
+ * sessions through conn_services(). Set before net_server_start(). */
+void net_server_set_services(struct net_server *srv, void *services);
+
 /* Start the worker threads; logs one "listening" line per listener. */
 int net_server_start(struct net_server *srv, char **err_r);
 /* Publish a new snapshot for new connections (takes a reference). Listeners
@@ -71,6 +76,17 @@ struct worker {
 	bool stopping;             /* this loop saw the stop request */
 	bool forced;               /* shutdown_timeout passed */
 	bool closed;               /* async/timers closed: loop may end */
+
+	/* post.c: messages from other threads, work in flight, slots that
+	 * turn connection handles into connections. */
+	pthread_mutex_t inbox_lock;
+	struct net_msg *inbox_head, *inbox_tail;
+	bool inbox_closed;         /* the loop is gone: run posts at once */
+	unsigned holds;            /* worker_hold() minus worker_release() */
+	struct conn **slots;
+	uint32_t *slot_gen;
+	uint32_t *slot_free;       /* stack of free slot numbers */
+	uint32_t n_slots, n_free;
 };
 
 #define WORKER_BUF_SIZE 4096
@@ -86,6 +102,24 @@ const struct conn_proto *worker_proto(struct worker *w, enum conf_proto p);
 uint64_t worker_next_conn_id(struct worker *w);
 /* A connection of this worker is gone (lets a stopping loop finish). */
 void worker_conn_gone(struct worker *w);
+
+void *worker_services(struct worker *w);
+/* The worker with this index (post.c resolves handles with it). */
+struct worker *net_server_worker(struct net_server *srv, unsigned index);
+unsigned net_server_n_workers(const struct net_server *srv);
+
+/* post.c: inbox and slots of a worker. */
+void worker_post_init(struct worker *w);
+/* Run every posted message (from the loop's async callback). */
+void worker_run_inbox(struct worker *w);
+/* The loop is finishing: later posts run at once on the posting thread. */
+void worker_post_close(struct worker *w);
+void worker_post_free(struct worker *w);
+uint32_t worker_slot_acquire(struct worker *w, struct conn *c);
+void worker_slot_release(struct worker *w, uint32_t slot);
+uint64_t worker_slot_handle(const struct worker *w, uint32_t slot);
+/* Let a stopping worker finish once nothing holds it. */
+void worker_maybe_finish(struct worker *w);
 
 /* Run conn_run_resumed() from a fresh loop iteration. */
 void worker_wake_resumed(struct worker *w);
