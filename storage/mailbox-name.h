@@ -1,7 +1,7 @@
 /* Mailbox names (internal to storage/): validation of API names and their
- * mapping to Maildir++ folder directories, plus modified UTF-7 (RFC 3501
- * 5.1.3) conversion for the front ends. This is the wall that keeps a name
- * from ever reaching outside the user's directory.
+ * mapping to Maildir++ folder directories (modified UTF-7 for IMAP lives
+ * in lib/mutf7.h). This is the wall that keeps a name from ever reaching
+ * outside the user's directory.
  *
  * API names are UTF-8, components separated by '/'. On disk a mailbox is the
  * directory "." + components joined by '.', each component with '%' written
@@ -38,11 +38,5 @@ char *mailbox_name_to_dir(const char *name);
 char *mailbox_name_from_dir(const char *dirname);
 /* Parent name ("a/b/c" -> "a/b"), NULL for a top-level name. Heap. */
 char *mailbox_name_parent(const char *name);
-
-/* Modified UTF-7 <-> UTF-8 for IMAP front ends. Return heap strings, or NULL
- * for invalid input (bad base64, non-canonical encodings, unpaired
- * surrogates, '&' not closed). */
-char *mutf7_to_utf8(const char *mutf7);
-char *utf8_to_mutf7(const char *utf8);
 
 #endif

@@ -2,6 +2,7 @@
  * so writes reach the target in order. */
 #include "server/engine/sink.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/xmem.h"
@@ -47,6 +48,18 @@ void sess_sink_on_space(struct sess_sink *s, void (*on_space)(void *arg), void *
 {
 	s->on_space = on_space;
 	s->space_arg = arg;
+}
+
+size_t sess_sink_room(struct sess_sink *s)
+{
+	if (s->err != 0 || s->discard)
+		return SIZE_MAX;
+	if (s->fill_len < s->chunk)
+		return s->chunk - s->fill_len;
+	if (!s->writing)
+		return s->chunk; /* a full buffer goes out at once */
+	s->space_wanted = true; /* on_space when the write returns */
+	return 0;
 }
 
 size_t sess_sink_total(const struct sess_sink *s)

@@ -33,6 +33,9 @@ void sess_sink_on_space(struct sess_sink *sink, void (*on_space)(void *arg), voi
 /* Take up to len bytes; returns how many were taken (0: full, wait for
  * on_space). After a write error every byte is taken and dropped. */
 size_t sess_sink_feed(struct sess_sink *sink, const void *data, size_t len);
+/* How many bytes sess_sink_feed() would take now; 0: full, and on_space
+ * will be called when there is room. */
+size_t sess_sink_room(struct sess_sink *sink);
 /* Total bytes fed so far. */
 size_t sess_sink_total(const struct sess_sink *sink);
 /* No more bytes. Once the last write returned, done(arg, err) runs on the

@@ -2,35 +2,38 @@
  * LOGOUT. */
 #include "server/imap/commands.h"
 
-void imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
+enum imap_cmd_result imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 0) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "CAPABILITY takes no arguments.");
-		return;
+		return IMAP_CMD_DONE;
 	}
-	char caps[256];
+	char caps[512];
 	imap_capability_string(s, caps, sizeof(caps));
 	conn_printf(s->conn, "* CAPABILITY %s\r\n", caps);
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Capability completed.");
+	return IMAP_CMD_DONE;
 }
 
-void imap_cmd_noop(struct imap_session *s, const struct imap_command *cmd)
+enum imap_cmd_result imap_cmd_noop(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 0) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "NOOP takes no arguments.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "NOOP completed.");
+	return IMAP_CMD_DONE;
 }
 
-void imap_cmd_logout(struct imap_session *s, const struct imap_command *cmd)
+enum imap_cmd_result imap_cmd_logout(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 0) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "LOGOUT takes no arguments.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	conn_write_str(s->conn, "* BYE Logging out.\r\n");
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Logout completed.");
 	imap_enter_state(s, IMAP_STATE_LOGOUT);
 	conn_close(s->conn, "logout");
+	return IMAP_CMD_DONE;
 }

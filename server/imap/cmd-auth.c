@@ -1,55 +1,164 @@
 /* IMAP commands of the not-authenticated state (RFC 9051 6.2): STARTTLS,
- * and the answers to AUTHENTICATE and LOGIN while this server offers no
- * authentication (no AUTH= mechanism, LOGINDISABLED advertised). */
+ * LOGIN and AUTHENTICATE. LOGIN checks the password on the hash pool, then
+ * opens the user's store on the storage pool; the session waits (its
+ * command held) and the loop serves other connections meanwhile. */
 #include "server/imap/commands.h"
 
-#include "lib/error.h"
+#include <openssl/crypto.h>
+#include <string.h>
 
-void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
+#include "auth/userdb.h"
+#include "lib/error.h"
+#include "lib/xmem.h"
+#include "server/services.h"
+#include "storage/store.h"
+
+enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 0) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "STARTTLS takes no arguments.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	if (conn_is_tls(s->conn)) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "TLS is already active.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	if (!conn_can_starttls(s->conn)) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "STARTTLS is not offered on this port.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Begin TLS negotiation now.");
 	if (conn_starttls(s->conn) < 0)
 		conn_close(s->conn, "starttls failed");
+	return IMAP_CMD_DONE;
 }
 
 static bool is_astring(const struct imap_arg *a)
 {
-	return a->type != IMAP_ARG_LIST;
+	return a->type != IMAP_ARG_LIST && !a->streamed;
 }
 
-void imap_cmd_login(struct imap_session *s, const struct imap_command *cmd)
+struct login {
+	struct sess_job job;
+	struct imap_session *s;
+	char *user;
+	char *password;           /* wiped after the check */
+	int verify;               /* userdb result */
+	int store_err;
+	struct store_user *su;
+};
+
+static void login_free(void *ctx)
+{
+	struct login *l = ctx;
+	if (l->password != NULL) {
+		OPENSSL_cleanse(l->password, strlen(l->password));
+		free(l->password);
+	}
+	free(l->user);
+	store_user_close(&l->su);
+	free(l);
+}
+
+static void open_work(struct sess_job *job)
+{
+	struct login *l = (struct login *)job;
+	l->store_err = store_user_open(job->core->svc->store, l->user, &l->su);
+}
+
+static void open_done(struct sess_job *job)
+{
+	struct login *l = (struct login *)job;
+	struct imap_session *s = l->s;
+	if (!sess_alive(&s->core)) {
+		imap_cmd_finish(s);
+		return;
+	}
+	if (l->store_err != STORE_OK) {
+		conn_error(s->conn, "login user=%s: cannot open mailbox: %s", l->user,
+			   store_strerror(l->store_err));
+		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "UNAVAILABLE",
+				  "Your mailbox is temporarily unavailable.");
+		imap_cmd_finish(s);
+		return;
+	}
+	conn_info(s->conn, "login user=%s method=LOGIN", l->user);
+	imap_session_logged_in(s, l->user, l->su);
+	l->user = NULL;
+	l->su = NULL;
+	char caps[512];
+	imap_capability_string(s, caps, sizeof(caps));
+	char text[600];
+	snprintf(text, sizeof(text), "CAPABILITY %s", caps);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK", text, "Logged in.");
+	imap_cmd_finish(s);
+}
+
+static void verify_work(struct sess_job *job)
+{
+	struct login *l = (struct login *)job;
+	l->verify = userdb_verify(job->core->svc->users, l->user, l->password);
+	OPENSSL_cleanse(l->password, strlen(l->password));
+}
+
+static void verify_done(struct sess_job *job)
+{
+	struct login *l = (struct login *)job;
+	struct imap_session *s = l->s;
+	if (!sess_alive(&s->core)) {
+		imap_cmd_finish(s);
+		return;
+	}
+	if (l->verify != USERDB_OK) {
+		conn_info(s->conn, "login failed user=%s reason=%s", l->user,
+			  userdb_strerror(l->verify));
+		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "AUTHENTICATIONFAILED",
+				  "Authentication failed.");
+		imap_cmd_finish(s);
+		return;
+	}
+	l->job.work = open_work;
+	l->job.done = open_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &l->job);
+}
+
+enum imap_cmd_result imap_cmd_login(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 2 || !is_astring(&cmd->args[0]) || !is_astring(&cmd->args[1])) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "LOGIN needs a user name and a password.");
-		return;
+		return IMAP_CMD_DONE;
 	}
-	if (!conn_is_tls(s->conn) && conn_can_starttls(s->conn)) {
+	if (!imap_plaintext_allowed(s)) {
 		imap_reply_tagged(s, cmd->tag, "NO", "PRIVACYREQUIRED",
-				  "LOGIN is disabled; use STARTTLS first.");
-		return;
+				  conn_can_starttls(s->conn)
+				  ? "LOGIN is disabled without TLS; use STARTTLS first."
+				  : "LOGIN is disabled without TLS; connect to the TLS port.");
+		return IMAP_CMD_DONE;
 	}
-	imap_reply_tagged(s, cmd->tag, "NO", "UNAVAILABLE",
-			  "LOGIN is disabled on this server (LOGINDISABLED).");
+	const char *user = imap_arg_string(&cmd->args[0]);
+	if (strlen(user) != cmd->args[0].len || !userdb_name_valid(user)) {
+		imap_reply_tagged(s, cmd->tag, "NO", "AUTHENTICATIONFAILED",
+				  "Authentication failed.");
+		return IMAP_CMD_DONE;
+	}
+	struct login *l = xcalloc(1, sizeof(*l));
+	l->s = s;
+	l->user = xstrdup(user);
+	l->password = xstrndup(cmd->args[1].str, cmd->args[1].len);
+	imap_cmd_hold(s, cmd->tag, l, login_free);
+	l->job.work = verify_work;
+	l->job.done = verify_done;
+	sess_submit(&s->core, s->core.svc->hash_pool, &l->job);
+	return IMAP_CMD_AGAIN;
 }
 
-void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
+enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args < 1 || cmd->n_args > 2 || cmd->args[0].type != IMAP_ARG_ATOM) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "AUTHENTICATE needs a mechanism name.");
-		return;
+		return IMAP_CMD_DONE;
 	}
 	imap_reply_tagged(s, cmd->tag, "NO", NULL,
 			  "No authentication mechanism is offered (none in CAPABILITY).");
+	return IMAP_CMD_DONE;
 }

@@ -7,14 +7,20 @@
 #define ANY (IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH) | IMAP_STATE_BIT(IMAP_STATE_AUTH) | \
 	     IMAP_STATE_BIT(IMAP_STATE_SELECTED))
 #define NOT_AUTH IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH)
+/* A row: name, handler, states, flags, RFC (streaming hooks optional). */
+#define CMD(n, h, st, fl, r) .name = (n), .handler = (h), .states = (st), .flags = (fl), .rfc = (r)
+#define AUTHED (IMAP_STATE_BIT(IMAP_STATE_AUTH) | IMAP_STATE_BIT(IMAP_STATE_SELECTED))
 
 static const struct imap_command_def commands[] = {
-	{ "CAPABILITY", imap_cmd_capability, ANY, 0, "RFC 9051 6.1.1" },
-	{ "NOOP", imap_cmd_noop, ANY, 0, "RFC 9051 6.1.2" },
-	{ "LOGOUT", imap_cmd_logout, ANY, 0, "RFC 9051 6.1.3" },
-	{ "STARTTLS", imap_cmd_starttls, NOT_AUTH, 0, "RFC 9051 6.2.1" },
-	{ "AUTHENTICATE", imap_cmd_authenticate, NOT_AUTH, 0, "RFC 9051 6.2.2" },
-	{ "LOGIN", imap_cmd_login, NOT_AUTH, 0, "RFC 9051 6.2.3" },
+	{ CMD("CAPABILITY", imap_cmd_capability, ANY, 0, "RFC 9051 6.1.1") },
+	{ CMD("NOOP", imap_cmd_noop, ANY, 0, "RFC 9051 6.1.2") },
+	{ CMD("LOGOUT", imap_cmd_logout, ANY, 0, "RFC 9051 6.1.3") },
+	{ CMD("STARTTLS", imap_cmd_starttls, NOT_AUTH, 0, "RFC 9051 6.2.1") },
+	{ CMD("AUTHENTICATE", imap_cmd_authenticate, NOT_AUTH, 0, "RFC 9051 6.2.2") },
+	{ CMD("LOGIN", imap_cmd_login, NOT_AUTH, 0, "RFC 9051 6.2.3") },
+	{ CMD("APPEND", imap_cmd_append, AUTHED, 0, "RFC 9051 6.3.12, RFC 3516"),
+	  .literal = imap_append_literal, .literal_room = imap_append_literal_room,
+	  .literal_data = imap_append_literal_data },
 };
 
 static const char *const auth_only[] = {
@@ -29,6 +35,13 @@ const struct imap_command_def *imap_command_find(const char *name)
 		if (strcasecmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+bool imap_command_streams(const char *name, void *ctx)
+{
+	(void)ctx;
+	const struct imap_command_def *def = imap_command_find(name);
+	return def != NULL && def->literal != NULL;
 }
 
 bool imap_command_needs_auth(const char *name)

@@ -12,26 +12,42 @@ enum imap_cmd_flags {
 	IMAP_CMD_BREAKS_SEQS = 1u << 2, /* may expunge */
 };
 
+typedef enum imap_cmd_result imap_handler(struct imap_session *s,
+					  const struct imap_command *cmd);
+
 struct imap_command_def {
 	const char *name;
-	void (*handler)(struct imap_session *s, const struct imap_command *cmd);
+	imap_handler *handler;
 	unsigned states;                /* IMAP_STATE_BIT() mask */
 	unsigned flags;
 	const char *rfc;
+	/* Commands whose literals may be streamed (APPEND): called at each
+	 * literal announcement (state and TLS already checked). It decides
+	 * with imap_parser_literal_buffer/stream/refuse on s->parser, now or
+	 * later (then it sets s->literal_pending and resumes input after
+	 * deciding). Sends "+ ..." for a sync literal it accepts. */
+	void (*literal)(struct imap_session *s, const struct imap_literal_info *info);
+	/* How many bytes of a streamed literal it can take now (0: full; it
+	 * resumes input when there is room). */
+	size_t (*literal_room)(struct imap_session *s);
+	/* Bytes of a streamed literal; last: the literal is complete. */
+	void (*literal_data)(struct imap_session *s, const char *data, size_t len, bool last);
 };
 
 const struct imap_command_def *imap_command_find(const char *name);
+/* The parser's stream filter: commands whose literals may be streamed. */
+bool imap_command_streams(const char *name, void *ctx);
 /* Commands of the base protocol (RFC 3501/9051) that are valid only after
  * authentication; their names are known even where no row exists yet, so
  * a client gets a state error instead of "unknown command". */
 bool imap_command_needs_auth(const char *name);
 
-/* Handlers (cmd-any.c, cmd-auth.c). */
-void imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd);
-void imap_cmd_noop(struct imap_session *s, const struct imap_command *cmd);
-void imap_cmd_logout(struct imap_session *s, const struct imap_command *cmd);
-void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd);
-void imap_cmd_login(struct imap_session *s, const struct imap_command *cmd);
-void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd);
+/* Handlers (cmd-any.c, cmd-auth.c, cmd-append.c). */
+imap_handler imap_cmd_capability, imap_cmd_noop, imap_cmd_logout;
+imap_handler imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate;
+imap_handler imap_cmd_append;
+void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
+size_t imap_append_literal_room(struct imap_session *s);
+void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);
 
 #endif

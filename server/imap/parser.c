@@ -13,7 +13,13 @@
 #include "server/net/reader.h"
 #include "lib/xmem.h"
 
-enum pstate { PS_LINE, PS_LITERAL, PS_SKIP_LITERAL };
+enum pstate {
+	PS_LINE,            /* reading a command line (or its continuation) */
+	PS_LITERAL,         /* buffering a literal's bytes */
+	PS_SKIP_LITERAL,    /* dropping a {n+} literal of a failed command */
+	PS_DECIDE,          /* a streamable literal awaits the caller's decision */
+	PS_STREAM,          /* handing a literal's bytes out as they come */
+};
 
 struct level {
 	struct imap_arg *items;
@@ -35,6 +41,16 @@ struct imap_parser {
 	unsigned n_args;
 	char *lit;           /* literal being read */
 	size_t lit_len, lit_size;
+	bool lit8;           /* the literal being read or streamed is ~{n} */
+	size_t lit_total;    /* buffered literal bytes in this command */
+	bool error_pending;  /* report err_* at the next feed */
+	imap_parser_stream_filter *filter;
+	void *filter_ctx;
+	struct imap_literal_info info; /* PS_DECIDE */
+	struct imap_command partial;
+	const char *chunk;   /* the last LITERAL_DATA chunk */
+	size_t chunk_len;
+	bool chunk_last;
 	struct imap_command cmd;
 	struct imap_parse_error err;
 	char *err_tag;
@@ -64,6 +80,9 @@ static void reset_command(struct imap_parser *p)
 	x_free(&p->name);
 	x_free(&p->lit);
 	p->lit_len = p->lit_size = 0;
+	p->lit8 = false;
+	p->lit_total = 0;
+	p->error_pending = false;
 	p->in_command = false;
 	p->skipping = false;
 	p->need_sep = false;
@@ -304,8 +323,118 @@ static int parse_atom(struct imap_parser *p, const char *line, size_t len, size_
 	return 0;
 }
 
-/* Returns 1 when a literal was announced (state changed), 0 when the line
- * was fully tokenized, -1 on error (p->err_* set). */
+/* Over max_literal, or over the command's total? Sets the error: NO
+ * [TOOBIG] before the client sends a {n}, BAD once a {n+} came anyway. */
+static bool literal_too_big(struct imap_parser *p, size_t n, bool sync)
+{
+	if (n > p->lim.max_literal ||
+	    (p->lim.max_literal_total != 0 && n > p->lim.max_literal_total - p->lit_total)) {
+		set_error(p, sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD, "TOOBIG",
+			  n > p->lim.max_literal ? "Literal too big"
+						 : "Too much literal data in one command");
+		return true;
+	}
+	return false;
+}
+
+static void begin_buffered(struct imap_parser *p, size_t n, bool lit8)
+{
+	p->lit = xmalloc(n + 1);
+	p->lit_size = n;
+	p->lit_len = 0;
+	p->lit8 = lit8;
+	p->lit_total += n;
+	p->state = PS_LITERAL;
+	reader_bytes_begin(&p->rd, n);
+}
+
+static void offer_literal(struct imap_parser *p, size_t n, bool sync, bool lit8)
+{
+	p->partial.tag = p->tag;
+	p->partial.name = p->name;
+	p->partial.args = p->stack[0].items;
+	p->partial.n_args = p->stack[0].n;
+	p->info = (struct imap_literal_info){
+		.size = n, .sync = sync, .literal8 = lit8, .partial = &p->partial,
+		.depth = p->depth, .siblings = p->stack[p->depth].items,
+		.n_siblings = p->stack[p->depth].n,
+	};
+	p->state = PS_DECIDE;
+}
+
+/* A failed literal: a {n+} one is skipped unread and the error reported at
+ * the command's end; for {n} the error is reported at once (the client
+ * sends nothing until it sees "+"). */
+static void fail_literal(struct imap_parser *p, size_t n, bool sync)
+{
+	if (sync) {
+		p->error_pending = true;
+		p->state = PS_LINE;
+		return;
+	}
+	p->skipping = true;
+	p->state = PS_SKIP_LITERAL;
+	reader_bytes_begin(&p->rd, n);
+}
+
+void imap_parser_set_stream_filter(struct imap_parser *p, imap_parser_stream_filter *fn,
+				   void *ctx)
+{
+	p->filter = fn;
+	p->filter_ctx = ctx;
+}
+
+const struct imap_literal_info *imap_parser_literal_info(const struct imap_parser *p)
+{
+	return &p->info;
+}
+
+void imap_parser_literal_buffer(struct imap_parser *p)
+{
+	if (p->state != PS_DECIDE)
+		return;
+	if (literal_too_big(p, p->info.size, p->info.sync)) {
+		fail_literal(p, p->info.size, p->info.sync);
+		return;
+	}
+	begin_buffered(p, p->info.size, p->info.literal8);
+}
+
+void imap_parser_literal_stream(struct imap_parser *p)
+{
+	if (p->state != PS_DECIDE)
+		return;
+	p->lit_size = p->info.size;
+	p->lit8 = p->info.literal8;
+	p->state = PS_STREAM;
+	reader_bytes_begin(&p->rd, p->info.size);
+}
+
+void imap_parser_literal_refuse(struct imap_parser *p, enum imap_error_kind kind,
+				const char *code, const char *text)
+{
+	if (p->state != PS_DECIDE)
+		return;
+	set_error(p, kind, code, text);
+	fail_literal(p, p->info.size, p->info.sync);
+}
+
+bool imap_parser_streaming(const struct imap_parser *p)
+{
+	return p->state == PS_STREAM;
+}
+
+void imap_parser_literal_chunk(const struct imap_parser *p, const char **data_r,
+			       size_t *len_r, bool *last_r)
+{
+	*data_r = p->chunk;
+	*len_r = p->chunk_len;
+	*last_r = p->chunk_last;
+}
+
+/* Returns 2 when a streamable literal was offered (PS_DECIDE), 1 when a
+ * literal was announced (state changed), 0 when the line was fully
+ * tokenized, -1 on error (p->err_* set). */
 static int tokenize(struct imap_parser *p, const char *line, size_t len, size_t pos,
 		    bool *sync_r)
 {
@@ -368,28 +497,21 @@ static int tokenize(struct imap_parser *p, const char *line, size_t len, size_t 
 		}
 		if (ch == '{' || (ch == '~' && pos + 1 < len && line[pos + 1] == '{')) {
 			size_t n;
-			bool sync;
-			if (ch == '~') {
-				set_error(p, IMAP_ERROR_BAD, NULL, "literal8 is not supported");
-				return -1;
-			}
-			if (!trailing_literal(line + pos, len - pos, &n, &sync) ||
-			    line[pos] != '{') {
+			bool sync, lit8 = ch == '~';
+			size_t at = lit8 ? pos + 1 : pos;
+			if (!trailing_literal(line + at, len - at, &n, &sync) || line[at] != '{') {
 				set_error(p, IMAP_ERROR_BAD, NULL,
 					  "Invalid literal (must be {n} or {n+} at the end of the line)");
 				return -1;
 			}
-			if (n > p->lim.max_literal) {
-				set_error(p, sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD, "TOOBIG",
-					  "Literal too big");
-				return -1;
-			}
-			p->lit = xmalloc(n + 1);
-			p->lit_size = n;
-			p->lit_len = 0;
-			p->state = PS_LITERAL;
-			reader_bytes_begin(&p->rd, n);
 			*sync_r = sync;
+			if (p->filter != NULL && p->filter(p->name, p->filter_ctx)) {
+				offer_literal(p, n, sync, lit8);
+				return 2;
+			}
+			if (literal_too_big(p, n, sync))
+				return -1;
+			begin_buffered(p, n, lit8);
 			return 1;
 		}
 		if (parse_atom(p, line, len, &pos) < 0)
@@ -471,6 +593,8 @@ static enum imap_parse_result parse_line(struct imap_parser *p, const char *line
 	int r = tokenize(p, line, len, pos, &sync);
 	if (r < 0)
 		return line_error(p, line, len);
+	if (r == 2)
+		return IMAP_PARSE_LITERAL;
 	if (r > 0)
 		return sync ? IMAP_PARSE_CONTINUE : IMAP_PARSE_NEED_MORE;
 	return line_done(p);
@@ -484,7 +608,37 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
 	if (p->handed_out)
 		reset_command(p);
 
+	if (p->state == PS_DECIDE)
+		imap_parser_literal_buffer(p); /* no decision: the safe default */
+	if (p->error_pending) {
+		p->error_pending = false;
+		return report_error(p, false);
+	}
+
 	for (;;) {
+		if (p->state == PS_STREAM) {
+			size_t chunk;
+			bool done = reader_bytes(&p->rd, data + used, len - used, &chunk);
+			p->chunk = data + used;
+			p->chunk_len = chunk;
+			p->chunk_last = done;
+			used += chunk;
+			*consumed_r = used;
+			if (!done && chunk == 0)
+				return IMAP_PARSE_NEED_MORE;
+			if (done) {
+				struct imap_arg a = { .type = IMAP_ARG_LITERAL, .len = p->lit_size,
+						      .literal8 = p->lit8, .streamed = true };
+				p->lit_size = 0;
+				p->state = PS_LINE;
+				p->need_sep = true;
+				if (add_arg(p, &a) < 0) {
+					set_error(p, IMAP_ERROR_BAD, NULL, "Too many arguments");
+					p->skipping = true;
+				}
+			}
+			return IMAP_PARSE_LITERAL_DATA;
+		}
 		if (p->state == PS_LITERAL || p->state == PS_SKIP_LITERAL) {
 			size_t chunk;
 			bool done = reader_bytes(&p->rd, data + used, len - used, &chunk);
@@ -500,7 +654,7 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
 			if (p->state == PS_LITERAL) {
 				p->lit[p->lit_len] = '\0';
 				struct imap_arg a = { .type = IMAP_ARG_LITERAL, .str = p->lit,
-						      .len = p->lit_len };
+						      .len = p->lit_len, .literal8 = p->lit8 };
 				p->lit = NULL;
 				p->lit_len = p->lit_size = 0;
 				p->state = PS_LINE;

@@ -1,14 +1,16 @@
 /* IMAP sessions: greeting, the input loop (parser events to the dispatcher,
- * continuation requests, parse errors), state changes and the goodbyes for
- * logout, timeout, shutdown and refused connections. */
+ * continuation requests, streamed literals, parse errors), the command in
+ * flight, state changes and the goodbyes for logout, timeout, shutdown and
+ * refused connections. */
 #include "server/imap/session.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
-#include "lib/xmem.h"
+#include "storage/store.h"
 
 static const char *const state_names[] = {
 	"not-authenticated", "authenticated", "selected", "logout",
@@ -23,7 +25,9 @@ void imap_enter_state(struct imap_session *s, enum imap_state state)
 {
 	if (s->state == state)
 		return;
-	conn_debug(s->conn, "state %s -> %s", imap_state_name(s->state), imap_state_name(state));
+	if (s->conn != NULL)
+		conn_debug(s->conn, "state %s -> %s", imap_state_name(s->state),
+			   imap_state_name(state));
 	s->state = state;
 }
 
@@ -34,18 +38,35 @@ void imap_reply_tagged(struct imap_session *s, const char *tag, const char *stat
 		s->bad_in_row++;
 	else
 		s->bad_in_row = 0;
+	if (s->conn == NULL)
+		return;
 	if (code != NULL)
 		conn_printf(s->conn, "%s %s [%s] %s\r\n", tag, status, code, text);
 	else
 		conn_printf(s->conn, "%s %s %s\r\n", tag, status, text);
 }
 
+bool imap_plaintext_allowed(const struct imap_session *s)
+{
+	if (conn_is_tls(s->conn))
+		return true;
+	switch (conn_config(s->conn)->plaintext_auth) {
+	case CONF_PLAIN_ALWAYS: return true;
+	case CONF_PLAIN_LOOPBACK: return conn_remote_is_loopback(s->conn);
+	case CONF_PLAIN_NEVER: break;
+	}
+	return false;
+}
+
 void imap_capability_string(const struct imap_session *s, char *buf, size_t size)
 {
-	/* Only what this server really does; LOGIN is not available, so it
-	 * says LOGINDISABLED whether or not TLS is active. */
-	snprintf(buf, size, "IMAP4rev1%s LOGINDISABLED",
-		 conn_can_starttls(s->conn) ? " STARTTLS" : "");
+	/* Only what this server really does. */
+	if (s->state == IMAP_STATE_NOT_AUTH)
+		snprintf(buf, size, "IMAP4rev1 LITERAL+%s%s",
+			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
+			 imap_plaintext_allowed(s) ? "" : " LOGINDISABLED");
+	else
+		snprintf(buf, size, "IMAP4rev1 LITERAL+");
 }
 
 void imap_bye(struct imap_session *s, const char *text, const char *reason)
@@ -63,55 +84,167 @@ static void parser_limits(const struct loft_config *cfg, bool authenticated,
 		line = authenticated ? 65536 : 8192;
 	lim->max_line = line;
 	/* Literals kept in memory (strings in commands) stay within a line's
-	 * worth; message uploads will be streamed, not parsed into memory. */
+	 * worth each, and within max_literal_total(_preauth) per command;
+	 * message uploads are streamed, never parsed into memory. */
 	lim->max_literal = line;
-	if (cfg->max_literal_size != 0 && cfg->max_literal_size < lim->max_literal)
-		lim->max_literal = cfg->max_literal_size;
+	lim->max_literal_total = authenticated ? cfg->max_literal_total
+					       : cfg->max_literal_total_preauth;
 	lim->max_depth = cfg->max_nesting_depth;
 	lim->max_args = cfg->max_arguments;
 }
 
-static void *imap_session_create(struct conn *c)
+/* ---- the command in flight ---- */
+
+struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ctx,
+			       void (*free_ctx)(void *ctx))
 {
-	struct imap_session *s = xcalloc(1, sizeof(*s));
-	s->conn = c;
-	s->state = IMAP_STATE_NOT_AUTH;
+	struct imap_cmd *cmd = s->cmd;
+	if (cmd == NULL) {
+		cmd = xcalloc(1, sizeof(*cmd));
+		cmd->tag = xstrdup(tag);
+		s->cmd = cmd;
+	}
+	cmd->ctx = ctx;
+	cmd->free_ctx = free_ctx;
+	if (s->conn != NULL)
+		conn_pause_input(s->conn);
+	return cmd;
+}
+
+const char *imap_cmd_tag(const struct imap_session *s)
+{
+	return s->cmd != NULL ? s->cmd->tag : "*";
+}
+
+static void cmd_free(struct imap_cmd **cmdp)
+{
+	struct imap_cmd *cmd = *cmdp;
+	if (cmd == NULL)
+		return;
+	*cmdp = NULL;
+	if (cmd->free_ctx != NULL)
+		cmd->free_ctx(cmd->ctx);
+	free(cmd->tag);
+	free(cmd);
+}
+
+void imap_cmd_finish(struct imap_session *s)
+{
+	cmd_free(&s->cmd);
+	if (s->conn == NULL)
+		return;
+	if (s->bye_after_command && s->state != IMAP_STATE_LOGOUT && !conn_is_closing(s->conn)) {
+		imap_bye(s, "Server shutting down.", "server shutdown");
+		return;
+	}
+	conn_resume_input(s->conn);
+}
+
+/* ---- dispatch ---- */
+
+static void *imap_session_create(struct conn *c);
+
+static void session_destroy(struct sess_core *core)
+{
+	struct imap_session *s = (struct imap_session *)core;
+	cmd_free(&s->cmd);
+	imap_parser_free(&s->parser);
+	/* The user's store handle is closed by whoever held it last: a
+	 * session can only be destroyed with no job in flight, and closing
+	 * only drops a reference (no I/O). */
+	store_user_close(&s->store_user);
+	free(s->user);
+	free(s);
+}
+
+void imap_session_logged_in(struct imap_session *s, char *user, struct store_user *store_user)
+{
+	free(s->user);
+	s->user = user;
+	s->store_user = store_user;
+	imap_enter_state(s, IMAP_STATE_AUTH);
+	const struct loft_config *cfg = conn_config(s->conn);
 	struct imap_parser_limits lim;
-	parser_limits(conn_config(c), false, &lim);
-	s->parser = imap_parser_create(&lim);
-	conn_set_max_line(c, lim.max_line);
-	char caps[256];
-	imap_capability_string(s, caps, sizeof(caps));
-	conn_printf(c, "* OK [CAPABILITY %s] Loft ready.\r\n", caps);
-	return s;
+	parser_limits(cfg, true, &lim);
+	imap_parser_set_limits(s->parser, &lim);
+	conn_set_max_line(s->conn, lim.max_line);
+	conn_set_timeout(s->conn, cfg->idle_timeout_ms);
+}
+
+/* The state/TLS checks every command passes; false when it was refused. */
+static bool command_allowed(struct imap_session *s, const struct imap_command_def *def,
+			    const char *tag, const char *name)
+{
+	if (def == NULL) {
+		if (s->state == IMAP_STATE_NOT_AUTH && imap_command_needs_auth(name))
+			imap_reply_tagged(s, tag, "BAD", NULL, "Log in first.");
+		else
+			imap_reply_tagged(s, tag, "BAD", NULL, "Unknown command.");
+		return false;
+	}
+	if ((def->states & IMAP_STATE_BIT(s->state)) == 0) {
+		imap_reply_tagged(s, tag, "BAD", NULL,
+				  s->state == IMAP_STATE_NOT_AUTH ? "Log in first."
+								   : "Command not valid in this state.");
+		return false;
+	}
+	if ((def->flags & IMAP_CMD_NEEDS_TLS) != 0 && !conn_is_tls(s->conn)) {
+		imap_reply_tagged(s, tag, "NO", "PRIVACYREQUIRED", "TLS is required.");
+		return false;
+	}
+	return true;
 }
 
 static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
-	const struct imap_command_def *def = imap_command_find(cmd->name);
-	if (def == NULL) {
-		if (s->state == IMAP_STATE_NOT_AUTH && imap_command_needs_auth(cmd->name))
-			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Log in first.");
-		else
-			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown command.");
-		return;
+	const struct imap_command_def *def;
+	if (s->cmd != NULL && s->cmd->collecting) {
+		/* Its literals were streamed; the checks ran at the first. */
+		def = s->cmd->def;
+		s->cmd->collecting = false;
+		conn_pause_input(s->conn);
+	} else {
+		def = imap_command_find(cmd->name);
+		if (!command_allowed(s, def, cmd->tag, cmd->name))
+			return;
 	}
-	if ((def->states & IMAP_STATE_BIT(s->state)) == 0) {
-		imap_reply_tagged(s, cmd->tag, "BAD", NULL,
-				  s->state == IMAP_STATE_NOT_AUTH ? "Log in first."
-								   : "Command not valid in this state.");
-		return;
+	if (def->handler(s, cmd) == IMAP_CMD_DONE && s->cmd != NULL) {
+		/* Finished at once after holding (e.g. a streamed command). */
+		cmd_free(&s->cmd);
+		conn_resume_input(s->conn);
 	}
-	if ((def->flags & IMAP_CMD_NEEDS_TLS) != 0 && !conn_is_tls(s->conn)) {
-		imap_reply_tagged(s, cmd->tag, "NO", "PRIVACYREQUIRED", "TLS is required.");
-		return;
+}
+
+/* A streaming command's literal was announced. */
+static void literal_announced(struct imap_session *s)
+{
+	const struct imap_literal_info *info = imap_parser_literal_info(s->parser);
+	const struct imap_command_def *def = s->cmd != NULL && s->cmd->collecting
+		? s->cmd->def : imap_command_find(info->partial->name);
+	if (s->cmd == NULL || !s->cmd->collecting) {
+		if (def == NULL || def->literal == NULL ||
+		    !command_allowed(s, def, info->partial->tag, info->partial->name)) {
+			/* The reply was sent: drop the rest of the command. */
+			imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, "");
+			return;
+		}
 	}
-	def->handler(s, cmd);
+	def->literal(s, info);
+	if (s->cmd != NULL) {
+		s->cmd->def = def;
+		s->cmd->collecting = true;
+	}
 }
 
 static void parse_error(struct imap_session *s)
 {
 	const struct imap_parse_error *e = imap_parser_error(s->parser);
+	if (s->cmd != NULL && s->cmd->collecting) {
+		/* A streaming command failed after its literal(s): drop it. */
+		cmd_free(&s->cmd);
+	}
+	if (e->text[0] == '\0')
+		return; /* refused at a literal: already answered */
 	const char *status = e->kind == IMAP_ERROR_NO ? "NO" : "BAD";
 	conn_debug(s->conn, "parse error: %s", e->text);
 	if (e->tag != NULL)
@@ -125,11 +258,20 @@ static void imap_session_input(void *ctx)
 	struct imap_session *s = ctx;
 	struct conn *c = s->conn;
 	while (!conn_is_closing(c) && s->state != IMAP_STATE_LOGOUT) {
+		if ((s->cmd != NULL && !s->cmd->collecting) || s->literal_pending)
+			return; /* imap_cmd_finish() or the decision resumes */
 		const char *data;
 		size_t len, used;
 		conn_input(c, &data, &len);
-		if (len == 0)
-			return;
+		if (imap_parser_streaming(s->parser)) {
+			size_t room = s->cmd->def->literal_room(s);
+			if (room == 0) {
+				conn_pause_input(c); /* resumed when there is room */
+				return;
+			}
+			if (len > room)
+				len = room;
+		}
 		enum imap_parse_result r = imap_parser_feed(s->parser, data, len, &used);
 		conn_consume(c, used);
 		switch (r) {
@@ -144,6 +286,21 @@ static void imap_session_input(void *ctx)
 		case IMAP_PARSE_ERROR:
 			parse_error(s);
 			break;
+		case IMAP_PARSE_LITERAL:
+			literal_announced(s);
+			break;
+		case IMAP_PARSE_LITERAL_DATA: {
+			const char *chunk;
+			size_t n;
+			bool last;
+			imap_parser_literal_chunk(s->parser, &chunk, &n, &last);
+			s->cmd->def->literal_data(s, chunk, n, last);
+			break;
+		}
+		}
+		if (s->bye_after_command && s->cmd == NULL && !conn_is_closing(c)) {
+			imap_bye(s, "Server shutting down.", "server shutdown");
+			return;
 		}
 		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
 			imap_bye(s, "Too many invalid IMAP commands.", "too many invalid commands");
@@ -154,8 +311,41 @@ static void imap_session_input(void *ctx)
 	}
 }
 
+void imap_session_resume(struct imap_session *s)
+{
+	if (s->conn == NULL)
+		return;
+	conn_cork(s->conn);
+	conn_resume_input(s->conn);
+	imap_session_input(s);
+	conn_uncork(s->conn);
+}
+
+static void *imap_session_create(struct conn *c)
+{
+	struct imap_session *s = xcalloc(1, sizeof(*s));
+	sess_core_init(&s->core, c, session_destroy);
+	s->conn = c;
+	s->state = IMAP_STATE_NOT_AUTH;
+	struct imap_parser_limits lim;
+	parser_limits(conn_config(c), false, &lim);
+	s->parser = imap_parser_create(&lim);
+	imap_parser_set_stream_filter(s->parser, imap_command_streams, NULL);
+	conn_set_max_line(c, lim.max_line);
+	char caps[256];
+	imap_capability_string(s, caps, sizeof(caps));
+	conn_printf(c, "* OK [CAPABILITY %s] Loft ready.\r\n", caps);
+	return s;
+}
+
 static void imap_session_drained(void *ctx)
 {
+	struct imap_session *s = ctx;
+	if (s->cmd != NULL && !s->cmd->collecting) {
+		if (s->cmd->on_drained != NULL && s->cmd->on_drained(s) == IMAP_CMD_DONE)
+			imap_cmd_finish(s);
+		return;
+	}
 	imap_session_input(ctx);
 }
 
@@ -168,15 +358,20 @@ static void imap_session_timeout(void *ctx)
 static void imap_session_shutdown(void *ctx, bool force)
 {
 	struct imap_session *s = ctx;
-	(void)force; /* no command ever waits across callbacks yet */
+	if (s->cmd != NULL && !force) {
+		/* Let the command in flight (an upload included) finish and
+		 * answer first; shutdown_timeout bounds the wait. */
+		s->bye_after_command = true;
+		return;
+	}
 	imap_bye(s, "Server shutting down.", "server shutdown");
 }
 
 static void imap_session_free(void *ctx)
 {
 	struct imap_session *s = ctx;
-	imap_parser_free(&s->parser);
-	free(s);
+	s->conn = NULL;
+	sess_core_release(&s->core);
 }
 
 static void imap_refuse(struct conn *c, enum conn_refuse_reason why)

@@ -1,11 +1,22 @@
-/* An IMAP session: the state (RFC 9051 section 3), the command parser and
- * the reply helpers every command handler uses. Handlers live in
- * cmd-<family>.c and are reached through the dispatch table (commands.c). */
+/* An IMAP session: the state (RFC 9051 section 3), the command parser, the
+ * command in flight and the reply helpers every command handler uses.
+ * Handlers live in cmd-<family>.c and are reached through the dispatch
+ * table (commands.c).
+ *
+ * Command lifecycle: a handler either finishes at once (tagged reply sent,
+ * returns IMAP_CMD_DONE) or holds the command (imap_cmd_hold) and returns
+ * IMAP_CMD_AGAIN while it waits for a pool job or for output to drain. While
+ * a command is held the session parses no further input (pipelined commands
+ * wait in the read buffer and run in order afterwards); imap_cmd_finish()
+ * ends it and resumes input. A held command's state lives in its ctx, which
+ * survives the connection going away (the session core keeps the session
+ * alive while jobs are in flight). */
 #ifndef LOFT_IMAP_SESSION_H
 #define LOFT_IMAP_SESSION_H
 
 #include <stdbool.h>
 
+#include "server/engine/session.h"
 #include "server/imap/parser.h"
 #include "server/net/conn.h"
 
@@ -18,11 +29,43 @@ enum imap_state {
 
 #define IMAP_STATE_BIT(s) (1u << (s))
 
+enum imap_cmd_result {
+	IMAP_CMD_DONE = 0,   /* the tagged reply was sent */
+	IMAP_CMD_AGAIN,      /* held: imap_cmd_finish() comes later */
+};
+
+struct imap_session;
+struct imap_command_def;
+struct store_user;
+
+/* The command in flight. */
+struct imap_cmd {
+	const struct imap_command_def *def;
+	char *tag;                      /* copied: the parser's is gone */
+	void *ctx;                      /* the handler's state */
+	void (*free_ctx)(void *ctx);    /* frees ctx (also when the session dies) */
+	/* Output fell below the low-water mark while the command waited for
+	 * it (conn_output_full returned true): continue. Optional. */
+	enum imap_cmd_result (*on_drained)(struct imap_session *s);
+	/* Held while its literals stream in: input keeps being parsed until
+	 * the command line is complete, then the handler runs. */
+	bool collecting;
+};
+
 struct imap_session {
-	struct conn *conn;
+	struct sess_core core;          /* first: the engine frees through it */
+	struct conn *conn;              /* NULL once the connection is gone */
 	enum imap_state state;
 	struct imap_parser *parser;
-	unsigned bad_in_row;   /* consecutive BAD answers */
+	unsigned bad_in_row;            /* consecutive BAD answers */
+	struct imap_cmd *cmd;           /* in flight, or NULL */
+	bool bye_after_command;         /* shutdown waits for the command */
+	/* A streaming command's literal waits for its handler's decision
+	 * (made after async work): no input is parsed meanwhile. */
+	bool literal_pending;
+	/* After login. */
+	char *user;
+	struct store_user *store_user;
 };
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);
@@ -31,9 +74,30 @@ const char *imap_state_name(enum imap_state state);
 /* "<tag> <status> [<code>] <text>\r\n"; code may be NULL. */
 void imap_reply_tagged(struct imap_session *s, const char *tag, const char *status,
 		       const char *code, const char *text);
-/* The current capability list (depends on TLS state and listener). */
+/* The current capability list (depends on TLS state, login and listener). */
 void imap_capability_string(const struct imap_session *s, char *buf, size_t size);
 /* Write "* BYE <text>", then close the connection with reason. */
 void imap_bye(struct imap_session *s, const char *text, const char *reason);
+
+/* Hold the command being dispatched (handler returns IMAP_CMD_AGAIN). ctx
+ * is the handler's state, freed with free_ctx when the command ends. */
+struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ctx,
+			       void (*free_ctx)(void *ctx));
+/* End the held command (its tagged reply was sent, or the session is gone)
+ * and go on with pipelined input. Safe when the session is gone. */
+void imap_cmd_finish(struct imap_session *s);
+/* The tag of the held command. */
+const char *imap_cmd_tag(const struct imap_session *s);
+
+/* Go on reading input after a decision made outside the input callback
+ * (e.g. a literal accepted or refused by a pool job's completion). */
+void imap_session_resume(struct imap_session *s);
+
+/* Whether cleartext passwords (LOGIN, AUTH=PLAIN) are allowed on this
+ * connection (plaintext_auth, TLS, loopback). */
+bool imap_plaintext_allowed(const struct imap_session *s);
+/* Login succeeded: state, limits and timeouts of an authenticated session.
+ * Takes ownership of user and store_user. */
+void imap_session_logged_in(struct imap_session *s, char *user, struct store_user *store_user);
 
 #endif

@@ -41,19 +41,34 @@ def test_imap_capability_starttls_only_before_tls(loft):
         assert "STARTTLS" not in after, after
 
 
-def test_imap_login_disabled_until_authentication_exists(loft):
-    """Logins come with the authentication issue; until then the server
-    says so honestly even under TLS: LOGINDISABLED, no AUTH=, and LOGIN /
-    AUTHENTICATE refused with a tagged NO instead of a hang or a BAD."""
-    with loft.connect("imaps") as c:
+def test_imap_logindisabled_only_where_plaintext_is_refused(make_loft):
+    """LOGINDISABLED is advertised exactly where LOGIN would be refused:
+    on a plaintext connection when plaintext_auth = never. After STARTTLS
+    (and on the implicit TLS port) LOGIN is offered and works."""
+    srv = make_loft(listeners=["imap", "imaps"], users={"alice": "pw"},
+                    config_extra={"server": {"plaintext_auth": "never"}})
+    with srv.connect("imap") as c:
         c.readline()
         caps = upper(imap_caps(c))
         assert "LOGINDISABLED" in caps, caps
-        assert not any(x.startswith("AUTH=") for x in caps), caps
         c.sendline("l LOGIN alice pw")
-        assert c.read_until_tag("l")[-1].startswith(b"l NO"), "LOGIN not refused"
-        c.sendline("a AUTHENTICATE PLAIN")
-        assert c.read_until_tag("a")[-1].startswith(b"a NO"), "AUTHENTICATE not refused"
+        last = c.read_until_tag("l")[-1]
+        assert last.startswith(b"l NO [PRIVACYREQUIRED]"), last
+        c.sendline("t STARTTLS")
+        assert c.readline().startswith(b"t OK")
+        c.starttls(srv.client_context())
+        caps = upper(imap_caps(c, "c2"))
+        assert "LOGINDISABLED" not in caps, caps
+        c.sendline("l2 LOGIN alice pw")
+        last = c.read_until_tag("l2")[-1]
+        assert last.startswith(b"l2 OK"), last
+    with srv.connect("imaps") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" not in caps, caps
+        c.sendline("l LOGIN alice wrong")
+        last = c.read_until_tag("l")[-1]
+        assert last.startswith(b"l NO [AUTHENTICATIONFAILED]"), last
         c.sendline("n NOOP")
         assert c.read_until_tag("n")[-1].startswith(b"n OK")
 

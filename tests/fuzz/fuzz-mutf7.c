@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "lib/mutf7.h"
 #include "storage/mailbox-name.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

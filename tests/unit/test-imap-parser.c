@@ -22,7 +22,17 @@ struct drv {
 	size_t plen;
 	char out[8192];
 	size_t olen;
+	char decide;         /* at a streamable literal: 'b'uffer, 's'tream, 'r'efuse */
+	char streamed[256];  /* bytes of the streamed literal so far */
+	size_t slen;
 };
+
+/* APPEND's literals are offered for streaming, as in the server. */
+static bool stream_append(const char *name, void *ctx)
+{
+	(void)ctx;
+	return strcmp(name, "APPEND") == 0;
+}
 
 static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -50,7 +60,11 @@ static void emit_args(struct drv *d, const struct imap_arg *args, size_t n)
 			emit(d, "\"%s\"", a->str);
 			break;
 		case IMAP_ARG_LITERAL:
-			emit(d, "{%zu:%.*s}", a->len, (int)a->len, a->str);
+			if (a->streamed)
+				emit(d, "%s{%zu:streamed}", a->literal8 ? "~" : "", a->len);
+			else
+				emit(d, "%s{%zu:%.*s}", a->literal8 ? "~" : "", a->len, (int)a->len,
+				     a->str);
 			break;
 		case IMAP_ARG_LIST:
 			emit(d, "(");
@@ -83,11 +97,37 @@ static void drv_feed(struct drv *d, const char *p, size_t n)
 	for (;;) {
 		size_t used;
 		enum imap_parse_result r = imap_parser_feed(d->p, d->pend, d->plen, &used);
+		bool last = false;
+		if (r == IMAP_PARSE_LITERAL_DATA) {
+			/* The chunk points into the input: copy it before consuming. */
+			const char *chunk;
+			size_t clen;
+			imap_parser_literal_chunk(d->p, &chunk, &clen, &last);
+			assert_true(d->slen + clen <= sizeof(d->streamed));
+			memcpy(d->streamed + d->slen, chunk, clen);
+			d->slen += clen;
+		}
 		consume(d, used);
 		if (r == IMAP_PARSE_NEED_MORE)
 			return;
 		if (r == IMAP_PARSE_CONTINUE) {
 			emit(d, "+|");
+		} else if (r == IMAP_PARSE_LITERAL) {
+			const struct imap_literal_info *li = imap_parser_literal_info(d->p);
+			emit(d, "L %s %zu%s%s args=%zu depth=%u|", li->partial->tag, li->size,
+			     li->sync ? "" : "+", li->literal8 ? " lit8" : "", li->partial->n_args,
+			     li->depth);
+			if (d->decide == 's') {
+				imap_parser_literal_stream(d->p);
+				d->slen = 0;
+			} else if (d->decide == 'r') {
+				imap_parser_literal_refuse(d->p, IMAP_ERROR_NO, "TRYCREATE", "no box");
+			} else {
+				imap_parser_literal_buffer(d->p);
+			}
+		} else if (r == IMAP_PARSE_LITERAL_DATA) {
+			if (last)
+				emit(d, "D %.*s|", (int)d->slen, d->streamed);
 		} else if (r == IMAP_PARSE_COMMAND) {
 			const struct imap_command *c = imap_parser_command(d->p);
 			emit(d, "C %s %s", c->tag, c->name);
@@ -108,10 +148,14 @@ static const struct imap_parser_limits default_limits = {
 	.max_line = 64, .max_literal = 16, .max_depth = 4, .max_args = 12,
 };
 
+static char drv_decide = 'b';
+
 static void drv_init(struct drv *d, const struct imap_parser_limits *lim)
 {
 	memset(d, 0, sizeof(*d));
 	d->p = imap_parser_create(lim);
+	imap_parser_set_stream_filter(d->p, stream_append, NULL);
+	d->decide = drv_decide;
 	d->pend = malloc(1);
 }
 
@@ -211,7 +255,6 @@ static void test_errors_keep_going(void **state)
 	check("a X (a)b\r\n", "E a BAD Missing space between arguments|R:0");
 	check("a X BODY[TEXT\r\n", "E a BAD Missing ']'|R:0");
 	check("a X {3} y\r\n", "E a BAD Invalid literal (must be {n} or {n+} at the end of the line)|R:0");
-	check("a X ~{3}\r\n", "E a BAD literal8 is not supported|R:0");
 	/* An error before a {n+} literal: the literal is skipped unread, the
 	 * error is answered when the command ends. */
 	check("a X ) {3+}\r\n(((\r\nb NOOP\r\n", "E a BAD Unexpected ')'|C b NOOP|R:0");
@@ -225,10 +268,10 @@ static void test_limits(void **state)
 	(void)state;
 	/* Literal over max_literal (16): synchronizing -> NO [TOOBIG] and the
 	 * client sends nothing; non-synchronizing -> skipped, BAD [TOOBIG]. */
-	check("a APPEND x {17}\r\nb NOOP\r\n", "E a NO [TOOBIG] Literal too big|C b NOOP|R:0");
-	check("a APPEND x {16}\r\n0123456789abcdef\r\n",
-	      "+|C a APPEND x {16:0123456789abcdef}|R:0");
-	check("a APPEND x {20+}\r\n01234567890123456789 more\r\nb NOOP\r\n",
+	check("a X x {17}\r\nb NOOP\r\n", "E a NO [TOOBIG] Literal too big|C b NOOP|R:0");
+	check("a X x {16}\r\n0123456789abcdef\r\n",
+	      "+|C a X x {16:0123456789abcdef}|R:0");
+	check("a X x {20+}\r\n01234567890123456789 more\r\nb NOOP\r\n",
 	      "E a BAD [TOOBIG] Literal too big|C b NOOP|R:0");
 	/* Overlong line (max 64): the tag is still found and answered. */
 	check("c1 X aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nc2 NOOP\r\n",
@@ -300,6 +343,68 @@ static void test_small_limits_at_the_edge(void **state)
 		  "+|E f BAD Too many arguments|C g NOOP|R:0");
 }
 
+static void test_literal8(void **state)
+{
+	(void)state;
+	check("a X ~{3}\r\nx\x01y\r\n", "+|C a X ~{3:x\x01y}|R:0");
+	check("a X ~{3+}\r\nabc ~{0}\r\n\r\n", "+|C a X ~{3:abc} ~{0:}|R:0");
+	check("a X ~{3 }\r\n", "E a BAD Invalid literal (must be {n} or {n+} at the end of the line)|R:0");
+}
+
+/* The sum of a command's buffered literals is limited, so a client cannot
+ * make one command hold more than max_literal_total in memory: over it a
+ * {n} is refused before it is sent and a {n+} is skipped unread. */
+static void test_literal_total(void **state)
+{
+	(void)state;
+	struct imap_parser_limits lim = default_limits;
+	lim.max_literal_total = 20;
+	check_lim("a LOGIN {10+}\r\n0123456789 {10+}\r\n0123456789\r\n", &lim,
+		  "C a LOGIN {10:0123456789} {10:0123456789}|R:0");
+	check_lim("a LOGIN {10+}\r\n0123456789 {10+}\r\n0123456789 {1+}\r\nx\r\nb NOOP\r\n", &lim,
+		  "E a BAD [TOOBIG] Too much literal data in one command|C b NOOP|R:0");
+	check_lim("a LOGIN {10+}\r\n0123456789 {11}\r\nb NOOP\r\n", &lim,
+		  "E a NO [TOOBIG] Too much literal data in one command|C b NOOP|R:0");
+	/* the total starts again with each command */
+	check_lim("a X {16+}\r\n0123456789abcdef\r\nb X {16+}\r\n0123456789abcdef\r\n", &lim,
+		  "C a X {16:0123456789abcdef}|C b X {16:0123456789abcdef}|R:0");
+}
+
+/* A streaming command's literal: offered with what was parsed so far, then
+ * streamed out (never counted against the buffer limits), buffered like any
+ * literal, or refused (a {n} at once, a {n+} after skipping its bytes). */
+static void test_streamed_literals(void **state)
+{
+	(void)state;
+	struct imap_parser_limits lim = default_limits;
+	lim.max_literal_total = 20;
+	drv_decide = 's';
+	/* 40 bytes: over max_literal (16) and the total (20), but streamed. */
+	check_lim("a APPEND INBOX (\\Seen) {40}\r\n0123456789012345678901234567890123456789\r\nb NOOP\r\n",
+		  &lim, "L a 40 args=2 depth=0|D 0123456789012345678901234567890123456789|"
+		  "C a APPEND INBOX (\\Seen) {40:streamed}|C b NOOP|R:0");
+	check_lim("a APPEND box ~{3+}\r\nx\x01y\r\n", &lim,
+		  "L a 3+ lit8 args=1 depth=0|D x\x01y|C a APPEND box ~{3:streamed}|R:0");
+	check_lim("a APPEND box {0}\r\n\r\n", &lim,
+		  "L a 0 args=1 depth=0|D |C a APPEND box {0:streamed}|R:0");
+	/* other commands' literals are not offered */
+	check_lim("a LOGIN {2}\r\nab x\r\n", &lim, "+|C a LOGIN {2:ab} x|R:0");
+	/* a syntax error after the streamed literal still fails the command */
+	check_lim("a APPEND box {2}\r\nab )\r\nb NOOP\r\n", &lim,
+		  "L a 2 args=1 depth=0|D ab|E a BAD Unexpected ')'|C b NOOP|R:0");
+	drv_decide = 'r';
+	check_lim("a APPEND box {30}\r\nb NOOP\r\n", &lim,
+		  "L a 30 args=1 depth=0|E a NO [TRYCREATE] no box|C b NOOP|R:0");
+	check_lim("a APPEND box {30+}\r\n012345678901234567890123456789\r\nb NOOP\r\n", &lim,
+		  "L a 30+ args=1 depth=0|E a NO [TRYCREATE] no box|C b NOOP|R:0");
+	drv_decide = 'b';
+	check_lim("a APPEND {5}\r\nINBOX {3}\r\nabc\r\n", &lim,
+		  "L a 5 args=0 depth=0|L a 3 args=1 depth=0|C a APPEND {5:INBOX} {3:abc}|R:0");
+	/* buffered, the limits apply */
+	check_lim("a APPEND box {17}\r\nb NOOP\r\n", &lim,
+		  "L a 17 args=1 depth=0|E a NO [TOOBIG] Literal too big|C b NOOP|R:0");
+}
+
 static void test_set_limits_between_commands(void **state)
 {
 	(void)state;
@@ -336,6 +441,9 @@ int main(void)
 		cmocka_unit_test(test_errors_keep_going),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_small_limits_at_the_edge),
+		cmocka_unit_test(test_literal8),
+		cmocka_unit_test(test_literal_total),
+		cmocka_unit_test(test_streamed_literals),
 		cmocka_unit_test(test_set_limits_between_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "lib/xmem.h"
 #include "lib/utf8.h"
+#include "lib/mutf7.h"
 #include "storage/mailbox-name.h"
 
 static char *repeat(char c, size_t n)
