@@ -19,6 +19,7 @@
 
 struct wop;
 struct notify;
+struct writer_hooks;
 
 struct store {
 	struct store_settings set;   /* mail_dir is a private copy */
@@ -38,6 +39,7 @@ struct store {
 	bool stopping;
 	pthread_t *writers;
 	unsigned n_writers;
+	const struct writer_hooks *hooks;
 
 	struct notify *notify;
 
@@ -119,6 +121,8 @@ void store_user_unref(struct store_user *u);
 int store_user_get(struct store *store, const char *user, struct store_user **u_r);
 /* Close a cached unreferenced environment; STORE_EINUSE if in use. */
 int store_user_evict(struct store *store, const char *user);
+/* Close every environment (store_destroy, after the writers stopped). */
+void store_envcache_free_all(struct store *store);
 
 /* Reconcile every mailbox of a user whose directory changed behind our back,
  * and adopt/drop mailbox directories created/removed by other programs. */

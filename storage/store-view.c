@@ -14,7 +14,6 @@
 
 #include "lib/log.h"
 #include "lib/xmem.h"
-#include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
@@ -84,27 +83,25 @@ static int run_claim_recent(struct wtxn *w, struct wop *op)
 		return err;
 	if (mb.recent_uid >= mb.uidnext)
 		return 0;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, mb.id, mb.recent_uid);
-	MDB_val k = { sizeof(kb), kb }, v;
+	struct idx_iter it;
 	size_t cap = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mb.id)
+	uint32_t uid;
+	int r;
+	err = idx_msg_iter_open(w->idx, w->txn, mb.id, mb.recent_uid, &it);
+	while (err == 0 && (r = idx_msg_iter_next_uid(&it, &uid)) != 0) {
+		if (r < 0) {
+			err = r;
 			break;
+		}
 		if (o->n == cap) {
 			cap = cap ? cap * 2 : 64;
 			o->uids = xrealloc(o->uids, cap * sizeof(*o->uids));
 		}
-		o->uids[o->n++] = idx_get_u32((unsigned char *)k.mv_data + 4);
+		o->uids[o->n++] = uid;
 	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return idx_err(rc, "recent scan");
+	idx_iter_close(&it);
+	if (err != 0)
+		return err;
 	mb.recent_uid = mb.uidnext;
 	w->changed = true;
 	return idx_mbox_put(w->idx, w->txn, &mb, false);
@@ -280,34 +277,24 @@ int store_msg_scan(struct store_mailbox *mbox, uint32_t uid_lo, uint32_t uid_hi,
 		return err;
 	struct idx_mbox mb;
 	err = view_record(mbox, txn, &mb);
-	MDB_cursor *cur = NULL;
-	int rc = 0;
-	if (err == 0 && (rc = mdb_cursor_open(txn, idx->dbi.msgs, &cur)) != 0)
-		err = idx_err(rc, "cursor");
 	struct kwcache kc = { 0 };
-	if (err == 0) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, mbox->id, uid_lo);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
-				break;
-			struct idx_msg m;
-			if ((err = idx_msg_decode(&k, &v, &m)) != 0)
-				break;
-			if (m.uid > uid_hi)
-				break;
-			struct store_msg sm;
-			fill_msg(&sm, &m, &kc, idx, txn);
-			if ((err = cb(&sm, ctx)) != 0)
-				break;
+	struct idx_iter it = { 0 };
+	struct idx_msg m;
+	int r;
+	if (err == 0)
+		err = idx_msg_iter_open(idx, txn, mbox->id, uid_lo, &it);
+	while (err == 0 && (r = idx_msg_iter_next(&it, &m)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
 		}
-		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-			err = idx_err(rc, "scan");
+		if (m.uid > uid_hi)
+			break;
+		struct store_msg sm;
+		fill_msg(&sm, &m, &kc, idx, txn);
+		err = cb(&sm, ctx);
 	}
-	if (cur != NULL)
-		mdb_cursor_close(cur);
+	idx_iter_close(&it);
 	kwcache_free(&kc);
 	idx_read_end(idx, txn);
 	return err;
@@ -424,17 +411,9 @@ int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r,
 	int err = idx_read_begin(idx, &txn);
 	if (err != 0)
 		return err;
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, mbox->id, uid);
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc = mdb_get(txn, idx->dbi.cache, &k, &v);
-	if (rc == 0) {
-		*data_r = xmalloc(v.mv_size);
-		memcpy(*data_r, v.mv_data, v.mv_size);
-		*len_r = v.mv_size;
-	}
+	err = idx_cache_get(idx, txn, mbox->id, uid, data_r, len_r);
 	idx_read_end(idx, txn);
-	return idx_err(rc, "cache get");
+	return err;
 }
 
 struct op_cache {
@@ -447,19 +426,14 @@ struct op_cache {
 static int run_cache_set(struct wtxn *w, struct wop *op)
 {
 	struct op_cache *o = (struct op_cache *)op;
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, o->mbox_id, o->uid);
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc = mdb_get(w->txn, w->idx->dbi.msgs, &k, &v);
-	if (rc != 0)
-		return idx_err(rc, "cache set (message)");
+	struct idx_msg m;
+	int err = idx_msg_get(w->idx, w->txn, o->mbox_id, o->uid, &m);
+	if (err != 0)
+		return err;
 	if (o->len > 0 && idx_space_low(w->idx, w->txn))
 		return STORE_EIO;
-	v.mv_size = o->len;
-	v.mv_data = (void *)o->data;
-	rc = mdb_put(w->txn, w->idx->dbi.cache, &k, &v, 0);
 	w->changed = true;
-	return idx_err(rc, "cache put");
+	return idx_cache_put(w->idx, w->txn, o->mbox_id, o->uid, o->data, o->len);
 }
 
 int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *data, size_t len)
@@ -490,27 +464,26 @@ void store_uid_list_free(struct store_uid_list *list)
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
 			    struct store_uid_list *out)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.expunged, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	unsigned char kb[IDX_EXPUNGED_KEY_LEN];
-	idx_expunged_key(kb, mbox_id, since + 1, 0);
-	MDB_val k = { sizeof(kb), kb }, v;
+	struct idx_iter it;
 	size_t cap = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != IDX_EXPUNGED_KEY_LEN || idx_get_u32(k.mv_data) != mbox_id)
+	uint64_t ms;
+	uint32_t uid;
+	int64_t when;
+	int r, err = idx_tomb_iter_open(idx, txn, mbox_id, since, &it);
+	while (err == 0 && (r = idx_tomb_iter_next(&it, &ms, &uid, &when)) != 0) {
+		if (r < 0) {
+			err = r;
 			break;
+		}
 		if (out->count == cap) {
 			cap = cap ? cap * 2 : 16;
 			out->uids = xrealloc(out->uids, cap * sizeof(*out->uids));
 		}
-		out->uids[out->count++] = idx_get_u32((unsigned char *)k.mv_data + 12);
+		out->uids[out->count++] = uid;
 	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return idx_err(rc, "vanished scan");
+	idx_iter_close(&it);
+	if (err != 0)
+		return err;
 	store_qsort(out->uids, out->count, sizeof(*out->uids), cmp_u32);
 	return 0;
 }
@@ -529,42 +502,28 @@ int store_changes_since(struct store_mailbox *mbox, uint64_t since, store_msg_cb
 	err = view_record(mbox, txn, &mb);
 	struct kwcache kc = { 0 };
 	if (err == 0 && changed_cb != NULL && since < mb.highestmodseq) {
-		MDB_cursor *cur = NULL;
-		int rc = mdb_cursor_open(txn, idx->dbi.modseq, &cur);
-		if (rc != 0) {
-			err = idx_err(rc, "cursor");
-			cur = NULL;
-		}
-		unsigned char kb[IDX_MODSEQ_KEY_LEN];
-		idx_modseq_key(kb, mbox->id, since + 1);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = err == 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
-		     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_MODSEQ_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
-				break;
-			if (v.mv_size != 4) {
-				err = idx_err(MDB_CORRUPTED, "modseq value");
-				break;
-			}
+		struct idx_iter it;
+		uint64_t ms;
+		uint32_t uid;
+		int r;
+		err = idx_modseq_iter_open(idx, txn, mbox->id, since, &it);
+		while (err == 0 && (r = idx_modseq_iter_next(&it, &ms, &uid)) != 0) {
 			struct idx_msg m;
-			err = idx_msg_get(idx, txn, mbox->id, idx_get_u32(v.mv_data), &m);
-			if (err == STORE_ENOTFOUND) {
-				log_warn("store: modseq entry without message user=%s mailbox=%s",
-					 mbox->user->name, mbox->name);
-				err = 0;
-				continue;
-			}
-			if (err != 0)
+			if (r < 0 || (err = idx_msg_get(idx, txn, mbox->id, uid, &m)) != 0) {
+				err = r < 0 ? r : err;
+				if (err == STORE_ENOTFOUND) {
+					log_warn("store: modseq entry without message user=%s mailbox=%s",
+						 mbox->user->name, mbox->name);
+					err = 0;
+					continue;
+				}
 				break;
+			}
 			struct store_msg sm;
 			fill_msg(&sm, &m, &kc, idx, txn);
-			if ((err = changed_cb(&sm, ctx)) != 0)
-				break;
+			err = changed_cb(&sm, ctx);
 		}
-		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-			err = idx_err(rc, "changes scan");
-		if (cur != NULL)
-			mdb_cursor_close(cur);
+		idx_iter_close(&it);
 	}
 	if (err == 0 && vanished_r != NULL)
 		err = collect_vanished(idx, txn, mbox->id, since, vanished_r);

@@ -41,8 +41,6 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/maildir.h"
-#include "storage/notify.h"
-#include "storage/reconcile.h"
 #include "storage/store-private.h"
 
 /* ---- wtxn helpers ---- */
@@ -173,7 +171,7 @@ static void check_mailbox(struct wtxn *w, const char *name)
 	w->txn = child;
 	size_t undo_mark = w->n_undo;
 	bool changed = w->changed;
-	int err = reconcile_if_changed(w, name);
+	int err = w->u->store->hooks->check_mailbox(w, name);
 	if (err == 0)
 		err = idx_err(mdb_txn_commit(child), "commit nested (reconcile)");
 	else
@@ -354,7 +352,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 
 	if (n_changes > 0) {
 		bump_notify_file(u);
-		notify_publish(s, u, changes, n_changes);
+		s->hooks->published(s, u, changes, n_changes);
 	}
 	free_changes(changes, n_changes);
 	wtxn_free(&w);
@@ -402,8 +400,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int writer_start(struct store *s, unsigned n_threads)
+int writer_start(struct store *s, unsigned n_threads, const struct writer_hooks *hooks)
 {
+	s->hooks = hooks;
 	s->writers = xcalloc(n_threads, sizeof(*s->writers));
 	for (unsigned i = 0; i < n_threads; i++) {
 		int r = pthread_create(&s->writers[i], NULL, writer_main, s);

@@ -65,8 +65,20 @@ struct wtxn {
 	size_t n_rm, cap_rm;
 };
 
+/* What the writer calls outside itself, given by store_create so that the
+ * writer includes neither reconcile nor notify: check_mailbox reconciles a
+ * mailbox an op names when another program changed it (inside w->txn, a
+ * nested txn of its own); published announces the changes of a durable
+ * commit (after the waiters were woken). */
+struct store_change;
+struct writer_hooks {
+	int (*check_mailbox)(struct wtxn *w, const char *name);
+	void (*published)(struct store *store, struct store_user *u,
+			  const struct store_change *changes, size_t n);
+};
+
 /* Start/stop the writer threads of a store. writer_stop drains every queue. */
-int writer_start(struct store *store, unsigned n_threads);
+int writer_start(struct store *store, unsigned n_threads, const struct writer_hooks *hooks);
 void writer_stop(struct store *store);
 
 /* Submit an op and wait for its result (op usually lives on the caller's
