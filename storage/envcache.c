@@ -14,6 +14,7 @@
 #include "storage/maildir.h"
 #include "storage/store-debug.h"
 #include "storage/store-private.h"
+#include "storage/store-recent.h"
 
 static size_t hash_name(const char *s)
 {
@@ -25,10 +26,14 @@ static size_t hash_name(const char *s)
 
 static void user_free(struct store_user *u)
 {
+	store_recent_close(u);
+	store_reader_cache_free(u);
 	idx_close(&u->idx);
 	if (u->notify_fd >= 0)
 		close(u->notify_fd);
 	pthread_mutex_destroy(&u->done_lock);
+	pthread_mutex_destroy(&u->recent_lock);
+	pthread_mutex_destroy(&u->crlf_lock);
 	pthread_cond_destroy(&u->done_cond);
 	free(u->name);
 	free(u->dir);
@@ -161,6 +166,8 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 	u->index_dir = xasprintf("%s/index", u->dir);
 	u->notify_fd = -1;
 	pthread_mutex_init(&u->done_lock, NULL);
+	pthread_mutex_init(&u->recent_lock, NULL);
+	pthread_mutex_init(&u->crlf_lock, NULL);
 	pthread_cond_init(&u->done_cond, NULL);
 	/* maildir_create fsyncs two directories; an existing user needs none. */
 	char *cur = xasprintf("%s/cur", u->dir);

@@ -394,6 +394,9 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 		err = idx_read_begin(&user->idx, &txn);
 	if (err == 0)
 		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+	uint64_t pruned = 0;
+	if (err == 0)
+		err = idx_tomb_pruned(&user->idx, txn, mb.id, &pruned);
 	idx_read_end(&user->idx, txn);
 	free(canon);
 	if (err != 0)
@@ -406,5 +409,6 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->pruned_modseq = pruned;
 	return 0;
 }

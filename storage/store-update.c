@@ -465,8 +465,12 @@ static int run_copy(struct wtxn *w, struct wop *op)
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct idx_msg nm = msgs[i];
 		nm.uid = dst->uidnext++;
-		if (!o->move)
+		if (!o->move) {
+			/* a copy is a new file but the same email (EMAILID) */
+			if (nm.origin[0] == '\0')
+				memcpy(nm.origin, nm.base, sizeof(nm.origin));
 			maildir_new_base(nm.base, sizeof(nm.base));
+		}
 		if (o->move)
 			err = idx_msg_remove(w->idx, w->txn, &src, &msgs[i]);
 		if (err == 0)

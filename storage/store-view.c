@@ -12,18 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/maildir.h"
 #include "storage/store-private.h"
+#include "storage/store-recent.h"
 #include "storage/writer.h"
 
 /* ---- keyword name cache for one read txn ---- */
-
-struct kwcache {
-	char **names;
-	size_t n;
-};
 
 static const char *kw_name(struct kwcache *c, struct idx *idx, MDB_txn *txn, uint16_t id)
 {
@@ -41,15 +39,30 @@ static const char *kw_name(struct kwcache *c, struct idx *idx, MDB_txn *txn, uin
 	return c->names[id];
 }
 
-static void kwcache_free(struct kwcache *c)
+void store_kwcache_free(struct kwcache *c)
 {
 	store_strv_free(c->names, c->n);
 	c->names = NULL;
 	c->n = 0;
 }
 
-static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *c,
-		     struct idx *idx, MDB_txn *txn)
+/* STORE_ID_LEN characters of base64url of SHA-256(base). */
+static void id_of(const char *base, char out[STORE_ID_LEN + 1])
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)base, strlen(base), md);
+	for (size_t i = 0, o = 0; o < STORE_ID_LEN; i += 3) {
+		uint32_t v = ((uint32_t)md[i] << 16) | ((uint32_t)md[i + 1] << 8) | md[i + 2];
+		for (int k = 3; k >= 0 && o < STORE_ID_LEN; k--)
+			out[o++] = b64[(v >> (6 * k)) & 63];
+	}
+	out[STORE_ID_LEN] = '\0';
+}
+
+void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *c,
+		    struct idx *idx, MDB_txn *txn)
 {
 	out->uid = m->uid;
 	out->flags = m->flags;
@@ -60,6 +73,12 @@ static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwca
 	out->n_keywords = m->n_keywords;
 	for (unsigned i = 0; i < m->n_keywords; i++)
 		out->keywords[i] = c != NULL ? kw_name(c, idx, txn, m->keywords[i]) : NULL;
+	id_of(m->base, out->uidl);
+	out->emailid[0] = 'M';
+	if (m->origin[0] == '\0')
+		memcpy(out->emailid + 1, out->uidl, STORE_ID_LEN + 1);
+	else
+		id_of(m->origin, out->emailid + 1);
 }
 
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
@@ -67,59 +86,20 @@ static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uin
 
 /* ---- recent ---- */
 
-struct op_recent {
-	struct wop op;
-	uint32_t mbox_id;
-	uint32_t *uids;
-	size_t n;
-};
-
-static int run_claim_recent(struct wtxn *w, struct wop *op)
-{
-	struct op_recent *o = (struct op_recent *)op;
-	struct idx_mbox mb;
-	int err = idx_mbox_get(w->idx, w->txn, o->mbox_id, &mb);
-	if (err != 0)
-		return err;
-	if (mb.recent_uid >= mb.uidnext)
-		return 0;
-	struct idx_iter it;
-	size_t cap = 0;
-	uint32_t uid;
-	int r;
-	err = idx_msg_iter_open(w->idx, w->txn, mb.id, mb.recent_uid, &it);
-	while (err == 0 && (r = idx_msg_iter_next_uid(&it, &uid)) != 0) {
-		if (r < 0) {
-			err = r;
-			break;
-		}
-		if (o->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			o->uids = xrealloc(o->uids, cap * sizeof(*o->uids));
-		}
-		o->uids[o->n++] = uid;
-	}
-	idx_iter_close(&it);
-	if (err != 0)
-		return err;
-	mb.recent_uid = mb.uidnext;
-	w->changed = true;
-	return idx_mbox_put(w->idx, w->txn, &mb, false);
-}
-
 int store_view_claim_recent(struct store_mailbox *mbox)
 {
-	struct op_recent o = { .op = { .run = run_claim_recent }, .mbox_id = mbox->id };
-	int err = writer_run(mbox->user, &o.op);
-	if (err == 0 && o.n > 0) {
-		if (mbox->n_recent + o.n > mbox->recent_cap) {
-			mbox->recent_cap = mbox->n_recent + o.n;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int err = store_recent_claim(mbox->user, mbox->id, mbox->uidvalidity, &uids, &n);
+	if (err == 0 && n > 0) {
+		if (mbox->n_recent + n > mbox->recent_cap) {
+			mbox->recent_cap = mbox->n_recent + n;
 			mbox->recent = xrealloc(mbox->recent, mbox->recent_cap * sizeof(*mbox->recent));
 		}
-		memcpy(mbox->recent + mbox->n_recent, o.uids, o.n * sizeof(*o.uids));
-		mbox->n_recent += o.n;
+		memcpy(mbox->recent + mbox->n_recent, uids, n * sizeof(*uids));
+		mbox->n_recent += n;
 	}
-	free(o.uids);
+	free(uids);
 	return err;
 }
 
@@ -242,6 +222,9 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	}
 	if (err == 0)
 		mbox->recent_modseq = mb.highestmodseq;
+	uint64_t pruned = 0;
+	if (err == 0)
+		err = idx_tomb_pruned(idx, txn, mbox->id, &pruned);
 	idx_read_end(idx, txn);
 	if (err != 0)
 		return err;
@@ -254,6 +237,7 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->pruned_modseq = pruned;
 	return 0;
 }
 
@@ -291,11 +275,11 @@ int store_msg_scan(struct store_mailbox *mbox, uint32_t uid_lo, uint32_t uid_hi,
 		if (m.uid > uid_hi)
 			break;
 		struct store_msg sm;
-		fill_msg(&sm, &m, &kc, idx, txn);
+		store_fill_msg(&sm, &m, &kc, idx, txn);
 		err = cb(&sm, ctx);
 	}
 	idx_iter_close(&it);
-	kwcache_free(&kc);
+	store_kwcache_free(&kc);
 	idx_read_end(idx, txn);
 	return err;
 }
@@ -316,7 +300,7 @@ int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *ms
 	if (err == 0)
 		err = idx_msg_get(idx, txn, mbox->id, uid, &m);
 	if (err == 0) {
-		fill_msg(msg_r, &m, NULL, idx, txn);
+		store_fill_msg(msg_r, &m, NULL, idx, txn);
 		if (keywords_r != NULL) {
 			char **kw = xcalloc(m.n_keywords + 1u, sizeof(*kw));
 			for (unsigned i = 0; i < m.n_keywords; i++) {
@@ -440,8 +424,8 @@ int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *da
 {
 	if (data == NULL && len > 0)
 		return STORE_EINVALID;
-	struct op_cache o = { .op = { .run = run_cache_set }, .mbox_id = mbox->id, .uid = uid,
-			      .data = data, .len = len };
+	struct op_cache o = { .op = { .run = run_cache_set, .nosync = true }, .mbox_id = mbox->id,
+			      .uid = uid, .data = data, .len = len };
 	return writer_run(mbox->user, &o.op);
 }
 
@@ -520,14 +504,14 @@ int store_changes_since(struct store_mailbox *mbox, uint64_t since, store_msg_cb
 				break;
 			}
 			struct store_msg sm;
-			fill_msg(&sm, &m, &kc, idx, txn);
+			store_fill_msg(&sm, &m, &kc, idx, txn);
 			err = changed_cb(&sm, ctx);
 		}
 		idx_iter_close(&it);
 	}
 	if (err == 0 && vanished_r != NULL)
 		err = collect_vanished(idx, txn, mbox->id, since, vanished_r);
-	kwcache_free(&kc);
+	store_kwcache_free(&kc);
 	idx_read_end(idx, txn);
 	if (err != 0 && vanished_r != NULL)
 		store_uid_list_free(vanished_r);

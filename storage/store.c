@@ -101,6 +101,11 @@ uint64_t store_debug_commit_count(const struct store *store)
 	return atomic_load(&((struct store *)store)->commits);
 }
 
+uint64_t store_debug_lazy_commit_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->lazy_commits);
+}
+
 uint64_t store_debug_batch_count(const struct store *store)
 {
 	return atomic_load(&((struct store *)store)->batches);
