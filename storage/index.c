@@ -540,9 +540,10 @@ int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const str
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return idx_err(rc, "cache del");
 	uint64_t modseq = ++mb->highestmodseq;
-	err = idx_tomb_put(idx, txn, mb->id, modseq, m->uid, (int64_t)time(NULL));
+	/* count first: a missing counter is counted from the table */
+	err = tomb_count_add(idx, txn, mb->id, 1);
 	if (err == 0)
-		err = tomb_count_add(idx, txn, mb->id, 1);
+		err = idx_tomb_put(idx, txn, mb->id, modseq, m->uid, (int64_t)time(NULL));
 	if (err != 0)
 		return err;
 	count(mb, m, -1);
