@@ -19,7 +19,7 @@
 #include "storage/mailbox-name.h"
 #include "storage/store.h"
 
-#define IDX_BASE_MAX 128
+#define IDX_BASE_MAX STORE_ID_SRC_MAX
 
 struct idx_dbis {
 	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache;

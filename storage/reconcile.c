@@ -432,18 +432,16 @@ int store_user_reconcile_all(struct store_user *u)
 			err = r;
 			break;
 		}
-		{
-			push(&known, &n_known, mb.name);
-			char *dir = store_mailbox_path(u, mb.name);
-			int64_t cs, ns;
-			int sr = dir != NULL ? maildir_dir_stamp(dir, &cs, &ns) : -EINVAL;
-			struct stat st;
-			if (sr == -ENOENT && strcmp(mb.name, "INBOX") != 0 && stat(dir, &st) != 0)
-				push(&o.drop, &o.n_drop, mb.name);
-			else if (sr != 0 || cs != mb.cur_stamp || ns != mb.new_stamp)
-				push(&o.check, &o.n_check, mb.name);
-			free(dir);
-		}
+		push(&known, &n_known, mb.name);
+		char *dir = store_mailbox_path(u, mb.name);
+		int64_t cs, ns;
+		int sr = dir != NULL ? maildir_dir_stamp(dir, &cs, &ns) : -EINVAL;
+		struct stat st;
+		if (sr == -ENOENT && strcmp(mb.name, "INBOX") != 0 && stat(dir, &st) != 0)
+			push(&o.drop, &o.n_drop, mb.name);
+		else if (sr != 0 || cs != mb.cur_stamp || ns != mb.new_stamp)
+			push(&o.check, &o.n_check, mb.name);
+		free(dir);
 	}
 	idx_iter_close(&it);
 	idx_read_end(&u->idx, txn);

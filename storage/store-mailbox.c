@@ -325,17 +325,15 @@ int store_mailbox_list(struct store_user *user, struct store_mailbox_info **list
 			err = r;
 			break;
 		}
-		{
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				list = xrealloc(list, cap * sizeof(*list));
-			}
-			struct store_mailbox_info *info = &list[n++];
-			memset(info, 0, sizeof(*info));
-			info->name = xstrdup(mb.name);
-			info->special_use = mb.special_use;
-			info->subscribed = idx_subs_has(idx, txn, mb.name);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			list = xrealloc(list, cap * sizeof(*list));
 		}
+		struct store_mailbox_info *info = &list[n++];
+		memset(info, 0, sizeof(*info));
+		info->name = xstrdup(mb.name);
+		info->special_use = mb.special_use;
+		info->subscribed = idx_subs_has(idx, txn, mb.name);
 	}
 	idx_iter_close(&it);
 	idx_read_end(idx, txn);

@@ -6,6 +6,7 @@
  * starting at `since`, independent of the mailbox size. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,12 +74,20 @@ void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcac
 	out->n_keywords = m->n_keywords;
 	for (unsigned i = 0; i < m->n_keywords; i++)
 		out->keywords[i] = c != NULL ? kw_name(c, idx, txn, m->keywords[i]) : NULL;
-	id_of(m->base, out->uidl);
-	out->emailid[0] = 'M';
-	if (m->origin[0] == '\0')
-		memcpy(out->emailid + 1, out->uidl, STORE_ID_LEN + 1);
-	else
-		id_of(m->origin, out->emailid + 1);
+	/* both NUL-terminated within IDX_BASE_MAX (== STORE_ID_SRC_MAX) */
+	memcpy(out->id_base, m->base, strlen(m->base) + 1);
+	memcpy(out->id_origin, m->origin, strlen(m->origin) + 1);
+}
+
+void store_msg_uidl(const struct store_msg *msg, char uidl_r[STORE_ID_LEN + 1])
+{
+	id_of(msg->id_base, uidl_r);
+}
+
+void store_msg_emailid(const struct store_msg *msg, char emailid_r[STORE_ID_LEN + 2])
+{
+	emailid_r[0] = 'M';
+	id_of(msg->id_origin[0] != '\0' ? msg->id_origin : msg->id_base, emailid_r + 1);
 }
 
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,

@@ -190,6 +190,7 @@ const uint32_t *store_mailbox_recent(struct store_mailbox *mbox, size_t *count_r
  * emailid is kept in the index only: a rebuild without a readable old index
  * gives a copy an emailid of its own. THREADID is not provided (NIL). */
 #define STORE_ID_LEN 20
+#define STORE_ID_SRC_MAX 128
 
 /* A message's per-message state as read from the index. */
 struct store_msg {
@@ -201,9 +202,16 @@ struct store_msg {
 	uint64_t vsize;           /* bytes with every line ending as CRLF (RFC822.SIZE) */
 	uint16_t n_keywords;
 	const char *keywords[STORE_MAX_KEYWORDS_PER_MSG]; /* borrowed during the callback */
-	char uidl[STORE_ID_LEN + 1];      /* POP3 UIDL, unique per message */
-	char emailid[STORE_ID_LEN + 2];   /* "M" + id: EMAILID, shared by copies */
+	/* Opaque identity of the message's file (and of the message it is a
+	 * copy of, "" if none): inputs of store_msg_uidl/store_msg_emailid,
+	 * which compute the ids only when asked (a FLAGS scan pays nothing). */
+	char id_base[STORE_ID_SRC_MAX];
+	char id_origin[STORE_ID_SRC_MAX];
 };
+/* POP3 UIDL: unique per message file, never reused. */
+void store_msg_uidl(const struct store_msg *msg, char uidl_r[STORE_ID_LEN + 1]);
+/* RFC 8474 EMAILID ("M" + id): shared by a message's copies. */
+void store_msg_emailid(const struct store_msg *msg, char emailid_r[STORE_ID_LEN + 2]);
 /* Calls cb for every message with uid_lo <= uid <= uid_hi, in UID order,
  * inside one short read transaction. A non-zero return from cb stops the scan
  * and is returned. The msg pointer is valid during the callback only. */

@@ -332,13 +332,24 @@ static bool id_chars_ok(const char *s)
 	return true;
 }
 
+struct ids { char uidl[STORE_ID_LEN + 1], emailid[STORE_ID_LEN + 2]; uint32_t uid; };
+
+static struct ids ids_of(struct store_mailbox *mbox, uint32_t uid)
+{
+	struct store_msg m = get_msg(mbox, uid);
+	struct ids r = { .uid = uid };
+	store_msg_uidl(&m, r.uidl);
+	store_msg_emailid(&m, r.emailid);
+	return r;
+}
+
 static void test_ids(void **state)
 {
 	struct fx *fx = *state;
 	add_n(fx, "INBOX", 3);
 	assert_int_equal(store_mailbox_create(fx->user, "Copy", 0), STORE_OK);
 	struct store_mailbox *mbox = open_box(fx, "INBOX", false);
-	struct store_msg a = get_msg(mbox, 1), b = get_msg(mbox, 2);
+	struct ids a = ids_of(mbox, 1), b = ids_of(mbox, 2);
 	assert_int_equal(strlen(a.uidl), STORE_ID_LEN);
 	assert_true(id_chars_ok(a.uidl));
 	assert_true(a.emailid[0] == 'M' && id_chars_ok(a.emailid));
@@ -347,7 +358,7 @@ static void test_ids(void **state)
 	uint32_t uid = 1;
 	struct store_uid_list s, d;
 	assert_int_equal(store_copy(mbox, &uid, 1, "INBOX", false, &s, &d, NULL), STORE_OK);
-	struct store_msg c = get_msg(mbox, d.uids[0]);
+	struct ids c = ids_of(mbox, d.uids[0]);
 	assert_string_equal(c.emailid, a.emailid);       /* same email */
 	assert_string_not_equal(c.uidl, a.uidl);         /* another file, another UIDL */
 	store_uid_list_free(&s);
@@ -355,7 +366,7 @@ static void test_ids(void **state)
 	uid = 2;
 	assert_int_equal(store_copy(mbox, &uid, 1, "Copy", true, &s, &d, NULL), STORE_OK);
 	struct store_mailbox *cp = open_box(fx, "Copy", true);
-	struct store_msg moved = get_msg(cp, d.uids[0]);
+	struct ids moved = ids_of(cp, d.uids[0]);
 	assert_string_equal(moved.uidl, b.uidl);         /* a move keeps both */
 	assert_string_equal(moved.emailid, b.emailid);
 	store_uid_list_free(&s);
@@ -368,7 +379,7 @@ static void test_ids(void **state)
 	assert_int_equal(store_index_rebuild(fx->store, "alice", NULL, NULL), STORE_OK);
 	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
 	mbox = open_box(fx, "INBOX", false);
-	struct store_msg a2 = get_msg(mbox, 1), c2 = get_msg(mbox, c.uid);
+	struct ids a2 = ids_of(mbox, 1), c2 = ids_of(mbox, c.uid);
 	assert_string_equal(a2.uidl, a.uidl);
 	assert_string_equal(c2.uidl, c.uidl);
 	assert_string_equal(c2.emailid, a.emailid);
