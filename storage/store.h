@@ -375,7 +375,8 @@ void store_expunge_async(struct store_mailbox *mbox, const uint32_t *uids, size_
  * sequence numbers stay put during FETCH/STORE/SEARCH by number. Mapping
  * either way is a binary search over the runs: O(log runs). */
 struct store_view;
-/* Built from one read transaction (UIDs only, no record decoding). */
+/* Built from one read transaction (UIDs only, no record decoding). The
+ * view borrows mbox: close the view before the mailbox. */
 int store_view_open(struct store_mailbox *mbox, struct store_view **view_r);
 void store_view_close(struct store_view **view);
 uint32_t store_view_count(const struct store_view *view);      /* EXISTS */
@@ -426,7 +427,9 @@ int store_view_sync(struct store_view *view, unsigned flags, const struct store_
 /* Changes since a MODSEQ (CONDSTORE/QRESYNC): cb for each message whose
  * MODSEQ > since (in MODSEQ order), and the UIDs expunged with MODSEQ > since
  * (sorted) in *vanished_r. Cost grows with the number of changes, not with
- * the mailbox size. */
+ * the mailbox size. When since < store_status.pruned_modseq, tombstones the
+ * answer would need were pruned (retention) and *vanished_r is incomplete:
+ * QRESYNC then answers from the client's known UIDs instead. */
 int store_changes_since(struct store_mailbox *mbox, uint64_t since,
 			store_msg_cb *changed_cb, void *ctx,
 			struct store_uid_list *vanished_r);
