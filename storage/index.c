@@ -558,7 +558,8 @@ static int iter_open(MDB_txn *txn, MDB_dbi dbi, const unsigned char *key, size_t
 		     size_t prefix, struct idx_iter *it)
 {
 	memset(it, 0, sizeof(*it));
-	memcpy(it->key, key, klen);
+	if (klen > 0)
+		memcpy(it->key, key, klen);
 	it->klen = klen;
 	it->prefix = prefix;
 	int rc = mdb_cursor_open(txn, dbi, &it->cur);
