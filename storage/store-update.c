@@ -214,7 +214,7 @@ static int run_flags(struct wtxn *w, struct wop *op)
 	struct op_flags *o = (struct op_flags *)op;
 	struct idx_mbox mb;
 	uint16_t ids[STORE_MAX_KEYWORDS_PER_MSG];
-	size_t n_ids, n;
+	size_t n_ids, n = 0;
 	o->n_changed = 0;
 	int err = view_mbox(w, o->mbox, &mb);
 	if (err == 0)
@@ -362,7 +362,7 @@ static int run_expunge(struct wtxn *w, struct wop *op)
 {
 	struct op_expunge *o = (struct op_expunge *)op;
 	struct idx_mbox mb;
-	size_t n, removed = 0;
+	size_t n = 0, removed = 0;
 	int err = view_mbox(w, o->mbox, &mb);
 	if (err == 0)
 		err = collect(w, mb.id, &o->cur, o->batch, o->buf, &n);
