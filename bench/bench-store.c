@@ -2,8 +2,10 @@
  * 1 and 8 writer threads for 4 KiB and 100 KiB messages, the cost of opening
  * a 100k-message mailbox and reading all flags, flag updates per second
  * (single-UID and batched calls), changes-since with 10 changes in a 10k and
- * a 100k mailbox (must not grow with the mailbox), and peak RSS. Prints one
- * table. Usage: bench-store WORK_DIR [--quick] [--keep]; WORK_DIR should be
+ * a 100k mailbox (must not grow with the mailbox), the session view (build
+ * for a FETCH 1:* FLAGS, its memory, and one sync after 10 changes in a 10k
+ * and a 100k mailbox), STORE 1:* +FLAGS over the whole 100k mailbox in
+ * batches, and peak RSS. Prints one table. Usage: bench-store WORK_DIR [--quick] [--keep]; WORK_DIR should be
  * on a real disk (fsync cost is the point), e.g. /var/tmp. */
 #include <errno.h>
 #include <ftw.h>
@@ -319,6 +321,110 @@ static double changes_since_us(struct bench *b, const char *user_name)
 	return us;
 }
 
+/* FETCH 1:* FLAGS as IMAP will do it: build the session view (UIDs only),
+ * then read every message's flags. */
+static void bench_view_build(struct bench *b)
+{
+	struct store_user *user = open_user(b, "big");
+	struct store_mailbox *mbox = NULL;
+	int ret = store_mailbox_open(user, "INBOX", true, &mbox);
+	if (ret != STORE_OK)
+		die("mailbox open", ret);
+	double start = now_s();
+	struct store_view *view = NULL;
+	ret = store_view_open(mbox, &view);
+	if (ret != STORE_OK)
+		die("view open", ret);
+	double built = now_s();
+	struct scan_ctx s = { 0 };
+	ret = store_msg_scan(mbox, 1, UINT32_MAX, scan_cb, &s);
+	if (ret != STORE_OK)
+		die("scan", ret);
+	double done = now_s();
+	char name[96], note[128];
+	snprintf(name, sizeof(name), "FETCH 1:* FLAGS, %uk msgs: view + flags", b->big_messages / 1000);
+	snprintf(note, sizeof(note), "view %.1f ms (%u msgs, %zu bytes) + flags %.1f ms",
+		 (built - start) * 1e3, store_view_count(view), store_view_memory(view),
+		 (done - built) * 1e3);
+	row(name, (done - start) * 1e3, "ms", note);
+	store_view_close(&view);
+	store_mailbox_close(&mbox);
+	store_user_close(&user);
+}
+
+/* Microseconds per store_view_sync that brings in 10 flag changes. */
+static double view_sync_us(struct bench *b, const char *user_name)
+{
+	struct store_user *user = open_user(b, user_name);
+	struct store_mailbox *mbox = NULL, *other = NULL;
+	int ret = store_mailbox_open(user, "INBOX", false, &mbox);
+	if (ret == STORE_OK)
+		ret = store_mailbox_open(user, "INBOX", false, &other);
+	if (ret != STORE_OK)
+		die("mailbox open", ret);
+	struct store_view *view = NULL;
+	ret = store_view_open(mbox, &view);
+	if (ret != STORE_OK)
+		die("view open", ret);
+	uint32_t n = store_view_count(view);
+	unsigned reps = b->quick ? 5 : 20, got = 0;
+	double total = 0;
+	for (unsigned r = 0; r < reps; r++) {
+		uint32_t uids[10];
+		for (uint32_t i = 0; i < 10; i++)
+			uids[i] = store_view_uid(view, 1 + i * (n / 10));
+		/* a keyword no message has yet: every call changes all 10 */
+		const char *kw[] = { "$BenchSync" };
+		ret = store_flags_update(other, uids, 10, r % 2 ? STORE_FLAGS_REMOVE : STORE_FLAGS_ADD,
+					 0, kw, 1, 0, NULL);
+		if (ret != STORE_OK)
+			die("flags", ret);
+		struct store_view_ops ops = { .changed = count_cb };
+		struct store_view_sync_info info;
+		unsigned changed = 0;
+		double start = now_s();
+		ret = store_view_sync(view, 0, &ops, &changed, &info);
+		total += now_s() - start;
+		if (ret != STORE_OK)
+			die("view sync", ret);
+		got += changed;
+	}
+	if (got != 10 * reps)
+		fprintf(stderr, "bench-store: view sync saw %u changes, expected %u\n", got, 10 * reps);
+	store_view_close(&view);
+	store_mailbox_close(&other);
+	store_mailbox_close(&mbox);
+	store_user_close(&user);
+	return total * 1e6 / reps;
+}
+
+/* STORE 1:* +FLAGS \Seen on the big mailbox: batched, no UID array. */
+static void bench_store_all(struct bench *b)
+{
+	struct store_user *user = open_user(b, "big");
+	struct store_mailbox *mbox = NULL;
+	int ret = store_mailbox_open(user, "INBOX", false, &mbox);
+	if (ret != STORE_OK)
+		die("mailbox open", ret);
+	struct store_uid_range all = { 1, UINT32_MAX };
+	unsigned changed = 0;
+	uint64_t commits = store_debug_commit_count(b->store);
+	double start = now_s();
+	ret = store_flags_update_set(mbox, &all, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0, 0,
+				     count_cb, &changed, NULL);
+	if (ret != STORE_OK)
+		die("flags 1:*", ret);
+	double elapsed = now_s() - start;
+	char name[96], note[96];
+	snprintf(name, sizeof(name), "STORE 1:* +FLAGS \\Seen, %uk msgs", b->big_messages / 1000);
+	snprintf(note, sizeof(note), "%u changed, %llu durable commits, %.0f msgs/s", changed,
+		 (unsigned long long)(store_debug_commit_count(b->store) - commits),
+		 changed / elapsed);
+	row(name, elapsed * 1e3, "ms", note);
+	store_mailbox_close(&mbox);
+	store_user_close(&user);
+}
+
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st; (void)flag; (void)ftw;
@@ -380,6 +486,15 @@ int main(int argc, char **argv)
 	char note[64];
 	snprintf(note, sizeof(note), "%.2fx the small mailbox (must stay ~1x)", big / mid);
 	row(name, big, "us/call", note);
+	bench_view_build(&b);
+	mid = view_sync_us(&b, "mid");
+	big = view_sync_us(&b, "big");
+	snprintf(name, sizeof(name), "view sync, 10 changes in %uk msgs", b.mid_messages / 1000);
+	row(name, mid, "us/call", NULL);
+	snprintf(name, sizeof(name), "view sync, 10 changes in %uk msgs", b.big_messages / 1000);
+	snprintf(note, sizeof(note), "%.2fx the small mailbox (must stay ~1x)", big / mid);
+	row(name, big, "us/call", note);
+	bench_store_all(&b);
 	store_destroy(&b.store);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

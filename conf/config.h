@@ -94,6 +94,9 @@ struct loft_config {
 	size_t lmdb_map_size;     /* sparse map size per user index */
 	unsigned index_cache_size; /* open user indexes kept (LRU) */
 	unsigned writer_threads;
+	unsigned write_batch_messages;   /* messages per batch of ranged ops */
+	unsigned tombstone_max_age_days; /* 0 = kept for ever */
+	unsigned tombstone_max_count;    /* per mailbox, 0 = no limit */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -183,6 +183,15 @@ const struct conf_setting conf_settings[] = {
 	{ "storage", "writer_threads", CONF_T_UINT, MAIN(writer_threads), "2", NULL,
 	  1, 64, NULL, 0, NULL,
 	  "Threads committing index writes (group commit per user)." },
+	{ "storage", "write_batch_messages", CONF_T_UINT, MAIN(write_batch_messages), "1000",
+	  NULL, 1, 1000000, NULL, 0, NULL,
+	  "Messages per durable batch of a flag change, expunge or copy over many." },
+	{ "storage", "tombstone_max_age_days", CONF_T_UINT, MAIN(tombstone_max_age_days), "90",
+	  NULL, 0, 36500, NULL, 0, NULL,
+	  "Days expunge records are kept for QRESYNC; 0 = for ever." },
+	{ "storage", "tombstone_max_count", CONF_T_UINT, MAIN(tombstone_max_count), "100000",
+	  NULL, 0, UINT32_MAX, NULL, 0, NULL,
+	  "Expunge records kept per mailbox for QRESYNC; 0 = no limit." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -228,7 +237,7 @@ const struct conf_section conf_sections[] = {
 	  "Bounds on connections, input sizes, command shapes and idle times." },
 	{ "log", false, conf_settings + 30, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 32, 5,
+	{ "storage", false, conf_settings + 32, 8,
 	  "Quotas and the mail index." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "

@@ -20,6 +20,9 @@ void store_config_settings(const struct loft_config *cfg, bool watch_external,
 	set_r->lmdb_map_size = cfg->lmdb_map_size;
 	set_r->index_cache_size = cfg->index_cache_size;
 	set_r->writer_threads = cfg->writer_threads;
+	set_r->batch_messages = cfg->write_batch_messages;
+	set_r->tombstone_max_age = (uint64_t)cfg->tombstone_max_age_days * 86400;
+	set_r->tombstone_max_count = cfg->tombstone_max_count;
 	set_r->quota_bytes = cfg->quota_bytes;
 	set_r->quota_messages = cfg->quota_messages;
 	set_r->max_message_size = cfg->max_literal_size;

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "lib/xmem.h"
-#include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"
+#include "storage/match.h"
 #include "storage/store-private.h"
 
 #define CHECK_MAX_LINES 1000
@@ -48,30 +48,126 @@ void store_check_report_free(struct store_check_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct maildir_entry *x = a, *y = b;
-	return strcmp(x->name.base, y->name.base);
-}
-
 static int u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-static struct maildir_entry *find_entry(struct maildir_entry *e, size_t n, const char *base)
+struct check_ctx {
+	struct idx *idx;
+	MDB_txn *txn;
+	const struct idx_mbox *mb;
+	const char *dir;
+	struct store_check_report *r;
+	struct idx_mbox sum;
+	uint64_t max_modseq;
+	uint32_t max_uid;
+};
+
+/* Counters and the modseq index of every record, paired or not. */
+static void check_record(struct check_ctx *c, const struct idx_msg *m)
 {
-	struct maildir_entry key;
-	memset(&key, 0, sizeof(key));
-	snprintf(key.name.base, sizeof(key.name.base), "%s", base);
-	return store_bsearch(&key, e, n, sizeof(*e), entry_cmp);
+	c->sum.messages++;
+	if (!(m->flags & STORE_FLAG_SEEN))
+		c->sum.unseen++;
+	if (m->flags & STORE_FLAG_DELETED)
+		c->sum.deleted++;
+	c->sum.size += m->size;
+	c->sum.vsize += m->vsize;
+	if (m->modseq > c->max_modseq)
+		c->max_modseq = m->modseq;
+	if (m->uid > c->max_uid)
+		c->max_uid = m->uid;
+	struct idx_iter it;
+	uint64_t ms = 0;
+	uint32_t uid = 0;
+	bool ok = idx_modseq_iter_open(c->idx, c->txn, c->mb->id, m->modseq - 1, &it) == 0 &&
+		  idx_modseq_iter_next(&it, &ms, &uid) == 1 && ms == m->modseq && uid == m->uid;
+	idx_iter_close(&it);
+	if (!ok)
+		problem(c->r, "mailbox %s: uid %u: modseq %llu not indexed", c->mb->name, m->uid,
+			(unsigned long long)m->modseq);
+}
+
+static int check_pair(void *ctx, const struct idx_msg *m, struct maildir_entry *e)
+{
+	struct check_ctx *c = ctx;
+	check_record(c, m);
+	if (e->name.uid != 0 && e->name.uid != m->uid)
+		problem(c->r, "mailbox %s: uid %u: file %s names U=%u", c->mb->name, m->uid,
+			e->filename, e->name.uid);
+	if (e->file_size != m->size)
+		problem(c->r, "mailbox %s: uid %u: size %llu in index, %llu on disk", c->mb->name,
+			m->uid, (unsigned long long)m->size, (unsigned long long)e->file_size);
+	return 0;
+}
+
+static int check_lost(void *ctx, const struct idx_msg *m)
+{
+	struct check_ctx *c = ctx;
+	check_record(c, m);
+	/* A writer next to us may have renamed it (a flag change) between
+	 * our scan and now: look once more by base. */
+	char *found = NULL;
+	if (maildir_find_base(c->dir, m->base, &found) == 0)
+		free(found);
+	else
+		problem(c->r, "mailbox %s: uid %u: file %s missing", c->mb->name, m->uid, m->base);
+	return 0;
+}
+
+static int check_stray(void *ctx, struct maildir_entry *e, bool dup)
+{
+	struct check_ctx *c = ctx;
+	(void)dup;
+	problem(c->r, "mailbox %s: file %s%s not in the index", c->mb->name,
+		e->in_new ? "new/" : "cur/", e->filename);
+	return 0;
+}
+
+static const struct match_ops check_ops = { check_pair, check_lost, check_stray };
+
+/* modseq entries must point at messages with that modseq; tombstones must
+ * lie below UIDNEXT and not name live messages. */
+static int check_tables(struct check_ctx *c)
+{
+	struct idx_iter it;
+	uint64_t ms;
+	uint32_t uid;
+	int64_t when;
+	int r, err = idx_modseq_iter_open(c->idx, c->txn, c->mb->id, 0, &it);
+	while (err == 0 && (r = idx_modseq_iter_next(&it, &ms, &uid)) != 0) {
+		struct idx_msg m;
+		if (r < 0 || idx_msg_get(c->idx, c->txn, c->mb->id, uid, &m) != 0 || m.modseq != ms)
+			problem(c->r, "mailbox %s: stale modseq entry %llu", c->mb->name,
+				(unsigned long long)ms);
+		if (r < 0)
+			break;
+	}
+	idx_iter_close(&it);
+	err = err != 0 ? err : idx_tomb_iter_open(c->idx, c->txn, c->mb->id, 0, &it);
+	while (err == 0 && (r = idx_tomb_iter_next(&it, &ms, &uid, &when)) != 0) {
+		if (r < 0) {
+			problem(c->r, "mailbox %s: undecodable tombstone", c->mb->name);
+			break;
+		}
+		struct idx_msg m;
+		if (ms > c->max_modseq)
+			c->max_modseq = ms;
+		if (uid >= c->mb->uidnext)
+			problem(c->r, "mailbox %s: tombstone uid %u >= uidnext %u", c->mb->name, uid,
+				c->mb->uidnext);
+		if (idx_msg_get(c->idx, c->txn, c->mb->id, uid, &m) == 0)
+			problem(c->r, "mailbox %s: uid %u is both live and expunged", c->mb->name, uid);
+	}
+	idx_iter_close(&it);
+	return err;
 }
 
 static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mbox *mb,
 			 struct store_check_report *r)
 {
-	struct idx *idx = &u->idx;
 	char *dir = store_mailbox_path(u, mb->name);
 	struct maildir_entry *ents = NULL;
 	size_t n = 0;
@@ -81,136 +177,31 @@ static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mb
 		free(dir);
 		return 0;
 	}
-	store_qsort(ents, n, sizeof(*ents), entry_cmp);
-	bool *used = xcalloc(n ? n : 1, sizeof(*used));
-	struct idx_mbox sum;
-	memset(&sum, 0, sizeof(sum));
-	uint64_t max_modseq = 0;
-	uint32_t max_uid = 0;
-	size_t n_msgs = 0;
-
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.msgs, &cur);
-	int err = 0;
-	if (rc == 0) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, mb->id, 0);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (idx_get_u32(k.mv_data) != mb->id)
-				break;
-			struct idx_msg m;
-			if (idx_msg_decode(&k, &v, &m) != 0) {
-				problem(r, "mailbox %s: undecodable message record", mb->name);
-				continue;
-			}
-			n_msgs++;
-			sum.messages++;
-			if (!(m.flags & STORE_FLAG_SEEN))
-				sum.unseen++;
-			if (m.flags & STORE_FLAG_DELETED)
-				sum.deleted++;
-			sum.size += m.size;
-			sum.vsize += m.vsize;
-			if (m.modseq > max_modseq)
-				max_modseq = m.modseq;
-			if (m.uid > max_uid)
-				max_uid = m.uid;
-			unsigned char mk[IDX_MODSEQ_KEY_LEN];
-			idx_modseq_key(mk, mb->id, m.modseq);
-			MDB_val mkv = { sizeof(mk), mk }, mv;
-			if (mdb_get(txn, idx->dbi.modseq, &mkv, &mv) != 0 || mv.mv_size != 4 ||
-			    idx_get_u32(mv.mv_data) != m.uid)
-				problem(r, "mailbox %s: uid %u: modseq %llu not indexed", mb->name, m.uid,
-					(unsigned long long)m.modseq);
-			struct maildir_entry *e = find_entry(ents, n, m.base);
-			if (e == NULL) {
-				/* A writer next to us may have renamed it (a flag change)
-				 * between our scan and now: look once more by base. */
-				char *found = NULL;
-				if (maildir_find_base(dir, m.base, &found) == 0) {
-					free(found);
-					continue;
-				}
-				problem(r, "mailbox %s: uid %u: file %s missing", mb->name, m.uid, m.base);
-				continue;
-			}
-			used[e - ents] = true;
-			if (e->name.uid != 0 && e->name.uid != m.uid)
-				problem(r, "mailbox %s: uid %u: file %s names U=%u", mb->name, m.uid,
-					e->filename, e->name.uid);
-			if (e->file_size != m.size)
-				problem(r, "mailbox %s: uid %u: size %llu in index, %llu on disk", mb->name,
-					m.uid, (unsigned long long)m.size,
-					(unsigned long long)e->file_size);
-		}
-		mdb_cursor_close(cur);
+	struct check_ctx c = { .idx = &u->idx, .txn = txn, .mb = mb, .dir = dir, .r = r };
+	int err = match_mailbox(&u->idx, txn, mb->id, ents, n, &check_ops, &c);
+	if (err == STORE_ECORRUPT) {
+		problem(r, "mailbox %s: undecodable message record", mb->name);
+		err = 0;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		err = idx_err(rc, "check scan");
-
-	/* modseq entries must point at messages with that modseq */
-	if (err == 0 && mdb_cursor_open(txn, idx->dbi.modseq, &cur) == 0) {
-		unsigned char kb[IDX_MODSEQ_KEY_LEN];
-		idx_modseq_key(kb, mb->id, 0);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_MODSEQ_KEY_LEN || idx_get_u32(k.mv_data) != mb->id)
-				break;
-			uint64_t ms = idx_get_u64((unsigned char *)k.mv_data + 4);
-			struct idx_msg m;
-			if (v.mv_size != 4 ||
-			    idx_msg_get(idx, txn, mb->id, idx_get_u32(v.mv_data), &m) != 0 ||
-			    m.modseq != ms)
-				problem(r, "mailbox %s: stale modseq entry %llu", mb->name,
-					(unsigned long long)ms);
-		}
-		mdb_cursor_close(cur);
-	}
-	/* tombstones: below UIDNEXT and HIGHESTMODSEQ, not for live messages */
-	if (err == 0 && mdb_cursor_open(txn, idx->dbi.expunged, &cur) == 0) {
-		unsigned char kb[IDX_EXPUNGED_KEY_LEN];
-		idx_expunged_key(kb, mb->id, 0, 0);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_EXPUNGED_KEY_LEN || idx_get_u32(k.mv_data) != mb->id)
-				break;
-			uint64_t ms = idx_get_u64((unsigned char *)k.mv_data + 4);
-			uint32_t uid = idx_get_u32((unsigned char *)k.mv_data + 12);
-			struct idx_msg m;
-			if (ms > max_modseq)
-				max_modseq = ms;
-			if (uid >= mb->uidnext)
-				problem(r, "mailbox %s: tombstone uid %u >= uidnext %u", mb->name, uid,
-					mb->uidnext);
-			if (idx_msg_get(idx, txn, mb->id, uid, &m) == 0)
-				problem(r, "mailbox %s: uid %u is both live and expunged", mb->name, uid);
-		}
-		mdb_cursor_close(cur);
-	}
-
-	if (sum.messages != mb->messages || sum.unseen != mb->unseen || sum.deleted != mb->deleted ||
-	    sum.size != mb->size || sum.vsize != mb->vsize)
+	if (err == 0)
+		err = check_tables(&c);
+	const struct idx_mbox *sum = &c.sum;
+	if (sum->messages != mb->messages || sum->unseen != mb->unseen ||
+	    sum->deleted != mb->deleted || sum->size != mb->size || sum->vsize != mb->vsize)
 		problem(r, "mailbox %s: counters (messages %u unseen %u deleted %u size %llu) "
 			"but records give (%u %u %u %llu)", mb->name, mb->messages, mb->unseen,
-			mb->deleted, (unsigned long long)mb->size, sum.messages, sum.unseen,
-			sum.deleted, (unsigned long long)sum.size);
-	if (max_modseq > mb->highestmodseq)
+			mb->deleted, (unsigned long long)mb->size, sum->messages, sum->unseen,
+			sum->deleted, (unsigned long long)sum->size);
+	if (c.max_modseq > mb->highestmodseq)
 		problem(r, "mailbox %s: modseq %llu above highestmodseq %llu", mb->name,
-			(unsigned long long)max_modseq, (unsigned long long)mb->highestmodseq);
-	if (max_uid >= mb->uidnext)
-		problem(r, "mailbox %s: uid %u >= uidnext %u", mb->name, max_uid, mb->uidnext);
+			(unsigned long long)c.max_modseq, (unsigned long long)mb->highestmodseq);
+	if (c.max_uid >= mb->uidnext)
+		problem(r, "mailbox %s: uid %u >= uidnext %u", mb->name, c.max_uid, mb->uidnext);
 
-	/* files the index does not know; duplicate U= in names */
+	/* duplicate U= in names */
 	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
 	size_t n_uids = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!used[i])
-			problem(r, "mailbox %s: file %s%s not in the index", mb->name,
-				ents[i].in_new ? "new/" : "cur/", ents[i].filename);
 		if (ents[i].name.uid != 0)
 			uids[n_uids++] = ents[i].name.uid;
 	}
@@ -220,9 +211,8 @@ static int check_mailbox(struct store_user *u, MDB_txn *txn, const struct idx_mb
 			problem(r, "mailbox %s: U=%u appears in more than one file name", mb->name,
 				uids[i]);
 	}
-	r->messages += n_msgs;
+	r->messages += sum->messages;
 	free(uids);
-	free(used);
 	maildir_scan_free(ents, n);
 	free(dir);
 	return err;
@@ -262,16 +252,14 @@ int store_index_check(struct store *store, const char *user, struct store_check_
 	err = idx_read_begin(&u->idx, &txn);
 	char **names = NULL;
 	size_t n_names = 0;
-	MDB_cursor *cur;
-	if (err == 0 && mdb_cursor_open(txn, u->idx.dbi.mailboxes, &cur) == 0) {
-		MDB_val k, v;
-		int rc;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct idx_mbox mb;
-			if (idx_mbox_decode(&k, &v, &mb) != 0) {
+	struct idx_iter it = { 0 };
+	if (err == 0 && idx_mbox_iter_open(&u->idx, txn, &it) == 0) {
+		struct idx_mbox mb;
+		int r;
+		while (err == 0 && (r = idx_mbox_iter_next(&it, &mb)) != 0) {
+			if (r < 0) {
 				problem(report_r, "undecodable mailbox record");
-				continue;
+				break;
 			}
 			report_r->mailboxes++;
 			names = xrealloc(names, (n_names + 1) * sizeof(*names));
@@ -281,8 +269,8 @@ int store_index_check(struct store *store, const char *user, struct store_check_
 				problem(report_r, "mailbox %s: name mapping broken", mb.name);
 			err = check_mailbox(u, txn, &mb, report_r);
 		}
-		mdb_cursor_close(cur);
 	}
+	idx_iter_close(&it);
 	idx_read_end(&u->idx, txn);
 	store_qsort(names, n_names, sizeof(*names), name_cmp);
 	if (store_bsearch(&(const char *){ "INBOX" }, names, n_names, sizeof(*names), name_cmp) == NULL)

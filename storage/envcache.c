@@ -1,10 +1,9 @@
-/* The store object and its cache of open user environments: store_create /
- * store_destroy, store_user_open / store_user_close, reference counting and
- * the LRU of unreferenced environments (closed beyond index_cache_size, never
- * while referenced or while writes are queued). An environment is opened at
- * most once per process (LMDB forbids opening the same one twice: closing a
- * duplicate would drop the other's POSIX locks), so eviction closes it while
- * holding the store lock. */
+/* The cache of open user environments: finding or opening a user's shared
+ * environment, reference counting and the LRU of unreferenced environments
+ * (closed beyond index_cache_size, never while referenced or while writes
+ * are queued). An environment is opened at most once per process (LMDB
+ * forbids opening the same one twice: closing a duplicate would drop the
+ * other's POSIX locks), so eviction closes it while holding the store lock. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,13 +12,10 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/maildir.h"
-#include "storage/notify.h"
 #include "storage/store-debug.h"
 #include "storage/store-private.h"
-#include "storage/writer.h"
+#include "storage/store-recent.h"
 #include "lib/thread-role.h"
-
-#define STORE_BUCKETS 1024
 
 static size_t hash_name(const char *s)
 {
@@ -29,65 +25,16 @@ static size_t hash_name(const char *s)
 	return h;
 }
 
-static int mkdir_p(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	char *copy = xstrdup(path);
-	char *slash = strrchr(copy, '/');
-	int r = -ENOENT;
-	if (slash != NULL && slash != copy) {
-		*slash = '\0';
-		r = mkdir_p(copy);
-	}
-	free(copy);
-	if (r == 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
-		r = -errno;
-	return r;
-}
-
-int store_create(const struct store_settings *set, struct store **store_r)
-{
-	*store_r = NULL;
-	if (set == NULL || set->mail_dir == NULL || set->mail_dir[0] == '\0')
-		return STORE_EINVALID;
-	int r = mkdir_p(set->mail_dir);
-	if (r != 0) {
-		log_error("store: mail_dir %s: %s", set->mail_dir, strerror(-r));
-		return STORE_EIO;
-	}
-	struct store *s = xcalloc(1, sizeof(*s));
-	s->set = *set;
-	s->mail_dir = xstrdup(set->mail_dir);
-	s->set.mail_dir = s->mail_dir;
-	if (s->set.index_cache_size == 0)
-		s->set.index_cache_size = 1024;
-	if (s->set.writer_threads == 0)
-		s->set.writer_threads = 2;
-	s->n_buckets = STORE_BUCKETS;
-	s->users = xcalloc(s->n_buckets, sizeof(*s->users));
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->wlock, NULL);
-	pthread_cond_init(&s->wcond, NULL);
-	int err = writer_start(s, s->set.writer_threads);
-	if (err == 0)
-		err = notify_create(s);
-	if (err != 0) {
-		store_destroy(&s);
-		return err;
-	}
-	*store_r = s;
-	return 0;
-}
-
 static void user_free(struct store_user *u)
 {
+	store_recent_close(u);
+	store_reader_cache_free(u);
 	idx_close(&u->idx);
 	if (u->notify_fd >= 0)
 		close(u->notify_fd);
 	pthread_mutex_destroy(&u->done_lock);
+	pthread_mutex_destroy(&u->recent_lock);
+	pthread_mutex_destroy(&u->crlf_lock);
 	pthread_cond_destroy(&u->done_cond);
 	free(u->name);
 	free(u->dir);
@@ -123,17 +70,8 @@ static void hash_unlink(struct store *s, struct store_user *u)
 	}
 }
 
-void store_destroy(struct store **store)
+void store_envcache_free_all(struct store *s)
 {
-	struct store *s = *store;
-	if (s == NULL)
-		return;
-	*store = NULL;
-	/* no new reconcile ops, then drain the writers (they still publish),
-	 * then drop the watch registry */
-	notify_stop(s);
-	writer_stop(s);
-	notify_destroy(s);
 	for (size_t b = 0; b < s->n_buckets; b++) {
 		while (s->users[b] != NULL) {
 			struct store_user *u = s->users[b];
@@ -144,11 +82,7 @@ void store_destroy(struct store **store)
 		}
 	}
 	free(s->users);
-	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->wlock);
-	pthread_cond_destroy(&s->wcond);
-	free(s->mail_dir);
-	free(s);
+	s->users = NULL;
 }
 
 static bool user_name_valid(const char *user)
@@ -233,6 +167,8 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 	u->index_dir = xasprintf("%s/index", u->dir);
 	u->notify_fd = -1;
 	pthread_mutex_init(&u->done_lock, NULL);
+	pthread_mutex_init(&u->recent_lock, NULL);
+	pthread_mutex_init(&u->crlf_lock, NULL);
 	pthread_cond_init(&u->done_cond, NULL);
 	/* maildir_create fsyncs two directories; an existing user needs none. */
 	char *cur = xasprintf("%s/cur", u->dir);
@@ -272,39 +208,6 @@ int store_user_get(struct store *s, const char *user, struct store_user **u_r)
 	return err;
 }
 
-int store_user_open(struct store *s, const char *user, struct store_user **user_r)
-{
-	struct store_user *u;
-	int err = store_user_get(s, user, &u);
-	if (err != 0)
-		return err;
-	err = store_user_reconcile_all(u);
-	if (err != 0) {
-		store_user_unref(u);
-		return err;
-	}
-	*user_r = u;
-	return 0;
-}
-
-void store_user_close(struct store_user **user)
-{
-	if (*user == NULL)
-		return;
-	store_user_unref(*user);
-	*user = NULL;
-}
-
-const char *store_user_name(const struct store_user *user)
-{
-	return user->name;
-}
-
-const char *store_user_dir(const struct store_user *user)
-{
-	return user->dir;
-}
-
 /* Close a cached, unreferenced environment of a user (index rebuild).
  * Returns STORE_EINUSE if it is referenced or has writes queued. */
 int store_user_evict(struct store *s, const char *user)
@@ -338,27 +241,7 @@ int store_user_evict(struct store *s, const char *user)
 	}
 }
 
-/* ---- debug counters (store-debug.h) ---- */
-
-uint64_t store_debug_commit_count(const struct store *store)
-{
-	return atomic_load(&((struct store *)store)->commits);
-}
-
-uint64_t store_debug_batch_count(const struct store *store)
-{
-	return atomic_load(&((struct store *)store)->batches);
-}
-
-uint64_t store_debug_op_count(const struct store *store)
-{
-	return atomic_load(&((struct store *)store)->ops);
-}
-
-uint64_t store_debug_env_open_count(const struct store *store)
-{
-	return atomic_load(&((struct store *)store)->env_opens);
-}
+/* ---- debug introspection of the cache (store-debug.h) ---- */
 
 size_t store_debug_open_envs(struct store *store)
 {

@@ -42,6 +42,11 @@ int idx_err(int rc, const char *what)
 	}
 }
 
+static void tomb_meta_key(char *buf, size_t size, const char *what, uint32_t mbox_id)
+{
+	snprintf(buf, size, "%s/%u", what, mbox_id);
+}
+
 static int open_dbis(struct idx *idx)
 {
 	static const struct { const char *name; size_t off; } tables[] = {
@@ -279,130 +284,7 @@ int idx_meta_next(struct idx *idx, MDB_txn *txn, const char *key, uint64_t start
 	return err;
 }
 
-/* ---- mailboxes ---- */
-
-int idx_mbox_decode(const MDB_val *key, const MDB_val *val, struct idx_mbox *mb)
-{
-	const unsigned char *p = val->mv_data;
-	if (key->mv_size != 4 || val->mv_size < IDX_MBOX_FIXED_LEN || p[0] != IDX_MBOX_V1 ||
-	    val->mv_size - IDX_MBOX_FIXED_LEN > MAILBOX_NAME_MAX)
-		return idx_err(MDB_CORRUPTED, "mailbox record");
-	mb->id = idx_get_u32(key->mv_data);
-	p++;
-	mb->uidvalidity = idx_get_u32(p); p += 4;
-	mb->uidnext = idx_get_u32(p); p += 4;
-	mb->highestmodseq = idx_get_u64(p); p += 8;
-	mb->recent_uid = idx_get_u32(p); p += 4;
-	mb->special_use = idx_get_u32(p); p += 4;
-	mb->messages = idx_get_u32(p); p += 4;
-	mb->unseen = idx_get_u32(p); p += 4;
-	mb->deleted = idx_get_u32(p); p += 4;
-	mb->size = idx_get_u64(p); p += 8;
-	mb->vsize = idx_get_u64(p); p += 8;
-	mb->cur_stamp = (int64_t)idx_get_u64(p); p += 8;
-	mb->new_stamp = (int64_t)idx_get_u64(p); p += 8;
-	size_t n = val->mv_size - IDX_MBOX_FIXED_LEN;
-	memcpy(mb->name, p, n);
-	mb->name[n] = '\0';
-	return 0;
-}
-
-int idx_mbox_get(struct idx *idx, MDB_txn *txn, uint32_t id, struct idx_mbox *mb_r)
-{
-	unsigned char kb[4];
-	idx_put_u32(kb, id);
-	MDB_val k = { 4, kb }, v;
-	int rc = mdb_get(txn, idx->dbi.mailboxes, &k, &v);
-	if (rc != 0)
-		return idx_err(rc, "mailbox get");
-	return idx_mbox_decode(&k, &v, mb_r);
-}
-
-int idx_mbox_by_name(struct idx *idx, MDB_txn *txn, const char *name, struct idx_mbox *mb_r)
-{
-	MDB_val k = { strlen(name), (void *)name }, v;
-	int rc = mdb_get(txn, idx->dbi.mbox_by_name, &k, &v);
-	if (rc != 0)
-		return idx_err(rc, "mailbox lookup");
-	if (v.mv_size != 4)
-		return idx_err(MDB_CORRUPTED, "mbox_by_name value");
-	return idx_mbox_get(idx, txn, idx_get_u32(v.mv_data), mb_r);
-}
-
-int idx_mbox_put(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb, bool insert)
-{
-	size_t nlen = strlen(mb->name);
-	unsigned char buf[IDX_MBOX_FIXED_LEN + MAILBOX_NAME_MAX], kb[4], *p = buf;
-	*p++ = IDX_MBOX_V1;
-	idx_put_u32(p, mb->uidvalidity); p += 4;
-	idx_put_u32(p, mb->uidnext); p += 4;
-	idx_put_u64(p, mb->highestmodseq); p += 8;
-	idx_put_u32(p, mb->recent_uid); p += 4;
-	idx_put_u32(p, mb->special_use); p += 4;
-	idx_put_u32(p, mb->messages); p += 4;
-	idx_put_u32(p, mb->unseen); p += 4;
-	idx_put_u32(p, mb->deleted); p += 4;
-	idx_put_u64(p, mb->size); p += 8;
-	idx_put_u64(p, mb->vsize); p += 8;
-	idx_put_u64(p, (uint64_t)mb->cur_stamp); p += 8;
-	idx_put_u64(p, (uint64_t)mb->new_stamp); p += 8;
-	memcpy(p, mb->name, nlen);
-	idx_put_u32(kb, mb->id);
-	MDB_val k = { 4, kb }, v = { IDX_MBOX_FIXED_LEN + nlen, buf };
-	int rc = mdb_put(txn, idx->dbi.mailboxes, &k, &v, 0);
-	if (rc == 0 && insert) {
-		MDB_val nk = { nlen, (void *)mb->name }, nv = { 4, kb };
-		rc = mdb_put(txn, idx->dbi.mbox_by_name, &nk, &nv, MDB_NOOVERWRITE);
-	}
-	return idx_err(rc, "mailbox put");
-}
-
-int idx_mbox_rename(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const char *new_name)
-{
-	if (strlen(new_name) > MAILBOX_NAME_MAX)
-		return STORE_EINVALID;
-	MDB_val ok = { strlen(mb->name), mb->name };
-	int rc = mdb_del(txn, idx->dbi.mbox_by_name, &ok, NULL);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return idx_err(rc, "mailbox rename");
-	snprintf(mb->name, sizeof(mb->name), "%s", new_name);
-	return idx_mbox_put(idx, txn, mb, true);
-}
-
-int idx_mbox_children(struct idx *idx, MDB_txn *txn, const char *name, char ***names_r,
-		      size_t *count_r)
-{
-	char *prefix = xasprintf("%s/", name);
-	size_t plen = strlen(prefix);
-	MDB_cursor *cur;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = mdb_cursor_open(txn, idx->dbi.mbox_by_name, &cur);
-	if (rc == 0) {
-		MDB_val k = { plen, prefix }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-				break;
-			names = xrealloc(names, (n + 1) * sizeof(*names));
-			names[n++] = xstrndup(k.mv_data, k.mv_size);
-		}
-		mdb_cursor_close(cur);
-	}
-	free(prefix);
-	*names_r = names;
-	*count_r = n;
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc != 0) {
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		*names_r = NULL;
-		*count_r = 0;
-	}
-	return idx_err(rc, "mailbox children");
-}
+/* ---- mailboxes (records in index-mbox.c) ---- */
 
 /* Delete every key of dbi starting with the 4-byte mailbox id prefix. */
 static int drop_prefix(MDB_txn *txn, MDB_dbi dbi, uint32_t mbox_id)
@@ -443,50 +325,14 @@ int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb)
 		rc = drop_prefix(txn, idx->dbi.expunged, mb->id);
 	if (rc == 0)
 		rc = drop_prefix(txn, idx->dbi.cache, mb->id);
-	return idx_err(rc, "mailbox drop");
-}
-
-int idx_usage(struct idx *idx, MDB_txn *txn, uint64_t *bytes_r, uint64_t *messages_r)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.mailboxes, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	uint64_t bytes = 0, msgs = 0;
-	MDB_val k, v;
-	int err = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		const unsigned char *p = v.mv_data;
-		if (v.mv_size < IDX_MBOX_FIXED_LEN || p[0] != IDX_MBOX_V1) {
-			err = idx_err(MDB_CORRUPTED, "mailbox record");
-			break;
-		}
-		/* messages at offset 1+4+4+8+4+4, size at +4+4+4 after it */
-		msgs += idx_get_u32(p + 25);
-		bytes += idx_get_u64(p + 37);
-	}
-	mdb_cursor_close(cur);
-	if (err == 0 && rc != MDB_NOTFOUND)
-		err = idx_err(rc, "usage scan");
-	*bytes_r = bytes;
-	*messages_r = msgs;
-	return err;
-}
-
-int idx_new_uidvalidity(struct idx *idx, MDB_txn *txn, uint32_t *uidvalidity_r)
-{
-	uint64_t seed = 0;
-	int err = idx_meta_get(idx, txn, "uidvalidity_seed", &seed);
-	if (err != 0 && err != STORE_ENOTFOUND)
-		return err;
-	uint64_t now = (uint64_t)time(NULL);
-	uint64_t v = seed + 1 > now ? seed + 1 : now;
-	if (v > UINT32_MAX)
-		v = seed + 1 <= UINT32_MAX ? seed + 1 : 1;
-	err = idx_meta_put(idx, txn, "uidvalidity_seed", v);
+	int err = idx_err(rc, "mailbox drop");
+	char key[32];
+	tomb_meta_key(key, sizeof(key), "tombs", mb->id);
 	if (err == 0)
-		*uidvalidity_r = (uint32_t)v;
+		err = idx_meta_del(idx, txn, key);
+	tomb_meta_key(key, sizeof(key), "pruned", mb->id);
+	if (err == 0)
+		err = idx_meta_del(idx, txn, key);
 	return err;
 }
 
@@ -512,8 +358,19 @@ int idx_msg_decode(const MDB_val *key, const MDB_val *val, struct idx_msg *m)
 	for (unsigned i = 0; i < m->n_keywords; i++, p += 2)
 		m->keywords[i] = idx_get_u16(p);
 	size_t blen = rest - 2u * m->n_keywords;
+	const unsigned char *nul = memchr(p, '\0', blen);
+	size_t olen = 0;
+	if (nul != NULL) {          /* base NUL origin (a copy's EMAILID source) */
+		olen = blen - (size_t)(nul - p) - 1;
+		blen = (size_t)(nul - p);
+		if (olen >= IDX_BASE_MAX)
+			return idx_err(MDB_CORRUPTED, "message record origin");
+	}
 	memcpy(m->base, p, blen);
 	m->base[blen] = '\0';
+	if (olen > 0)
+		memcpy(m->origin, nul + 1, olen);
+	m->origin[olen] = '\0';
 	return 0;
 }
 
@@ -532,9 +389,12 @@ int idx_msg_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, s
 
 int idx_msg_put_raw(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struct idx_msg *m)
 {
-	unsigned char buf[IDX_MSG_FIXED_LEN + 2 * STORE_MAX_KEYWORDS_PER_MSG + IDX_BASE_MAX];
+	unsigned char buf[IDX_MSG_FIXED_LEN + 2 * STORE_MAX_KEYWORDS_PER_MSG + 2 * IDX_BASE_MAX];
 	unsigned char kb[IDX_MSG_KEY_LEN], *p = buf;
 	size_t blen = strnlen(m->base, IDX_BASE_MAX - 1);
+	size_t olen = strnlen(m->origin, IDX_BASE_MAX - 1);
+	if (olen > 0 && strcmp(m->origin, m->base) == 0)
+		olen = 0;
 	*p++ = IDX_MSG_V1;
 	idx_put_u32(p, m->flags); p += 4;
 	idx_put_u64(p, m->modseq); p += 8;
@@ -546,6 +406,11 @@ int idx_msg_put_raw(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struc
 		idx_put_u16(p, m->keywords[i]);
 	memcpy(p, m->base, blen);
 	p += blen;
+	if (olen > 0) {
+		*p++ = '\0';
+		memcpy(p, m->origin, olen);
+		p += olen;
+	}
 	idx_msg_key(kb, mbox_id, m->uid);
 	MDB_val k = { sizeof(kb), kb }, v = { (size_t)(p - buf), buf };
 	return idx_err(mdb_put(txn, idx->dbi.msgs, &k, &v, 0), "message put");
@@ -567,6 +432,41 @@ static int modseq_del(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t 
 	MDB_val k = { sizeof(kb), kb };
 	int rc = mdb_del(txn, idx->dbi.modseq, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : idx_err(rc, "modseq del");
+}
+
+/* The per-mailbox tombstone counter (meta "tombs/<id>"); absent on indexes
+ * older than pruning: counted once. */
+static int tomb_count_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t *n_r)
+{
+	char key[32];
+	tomb_meta_key(key, sizeof(key), "tombs", mbox_id);
+	int err = idx_meta_get(idx, txn, key, n_r);
+	if (err != STORE_ENOTFOUND)
+		return err;
+	struct idx_iter it;
+	uint64_t n = 0, ms;
+	uint32_t uid;
+	int64_t t;
+	err = idx_tomb_iter_open(idx, txn, mbox_id, 0, &it);
+	while (err == 0 && (err = idx_tomb_iter_next(&it, &ms, &uid, &t)) == 1) {
+		n++;
+		err = 0;
+	}
+	idx_iter_close(&it);
+	*n_r = n;
+	return err < 0 ? err : 0;
+}
+
+static int tomb_count_add(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, int64_t delta)
+{
+	uint64_t n;
+	int err = tomb_count_get(idx, txn, mbox_id, &n);
+	if (err != 0)
+		return err;
+	char key[32];
+	tomb_meta_key(key, sizeof(key), "tombs", mbox_id);
+	n = delta < 0 && (uint64_t)-delta > n ? 0 : n + (uint64_t)delta;
+	return idx_meta_put(idx, txn, key, n);
 }
 
 static void count(struct idx_mbox *mb, const struct idx_msg *m, int sign)
@@ -629,7 +529,7 @@ int idx_msg_update(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const str
 
 int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const struct idx_msg *m)
 {
-	unsigned char kb[IDX_MSG_KEY_LEN], tb[IDX_EXPUNGED_KEY_LEN];
+	unsigned char kb[IDX_MSG_KEY_LEN];
 	idx_msg_key(kb, mb->id, m->uid);
 	MDB_val k = { sizeof(kb), kb };
 	int rc = mdb_del(txn, idx->dbi.msgs, &k, NULL);
@@ -642,109 +542,225 @@ int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const str
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return idx_err(rc, "cache del");
 	uint64_t modseq = ++mb->highestmodseq;
-	idx_expunged_key(tb, mb->id, modseq, m->uid);
-	MDB_val tk = { sizeof(tb), tb }, tv = { 0, NULL };
-	rc = mdb_put(txn, idx->dbi.expunged, &tk, &tv, 0);
-	if (rc != 0)
-		return idx_err(rc, "tombstone put");
+	/* count first: a missing counter is counted from the table */
+	err = tomb_count_add(idx, txn, mb->id, 1);
+	if (err == 0)
+		err = idx_tomb_put(idx, txn, mb->id, modseq, m->uid, (int64_t)time(NULL));
+	if (err != 0)
+		return err;
 	count(mb, m, -1);
 	return 0;
 }
 
-/* ---- keywords ---- */
 
-bool idx_keyword_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > 255)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7f || strchr("(){%*\"\\]", *p) != NULL)
-			return false;
-	}
-	return true;
-}
+/* ---- iterators: the only cursors on the message, modseq and tombstone
+ * tables ---- */
 
-int idx_keyword_id(struct idx *idx, MDB_txn *txn, const char *name, bool create, uint16_t *id_r,
-		   bool *created_r)
+static int iter_open(MDB_txn *txn, MDB_dbi dbi, const unsigned char *key, size_t klen,
+		     size_t prefix, struct idx_iter *it)
 {
-	if (created_r != NULL)
-		*created_r = false;
-	MDB_val k = { strlen(name), (void *)name }, v;
-	int rc = mdb_get(txn, idx->dbi.keywords, &k, &v);
-	if (rc == 0) {
-		if (v.mv_size != 2)
-			return idx_err(MDB_CORRUPTED, "keyword value");
-		*id_r = idx_get_u16(v.mv_data);
-		return 0;
+	memset(it, 0, sizeof(*it));
+	if (klen > 0)
+		memcpy(it->key, key, klen);
+	it->klen = klen;
+	it->prefix = prefix;
+	int rc = mdb_cursor_open(txn, dbi, &it->cur);
+	if (rc != 0) {
+		it->cur = NULL;
+		return idx_err(rc, "cursor");
 	}
-	if (rc != MDB_NOTFOUND)
-		return idx_err(rc, "keyword get");
-	if (!create)
-		return STORE_ENOTFOUND;
-	uint64_t id;
-	int err = idx_meta_next(idx, txn, "next_keyword_id", 0, &id);
-	if (err != 0)
-		return err;
-	if (id > UINT16_MAX)
-		return STORE_EINVALID;
-	unsigned char ib[2];
-	idx_put_u16(ib, (uint16_t)id);
-	MDB_val iv = { 2, ib };
-	rc = mdb_put(txn, idx->dbi.keywords, &k, &iv, 0);
-	if (rc == 0)
-		rc = mdb_put(txn, idx->dbi.kwid, &iv, &k, 0);
-	if (rc != 0)
-		return idx_err(rc, "keyword put");
-	*id_r = (uint16_t)id;
-	if (created_r != NULL)
-		*created_r = true;
 	return 0;
 }
 
-char *idx_keyword_name(struct idx *idx, MDB_txn *txn, uint16_t id)
+/* 1 with it->k/it->v on the next row of the prefix, 0 at its end. */
+static int iter_step(struct idx_iter *it, size_t want_klen)
 {
-	unsigned char ib[2];
-	idx_put_u16(ib, id);
-	MDB_val k = { 2, ib }, v;
-	if (mdb_get(txn, idx->dbi.kwid, &k, &v) != 0)
-		return NULL;
-	return xstrndup(v.mv_data, v.mv_size);
+	if (it->cur == NULL || it->done)
+		return 0;
+	int rc;
+	if (!it->started) {
+		it->started = true;
+		it->k.mv_size = it->klen;
+		it->k.mv_data = it->key;
+		rc = mdb_cursor_get(it->cur, &it->k, &it->v, it->klen ? MDB_SET_RANGE : MDB_FIRST);
+	} else {
+		rc = mdb_cursor_get(it->cur, &it->k, &it->v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND || (rc == 0 && (it->k.mv_size < it->prefix ||
+				   memcmp(it->k.mv_data, it->key, it->prefix) != 0))) {
+		it->done = true;
+		return 0;
+	}
+	if (rc != 0) {
+		it->done = true;
+		return idx_err(rc, "iterate");
+	}
+	if (want_klen != 0 && it->k.mv_size != want_klen) {
+		it->done = true;
+		return idx_err(MDB_CORRUPTED, "key size");
+	}
+	return 1;
 }
 
-int idx_keyword_table(struct idx *idx, MDB_txn *txn, char ***names_r, size_t *count_r)
+void idx_iter_close(struct idx_iter *it)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.kwid, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	char **names = NULL;
-	size_t n = 0;
-	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 2)
-			continue;
-		size_t id = idx_get_u16(k.mv_data);
-		if (id >= n) {
-			names = xrealloc(names, (id + 1) * sizeof(*names));
-			memset(names + n, 0, (id + 1 - n) * sizeof(*names));
-			n = id + 1;
+	if (it->cur != NULL)
+		mdb_cursor_close(it->cur);
+	it->cur = NULL;
+}
+
+int idx_msg_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid_lo,
+		      struct idx_iter *it)
+{
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, mbox_id, uid_lo);
+	return iter_open(txn, idx->dbi.msgs, kb, sizeof(kb), 4, it);
+}
+
+int idx_msg_iter_next(struct idx_iter *it, struct idx_msg *m_r)
+{
+	int r = iter_step(it, IDX_MSG_KEY_LEN);
+	if (r == 1 && (r = idx_msg_decode(&it->k, &it->v, m_r)) == 0)
+		r = 1;
+	return r;
+}
+
+int idx_msg_iter_next_uid(struct idx_iter *it, uint32_t *uid_r)
+{
+	int r = iter_step(it, IDX_MSG_KEY_LEN);
+	if (r == 1)
+		*uid_r = idx_get_u32((const unsigned char *)it->k.mv_data + 4);
+	return r;
+}
+
+int idx_modseq_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+			 struct idx_iter *it)
+{
+	unsigned char kb[IDX_MODSEQ_KEY_LEN];
+	idx_modseq_key(kb, mbox_id, since == UINT64_MAX ? since : since + 1);
+	return iter_open(txn, idx->dbi.modseq, kb, sizeof(kb), 4, it);
+}
+
+int idx_modseq_iter_next(struct idx_iter *it, uint64_t *modseq_r, uint32_t *uid_r)
+{
+	int r = iter_step(it, IDX_MODSEQ_KEY_LEN);
+	if (r != 1)
+		return r;
+	if (it->v.mv_size != 4) {
+		it->done = true;
+		return idx_err(MDB_CORRUPTED, "modseq value");
+	}
+	*modseq_r = idx_get_u64((const unsigned char *)it->k.mv_data + 4);
+	*uid_r = idx_get_u32(it->v.mv_data);
+	return 1;
+}
+
+int idx_tomb_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+		       struct idx_iter *it)
+{
+	unsigned char kb[IDX_EXPUNGED_KEY_LEN];
+	idx_expunged_key(kb, mbox_id, since == UINT64_MAX ? since : since + 1, 0);
+	return iter_open(txn, idx->dbi.expunged, kb, sizeof(kb), 4, it);
+}
+
+int idx_tomb_iter_next(struct idx_iter *it, uint64_t *modseq_r, uint32_t *uid_r, int64_t *time_r)
+{
+	int r = iter_step(it, IDX_EXPUNGED_KEY_LEN);
+	if (r != 1)
+		return r;
+	const unsigned char *k = it->k.mv_data;
+	*modseq_r = idx_get_u64(k + 4);
+	*uid_r = idx_get_u32(k + 12);
+	*time_r = it->v.mv_size == 8 ? (int64_t)idx_get_u64(it->v.mv_data) : 0;
+	return 1;
+}
+
+int idx_mbox_iter_open(struct idx *idx, MDB_txn *txn, struct idx_iter *it)
+{
+	return iter_open(txn, idx->dbi.mailboxes, NULL, 0, 0, it);
+}
+
+int idx_mbox_iter_next(struct idx_iter *it, struct idx_mbox *mb_r)
+{
+	int r = iter_step(it, 4);
+	if (r == 1 && (r = idx_mbox_decode(&it->k, &it->v, mb_r)) == 0)
+		r = 1;
+	return r;
+}
+
+/* ---- tombstones ---- */
+
+int idx_tomb_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t modseq, uint32_t uid,
+		 int64_t when)
+{
+	unsigned char tb[IDX_EXPUNGED_KEY_LEN], vb[8];
+	idx_expunged_key(tb, mbox_id, modseq, uid);
+	idx_put_u64(vb, (uint64_t)when);
+	MDB_val tk = { sizeof(tb), tb }, tv = { when != 0 ? 8 : 0, vb };
+	return idx_err(mdb_put(txn, idx->dbi.expunged, &tk, &tv, 0), "tombstone put");
+}
+
+int idx_tomb_pruned(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t *modseq_r)
+{
+	char key[32];
+	tomb_meta_key(key, sizeof(key), "pruned", mbox_id);
+	int err = idx_meta_get(idx, txn, key, modseq_r);
+	if (err == STORE_ENOTFOUND) {
+		*modseq_r = 0;
+		err = 0;
+	}
+	return err;
+}
+
+int idx_tomb_set_pruned(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t modseq)
+{
+	char key[32];
+	tomb_meta_key(key, sizeof(key), "pruned", mbox_id);
+	return modseq == 0 ? 0 : idx_meta_put(idx, txn, key, modseq);
+}
+
+int idx_tomb_prune(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struct idx_prune *p,
+		   size_t *pruned_r)
+{
+	*pruned_r = 0;
+	if (p->max_count == 0 && p->max_age == 0)
+		return 0;
+	uint64_t n;
+	int err = tomb_count_get(idx, txn, mbox_id, &n);
+	if (err != 0 || (n <= p->max_count && p->max_age == 0) || n == 0)
+		return err;
+	uint64_t top = 0;
+	struct idx_iter it;
+	err = idx_tomb_iter_open(idx, txn, mbox_id, 0, &it);
+	size_t done = 0;
+	while (err == 0 && done < p->limit) {
+		int r = iter_step(&it, IDX_EXPUNGED_KEY_LEN);
+		if (r <= 0) {
+			err = r;
+			break;
 		}
-		names[id] = xstrndup(v.mv_data, v.mv_size);
+		int64_t when = it.v.mv_size == 8 ? (int64_t)idx_get_u64(it.v.mv_data) : 0;
+		bool by_count = p->max_count != 0 && n - done > p->max_count;
+		bool by_age = p->max_age != 0 && when != 0 && when + p->max_age < p->now;
+		if (!by_count && !by_age)
+			break;   /* oldest first: everything after is newer */
+		top = idx_get_u64((const unsigned char *)it.k.mv_data + 4);
+		int rc = mdb_cursor_del(it.cur, 0);
+		if (rc != 0)
+			err = idx_err(rc, "tombstone prune");
+		else
+			done++;
 	}
-	mdb_cursor_close(cur);
-	*names_r = names;
-	*count_r = n;
-	return rc == MDB_NOTFOUND ? 0 : idx_err(rc, "keyword table");
-}
-
-uint32_t idx_msg_keyword_bits(const struct idx_msg *m)
-{
-	uint32_t bits = 0;
-	for (unsigned i = 0; i < m->n_keywords; i++) {
-		if (m->keywords[i] < 26)
-			bits |= 1u << m->keywords[i];
+	idx_iter_close(&it);
+	if (err == 0 && done > 0) {
+		uint64_t old;
+		err = idx_tomb_pruned(idx, txn, mbox_id, &old);
+		if (err == 0 && top > old)
+			err = idx_tomb_set_pruned(idx, txn, mbox_id, top);
+		if (err == 0)
+			err = tomb_count_add(idx, txn, mbox_id, -(int64_t)done);
 	}
-	return bits;
+	if (err == 0)
+		*pruned_r = done;
+	return err;
 }

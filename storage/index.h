@@ -1,9 +1,12 @@
 /* The LMDB index of one user (internal to storage/): opening the environment
- * and its tables, short read transactions from a pool of reset handles, and
- * typed get/put helpers over the layouts of index-schema.h. Mutating helpers
- * run inside a write transaction owned by the writer thread (writer.c) and
- * keep every derived table and counter (modseq index, tombstones, mailbox
- * counters) consistent in that same transaction. */
+ * and its tables, short read transactions from a pool of reset handles,
+ * typed get/put helpers over the layouts of index-schema.h, and iterators.
+ * Mutating helpers run inside a write transaction owned by the writer thread
+ * (writer.c) and keep every derived table and counter (modseq index,
+ * tombstones, mailbox counters) consistent in that same transaction.
+ * Files: index.c (environment, meta, messages, tombstones, iterators: the
+ * only cursors on the message tables), index-mbox.c (mailbox records),
+ * index-tables.c (keywords, subscriptions, parse cache). */
 #ifndef LOFT_STORAGE_INDEX_H
 #define LOFT_STORAGE_INDEX_H
 
@@ -16,7 +19,7 @@
 #include "storage/mailbox-name.h"
 #include "storage/store.h"
 
-#define IDX_BASE_MAX 128
+#define IDX_BASE_MAX STORE_ID_SRC_MAX
 
 struct idx_dbis {
 	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache;
@@ -53,6 +56,8 @@ struct idx_msg {
 	uint16_t n_keywords;
 	uint16_t keywords[STORE_MAX_KEYWORDS_PER_MSG];
 	char base[IDX_BASE_MAX];
+	char origin[IDX_BASE_MAX];  /* base of the message this is a copy of
+				     * (EMAILID source); "" = itself */
 };
 
 /* Map an LMDB/errno return code to a store_error (MAP_FULL, ENOSPC, EIO ->
@@ -119,6 +124,57 @@ int idx_msg_put_raw(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struc
  * counters in *mb. */
 int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const struct idx_msg *m);
 
+/* Iterators over one table range, in key order. Each _next returns 1 with
+ * the next row, 0 at the end, or a negative store_error. Rows are decoded
+ * into caller-owned structs. A write iterator (write txn) must not be used
+ * after the caller writes the same table: collect, close, then write. Close
+ * every opened iterator (also after an error). */
+struct idx_iter {
+	MDB_cursor *cur;
+	MDB_val k, v;
+	unsigned char key[16];
+	size_t klen, prefix;
+	bool started, done;
+};
+void idx_iter_close(struct idx_iter *it);
+/* Messages of a mailbox with uid >= uid_lo, in UID order. */
+int idx_msg_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid_lo,
+		      struct idx_iter *it);
+int idx_msg_iter_next(struct idx_iter *it, struct idx_msg *m_r);
+/* The same, UIDs only (no record decoding: view building). */
+int idx_msg_iter_next_uid(struct idx_iter *it, uint32_t *uid_r);
+/* (modseq, uid) of live messages with modseq > since, in MODSEQ order. */
+int idx_modseq_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+			 struct idx_iter *it);
+int idx_modseq_iter_next(struct idx_iter *it, uint64_t *modseq_r, uint32_t *uid_r);
+/* Tombstones with modseq > since, in MODSEQ order; *time_r is the expunge
+ * time in seconds (0 = unknown, written before times were kept). */
+int idx_tomb_iter_open(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
+		       struct idx_iter *it);
+int idx_tomb_iter_next(struct idx_iter *it, uint64_t *modseq_r, uint32_t *uid_r,
+		       int64_t *time_r);
+/* Every mailbox record, in id order. */
+int idx_mbox_iter_open(struct idx *idx, MDB_txn *txn, struct idx_iter *it);
+int idx_mbox_iter_next(struct idx_iter *it, struct idx_mbox *mb_r);
+
+/* Tombstones: put one (rebuild keeps old ones; when = expunge time), the
+ * highest MODSEQ pruned so far (0 = none: every tombstone is still there),
+ * and pruning by retention: the oldest first, while more than max_count
+ * remain (0 = no count limit) or they are older than max_age seconds at
+ * `now` (0 = no age limit), at most `limit` per call so a write stays
+ * bounded. The highest pruned MODSEQ is recorded in the same txn. */
+struct idx_prune {
+	uint64_t max_count;
+	int64_t max_age, now;
+	size_t limit;
+};
+int idx_tomb_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t modseq, uint32_t uid,
+		 int64_t when);
+int idx_tomb_pruned(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t *modseq_r);
+int idx_tomb_set_pruned(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t modseq);
+int idx_tomb_prune(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struct idx_prune *p,
+		   size_t *pruned_r);
+
 /* Keywords. idx_keyword_id with create allocates a new id (*created_r). */
 bool idx_keyword_valid(const char *name);
 int idx_keyword_id(struct idx *idx, MDB_txn *txn, const char *name, bool create, uint16_t *id_r,
@@ -127,6 +183,19 @@ int idx_keyword_id(struct idx *idx, MDB_txn *txn, const char *name, bool create,
 char *idx_keyword_name(struct idx *idx, MDB_txn *txn, uint16_t id);
 /* All keyword names indexed by id (holes NULL), for loft-keywords. */
 int idx_keyword_table(struct idx *idx, MDB_txn *txn, char ***names_r, size_t *count_r);
+/* Write a name <-> id pair as is (rebuild keeping old ids). */
+int idx_keyword_put(struct idx *idx, MDB_txn *txn, const char *name, uint16_t id);
+
+/* Subscriptions (names need not exist as mailboxes). */
+int idx_subs_set(struct idx *idx, MDB_txn *txn, const char *name, bool subscribe);
+bool idx_subs_has(struct idx *idx, MDB_txn *txn, const char *name);
+int idx_subs_list(struct idx *idx, MDB_txn *txn, char ***names_r, size_t *count_r);
+
+/* The parse cache: get returns STORE_ENOTFOUND when absent; *data_r is heap. */
+int idx_cache_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, void **data_r,
+		  size_t *len_r);
+int idx_cache_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, const void *data,
+		  size_t len);
 
 /* Maildir letters <-> keyword ids 0..25. */
 uint32_t idx_msg_keyword_bits(const struct idx_msg *m);

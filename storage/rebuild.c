@@ -22,10 +22,10 @@
 
 #include "lib/log.h"
 #include "lib/xmem.h"
-#include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"
-#include "storage/store-mailbox.h"
+#include "storage/match.h"
+#include "storage/mailbox-create.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
 
@@ -64,18 +64,6 @@ static int rm_tree(const char *path)
 	return rmdir(path) == 0 ? 0 : -errno;
 }
 
-static int adopt_cmp(const void *a, const void *b)
-{
-	const struct maildir_entry *x = a, *y = b;
-	if ((x->name.uid == 0) != (y->name.uid == 0))
-		return x->name.uid == 0 ? 1 : -1;
-	if (x->name.uid != y->name.uid)
-		return x->name.uid < y->name.uid ? -1 : 1;
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? -1 : 1;
-	return strcmp(x->filename, y->filename);
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	const struct mbox_scan *x = a, *y = b;
@@ -98,13 +86,7 @@ static int rebuild_keywords(struct wtxn *w, struct op_rebuild *o)
 	for (size_t i = 0; i < n && err == 0; i++) {
 		if (names[i] == NULL || !idx_keyword_valid(names[i]))
 			continue;
-		unsigned char ib[2];
-		idx_put_u16(ib, (uint16_t)i);
-		MDB_val k = { strlen(names[i]), names[i] }, v = { 2, ib };
-		int rc = mdb_put(w->txn, w->idx->dbi.keywords, &k, &v, 0);
-		if (rc == 0)
-			rc = mdb_put(w->txn, w->idx->dbi.kwid, &v, &k, 0);
-		err = idx_err(rc, "rebuild keyword");
+		err = idx_keyword_put(w->idx, w->txn, names[i], (uint16_t)i);
 	}
 	if (err == 0)
 		err = idx_meta_put(w->idx, w->txn, "next_keyword_id", n);
@@ -116,16 +98,13 @@ static void copy_old_user_data(struct wtxn *w, struct op_rebuild *o)
 {
 	if (o->old == NULL)
 		return;
-	MDB_cursor *cur;
-	if (mdb_cursor_open(o->old_txn, o->old->dbi.subs, &cur) == 0) {
-		MDB_val k, v;
-		for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			MDB_val ev = { 0, NULL };
-			mdb_put(w->txn, w->idx->dbi.subs, &k, &ev, 0);
-		}
-		mdb_cursor_close(cur);
+	char **subs = NULL;
+	size_t n_subs = 0;
+	if (idx_subs_list(o->old, o->old_txn, &subs, &n_subs) == 0) {
+		for (size_t i = 0; i < n_subs; i++)
+			idx_subs_set(w->idx, w->txn, subs[i], true);
 	}
+	store_strv_free(subs, n_subs);
 	static const char *const keys[] = { "quota_bytes", "quota_messages", "uidvalidity_seed" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		uint64_t v;
@@ -133,6 +112,23 @@ static void copy_old_user_data(struct wtxn *w, struct op_rebuild *o)
 			idx_meta_put(w->idx, w->txn, keys[i], v);
 	}
 }
+
+/* Old records of a mailbox's files, indexed like the files (heap copies). */
+struct old_match {
+	struct maildir_entry *ents;
+	struct idx_msg **old;
+};
+
+static int old_pair(void *ctx, const struct idx_msg *m, struct maildir_entry *e)
+{
+	struct old_match *c = ctx;
+	struct idx_msg *copy = xmalloc(sizeof(*copy));
+	*copy = *m;
+	c->old[e - c->ents] = copy;
+	return 0;
+}
+
+static const struct match_ops old_ops = { old_pair, NULL, NULL };
 
 static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_scan *b)
 {
@@ -146,13 +142,23 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 	uint64_t modseq_base = have_old ? old_mb.highestmodseq : (uint64_t)time(NULL) * 1000;
 	if (modseq_base > mb.highestmodseq)
 		mb.highestmodseq = modseq_base;
-	store_qsort(b->ents, b->n, sizeof(*b->ents), adopt_cmp);
+	/* the old record of each file, by the shared matching rules */
+	struct old_match om_ctx = { .ents = b->ents,
+				    .old = xcalloc(b->n ? b->n : 1, sizeof(*om_ctx.old)) };
+	if (have_old && match_mailbox(o->old, o->old_txn, old_mb.id, b->ents, b->n, &old_ops,
+				      &om_ctx) != 0)
+		log_warn("rebuild: user=%s mailbox=%s: old index partly unreadable", w->u->name,
+			 b->name);
+	struct maildir_entry **order = xmalloc((b->n ? b->n : 1) * sizeof(*order));
+	for (size_t i = 0; i < b->n; i++)
+		order[i] = &b->ents[i];
+	store_qsort(order, b->n, sizeof(*order), match_adopt_cmp);
 	uint32_t last = 0;
 	bool *defer = xcalloc(b->n ? b->n : 1, sizeof(*defer));
 	uint32_t *uids = xcalloc(b->n ? b->n : 1, sizeof(*uids));
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->ents[i].name.uid > last) {
-			uids[i] = last = b->ents[i].name.uid;
+		if (order[i]->name.uid > last) {
+			uids[i] = last = order[i]->name.uid;
 		} else {
 			defer[i] = true;
 		}
@@ -165,8 +171,9 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 			uids[i] = next++;
 	}
 	for (size_t i = 0; i < b->n && err == 0; i++) {
-		struct maildir_entry *e = &b->ents[i];
-		struct idx_msg m, om;
+		struct maildir_entry *e = order[i];
+		struct idx_msg m;
+		const struct idx_msg *om = om_ctx.old[e - b->ents];
 		memset(&m, 0, sizeof(m));
 		m.uid = uids[i];
 		snprintf(m.base, sizeof(m.base), "%s", e->name.base);
@@ -186,14 +193,13 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 			if (f != NULL)
 				fclose(f);
 		}
-		bool matched = have_old && idx_msg_get(o->old, o->old_txn, old_mb.id, m.uid, &om) == 0 &&
-			       strcmp(om.base, e->name.base) == 0;
-		if (matched) {
-			m.flags = om.flags;
-			m.n_keywords = om.n_keywords;
-			memcpy(m.keywords, om.keywords, sizeof(m.keywords));
-			m.internal_date = om.internal_date;
-			m.modseq = om.modseq;
+		if (om != NULL && om->uid == m.uid && strcmp(m.base, om->base) == 0) {
+			m.flags = om->flags;
+			m.n_keywords = om->n_keywords;
+			memcpy(m.keywords, om->keywords, sizeof(m.keywords));
+			memcpy(m.origin, om->origin, sizeof(m.origin));
+			m.internal_date = om->internal_date;
+			m.modseq = om->modseq;
 			err = idx_msg_insert_at(w->idx, w->txn, &mb, &m);
 		} else {
 			m.flags = e->name.flags & STORE_SYSTEM_FLAGS;
@@ -225,35 +231,33 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 	}
 	free(defer);
 	free(uids);
+	free(order);
+	for (size_t i = 0; i < b->n; i++)
+		free(om_ctx.old[i]);
+	free(om_ctx.old);
 	if (err == 0 && have_old) {
-		/* keep the tombstones (QRESYNC) */
-		MDB_cursor *cur;
-		if (mdb_cursor_open(o->old_txn, o->old->dbi.expunged, &cur) == 0) {
-			unsigned char kb[IDX_EXPUNGED_KEY_LEN];
-			idx_expunged_key(kb, old_mb.id, 0, 0);
-			MDB_val k = { sizeof(kb), kb }, v;
-			for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && err == 0;
-			     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-				if (k.mv_size != IDX_EXPUNGED_KEY_LEN ||
-				    idx_get_u32(k.mv_data) != old_mb.id)
-					break;
-				uint64_t ms = idx_get_u64((unsigned char *)k.mv_data + 4);
-				uint32_t uid = idx_get_u32((unsigned char *)k.mv_data + 12);
-				struct idx_msg live;
-				if (idx_msg_get(w->idx, w->txn, mb.id, uid, &live) == 0)
-					continue;
-				unsigned char nk[IDX_EXPUNGED_KEY_LEN];
-				idx_expunged_key(nk, mb.id, ms, uid);
-				MDB_val nkv = { sizeof(nk), nk }, ev = { 0, NULL };
-				err = idx_err(mdb_put(w->txn, w->idx->dbi.expunged, &nkv, &ev, 0),
-					      "rebuild tombstone");
-				if (ms > mb.highestmodseq)
-					mb.highestmodseq = ms;
-				if (uid >= mb.uidnext)
-					mb.uidnext = uid + 1;
-			}
-			mdb_cursor_close(cur);
+		/* keep the tombstones and how far they were pruned (QRESYNC) */
+		struct idx_iter it;
+		uint64_t ms, pruned = 0;
+		uint32_t uid;
+		int64_t when;
+		int r;
+		err = idx_tomb_iter_open(o->old, o->old_txn, old_mb.id, 0, &it);
+		while (err == 0 && (r = idx_tomb_iter_next(&it, &ms, &uid, &when)) != 0) {
+			struct idx_msg live;
+			if (r < 0)
+				break;   /* a damaged tail: keep what was read */
+			if (idx_msg_get(w->idx, w->txn, mb.id, uid, &live) == 0)
+				continue;
+			err = idx_tomb_put(w->idx, w->txn, mb.id, ms, uid, when);
+			if (ms > mb.highestmodseq)
+				mb.highestmodseq = ms;
+			if (uid >= mb.uidnext)
+				mb.uidnext = uid + 1;
 		}
+		idx_iter_close(&it);
+		if (err == 0 && idx_tomb_pruned(o->old, o->old_txn, old_mb.id, &pruned) == 0)
+			err = idx_tomb_set_pruned(w->idx, w->txn, mb.id, pruned);
 		mb.recent_uid = old_mb.recent_uid < mb.uidnext ? old_mb.recent_uid : mb.uidnext;
 	} else {
 		mb.recent_uid = mb.uidnext;

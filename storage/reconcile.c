@@ -34,53 +34,15 @@
 #include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"
+#include "storage/match.h"
 #include "storage/reconcile.h"
-#include "storage/store-mailbox.h"
+#include "storage/mailbox-create.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
 
 #define TMP_MAX_AGE (36 * 3600)
 #define TRASH_MAX_AGE 3600
 #define ADOPT_UID_WINDOW 1000000u
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct maildir_entry *x = a, *y = b;
-	return strcmp(x->name.base, y->name.base);
-}
-
-/* Adopt order: files with U= first by U=, then the rest by mtime. */
-static int adopt_cmp(const void *a, const void *b)
-{
-	const struct maildir_entry *x = *(struct maildir_entry *const *)a;
-	const struct maildir_entry *y = *(struct maildir_entry *const *)b;
-	if ((x->name.uid == 0) != (y->name.uid == 0))
-		return x->name.uid == 0 ? 1 : -1;
-	if (x->name.uid != y->name.uid)
-		return x->name.uid < y->name.uid ? -1 : 1;
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? -1 : 1;
-	return strcmp(x->filename, y->filename);
-}
-
-static struct maildir_entry *find_entry(struct maildir_entry *e, size_t n, const char *base)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(e[mid].name.base, base);
-		if (c == 0) {
-			while (mid > 0 && strcmp(e[mid - 1].name.base, base) == 0)
-				mid--;
-			return &e[mid];
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
 
 static int file_vsize(const char *path, uint64_t *vsize_r)
 {
@@ -104,7 +66,44 @@ static char *entry_path(const char *dir, const struct maildir_entry *e)
 	return xasprintf("%s/%s/%s", dir, e->in_new ? "new" : "cur", e->filename);
 }
 
-struct fix { uint32_t uid; size_t entry; };
+/* What the matcher found, applied after its iteration (match.h). */
+struct fix { uint32_t uid; struct maildir_entry *e; };
+struct stray { struct maildir_entry *e; bool dup; };
+struct plan {
+	uint32_t *gone;
+	struct fix *fixes;
+	struct stray *strays;
+	size_t n_gone, n_fix, n_strays, cap_gone, cap_fix, cap_strays;
+};
+
+#define PUSH(arr, n, cap, val) do { if ((n) == (cap)) { (cap) = (cap) ? (cap) * 2 : 16; \
+	(arr) = xrealloc((arr), (cap) * sizeof(*(arr))); } (arr)[(n)++] = (val); } while (0)
+
+static int plan_pair(void *ctx, const struct idx_msg *m, struct maildir_entry *e)
+{
+	struct plan *p = ctx;
+	char want[512];
+	if (e->in_new || store_msg_filename(m, want, sizeof(want)) != 0 ||
+	    strcmp(want, e->filename) != 0)
+		PUSH(p->fixes, p->n_fix, p->cap_fix, ((struct fix){ m->uid, e }));
+	return 0;
+}
+
+static int plan_lost(void *ctx, const struct idx_msg *m)
+{
+	struct plan *p = ctx;
+	PUSH(p->gone, p->n_gone, p->cap_gone, m->uid);
+	return 0;
+}
+
+static int plan_stray(void *ctx, struct maildir_entry *e, bool dup)
+{
+	struct plan *p = ctx;
+	PUSH(p->strays, p->n_strays, p->cap_strays, ((struct stray){ e, dup }));
+	return 0;
+}
+
+static const struct match_ops plan_ops = { plan_pair, plan_lost, plan_stray };
 
 static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct maildir_entry *e,
 		 bool new_base)
@@ -222,78 +221,27 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 		return STORE_EIO;
 	}
 	maildir_tmp_cleanup(dir, TMP_MAX_AGE);
-	store_qsort(ents, n, sizeof(*ents), entry_cmp);
-	bool *used = xcalloc(n ? n : 1, sizeof(*used));
-	uint32_t *gone = NULL;
-	struct fix *fixes = NULL;
-	size_t n_gone = 0, n_fix = 0, cap_gone = 0, cap_fix = 0;
+	struct plan p = { 0 };
+	int err = match_mailbox(w->idx, w->txn, mb->id, ents, n, &plan_ops, &p);
 
-	/* pass 1: compare index records with files (read only) */
-	MDB_cursor *cur;
-	int err = 0;
-	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
-	if (rc != 0)
-		err = idx_err(rc, "cursor");
-	if (err == 0) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, mb->id, 0);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (idx_get_u32(k.mv_data) != mb->id)
-				break;
-			struct idx_msg m;
-			if ((err = idx_msg_decode(&k, &v, &m)) != 0)
-				break;
-			struct maildir_entry *e = find_entry(ents, n, m.base);
-			while (e != NULL && used[e - ents]) {
-				e++;
-				if (e == ents + n || strcmp(e->name.base, m.base) != 0)
-					e = NULL;
-			}
-			if (e == NULL) {
-				if (n_gone == cap_gone) {
-					cap_gone = cap_gone ? cap_gone * 2 : 16;
-					gone = xrealloc(gone, cap_gone * sizeof(*gone));
-				}
-				gone[n_gone++] = m.uid;
-				continue;
-			}
-			used[e - ents] = true;
-			char want[512];
-			if (e->in_new || store_msg_filename(&m, want, sizeof(want)) != 0 ||
-			    strcmp(want, e->filename) != 0) {
-				if (n_fix == cap_fix) {
-					cap_fix = cap_fix ? cap_fix * 2 : 16;
-					fixes = xrealloc(fixes, cap_fix * sizeof(*fixes));
-				}
-				fixes[n_fix++] = (struct fix){ m.uid, (size_t)(e - ents) };
-			}
-		}
-		mdb_cursor_close(cur);
-		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-			err = idx_err(rc, "reconcile scan");
-	}
-
-	/* pass 2: apply */
-	for (size_t i = 0; i < n_gone && err == 0; i++) {
+	for (size_t i = 0; i < p.n_gone && err == 0; i++) {
 		struct idx_msg m;
-		err = idx_msg_get(w->idx, w->txn, mb->id, gone[i], &m);
+		err = idx_msg_get(w->idx, w->txn, mb->id, p.gone[i], &m);
 		if (err == 0)
 			err = idx_msg_remove(w->idx, w->txn, mb, &m);
 		if (err == 0)
 			log_info("reconcile: user=%s mailbox=%s uid=%u file vanished: expunged",
-				 w->u->name, mb->name, gone[i]);
+				 w->u->name, mb->name, p.gone[i]);
 	}
-	for (size_t i = 0; i < n_fix && err == 0; i++) {
+	for (size_t i = 0; i < p.n_fix && err == 0; i++) {
 		struct idx_msg m;
-		err = idx_msg_get(w->idx, w->txn, mb->id, fixes[i].uid, &m);
+		err = idx_msg_get(w->idx, w->txn, mb->id, p.fixes[i].uid, &m);
 		if (err != 0)
 			break;
-		err = take_external_flags(w, mb, &ents[fixes[i].entry], &m);
+		err = take_external_flags(w, mb, p.fixes[i].e, &m);
 		if (err != 0)
 			break;
-		char *from = entry_path(dir, &ents[fixes[i].entry]);
+		char *from = entry_path(dir, p.fixes[i].e);
 		char *to = store_msg_path(dir, &m);
 		if (to != NULL && rename(from, to) == 0)
 			wtxn_undo_rename(w, from, to);
@@ -302,27 +250,12 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 		free(from);
 		free(to);
 	}
-	struct maildir_entry **adopt_list = xmalloc((n ? n : 1) * sizeof(*adopt_list));
-	size_t n_adopt = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!used[i])
-			adopt_list[n_adopt++] = &ents[i];
-	}
-	store_qsort(adopt_list, n_adopt, sizeof(*adopt_list), adopt_cmp);
-	for (size_t i = 0; i < n_adopt && err == 0; i++) {
-		struct maildir_entry *e = adopt_list[i];
-		/* a base that is already some other message's identity (a
-		 * duplicate file) gets a fresh one */
-		struct maildir_entry *first = find_entry(ents, n, e->name.base);
-		bool dup = false;
-		for (struct maildir_entry *x = first; x != NULL && x < ents + n &&
-		     strcmp(x->name.base, e->name.base) == 0 && !dup; x++)
-			dup = x != e && used[x - ents];
-		err = adopt(w, mb, dir, e, dup);
-		used[e - ents] = true;
-	}
+	/* a base that is already some other message's identity (a duplicate
+	 * file) gets a fresh one */
+	for (size_t i = 0; i < p.n_strays && err == 0; i++)
+		err = adopt(w, mb, dir, p.strays[i].e, p.strays[i].dup);
 	if (err == 0) {
-		if (n_adopt > 0 || n_gone > 0) {
+		if (p.n_strays > 0 || p.n_gone > 0) {
 			char *curdir = xasprintf("%s/cur", dir);
 			wtxn_fsync_dir(w, curdir);
 			free(curdir);
@@ -333,10 +266,9 @@ int reconcile_mailbox(struct wtxn *w, struct idx_mbox *mb, const char *dir)
 		err = idx_mbox_put(w->idx, w->txn, mb, false);
 		wtxn_touch(w, mb->id, dir, true);
 	}
-	free(adopt_list);
-	free(used);
-	free(gone);
-	free(fixes);
+	free(p.gone);
+	free(p.fixes);
+	free(p.strays);
 	maildir_scan_free(ents, n);
 	return err;
 }
@@ -491,33 +423,28 @@ int store_user_reconcile_all(struct store_user *u)
 	int err = idx_read_begin(&u->idx, &txn);
 	if (err != 0)
 		return err;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, u->idx.dbi.mailboxes, &cur);
-	if (rc == 0) {
-		MDB_val k, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct idx_mbox mb;
-			if ((err = idx_mbox_decode(&k, &v, &mb)) != 0)
-				break;
-			push(&known, &n_known, mb.name);
-			char *dir = store_mailbox_path(u, mb.name);
-			int64_t cs, ns;
-			int r = dir != NULL ? maildir_dir_stamp(dir, &cs, &ns) : -EINVAL;
-			struct stat st;
-			if (r == -ENOENT && strcmp(mb.name, "INBOX") != 0 && stat(dir, &st) != 0)
-				push(&o.drop, &o.n_drop, mb.name);
-			else if (r != 0 || cs != mb.cur_stamp || ns != mb.new_stamp)
-				push(&o.check, &o.n_check, mb.name);
-			free(dir);
+	struct idx_iter it;
+	struct idx_mbox mb;
+	int r;
+	err = idx_mbox_iter_open(&u->idx, txn, &it);
+	while (err == 0 && (r = idx_mbox_iter_next(&it, &mb)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
 		}
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
+		push(&known, &n_known, mb.name);
+		char *dir = store_mailbox_path(u, mb.name);
+		int64_t cs, ns;
+		int sr = dir != NULL ? maildir_dir_stamp(dir, &cs, &ns) : -EINVAL;
+		struct stat st;
+		if (sr == -ENOENT && strcmp(mb.name, "INBOX") != 0 && stat(dir, &st) != 0)
+			push(&o.drop, &o.n_drop, mb.name);
+		else if (sr != 0 || cs != mb.cur_stamp || ns != mb.new_stamp)
+			push(&o.check, &o.n_check, mb.name);
+		free(dir);
 	}
+	idx_iter_close(&it);
 	idx_read_end(&u->idx, txn);
-	if (err == 0)
-		err = idx_err(rc, "mailbox scan");
 	store_qsort(known, n_known, sizeof(*known), name_cmp);
 	if (err == 0 && store_bsearch(&(const char *){ "INBOX" }, known, n_known, sizeof(*known),
 				name_cmp) == NULL)

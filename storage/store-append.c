@@ -93,6 +93,9 @@ struct op_append {
 	struct store_append *app;
 	const struct store_append_meta *meta;
 	uint32_t uid, uidvalidity;
+	bool sync_file;             /* fsync the tmp file first (async) */
+	store_append_cb *cb;
+	void *ctx;
 };
 
 static int run_append(struct wtxn *w, struct wop *op)
@@ -100,6 +103,15 @@ static int run_append(struct wtxn *w, struct wop *op)
 	struct op_append *o = (struct op_append *)op;
 	struct store_append *app = o->app;
 	struct idx_mbox mb;
+	if (o->sync_file) {
+		/* async commit: the file's fsync runs here, not on the caller */
+		int r = maildir_tmp_finish(&app->tmp);
+		if (r != 0) {
+			log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));
+			return STORE_EIO;
+		}
+		o->sync_file = false;
+	}
 	int err = idx_mbox_by_name(w->idx, w->txn, app->mailbox, &mb);
 	if (err != 0)
 		return err;
@@ -129,6 +141,8 @@ static int run_append(struct wtxn *w, struct wop *op)
 	err = idx_msg_insert(w->idx, w->txn, &mb, &m);
 	if (err == 0)
 		err = idx_mbox_put(w->idx, w->txn, &mb, false);
+	if (err == 0 && o->meta != NULL && o->meta->cache != NULL)
+		err = idx_cache_put(w->idx, w->txn, mb.id, m.uid, o->meta->cache, o->meta->cache_len);
 	if (err != 0)
 		return err;
 	char *path = store_msg_path(app->dir, &m);
@@ -159,7 +173,8 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 	if (app == NULL)
 		return STORE_EINVALID;
 	int err = app->error;
-	if (err == 0 && meta != NULL && meta->n_keywords > 0 && meta->keywords == NULL)
+	if (err == 0 && meta != NULL && ((meta->n_keywords > 0 && meta->keywords == NULL) ||
+					 (meta->cache == NULL && meta->cache_len > 0)))
 		err = STORE_EINVALID;
 	if (err == 0) {
 		int r = maildir_tmp_finish(&app->tmp);
@@ -182,4 +197,44 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 	}
 	app_free(app);
 	return err;
+}
+
+static void append_done(struct wop *op)
+{
+	struct op_append *o = (struct op_append *)op;
+	if (o->op.result == 0)
+		o->app->tmp.path[0] = '\0';
+	o->cb(o->op.result, o->op.result == 0 ? o->uid : 0, o->op.result == 0 ? o->uidvalidity : 0,
+	      o->ctx);
+	app_free(o->app);
+	free(o);
+}
+
+void store_append_commit_async(struct store_append **appp, const struct store_append_meta *meta,
+			       store_append_cb *cb, void *ctx)
+{
+	struct store_append *app = *appp;
+	*appp = NULL;
+	int err = app == NULL ? STORE_EINVALID : app->error;
+	if (err == 0 && meta != NULL && ((meta->n_keywords > 0 && meta->keywords == NULL) ||
+					 (meta->cache == NULL && meta->cache_len > 0)))
+		err = STORE_EINVALID;
+	if (err != 0) {
+		if (app != NULL)
+			app_free(app);
+		cb(err, 0, 0, ctx);
+		return;
+	}
+	struct op_append *o = xcalloc(1, sizeof(*o));
+	o->op.run = run_append;
+	o->op.mbox[0] = app->mailbox;
+	o->op.free_fn = append_done;
+	o->app = app;
+	o->meta = meta;
+	o->sync_file = true;
+	o->cb = cb;
+	o->ctx = ctx;
+	/* on a stopping store the op is completed (freed) with STORE_EIO */
+	if (writer_submit_detached(app->user, &o->op) != 0)
+		return;
 }

@@ -12,6 +12,8 @@
 
 /* Durable LMDB write commits made by this store's writers. */
 uint64_t store_debug_commit_count(const struct store *store);
+/* Commits made without fsync (batches of parse-cache entries only). */
+uint64_t store_debug_lazy_commit_count(const struct store *store);
 /* Batches run (a batch that changed nothing aborts instead of committing). */
 uint64_t store_debug_batch_count(const struct store *store);
 /* Write ops run in all batches. */

@@ -1,7 +1,7 @@
-/* Mailbox-level operations of the public API: list, create (with parents),
- * delete, rename (including the INBOX special case), special-use and the
- * <mailbox>/loft-uidvalidity file that lets an index rebuild keep
- * UIDVALIDITY. Mutations are writer ops; listings are short read txns. */
+/* Mailbox-level operations of the public API: list, create (with parents,
+ * through mailbox-create.c), delete, rename (including the INBOX special
+ * case), special-use and status. Mutations are writer ops; listings are
+ * short read txns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,136 +14,9 @@
 #include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/mailbox-name.h"
-#include "storage/store-mailbox.h"
+#include "storage/mailbox-create.h"
 #include "storage/store-private.h"
 #include "storage/writer.h"
-
-/* ---- loft-uidvalidity ---- */
-
-int store_uidvalidity_read(const char *dir, uint32_t *uidvalidity_r)
-{
-	char *path = xasprintf("%s/loft-uidvalidity", dir);
-	FILE *f = fopen(path, "re");
-	free(path);
-	if (f == NULL)
-		return -errno;
-	unsigned long v = 0;
-	int n = fscanf(f, "%lu", &v);
-	fclose(f);
-	if (n != 1 || v == 0 || v > UINT32_MAX)
-		return -EINVAL;
-	*uidvalidity_r = (uint32_t)v;
-	return 0;
-}
-
-int store_uidvalidity_write(const char *dir, uint32_t uidvalidity)
-{
-	char *path = xasprintf("%s/loft-uidvalidity", dir);
-	char *tmp = xasprintf("%s/.loft-uidvalidity.tmp", dir);
-	char buf[32];
-	int len = snprintf(buf, sizeof(buf), "%u\n", uidvalidity);
-	int ret = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, buf, (size_t)len) != len || fsync(fd) != 0)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret == 0 && rename(tmp, path) != 0)
-		ret = -errno;
-	if (ret == 0)
-		ret = maildir_fsync_dir(dir);   /* the rename itself must survive */
-	if (ret != 0)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return ret;
-}
-
-/* ---- creation inside a writer op ---- */
-
-int store_mbox_create_one(struct wtxn *w, const char *name, uint32_t special_use,
-			  struct idx_mbox *mb_r)
-{
-	struct idx_mbox mb;
-	memset(&mb, 0, sizeof(mb));
-	char *dir = store_mailbox_path(w->u, name);
-	if (dir == NULL)
-		return STORE_EINVALID;
-	struct stat st;
-	bool existed = stat(dir, &st) == 0;
-	bool is_inbox = strcmp(name, "INBOX") == 0;
-	int r = maildir_create(dir);
-	if (r != 0) {
-		log_error("store: create mailbox dir %s: %s", dir, strerror(-r));
-		free(dir);
-		return STORE_EIO;
-	}
-	if (!existed && !is_inbox)
-		wtxn_undo_mkdir(w, dir);
-	int err = 0;
-	if (!existed || store_uidvalidity_read(dir, &mb.uidvalidity) != 0) {
-		err = idx_new_uidvalidity(w->idx, w->txn, &mb.uidvalidity);
-		if (err == 0 && store_uidvalidity_write(dir, mb.uidvalidity) != 0) {
-			log_error("store: write %s/loft-uidvalidity failed", dir);
-			err = STORE_EIO;
-		}
-	}
-	uint64_t id = 0;
-	if (err == 0)
-		err = idx_meta_next(w->idx, w->txn, "next_mailbox_id", 1, &id);
-	if (err == 0 && id > UINT32_MAX)
-		err = STORE_EIO;
-	if (err == 0) {
-		mb.id = (uint32_t)id;
-		mb.uidnext = 1;
-		mb.recent_uid = 1;
-		mb.highestmodseq = 1;
-		mb.special_use = special_use;
-		snprintf(mb.name, sizeof(mb.name), "%s", name);
-		/* A directory that existed already may hold messages: leave the
-		 * stamps at 0 so the next access reconciles (adopts) them. */
-		err = idx_mbox_put(w->idx, w->txn, &mb, true);
-	}
-	if (err == 0) {
-		wtxn_touch(w, mb.id, dir, !existed);
-		if (mb_r != NULL)
-			*mb_r = mb;
-	}
-	free(dir);
-	return err;
-}
-
-int store_mbox_create_path(struct wtxn *w, const char *name, uint32_t special_use, bool exist_ok,
-			   struct idx_mbox *mb_r)
-{
-	char *prefix = xstrdup(name);
-	int err = 0;
-	for (char *p = prefix;; p++) {
-		bool last = *p == '\0';
-		if (*p != '/' && !last)
-			continue;
-		*p = '\0';
-		struct idx_mbox mb;
-		err = idx_mbox_by_name(w->idx, w->txn, prefix, &mb);
-		if (err == 0) {
-			if (last) {
-				if (!exist_ok)
-					err = STORE_EEXISTS;
-				else if (mb_r != NULL)
-					*mb_r = mb;
-			}
-		} else if (err == STORE_ENOTFOUND) {
-			err = store_mbox_create_one(w, prefix, last ? special_use : 0, last ? mb_r : NULL);
-		}
-		if (err != 0 || last)
-			break;
-		*p = '/';
-	}
-	free(prefix);
-	return err;
-}
-
-/* ---- ops ---- */
 
 struct op_mbox {
 	struct wop op;
@@ -202,32 +75,21 @@ static int rename_inbox(struct wtxn *w, const char *new_name)
 		return err;
 	char *src_dir = store_mailbox_path(w->u, "INBOX");
 	char *dst_dir = store_mailbox_path(w->u, new_name);
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
 	struct idx_msg *msgs = NULL;
 	size_t n = 0, cap = 0;
-	if (rc == 0) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, inbox.id, 0);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (idx_get_u32(k.mv_data) != inbox.id)
-				break;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				msgs = xrealloc(msgs, cap * sizeof(*msgs));
-			}
-			if ((err = idx_msg_decode(&k, &v, &msgs[n])) != 0)
-				break;
-			n++;
+	struct idx_iter it;
+	err = idx_msg_iter_open(w->idx, w->txn, inbox.id, 0, &it);
+	for (int r = 0; err == 0; n++) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			msgs = xrealloc(msgs, cap * sizeof(*msgs));
 		}
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
+		if ((r = idx_msg_iter_next(&it, &msgs[n])) <= 0) {
+			err = r;
+			break;
+		}
 	}
-	if (err == 0)
-		err = idx_err(rc, "inbox scan");
+	idx_iter_close(&it);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct idx_msg m = msgs[i];
 		char *from = store_msg_path(src_dir, &msgs[i]);
@@ -454,32 +316,26 @@ int store_mailbox_list(struct store_user *user, struct store_mailbox_info **list
 		return err;
 	struct store_mailbox_info *list = NULL;
 	size_t n = 0, cap = 0;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.mailboxes, &cur);
-	if (rc == 0) {
-		MDB_val k, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct idx_mbox mb;
-			if ((err = idx_mbox_decode(&k, &v, &mb)) != 0)
-				break;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				list = xrealloc(list, cap * sizeof(*list));
-			}
-			struct store_mailbox_info *info = &list[n++];
-			memset(info, 0, sizeof(*info));
-			info->name = xstrdup(mb.name);
-			info->special_use = mb.special_use;
-			MDB_val sk = { strlen(mb.name), mb.name }, sv;
-			info->subscribed = mdb_get(txn, idx->dbi.subs, &sk, &sv) == 0;
+	struct idx_iter it;
+	struct idx_mbox mb;
+	int r;
+	err = idx_mbox_iter_open(idx, txn, &it);
+	while (err == 0 && (r = idx_mbox_iter_next(&it, &mb)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
 		}
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		struct store_mailbox_info *info = &list[n++];
+		memset(info, 0, sizeof(*info));
+		info->name = xstrdup(mb.name);
+		info->special_use = mb.special_use;
+		info->subscribed = idx_subs_has(idx, txn, mb.name);
 	}
-	if (err == 0)
-		err = idx_err(rc, "mailbox list");
+	idx_iter_close(&it);
 	idx_read_end(idx, txn);
 	if (err != 0) {
 		store_mailbox_list_free(list, n);
@@ -536,6 +392,9 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 		err = idx_read_begin(&user->idx, &txn);
 	if (err == 0)
 		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+	uint64_t pruned = 0;
+	if (err == 0)
+		err = idx_tomb_pruned(&user->idx, txn, mb.id, &pruned);
 	idx_read_end(&user->idx, txn);
 	free(canon);
 	if (err != 0)
@@ -548,5 +407,6 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->pruned_modseq = pruned;
 	return 0;
 }

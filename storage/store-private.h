@@ -19,6 +19,7 @@
 
 struct wop;
 struct notify;
+struct writer_hooks;
 
 struct store {
 	struct store_settings set;   /* mail_dir is a private copy */
@@ -38,10 +39,12 @@ struct store {
 	bool stopping;
 	pthread_t *writers;
 	unsigned n_writers;
+	const struct writer_hooks *hooks;
 
 	struct notify *notify;
 
 	atomic_uint_least64_t commits;   /* debug counters (store-debug.h) */
+	atomic_uint_least64_t lazy_commits;
 	atomic_uint_least64_t batches;
 	atomic_uint_least64_t ops;
 	atomic_uint_least64_t env_opens;
@@ -70,6 +73,16 @@ struct store_user {
 	/* completion of ops */
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
+
+	/* \Recent claims of this process (store-recent.c) */
+	pthread_mutex_t recent_lock;
+	struct store_recent_mark *recent_marks;
+	size_t n_recent_marks;
+	bool recent_dirty;
+
+	/* CRLF offset indexes of recently read messages (store-reader.c) */
+	pthread_mutex_t crlf_lock;
+	struct store_crlf_index *crlf_cache;
 
 	/* cross-process change counter file <index_dir>/notify (writer only) */
 	int notify_fd;
@@ -119,6 +132,8 @@ void store_user_unref(struct store_user *u);
 int store_user_get(struct store *store, const char *user, struct store_user **u_r);
 /* Close a cached unreferenced environment; STORE_EINUSE if in use. */
 int store_user_evict(struct store *store, const char *user);
+/* Close every environment (store_destroy, after the writers stopped). */
+void store_envcache_free_all(struct store *store);
 
 /* Reconcile every mailbox of a user whose directory changed behind our back,
  * and adopt/drop mailbox directories created/removed by other programs. */
@@ -134,5 +149,16 @@ struct idx_mbox;
 void store_view_follow(struct store_mailbox *mbox, const struct idx_mbox *mb);
 /* Recent claiming for a read-write view (store-view.c). */
 int store_view_claim_recent(struct store_mailbox *mbox);
+/* Fill a public message struct from a record; keyword names through the
+ * per-read cache kc (NULL: left NULL). store-view.c. */
+struct kwcache {
+	char **names;
+	size_t n;
+};
+void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *kc,
+		    struct idx *idx, MDB_txn *txn);
+void store_kwcache_free(struct kwcache *kc);
+/* Drop the reader's cached CRLF indexes of a user (store-reader.c). */
+void store_reader_cache_free(struct store_user *u);
 
 #endif

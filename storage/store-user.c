@@ -1,12 +1,47 @@
-/* Per-user settings of the public API: subscriptions (which may name
- * mailboxes that do not exist) and quota (override in the meta table; usage
- * summed from the mailbox counters, so it can never drift from them). */
+/* A user's store at the public API: opening (with the reconcile of what
+ * other programs changed) and closing, and the per-user settings:
+ * subscriptions (which may name mailboxes that do not exist) and quota
+ * (override in the meta table; usage summed from the mailbox counters, so it
+ * can never drift from them). */
 #include <string.h>
 
 #include "lib/xmem.h"
 #include "storage/store-private.h"
 #include "storage/store-quota.h"
 #include "storage/writer.h"
+
+int store_user_open(struct store *s, const char *user, struct store_user **user_r)
+{
+	struct store_user *u;
+	int err = store_user_get(s, user, &u);
+	if (err != 0)
+		return err;
+	err = store_user_reconcile_all(u);
+	if (err != 0) {
+		store_user_unref(u);
+		return err;
+	}
+	*user_r = u;
+	return 0;
+}
+
+void store_user_close(struct store_user **user)
+{
+	if (*user == NULL)
+		return;
+	store_user_unref(*user);
+	*user = NULL;
+}
+
+const char *store_user_name(const struct store_user *user)
+{
+	return user->name;
+}
+
+const char *store_user_dir(const struct store_user *user)
+{
+	return user->dir;
+}
 
 struct op_user {
 	struct wop op;
@@ -18,13 +53,8 @@ struct op_user {
 static int run_subscribe(struct wtxn *w, struct wop *op)
 {
 	struct op_user *o = (struct op_user *)op;
-	MDB_val k = { strlen(o->name), (void *)o->name }, v = { 0, NULL };
-	int rc = o->subscribe ? mdb_put(w->txn, w->idx->dbi.subs, &k, &v, 0)
-			      : mdb_del(w->txn, w->idx->dbi.subs, &k, NULL);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
 	w->changed = true;
-	return idx_err(rc, "subscribe");
+	return idx_subs_set(w->idx, w->txn, o->name, o->subscribe);
 }
 
 int store_subscribe(struct store_user *user, const char *name, bool subscribe)
@@ -46,27 +76,9 @@ int store_subscriptions(struct store_user *user, char ***names_r, size_t *count_
 	int err = idx_read_begin(&user->idx, &txn);
 	if (err != 0)
 		return err;
-	MDB_cursor *cur;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = mdb_cursor_open(txn, user->idx.dbi.subs, &cur);
-	if (rc == 0) {
-		MDB_val k, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			names = xrealloc(names, (n + 1) * sizeof(*names));
-			names[n++] = xstrndup(k.mv_data, k.mv_size);
-		}
-		mdb_cursor_close(cur);
-	}
+	err = idx_subs_list(&user->idx, txn, names_r, count_r);
 	idx_read_end(&user->idx, txn);
-	if (rc != MDB_NOTFOUND) {
-		store_strv_free(names, n);
-		return idx_err(rc, "subscriptions");
-	}
-	*names_r = names;
-	*count_r = n;
-	return 0;
+	return err;
 }
 
 static int run_set_quota(struct wtxn *w, struct wop *op)

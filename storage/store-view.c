@@ -6,26 +6,24 @@
  * starting at `since`, independent of the mailbox size. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "lib/log.h"
 #include "lib/xmem.h"
-#include "storage/index-schema.h"
 #include "storage/maildir.h"
 #include "storage/store-private.h"
+#include "storage/store-recent.h"
 #include "storage/writer.h"
 #include "lib/thread-role.h"
 
 /* ---- keyword name cache for one read txn ---- */
-
-struct kwcache {
-	char **names;
-	size_t n;
-};
 
 static const char *kw_name(struct kwcache *c, struct idx *idx, MDB_txn *txn, uint16_t id)
 {
@@ -43,15 +41,30 @@ static const char *kw_name(struct kwcache *c, struct idx *idx, MDB_txn *txn, uin
 	return c->names[id];
 }
 
-static void kwcache_free(struct kwcache *c)
+void store_kwcache_free(struct kwcache *c)
 {
 	store_strv_free(c->names, c->n);
 	c->names = NULL;
 	c->n = 0;
 }
 
-static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *c,
-		     struct idx *idx, MDB_txn *txn)
+/* STORE_ID_LEN characters of base64url of SHA-256(base). */
+static void id_of(const char *base, char out[STORE_ID_LEN + 1])
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)base, strlen(base), md);
+	for (size_t i = 0, o = 0; o < STORE_ID_LEN; i += 3) {
+		uint32_t v = ((uint32_t)md[i] << 16) | ((uint32_t)md[i + 1] << 8) | md[i + 2];
+		for (int k = 3; k >= 0 && o < STORE_ID_LEN; k--)
+			out[o++] = b64[(v >> (6 * k)) & 63];
+	}
+	out[STORE_ID_LEN] = '\0';
+}
+
+void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *c,
+		    struct idx *idx, MDB_txn *txn)
 {
 	out->uid = m->uid;
 	out->flags = m->flags;
@@ -62,6 +75,20 @@ static void fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwca
 	out->n_keywords = m->n_keywords;
 	for (unsigned i = 0; i < m->n_keywords; i++)
 		out->keywords[i] = c != NULL ? kw_name(c, idx, txn, m->keywords[i]) : NULL;
+	/* both NUL-terminated within IDX_BASE_MAX (== STORE_ID_SRC_MAX) */
+	memcpy(out->id_base, m->base, strlen(m->base) + 1);
+	memcpy(out->id_origin, m->origin, strlen(m->origin) + 1);
+}
+
+void store_msg_uidl(const struct store_msg *msg, char uidl_r[STORE_ID_LEN + 1])
+{
+	id_of(msg->id_base, uidl_r);
+}
+
+void store_msg_emailid(const struct store_msg *msg, char emailid_r[STORE_ID_LEN + 2])
+{
+	emailid_r[0] = 'M';
+	id_of(msg->id_origin[0] != '\0' ? msg->id_origin : msg->id_base, emailid_r + 1);
 }
 
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
@@ -69,61 +96,20 @@ static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uin
 
 /* ---- recent ---- */
 
-struct op_recent {
-	struct wop op;
-	uint32_t mbox_id;
-	uint32_t *uids;
-	size_t n;
-};
-
-static int run_claim_recent(struct wtxn *w, struct wop *op)
-{
-	struct op_recent *o = (struct op_recent *)op;
-	struct idx_mbox mb;
-	int err = idx_mbox_get(w->idx, w->txn, o->mbox_id, &mb);
-	if (err != 0)
-		return err;
-	if (mb.recent_uid >= mb.uidnext)
-		return 0;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->idx->dbi.msgs, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, mb.id, mb.recent_uid);
-	MDB_val k = { sizeof(kb), kb }, v;
-	size_t cap = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mb.id)
-			break;
-		if (o->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			o->uids = xrealloc(o->uids, cap * sizeof(*o->uids));
-		}
-		o->uids[o->n++] = idx_get_u32((unsigned char *)k.mv_data + 4);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return idx_err(rc, "recent scan");
-	mb.recent_uid = mb.uidnext;
-	w->changed = true;
-	return idx_mbox_put(w->idx, w->txn, &mb, false);
-}
-
 int store_view_claim_recent(struct store_mailbox *mbox)
 {
-	struct op_recent o = { .op = { .run = run_claim_recent }, .mbox_id = mbox->id };
-	int err = writer_run(mbox->user, &o.op);
-	if (err == 0 && o.n > 0) {
-		if (mbox->n_recent + o.n > mbox->recent_cap) {
-			mbox->recent_cap = mbox->n_recent + o.n;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int err = store_recent_claim(mbox->user, mbox->id, mbox->uidvalidity, &uids, &n);
+	if (err == 0 && n > 0) {
+		if (mbox->n_recent + n > mbox->recent_cap) {
+			mbox->recent_cap = mbox->n_recent + n;
 			mbox->recent = xrealloc(mbox->recent, mbox->recent_cap * sizeof(*mbox->recent));
 		}
-		memcpy(mbox->recent + mbox->n_recent, o.uids, o.n * sizeof(*o.uids));
-		mbox->n_recent += o.n;
+		memcpy(mbox->recent + mbox->n_recent, uids, n * sizeof(*uids));
+		mbox->n_recent += n;
 	}
-	free(o.uids);
+	free(uids);
 	return err;
 }
 
@@ -246,6 +232,9 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	}
 	if (err == 0)
 		mbox->recent_modseq = mb.highestmodseq;
+	uint64_t pruned = 0;
+	if (err == 0)
+		err = idx_tomb_pruned(idx, txn, mbox->id, &pruned);
 	idx_read_end(idx, txn);
 	if (err != 0)
 		return err;
@@ -258,6 +247,7 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->pruned_modseq = pruned;
 	return 0;
 }
 
@@ -281,35 +271,25 @@ int store_msg_scan(struct store_mailbox *mbox, uint32_t uid_lo, uint32_t uid_hi,
 		return err;
 	struct idx_mbox mb;
 	err = view_record(mbox, txn, &mb);
-	MDB_cursor *cur = NULL;
-	int rc = 0;
-	if (err == 0 && (rc = mdb_cursor_open(txn, idx->dbi.msgs, &cur)) != 0)
-		err = idx_err(rc, "cursor");
 	struct kwcache kc = { 0 };
-	if (err == 0) {
-		unsigned char kb[IDX_MSG_KEY_LEN];
-		idx_msg_key(kb, mbox->id, uid_lo);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
-				break;
-			struct idx_msg m;
-			if ((err = idx_msg_decode(&k, &v, &m)) != 0)
-				break;
-			if (m.uid > uid_hi)
-				break;
-			struct store_msg sm;
-			fill_msg(&sm, &m, &kc, idx, txn);
-			if ((err = cb(&sm, ctx)) != 0)
-				break;
+	struct idx_iter it = { 0 };
+	struct idx_msg m;
+	int r;
+	if (err == 0)
+		err = idx_msg_iter_open(idx, txn, mbox->id, uid_lo, &it);
+	while (err == 0 && (r = idx_msg_iter_next(&it, &m)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
 		}
-		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-			err = idx_err(rc, "scan");
+		if (m.uid > uid_hi)
+			break;
+		struct store_msg sm;
+		store_fill_msg(&sm, &m, &kc, idx, txn);
+		err = cb(&sm, ctx);
 	}
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	kwcache_free(&kc);
+	idx_iter_close(&it);
+	store_kwcache_free(&kc);
 	idx_read_end(idx, txn);
 	return err;
 }
@@ -330,7 +310,7 @@ int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *ms
 	if (err == 0)
 		err = idx_msg_get(idx, txn, mbox->id, uid, &m);
 	if (err == 0) {
-		fill_msg(msg_r, &m, NULL, idx, txn);
+		store_fill_msg(msg_r, &m, NULL, idx, txn);
 		if (keywords_r != NULL) {
 			char **kw = xcalloc(m.n_keywords + 1u, sizeof(*kw));
 			for (unsigned i = 0; i < m.n_keywords; i++) {
@@ -426,17 +406,9 @@ int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r,
 	int err = idx_read_begin(idx, &txn);
 	if (err != 0)
 		return err;
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, mbox->id, uid);
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc = mdb_get(txn, idx->dbi.cache, &k, &v);
-	if (rc == 0) {
-		*data_r = xmalloc(v.mv_size);
-		memcpy(*data_r, v.mv_data, v.mv_size);
-		*len_r = v.mv_size;
-	}
+	err = idx_cache_get(idx, txn, mbox->id, uid, data_r, len_r);
 	idx_read_end(idx, txn);
-	return idx_err(rc, "cache get");
+	return err;
 }
 
 struct op_cache {
@@ -449,27 +421,22 @@ struct op_cache {
 static int run_cache_set(struct wtxn *w, struct wop *op)
 {
 	struct op_cache *o = (struct op_cache *)op;
-	unsigned char kb[IDX_MSG_KEY_LEN];
-	idx_msg_key(kb, o->mbox_id, o->uid);
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc = mdb_get(w->txn, w->idx->dbi.msgs, &k, &v);
-	if (rc != 0)
-		return idx_err(rc, "cache set (message)");
+	struct idx_msg m;
+	int err = idx_msg_get(w->idx, w->txn, o->mbox_id, o->uid, &m);
+	if (err != 0)
+		return err;
 	if (o->len > 0 && idx_space_low(w->idx, w->txn))
 		return STORE_EIO;
-	v.mv_size = o->len;
-	v.mv_data = (void *)o->data;
-	rc = mdb_put(w->txn, w->idx->dbi.cache, &k, &v, 0);
 	w->changed = true;
-	return idx_err(rc, "cache put");
+	return idx_cache_put(w->idx, w->txn, o->mbox_id, o->uid, o->data, o->len);
 }
 
 int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *data, size_t len)
 {
 	if (data == NULL && len > 0)
 		return STORE_EINVALID;
-	struct op_cache o = { .op = { .run = run_cache_set }, .mbox_id = mbox->id, .uid = uid,
-			      .data = data, .len = len };
+	struct op_cache o = { .op = { .run = run_cache_set, .nosync = true }, .mbox_id = mbox->id,
+			      .uid = uid, .data = data, .len = len };
 	return writer_run(mbox->user, &o.op);
 }
 
@@ -492,27 +459,26 @@ void store_uid_list_free(struct store_uid_list *list)
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
 			    struct store_uid_list *out)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, idx->dbi.expunged, &cur);
-	if (rc != 0)
-		return idx_err(rc, "cursor");
-	unsigned char kb[IDX_EXPUNGED_KEY_LEN];
-	idx_expunged_key(kb, mbox_id, since + 1, 0);
-	MDB_val k = { sizeof(kb), kb }, v;
+	struct idx_iter it;
 	size_t cap = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != IDX_EXPUNGED_KEY_LEN || idx_get_u32(k.mv_data) != mbox_id)
+	uint64_t ms;
+	uint32_t uid;
+	int64_t when;
+	int r, err = idx_tomb_iter_open(idx, txn, mbox_id, since, &it);
+	while (err == 0 && (r = idx_tomb_iter_next(&it, &ms, &uid, &when)) != 0) {
+		if (r < 0) {
+			err = r;
 			break;
+		}
 		if (out->count == cap) {
 			cap = cap ? cap * 2 : 16;
 			out->uids = xrealloc(out->uids, cap * sizeof(*out->uids));
 		}
-		out->uids[out->count++] = idx_get_u32((unsigned char *)k.mv_data + 12);
+		out->uids[out->count++] = uid;
 	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return idx_err(rc, "vanished scan");
+	idx_iter_close(&it);
+	if (err != 0)
+		return err;
 	store_qsort(out->uids, out->count, sizeof(*out->uids), cmp_u32);
 	return 0;
 }
@@ -531,46 +497,32 @@ int store_changes_since(struct store_mailbox *mbox, uint64_t since, store_msg_cb
 	err = view_record(mbox, txn, &mb);
 	struct kwcache kc = { 0 };
 	if (err == 0 && changed_cb != NULL && since < mb.highestmodseq) {
-		MDB_cursor *cur = NULL;
-		int rc = mdb_cursor_open(txn, idx->dbi.modseq, &cur);
-		if (rc != 0) {
-			err = idx_err(rc, "cursor");
-			cur = NULL;
-		}
-		unsigned char kb[IDX_MODSEQ_KEY_LEN];
-		idx_modseq_key(kb, mbox->id, since + 1);
-		MDB_val k = { sizeof(kb), kb }, v;
-		for (rc = err == 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
-		     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != IDX_MODSEQ_KEY_LEN || idx_get_u32(k.mv_data) != mbox->id)
-				break;
-			if (v.mv_size != 4) {
-				err = idx_err(MDB_CORRUPTED, "modseq value");
-				break;
-			}
+		struct idx_iter it;
+		uint64_t ms;
+		uint32_t uid;
+		int r;
+		err = idx_modseq_iter_open(idx, txn, mbox->id, since, &it);
+		while (err == 0 && (r = idx_modseq_iter_next(&it, &ms, &uid)) != 0) {
 			struct idx_msg m;
-			err = idx_msg_get(idx, txn, mbox->id, idx_get_u32(v.mv_data), &m);
-			if (err == STORE_ENOTFOUND) {
-				log_warn("store: modseq entry without message user=%s mailbox=%s",
-					 mbox->user->name, mbox->name);
-				err = 0;
-				continue;
+			if (r < 0 || (err = idx_msg_get(idx, txn, mbox->id, uid, &m)) != 0) {
+				err = r < 0 ? r : err;
+				if (err == STORE_ENOTFOUND) {
+					log_warn("store: modseq entry without message user=%s mailbox=%s",
+						 mbox->user->name, mbox->name);
+					err = 0;
+					continue;
+				}
+				break;
 			}
-			if (err != 0)
-				break;
 			struct store_msg sm;
-			fill_msg(&sm, &m, &kc, idx, txn);
-			if ((err = changed_cb(&sm, ctx)) != 0)
-				break;
+			store_fill_msg(&sm, &m, &kc, idx, txn);
+			err = changed_cb(&sm, ctx);
 		}
-		if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-			err = idx_err(rc, "changes scan");
-		if (cur != NULL)
-			mdb_cursor_close(cur);
+		idx_iter_close(&it);
 	}
 	if (err == 0 && vanished_r != NULL)
 		err = collect_vanished(idx, txn, mbox->id, since, vanished_r);
-	kwcache_free(&kc);
+	store_kwcache_free(&kc);
 	idx_read_end(idx, txn);
 	if (err != 0 && vanished_r != NULL)
 		store_uid_list_free(vanished_r);

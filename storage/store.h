@@ -7,6 +7,10 @@
  * an event loop therefore call mutating functions (and message reads) from the
  * libuv thread pool, never from the loop thread itself.
  *
+ * The *_async variants queue the same work and return at once; their
+ * callback runs on a store writer thread after the durable commit (keep it
+ * short, never call back into the store from it).
+ *
  * Ownership: objects returned through *_r out-parameters belong to the caller
  * and are released with the matching *_close or *_free. Strings passed in are
  * borrowed for the duration of the call only. */
@@ -76,6 +80,11 @@ struct store_settings {
 	uint64_t quota_messages;
 	uint64_t max_message_size;  /* 0 = unlimited */
 	bool watch_external;        /* run the notify thread (inotify); servers: true */
+	unsigned batch_messages;    /* messages per durable batch of the ranged
+				     * operations (*_set); 0 = 1000 */
+	uint64_t tombstone_max_age; /* seconds an expunge tombstone is kept;
+				     * 0 = for ever */
+	uint64_t tombstone_max_count; /* tombstones kept per mailbox; 0 = all */
 };
 
 /* ---- store and users ---- */
@@ -144,6 +153,11 @@ struct store_status {
 	uint64_t highestmodseq;
 	uint64_t size;            /* sum of message sizes (RFC822.SIZE) */
 	uint32_t deleted;         /* messages with \Deleted */
+	uint64_t pruned_modseq;   /* highest MODSEQ whose expunge tombstone was
+				   * pruned (retention); 0 = none. Changes since
+				   * a MODSEQ below it cannot list every
+				   * expunged UID (QRESYNC falls back to
+				   * known-uids). */
 };
 /* Counters without opening a view (STATUS, LIST-STATUS). */
 int store_status(struct store_user *user, const char *name, struct store_status *status_r);
@@ -159,8 +173,24 @@ void store_mailbox_close(struct store_mailbox **mbox);
  * since the view (or its last status) claimed, so recent grows with new mail
  * and shrinks as claimed messages are expunged. */
 int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status_r);
-/* Recent UIDs claimed by this view (sorted). Borrowed until close. */
+/* \Recent is a hint, claimed in memory: each user environment keeps per
+ * mailbox the UID up to which a read-write view of this process claimed,
+ * and writes it to the index lazily with the next commit of that user
+ * (never a commit of its own). A crash forgets claims made since that
+ * commit, so those messages are \Recent again for the next session; two
+ * processes opening one mailbox at once may both see them \Recent.
+ * Recent UIDs claimed by this view (sorted). Borrowed until close. */
 const uint32_t *store_mailbox_recent(struct store_mailbox *mbox, size_t *count_r);
+
+/* Object ids (RFC 8474) and the POP3 UIDL: STORE_ID_LEN characters of
+ * [A-Za-z0-9_-] derived from the message file's base name (which is in the
+ * file name, never changes and is never reused), so they survive
+ * `loft index rebuild`. uidl is unique per message file; emailid is shared
+ * by a message's copies (made by store_copy*) and moves keep both. A copy's
+ * emailid is kept in the index only: a rebuild without a readable old index
+ * gives a copy an emailid of its own. THREADID is not provided (NIL). */
+#define STORE_ID_LEN 20
+#define STORE_ID_SRC_MAX 128
 
 /* A message's per-message state as read from the index. */
 struct store_msg {
@@ -172,7 +202,16 @@ struct store_msg {
 	uint64_t vsize;           /* bytes with every line ending as CRLF (RFC822.SIZE) */
 	uint16_t n_keywords;
 	const char *keywords[STORE_MAX_KEYWORDS_PER_MSG]; /* borrowed during the callback */
+	/* Opaque identity of the message's file (and of the message it is a
+	 * copy of, "" if none): inputs of store_msg_uidl/store_msg_emailid,
+	 * which compute the ids only when asked (a FLAGS scan pays nothing). */
+	char id_base[STORE_ID_SRC_MAX];
+	char id_origin[STORE_ID_SRC_MAX];
 };
+/* POP3 UIDL: unique per message file, never reused. */
+void store_msg_uidl(const struct store_msg *msg, char uidl_r[STORE_ID_LEN + 1]);
+/* RFC 8474 EMAILID ("M" + id): shared by a message's copies. */
+void store_msg_emailid(const struct store_msg *msg, char emailid_r[STORE_ID_LEN + 2]);
 /* Calls cb for every message with uid_lo <= uid <= uid_hi, in UID order,
  * inside one short read transaction. A non-zero return from cb stops the scan
  * and is returned. The msg pointer is valid during the callback only. */
@@ -191,9 +230,31 @@ int store_msg_get(struct store_mailbox *mbox, uint32_t uid, struct store_msg *ms
 int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t *size_r);
 
 /* Cached parsed metadata (BODYSTRUCTURE, ENVELOPE, ...): an opaque blob the
- * message-parsing layer defines. Get returns STORE_ENOTFOUND when absent. */
+ * message-parsing layer defines. Get returns STORE_ENOTFOUND when absent.
+ * The blob written at delivery rides the append's own commit
+ * (store_append_meta.cache). store_msg_cache_set is for lazily re-parsed
+ * entries: it costs no durable commit of its own; it is committed without
+ * fsync (with whatever else the writer batches) and made durable by the
+ * next durable commit of the user. A crash may lose it (the message is
+ * parsed again); it never loses or changes a message. Returns after the
+ * non-durable commit, so a following get sees it. */
 int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r, size_t *len_r);
 int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *data, size_t len);
+
+/* Streaming a message as IMAP and POP3 count it: every bare LF becomes CRLF
+ * (RFC822.SIZE, BODY[]<partial>, POP3 octets). A file already in CRLF form
+ * (size == vsize) is read as is. Otherwise the reader keeps a sparse index
+ * of checkpoints (one per 64 KiB of file) built by one pass over the file
+ * the first time a message is opened and cached per user environment, so a
+ * seek costs one pread of at most 64 KiB whichever offset it asks for. */
+struct store_reader;
+int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_reader **reader_r,
+		      uint64_t *vsize_r);
+/* Position at a CRLF-normalised offset (past the end = at the end). */
+int store_reader_seek(struct store_reader *reader, uint64_t offset);
+/* Up to len bytes of the CRLF form; *got_r = 0 at the end. */
+int store_reader_read(struct store_reader *reader, void *buf, size_t len, size_t *got_r);
+void store_reader_close(struct store_reader **reader);
 
 /* ---- append (streamed) ---- */
 
@@ -208,6 +269,9 @@ struct store_append_meta {
 	uint32_t flags;             /* STORE_FLAG_* (RECENT ignored) */
 	const char *const *keywords; size_t n_keywords;
 	int64_t internal_date;      /* 0 = now */
+	const void *cache;          /* optional parse-cache blob, written in the
+				     * append's commit (store_msg_cache_get) */
+	size_t cache_len;
 };
 /* fsync the file, assign a UID in a durable index commit and move the file
  * into the Maildir. On success the message is durable and *uid_r,
@@ -216,12 +280,28 @@ int store_append_commit(struct store_append **app, const struct store_append_met
 			uint32_t *uid_r, uint32_t *uidvalidity_r);
 /* Discard the temporary file. Always frees app. */
 void store_append_abort(struct store_append **app);
+/* store_append_commit without waiting: the file's fsync, the commit and
+ * the rename run on a writer thread, which then calls cb(err, uid,
+ * uidvalidity, ctx). meta (and its strings and cache blob) must stay valid
+ * until cb runs. Always takes app. */
+typedef void store_append_cb(int err, uint32_t uid, uint32_t uidvalidity, void *ctx);
+void store_append_commit_async(struct store_append **app, const struct store_append_meta *meta,
+			       store_append_cb *cb, void *ctx);
 
 /* ---- changes on a view ---- */
 
 /* Which UIDs a conditional store failed (UNCHANGEDSINCE), sorted. */
 struct store_uid_list { uint32_t *uids; size_t count; };
 void store_uid_list_free(struct store_uid_list *list);
+
+/* Compact UID sets: ascending, disjoint, non-adjacent inclusive ranges
+ * (1:* is one range {1, UINT32_MAX}). */
+struct store_uid_range { uint32_t lo, hi; };
+struct store_uid_set { struct store_uid_range *ranges; size_t count, cap; };
+/* Add a UID above every UID already in the set (extends the last range). */
+void store_uid_set_push(struct store_uid_set *set, uint32_t uid);
+uint64_t store_uid_set_size(const struct store_uid_set *set);
+void store_uid_set_free(struct store_uid_set *set);
 
 enum store_flags_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 /* Apply a flag/keyword change to every existing message whose UID is in
@@ -249,10 +329,107 @@ int store_copy(struct store_mailbox *src, const uint32_t *uids, size_t n_uids,
 	       struct store_uid_list *src_uids_r, struct store_uid_list *dst_uids_r,
 	       uint32_t *dst_uidvalidity_r);
 
+/* ---- ranged operations (STORE 1:*, UID EXPUNGE 1:*, COPY/MOVE 1:*) ----
+ * The ranges (ascending, as struct store_uid_set) may span any number of
+ * messages: no per-message array is built, and the work is split into
+ * durable batches of batch_messages each (one writer op, one commit each,
+ * group-committed with other sessions' writes). changed_cb (optional) runs
+ * on the calling thread after each batch's commit, once per changed
+ * message with its UID, new flags, keywords and MODSEQ, in UID order.
+ * A crash between batches leaves the earlier batches applied and durable
+ * and the later ones not applied: the client got no OK and repeats the
+ * command; flag stores are idempotent, an expunge finds the rest, a move
+ * finds the rest still in the source. A copy that fails after some batches
+ * (not a crash) expunges the copies it made, so the destination shows no
+ * new messages (RFC 3501 6.4.7); after a crash those copies stay. */
+int store_flags_update_set(struct store_mailbox *mbox, const struct store_uid_range *ranges,
+			   size_t n_ranges, enum store_flags_op op, uint32_t flags,
+			   const char *const *keywords, size_t n_keywords,
+			   uint64_t unchangedsince, store_msg_cb *changed_cb, void *ctx,
+			   struct store_uid_set *failed_r);
+/* *expunged_r (optional) gets the UIDs removed. */
+int store_expunge_set(struct store_mailbox *mbox, const struct store_uid_range *ranges,
+		      size_t n_ranges, bool only_deleted, struct store_uid_set *expunged_r);
+/* COPYUID as compact sets: the i-th UID of src_r maps to the i-th of dst_r
+ * (both ascending). */
+int store_copy_set(struct store_mailbox *src, const struct store_uid_range *ranges,
+		   size_t n_ranges, const char *dst_mailbox, bool move,
+		   struct store_uid_set *src_r, struct store_uid_set *dst_r,
+		   uint32_t *dst_uidvalidity_r);
+
+/* store_flags_update / store_expunge without waiting: cb(err, ctx) runs on
+ * a writer thread after the durable commit. uids, keywords and mbox must
+ * stay valid (and mbox unused by others) until cb runs. */
+typedef void store_done_cb(int err, void *ctx);
+void store_flags_update_async(struct store_mailbox *mbox, const uint32_t *uids, size_t n_uids,
+			      enum store_flags_op op, uint32_t flags,
+			      const char *const *keywords, size_t n_keywords,
+			      store_done_cb *cb, void *ctx);
+void store_expunge_async(struct store_mailbox *mbox, const uint32_t *uids, size_t n_uids,
+			 bool only_deleted, store_done_cb *cb, void *ctx);
+
+/* ---- the session view: IMAP message sequence numbers ----
+ * A view holds the UIDs a session knows, in runs of consecutive UIDs (8
+ * bytes per run, so a mailbox whose UIDs are mostly consecutive costs a few
+ * bytes however large it is), and changes only inside store_view_sync:
+ * sequence numbers stay put during FETCH/STORE/SEARCH by number. Mapping
+ * either way is a binary search over the runs: O(log runs). */
+struct store_view;
+/* Built from one read transaction (UIDs only, no record decoding). The
+ * view borrows mbox: close the view before the mailbox. */
+int store_view_open(struct store_mailbox *mbox, struct store_view **view_r);
+void store_view_close(struct store_view **view);
+uint32_t store_view_count(const struct store_view *view);      /* EXISTS */
+/* 0 when out of range / not in the view. */
+uint32_t store_view_uid(const struct store_view *view, uint32_t seq);
+uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
+/* Sequence number of the first message with UID >= uid (count + 1 if none):
+ * turns UID ranges into sequence ranges and back. */
+uint32_t store_view_seq_ceil(const struct store_view *view, uint32_t uid);
+/* The HIGHESTMODSEQ / UIDNEXT of the last sync (or open). */
+uint64_t store_view_highestmodseq(const struct store_view *view);
+uint32_t store_view_uidnext(const struct store_view *view);
+/* Bytes the view holds. */
+size_t store_view_memory(const struct store_view *view);
+
+struct store_view_ops {
+	/* A message of the view was expunged: seq is its number at the moment
+	 * of this call (calls come in ascending UID order, each after the
+	 * previous removal, as IMAP EXPUNGE responses number them). */
+	int (*expunged)(uint32_t seq, uint32_t uid, void *ctx);
+	/* A message already in the view whose MODSEQ rose since the last sync
+	 * (flags or keywords changed), with its state. */
+	store_msg_cb *changed;
+	/* A new message, appended to the view (seq = new count). */
+	store_msg_cb *added;
+};
+struct store_view_sync_info {
+	uint32_t exists;          /* messages in the view after the sync */
+	uint32_t added, expunged, changed;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint64_t pruned_modseq;   /* see struct store_status */
+	bool expunges_pending;    /* STORE_VIEW_NO_EXPUNGE kept some back */
+};
+/* Do not remove expunged messages now (RFC 3501 7.4.1: no EXPUNGE during
+ * FETCH, STORE or SEARCH by number); a later sync without it reports them. */
+#define STORE_VIEW_NO_EXPUNGE 1u
+/* Advance the view in one read transaction: new messages, messages whose
+ * flags/MODSEQ changed, expunged UIDs, HIGHESTMODSEQ and UIDNEXT are all of
+ * one committed state. The cost follows the changes, not the mailbox size
+ * (a full UID compare only when the tombstones it needs were pruned).
+ * Callbacks (all optional) run inside the read transaction: keep them
+ * short, never call back into the store. STORE_ENOTFOUND once the mailbox
+ * was deleted. */
+int store_view_sync(struct store_view *view, unsigned flags, const struct store_view_ops *ops,
+		    void *ctx, struct store_view_sync_info *info_r);
+
 /* Changes since a MODSEQ (CONDSTORE/QRESYNC): cb for each message whose
  * MODSEQ > since (in MODSEQ order), and the UIDs expunged with MODSEQ > since
  * (sorted) in *vanished_r. Cost grows with the number of changes, not with
- * the mailbox size. */
+ * the mailbox size. When since < store_status.pruned_modseq, tombstones the
+ * answer would need were pruned (retention) and *vanished_r is incomplete:
+ * QRESYNC then answers from the client's known UIDs instead. */
 int store_changes_since(struct store_mailbox *mbox, uint64_t since,
 			store_msg_cb *changed_cb, void *ctx,
 			struct store_uid_list *vanished_r);

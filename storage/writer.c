@@ -16,6 +16,10 @@
  *  4. the new cur/new stamps of touched mailboxes are written, so our own
  *     renames are not mistaken for external changes.
  *  5. commit (durable, LMDB default sync). Only now are callers woken.
+ *     A batch whose ops are all marked nosync (parse-cache entries) commits
+ *     without fsync instead; the next durable commit of the user flushes
+ *     it. \Recent claims made in memory (store-recent.c) are written with
+ *     whichever commit comes next, never in one of their own.
  * A crash before 5 leaves files the index does not know (adopted by reconcile
  * with a fresh UID if their U= is taken, so no acknowledged message is ever
  * replaced), flag names that differ from the index (renamed back), or index
@@ -36,15 +40,17 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/maildir.h"
-#include "storage/notify.h"
-#include "storage/reconcile.h"
 #include "storage/store-private.h"
+#include "storage/store-recent.h"
 #include "lib/thread-role.h"
+
+#define PRUNE_PER_BATCH 1000
 
 /* ---- wtxn helpers ---- */
 
@@ -174,7 +180,7 @@ static void check_mailbox(struct wtxn *w, const char *name)
 	w->txn = child;
 	size_t undo_mark = w->n_undo;
 	bool changed = w->changed;
-	int err = reconcile_if_changed(w, name);
+	int err = w->u->store->hooks->check_mailbox(w, name);
 	if (err == 0)
 		err = idx_err(mdb_txn_commit(child), "commit nested (reconcile)");
 	else
@@ -206,6 +212,22 @@ static void bump_notify_file(struct store_user *u)
 		log_warn("writer: notify file of user=%s: %s", u->name, strerror(errno));
 }
 
+/* Expunge tombstones beyond the retention settings, a bounded number per
+ * batch, as part of the batch's own commit. */
+static int prune_tombstones(struct wtxn *w, uint32_t mbox_id)
+{
+	const struct store_settings *set = &w->u->store->set;
+	struct idx_prune p = { .max_count = set->tombstone_max_count,
+			       .max_age = (int64_t)set->tombstone_max_age,
+			       .now = (int64_t)time(NULL), .limit = PRUNE_PER_BATCH };
+	size_t n = 0;
+	int err = idx_tomb_prune(w->idx, w->parent, mbox_id, &p, &n);
+	if (err == 0 && n > 0)
+		log_debug("writer: user=%s pruned %zu tombstones of mailbox id %u", w->u->name, n,
+			  mbox_id);
+	return err;
+}
+
 /* Stamps and change records of touched mailboxes, inside the parent txn. */
 static int finish_touched(struct wtxn *w, struct store_change **changes_r, size_t *n_r)
 {
@@ -219,6 +241,9 @@ static int finish_touched(struct wtxn *w, struct store_change **changes_r, size_
 			err = 0;
 			continue;
 		}
+		if (err != 0)
+			break;
+		err = prune_tombstones(w, mb.id);
 		if (err != 0)
 			break;
 		if (w->touched[i].files && w->touched[i].dir[0] != '\0') {
@@ -255,11 +280,13 @@ static void run_batch(struct store_user *u, struct wop *ops)
 	struct store *s = u->store;
 	struct wtxn w = { .u = u, .idx = &u->idx };
 	size_t n_ops = 0;
+	bool durable = false;
 	int rc = mdb_txn_begin(u->idx.env, NULL, 0, &w.parent);
 	int fatal = rc != 0 ? idx_err(rc, "begin write") : 0;
 
 	for (struct wop *op = ops; op != NULL; op = op->next) {
 		n_ops++;
+		durable |= !op->nosync;
 		if (fatal != 0) {
 			op->result = fatal;
 			continue;
@@ -305,11 +332,17 @@ static void run_batch(struct store_user *u, struct wop *ops)
 		}
 		if (err == 0)
 			err = finish_touched(&w, &changes, &n_changes);
+		if (err == 0)
+			store_recent_flush(u, w.parent);
 		if (err == 0) {
+			if (!durable)
+				mdb_env_set_flags(u->idx.env, MDB_NOSYNC, 1);
 			err = idx_err(mdb_txn_commit(w.parent), "commit");
+			if (!durable)
+				mdb_env_set_flags(u->idx.env, MDB_NOSYNC, 0);
 			w.parent = NULL;
 			if (err == 0)
-				atomic_fetch_add(&s->commits, 1);
+				atomic_fetch_add(durable ? &s->commits : &s->lazy_commits, 1);
 		}
 		if (err != 0) {
 			if (w.parent != NULL)
@@ -355,7 +388,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 
 	if (n_changes > 0) {
 		bump_notify_file(u);
-		notify_publish(s, u, changes, n_changes);
+		s->hooks->published(s, u, changes, n_changes);
 	}
 	free_changes(changes, n_changes);
 	wtxn_free(&w);
@@ -403,8 +436,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int writer_start(struct store *s, unsigned n_threads)
+int writer_start(struct store *s, unsigned n_threads, const struct writer_hooks *hooks)
 {
+	s->hooks = hooks;
 	s->writers = xcalloc(n_threads, sizeof(*s->writers));
 	for (unsigned i = 0; i < n_threads; i++) {
 		int r = pthread_create(&s->writers[i], NULL, writer_main, s);
@@ -477,6 +511,7 @@ int writer_submit_detached(struct store_user *u, struct wop *op)
 	op->detached = true;
 	store_user_ref(u);
 	if (!enqueue(u, op)) {
+		op->result = STORE_EIO;
 		op->free_fn(op);
 		store_user_unref(u);
 		return STORE_EIO;

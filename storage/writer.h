@@ -27,11 +27,17 @@ struct wop {
 	 * store_error; on error the nested transaction is aborted and the op's
 	 * undo log replayed. */
 	int (*run)(struct wtxn *w, struct wop *op);
-	/* Detached ops (nobody waits) are released with this after completion. */
+	/* Detached ops (nobody waits) are released with this after completion
+	 * (after the batch's commit, on the writer thread, op->result set): an
+	 * async API's completion callback. */
 	void (*free_fn)(struct wop *op);
 	int result;
 	bool done;
 	bool detached;
+	/* The op's writes need no durability of their own (parse cache):
+	 * a batch of only such ops commits without fsync; the next durable
+	 * commit of the user makes them durable. */
+	bool nosync;
 };
 
 enum wundo_kind { WUNDO_RENAME, WUNDO_UNLINK, WUNDO_REMOVE_DIR };
@@ -65,8 +71,20 @@ struct wtxn {
 	size_t n_rm, cap_rm;
 };
 
+/* What the writer calls outside itself, given by store_create so that the
+ * writer includes neither reconcile nor notify: check_mailbox reconciles a
+ * mailbox an op names when another program changed it (inside w->txn, a
+ * nested txn of its own); published announces the changes of a durable
+ * commit (after the waiters were woken). */
+struct store_change;
+struct writer_hooks {
+	int (*check_mailbox)(struct wtxn *w, const char *name);
+	void (*published)(struct store *store, struct store_user *u,
+			  const struct store_change *changes, size_t n);
+};
+
 /* Start/stop the writer threads of a store. writer_stop drains every queue. */
-int writer_start(struct store *store, unsigned n_threads);
+int writer_start(struct store *store, unsigned n_threads, const struct writer_hooks *hooks);
 void writer_stop(struct store *store);
 
 /* Submit an op and wait for its result (op usually lives on the caller's
@@ -74,7 +92,7 @@ void writer_stop(struct store *store);
 int writer_run(struct store_user *u, struct wop *op);
 /* Submit without waiting; op->free_fn releases it. Takes a user reference
  * for the op's lifetime. Returns 0 or STORE_EIO when the store is stopping
- * (op freed). */
+ * (op->free_fn already ran with op->result = STORE_EIO). */
 int writer_submit_detached(struct store_user *u, struct wop *op);
 
 /* ---- helpers for ops (writer thread only) ---- */

@@ -147,6 +147,7 @@ static int hm_read_check(struct hammer *hm, struct store_mailbox *mbox, uint32_t
 		got += (size_t)n;
 	}
 	close(fd);
+	buf[got] = '\0';   /* the trailer check scans with sscanf */
 	char why[128];
 	int res = 0;
 	if (got != size) {

@@ -209,6 +209,9 @@ static void test_defaults_when_empty(void **state)
 	assert_int_equal(cfg->lmdb_map_size, 4ull << 30);
 	assert_int_equal(cfg->index_cache_size, 1024);
 	assert_int_equal(cfg->writer_threads, 2);
+	assert_int_equal(cfg->write_batch_messages, 1000);
+	assert_int_equal(cfg->tombstone_max_age_days, 90);
+	assert_int_equal(cfg->tombstone_max_count, 100000);
 	assert_int_equal(cfg->n_listeners, 0);
 	assert_int_equal(cfg->n_sni_certs, 0);
 	for (size_t i = 0; i < conf_n_settings; i++)
@@ -261,6 +264,9 @@ static const char complete_file[] =
 	"lmdb_map_size = 1G\n"
 	"index_cache_size = 16\n"
 	"writer_threads = 3\n"
+	"write_batch_messages = 250\n"
+	"tombstone_max_age_days = 0\n"
+	"tombstone_max_count = 5000\n"
 	"[listener imap]\n"
 	"protocol = imap\n"
 	"address = 127.0.0.1\n"
@@ -325,6 +331,9 @@ static void test_complete_file(void **state)
 	assert_int_equal(cfg->lmdb_map_size, 1ull << 30);
 	assert_int_equal(cfg->index_cache_size, 16);
 	assert_int_equal(cfg->writer_threads, 3);
+	assert_int_equal(cfg->write_batch_messages, 250);
+	assert_int_equal(cfg->tombstone_max_age_days, 0);
+	assert_int_equal(cfg->tombstone_max_count, 5000);
 
 	assert_int_equal(cfg->n_listeners, 5);
 	const struct conf_listener *l = cfg->listeners;
@@ -334,7 +343,7 @@ static void test_complete_file(void **state)
 	assert_int_equal(l[0].protocol, CONF_PROTO_IMAP);
 	assert_int_equal(l[0].tls, CONF_TLS_STARTTLS);
 	assert_string_equal(l[0].origin.file, NAME);
-	assert_int_equal(l[0].origin.line, 40);
+	assert_int_equal(l[0].origin.line, 43);
 	assert_string_equal(l[1].address, "::1");
 	assert_int_equal(l[1].tls, CONF_TLS_IMPLICIT);
 	assert_int_equal(l[2].protocol, CONF_PROTO_POP3);

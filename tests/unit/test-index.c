@@ -31,57 +31,7 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
-struct fx {
-	char dir[256];
-	char mail_dir[300];
-	struct store_settings set;
-	struct store *store;
-	struct store_user *user;
-};
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static int setup_closed(void **state)
-{
-	struct fx *fx = xcalloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fx->dir, sizeof(fx->dir), "%s/test-index.XXXXXX",
-		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->mail_dir, sizeof(fx->mail_dir), "%s/mail", fx->dir);
-	fx->set.mail_dir = fx->mail_dir;
-	fx->set.writer_threads = 2;
-	*state = fx;
-	return 0;
-}
-
-static void fx_open(struct fx *fx)
-{
-	assert_int_equal(store_create(&fx->set, &fx->store), STORE_OK);
-	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
-}
-
-static int setup(void **state)
-{
-	setup_closed(state);
-	fx_open(*state);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	store_user_close(&fx->user);
-	store_destroy(&fx->store);
-	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return 0;
-}
+#include "store-fixture.h"
 
 static int append(struct store_user *user, const char *mailbox, unsigned idx, uint32_t flags,
 		  uint32_t *uid_r)
@@ -612,7 +562,7 @@ static void test_view_follows_rename(void **state)
 
 /* ---- rebuild keeps what the files and the old index tell ---- */
 
-static int collect_cb(const struct store_msg *msg, void *ctx)
+static int collect_by_uid_cb(const struct store_msg *msg, void *ctx)
 {
 	struct store_msg *out = ctx;
 	out[msg->uid] = *msg;
@@ -639,7 +589,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(store_mailbox_status(mbox, &before), STORE_OK);
 	struct store_msg was[8];
 	memset(was, 0, sizeof(was));
-	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, was), STORE_OK);
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_by_uid_cb, was), STORE_OK);
 	store_mailbox_close(&mbox);
 	store_user_close(&fx->user);
 
@@ -655,7 +605,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(after.highestmodseq, before.highestmodseq);
 	struct store_msg now[8];
 	memset(now, 0, sizeof(now));
-	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, now), STORE_OK);
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_by_uid_cb, now), STORE_OK);
 	for (unsigned i = 0; i < 8; i++) {
 		assert_int_equal(now[i].uid, was[i].uid);
 		assert_int_equal(now[i].flags, was[i].flags);
@@ -697,7 +647,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(after.messages, before.messages);
 	assert_true(after.highestmodseq > before.highestmodseq);
 	memset(now, 0, sizeof(now));
-	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_cb, now), STORE_OK);
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_by_uid_cb, now), STORE_OK);
 	for (unsigned i = 0; i < 8; i++) {
 		assert_int_equal(now[i].uid, was[i].uid);
 		assert_int_equal(now[i].flags, was[i].flags);

@@ -26,49 +26,14 @@
 #include "lib/xmem.h"
 #include "storage/store.h"
 
-struct fx {
-	char dir[256];
-	char mail_dir[300];
-	struct store_settings set;
-	struct store *store;
-	struct store_user *user;
-};
+#include "store-fixture.h"
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* The fixture with the inotify thread on. */
+static int setup_watching(void **state)
 {
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct fx *fx = xcalloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fx->dir, sizeof(fx->dir), "%s/test-notify.XXXXXX",
-		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->mail_dir, sizeof(fx->mail_dir), "%s/mail", fx->dir);
-	fx->set.mail_dir = fx->mail_dir;
-	fx->set.writer_threads = 2;
+	struct fx *fx = fx_new();
 	fx->set.watch_external = true;
 	*state = fx;
-	return 0;
-}
-
-static void fx_open(struct fx *fx)
-{
-	assert_int_equal(store_create(&fx->set, &fx->store), STORE_OK);
-	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	store_user_close(&fx->user);
-	store_destroy(&fx->store);
-	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
 	return 0;
 }
 
@@ -222,7 +187,6 @@ static void test_in_process(void **state)
 static void test_other_process(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(mkdir(fx->mail_dir, 0700), 0);
 	int go[2], done[2];
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(done), 0);
@@ -395,10 +359,10 @@ static void test_remove_race(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_in_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_external_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_process, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_other_process, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_external_file, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_race, setup_watching, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

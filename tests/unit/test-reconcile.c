@@ -19,54 +19,16 @@
 #include "storage/maildir.h"
 #include "storage/store.h"
 
-struct fx {
-	char dir[256];
-	char mail_dir[300];
-	struct store_settings set;
-	struct store *store;
-	struct store_user *user;
-};
+#include "store-fixture.h"
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* The fixture for user carol with one writer thread. */
+static int setup_carol(void **state)
 {
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void fx_open(struct fx *fx)
-{
-	assert_int_equal(store_create(&fx->set, &fx->store), STORE_OK);
-	assert_int_equal(store_user_open(fx->store, "carol", &fx->user), STORE_OK);
-}
-
-static void fx_close(struct fx *fx)
-{
-	store_user_close(&fx->user);
-	store_destroy(&fx->store);
-}
-
-static int setup(void **state)
-{
-	struct fx *fx = xcalloc(1, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test-reconcile.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->mail_dir, sizeof(fx->mail_dir), "%s/mail", fx->dir);
-	assert_int_equal(mkdir(fx->mail_dir, 0700), 0);
-	fx->set.mail_dir = fx->mail_dir;
+	struct fx *fx = fx_new();
+	fx->user_name = "carol";
 	fx->set.writer_threads = 1;
 	fx_open(fx);
 	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	if (fx->store != NULL)
-		fx_close(fx);
-	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
 	return 0;
 }
 
@@ -239,9 +201,9 @@ static void test_known_file_moved_to_new_keeps_flags(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_external_flag_change_is_taken, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keywords_beyond_letters_survive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_file_moved_to_new_keeps_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_external_flag_change_is_taken, setup_carol, teardown),
+		cmocka_unit_test_setup_teardown(test_keywords_beyond_letters_survive, setup_carol, teardown),
+		cmocka_unit_test_setup_teardown(test_known_file_moved_to_new_keeps_flags, setup_carol, teardown),
 	};
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /* Mailbox creation helpers shared by the ops of storage/ (internal): create a
  * mailbox (and its missing parents) inside a writer op, and the
  * <mailbox>/loft-uidvalidity file that keeps UIDVALIDITY across rebuilds. */
-#ifndef LOFT_STORAGE_STORE_MAILBOX_H
-#define LOFT_STORAGE_STORE_MAILBOX_H
+#ifndef LOFT_STORAGE_MAILBOX_CREATE_H
+#define LOFT_STORAGE_MAILBOX_CREATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
