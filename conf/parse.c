@@ -17,6 +17,7 @@
 
 #include "conf/value.h"
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmem.h"
 
 /* State shared by the main file and its includes. */
@@ -94,16 +95,6 @@ void conf_apply_defaults(const struct conf_setting *rows, size_t n_rows, void *b
 			abort();
 		}
 	}
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
 }
 
 static const char *intern_file(struct loft_config *cfg, const char *path)
@@ -522,7 +513,7 @@ static int parse_line(struct parse_ctx *pc, struct parse_file *pf, char *line)
 
 static int parse_file_text(struct parse_ctx *pc, const char *path, const char *text)
 {
-	struct parse_file pf = { .path = intern_file(pc->cfg, path), .dir = dir_of(path) };
+	struct parse_file pf = { .path = intern_file(pc->cfg, path), .dir = path_dir_of(path) };
 	char *copy = xstrdup(text), *p = copy;
 	int ret = 0;
 	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&

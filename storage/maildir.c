@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmem.h"
 #include "storage/store.h"
 
@@ -269,24 +270,6 @@ int maildir_fsync_dir(const char *dir)
 	return ret;
 }
 
-static char *parent_dir(const char *dir)
-{
-	char *p = xstrdup(dir);
-	size_t len = strlen(p);
-	while (len > 1 && p[len - 1] == '/')
-		p[--len] = '\0';
-	char *slash = strrchr(p, '/');
-	if (slash == NULL) {
-		free(p);
-		return xstrdup(".");
-	}
-	if (slash == p)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return p;
-}
-
 static int mkdir_is_dir(const char *path)
 {
 	struct stat st;
@@ -318,7 +301,7 @@ int maildir_create(const char *dir)
 	ret = maildir_fsync_dir(dir);
 	if (ret < 0)
 		return ret;
-	char *parent = parent_dir(dir);
+	char *parent = path_dir_of(dir);
 	ret = maildir_fsync_dir(parent);
 	free(parent);
 	return ret;
@@ -435,7 +418,7 @@ int maildir_remove(const char *dir)
 		return ret;
 	if (rmdir(dir) < 0)
 		return -errno;
-	char *parent = parent_dir(dir);
+	char *parent = path_dir_of(dir);
 	ret = maildir_fsync_dir(parent);
 	free(parent);
 	return ret;
