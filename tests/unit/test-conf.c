@@ -24,6 +24,7 @@
 #include "conf/value.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
+#include "tests/support/unpriv.h"
 
 #define NAME "/cfg/t.conf"
 
@@ -122,6 +123,31 @@ static void rm_tree(char *dir)
 static char *path_in(const char *dir, const char *name)
 {
 	return xasprintf("%s/%s", dir, name);
+}
+
+/* For unpriv_run(): the error conf_load(path) reports, "loaded" if none. */
+static char *load_error(void *path)
+{
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+	if (conf_load(path, &cfg, &err) == 0) {
+		conf_free(cfg);
+		return xstrdup("loaded");
+	}
+	return err;
+}
+
+/* For unpriv_run(): the error conf_check_files() reports on path's config. */
+static char *check_files_error(void *path)
+{
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+	if (conf_load(path, &cfg, &err) < 0)
+		return err;
+	if (conf_check_files(cfg, &err) == 0)
+		err = xstrdup("checked");
+	conf_free(cfg);
+	return err;
 }
 
 /* ---- the table -------------------------------------------------------- */
@@ -811,16 +837,18 @@ static void test_unreadable_files(void **state)
 	assert_non_null(strstr(err, "it is larger than"));
 	free(err);
 
-	/* unreadable (only meaningful when not root) */
-	if (geteuid() != 0) {
-		char *locked = path_in(dir, "locked.conf");
-		write_file(locked, "[server]\n");
-		chmod(locked, 0);
-		assert_int_equal(conf_load(locked, &cfg, &err), -1);
-		assert_non_null(strstr(err, "Permission denied"));
-		free(err);
-		free(locked);
-	}
+	/* unreadable: checked as an unprivileged user, since root reads
+	 * anything */
+	char *locked = path_in(dir, "locked.conf");
+	write_file(locked, "[server]\n");
+	assert_int_equal(chmod(locked, 0), 0);
+	assert_int_equal(unpriv_give(dir), 0);
+	err = unpriv_run(load_error, locked);
+	assert_non_null(err);
+	if (strstr(err, "cannot read configuration file: Permission denied") == NULL)
+		fail_msg("as an unprivileged user: %s", err);
+	free(err);
+	free(locked);
 	free(bin);
 	free(big);
 	rm_tree(dir);
@@ -1128,24 +1156,31 @@ static void test_check_files(void **state)
 	free(err);
 	conf_free(cfg);
 
-	/* permission bits (only enforced for non-root) and empty files */
-	chmod(cert, 0);
+	/* an empty key */
 	write_file(key, "");
 	write_file(f, "[tls]\ncert_file = cert.pem\n\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
 	assert_int_equal(conf_check_files(cfg, &err), -1);
-	if (geteuid() != 0)
-		want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/cert.pem' cannot be read: "
-				 "Permission denied", real, real);
-	else
-		want = xasprintf("%s/loft.conf:4: [tls] key_file '%s/key.pem' cannot be read: "
-				 "it is empty", real, real);
+	want = xasprintf("%s/loft.conf:4: [tls] key_file '%s/key.pem' cannot be read: "
+			 "it is empty", real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(want);
 	free(err);
 	conf_free(cfg);
-	chmod(cert, 0600);
 	write_file(key, "-----BEGIN PRIVATE KEY-----\n");
+
+	/* permission bits, as an unprivileged user (root reads anything) */
+	assert_int_equal(chmod(cert, 0), 0);
+	assert_int_equal(unpriv_give(dir), 0);
+	err = unpriv_run(check_files_error, f);
+	want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/cert.pem' cannot be read: "
+			 "Permission denied", real, real);
+	assert_non_null(err);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("as an unprivileged user: %s", err);
+	free(want);
+	free(err);
+	chmod(cert, 0600);
 
 	/* an SNI key */
 	write_file(f, "[tls]\ncert_file = cert.pem\nkey_file = key.pem\n"
