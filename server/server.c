@@ -70,11 +70,29 @@ static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char *
 	return 0;
 }
 
+/* Once stopping, the signal handles stop keeping the main loop alive but
+ * stay installed until the workers have drained: closing one would restore
+ * the default action, and a SIGHUP (log rotation) or a second SIGTERM
+ * during the drain would kill the process. */
+static void release_signals(struct server_ctx *s)
+{
+	uv_unref((uv_handle_t *)&s->sig_term);
+	uv_unref((uv_handle_t *)&s->sig_int);
+	uv_unref((uv_handle_t *)&s->sig_hup);
+}
+
+/* After the drain: ignore these signals from now on, then close the handles
+ * (libuv puts back the default action when the last handle of a signal
+ * closes, so the ignore is set again after each close). */
 static void close_signals(struct server_ctx *s)
 {
-	uv_close((uv_handle_t *)&s->sig_term, NULL);
-	uv_close((uv_handle_t *)&s->sig_int, NULL);
-	uv_close((uv_handle_t *)&s->sig_hup, NULL);
+	uv_signal_t *h[] = { &s->sig_term, &s->sig_int, &s->sig_hup };
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		int signum = h[i]->signum;
+		uv_close((uv_handle_t *)h[i], NULL);
+		signal(signum, SIG_IGN);
+	}
+	uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -86,7 +104,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 	log_info("received %s: stopping (shutdown_timeout=%ums)", strsignal(signum),
 		 s->snap->cfg->shutdown_timeout_ms);
 	net_server_stop(s->net);
-	close_signals(s);
+	release_signals(s);
 }
 
 static void reload(struct server_ctx *s)
@@ -214,7 +232,7 @@ int server_main(const char *config_path, bool check_only)
 		log_error("%s", err);
 		free(err);
 		net_server_stop(s.net);
-		close_signals(&s);
+		release_signals(&s);
 		rc = 1;
 	} else {
 		log_info("loft %s serving pid=%d workers=%d config=%s", LOFT_VERSION,
@@ -222,6 +240,7 @@ int server_main(const char *config_path, bool check_only)
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	net_server_join(&s.net);
+	close_signals(&s);
 	uv_loop_close(&s.loop);
 	net_snapshot_unref(&s.snap);
 	if (rc == 0)

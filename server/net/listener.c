@@ -160,9 +160,3 @@ void net_listener_free(struct net_listener *l)
 	x_free(&l->conf.name);
 	x_free(&l->conf.address);
 }
-
-bool net_listener_same(const struct conf_listener *a, const struct conf_listener *b)
-{
-	return strcmp(a->name, b->name) == 0 && strcmp(a->address, b->address) == 0 &&
-	       a->port == b->port && a->protocol == b->protocol && a->tls == b->tls;
-}

@@ -23,7 +23,5 @@ struct net_listener {
 int net_listener_bind(struct net_listener *l, const struct conf_listener *lconf,
 		      int n, char **err_r);
 void net_listener_free(struct net_listener *l);
-/* Whether two [listener] sections describe the same socket and protocol. */
-bool net_listener_same(const struct conf_listener *a, const struct conf_listener *b);
 
 #endif

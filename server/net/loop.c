@@ -290,33 +290,10 @@ int net_server_start(struct net_server *srv, char **err_r)
 	return 0;
 }
 
+/* Listeners and workers are the same as at start: conf_check_reload() (the
+ * one place reload policy lives) refuses a configuration that changes them. */
 void net_server_reload(struct net_server *srv, struct net_snapshot *snap)
 {
-	const struct loft_config *cfg = snap->cfg;
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		const struct conf_listener *nl = &cfg->listeners[i];
-		const struct net_listener *old = NULL;
-		for (size_t k = 0; k < srv->n_listeners; k++)
-			if (strcmp(srv->listeners[k].conf.name, nl->name) == 0)
-				old = &srv->listeners[k];
-		if (old == NULL)
-			log_warn("reload: listener %s is new: it starts after a restart", nl->name);
-		else if (!net_listener_same(&old->conf, nl))
-			log_warn("reload: listener %s changed: the change applies after a restart",
-				 nl->name);
-	}
-	for (size_t k = 0; k < srv->n_listeners; k++) {
-		bool found = false;
-		for (size_t i = 0; i < cfg->n_listeners; i++)
-			if (strcmp(srv->listeners[k].conf.name, cfg->listeners[i].name) == 0)
-				found = true;
-		if (!found)
-			log_warn("reload: listener %s was removed: it keeps listening until a restart",
-				 srv->listeners[k].conf.name);
-	}
-	if (cfg->workers != srv->n_workers)
-		log_warn("reload: workers changed from %d to %d: applies after a restart",
-			 srv->n_workers, cfg->workers);
 	struct net_snapshot *ref = net_snapshot_ref(snap);
 	pthread_mutex_lock(&srv->lock);
 	struct net_snapshot *old = srv->snap;
