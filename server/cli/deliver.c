@@ -34,9 +34,9 @@ struct deliver_opts {
 	size_t n_keywords;
 };
 
-static void deliver_usage(void)
+static void deliver_usage(FILE *out)
 {
-	fprintf(stderr, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f FLAGS]\n"
+	fprintf(out, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f FLAGS]\n"
 			"  FLAGS: space or comma separated, e.g. '\\Seen \\Flagged $Work'\n");
 }
 
@@ -88,11 +88,14 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 	return 0;
 }
 
+/* Returns 0, 1 for --help, or -1 on a usage error (said on stderr). */
 static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 {
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
+		if (cli_is_help(a))
+			return 1;
 		if (strcmp(a, "-u") == 0 && i + 1 < argc)
 			opts->user = argv[++i];
 		else if (strcmp(a, "-m") == 0 && i + 1 < argc)
@@ -222,8 +225,12 @@ int cli_deliver(const struct cli_ctx *cli, int argc, char **argv)
 	struct store *store = NULL;
 	int code;
 
-	if (deliver_parse_args(&opts, argc, argv) < 0) {
-		deliver_usage();
+	int parsed = deliver_parse_args(&opts, argc, argv);
+	if (parsed > 0) {
+		deliver_usage(stdout);
+		code = EX_OK;
+	} else if (parsed < 0) {
+		deliver_usage(stderr);
 		code = EX_USAGE;
 	} else if (store_config_open(cli->config_path, false, &cfg, &store) < 0) {
 		code = EX_TEMPFAIL;

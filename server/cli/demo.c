@@ -90,7 +90,7 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			o->user = argv[++i];
 		} else if (strcmp(a, "--password") == 0 && has_val) {
 			o->password = argv[++i];
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		} else if (cli_is_help(a)) {
 			demo_usage(stdout);
 			exit(0);
 		} else if (a[0] != '-' && o->dir == NULL) {
