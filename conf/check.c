@@ -230,42 +230,57 @@ static int check_ciphers(const struct loft_config *cfg, char **err_r)
 		*err_r = xstrdup("cannot create a TLS context to check [tls] ciphers");
 		return -1;
 	}
-	int r = check_cipher_list(cfg, ctx, err_r);
-	if (r == 0)
-		r = check_ciphersuites(cfg, ctx, err_r);
+	char *err = NULL;
+	int r = 0;
+	*err_r = NULL;
+	if (check_cipher_list(cfg, ctx, &err) < 0) {
+		conf_error_add(err_r, err);
+		r = -1;
+	}
+	if (check_ciphersuites(cfg, ctx, &err) < 0) {
+		conf_error_add(err_r, err);
+		r = -1;
+	}
 	SSL_CTX_free(ctx);
 	ERR_clear_error(); /* failed trial calls leave entries behind */
 	return r;
 }
 
+/* When rc < 0, move the error in *err to the list in *errs. */
+static void collect(int rc, char **err, char **errs)
+{
+	if (rc < 0) {
+		conf_error_add(errs, *err);
+		*err = NULL;
+	}
+}
+
 int conf_check_files(const struct loft_config *cfg, char **err_r)
 {
-	if (check_ciphers(cfg, err_r) < 0)
-		return -1;
-	if (check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]", "cert_file",
-			       cfg->tls_cert_file, err_r) < 0 ||
-	    check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]", "key_file",
-			       cfg->tls_key_file, err_r) < 0)
-		return -1;
+	char *errs = NULL, *err = NULL;
+	collect(check_ciphers(cfg, &err), &err, &errs);
+	collect(check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]",
+				   "cert_file", cfg->tls_cert_file, &err), &err, &errs);
+	collect(check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]",
+				   "key_file", cfg->tls_key_file, &err), &err, &errs);
 	const struct conf_section *sec = conf_section_find("certificate");
 	size_t cert_k = (size_t)(conf_setting_find(sec, "cert_file") - sec->rows);
 	size_t key_k = (size_t)(conf_setting_find(sec, "key_file") - sec->rows);
 	for (size_t i = 0; i < cfg->n_sni_certs; i++) {
 		const struct conf_sni_cert *c = &cfg->sni_certs[i];
 		char *label = xasprintf("[certificate %s]", c->name);
-		int r = check_file_setting(cfg, &c->origins[cert_k], label, "cert_file",
-					   c->cert_file, err_r);
-		if (r == 0)
-			r = check_file_setting(cfg, &c->origins[key_k], label, "key_file",
-					       c->key_file, err_r);
+		collect(check_file_setting(cfg, &c->origins[cert_k], label, "cert_file",
+					   c->cert_file, &err), &err, &errs);
+		collect(check_file_setting(cfg, &c->origins[key_k], label, "key_file",
+					   c->key_file, &err), &err, &errs);
 		free(label);
-		if (r < 0)
-			return -1;
 	}
-	if (check_dir_setting(cfg, "state_dir", cfg->state_dir, err_r) < 0 ||
-	    check_dir_setting(cfg, "mail_dir", cfg->mail_dir, err_r) < 0)
-		return -1;
-	return 0;
+	collect(check_dir_setting(cfg, "state_dir", cfg->state_dir, &err), &err, &errs);
+	collect(check_dir_setting(cfg, "mail_dir", cfg->mail_dir, &err), &err, &errs);
+	if (errs == NULL)
+		return 0;
+	*err_r = errs;
+	return -1;
 }
 
 static bool listener_equal(const struct conf_listener *a, const struct conf_listener *b)

@@ -2,7 +2,8 @@
  * recognises comments, [section] headers, `key = value` lines with optional
  * double quotes and `include = FILE`, and stores each value through its
  * settings row, remembering file:line per setting. Every error is one
- * "file:line: what is wrong; how to fix it" message. */
+ * "file:line: what is wrong; how to fix it" line, and reading goes on after
+ * one so that a file's errors are all reported at once. */
 #include "conf/parse.h"
 
 #include <errno.h>
@@ -25,7 +26,8 @@ struct parse_ctx {
 	struct loft_config *cfg;
 	const char *stack[CONF_INCLUDE_DEPTH_MAX + 1]; /* absolute paths being read */
 	int depth;
-	char *err;
+	char *err;               /* every error so far, one per line */
+	unsigned n_errors;
 };
 
 /* State of one file being read. */
@@ -35,6 +37,7 @@ struct parse_file {
 	unsigned line;
 	const struct conf_section *sec; /* current section or NULL */
 	size_t idx;              /* instance of a named section */
+	bool skip_section;       /* its header was bad: ignore its keys */
 };
 
 static void fail(struct parse_ctx *pc, struct parse_file *pf, const char *fmt, ...)
@@ -48,8 +51,27 @@ static void fail(struct parse_ctx *pc, struct parse_file *pf, const char *fmt, .
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	pc->err = xasprintf("%s:%u: %s", pf->path, pf->line, msg != NULL ? msg : "error");
+	pc->n_errors++;
+	if (pc->n_errors <= CONF_ERRORS_MAX)
+		conf_error_add(&pc->err, xasprintf("%s:%u: %s", pf->path, pf->line,
+						   msg != NULL ? msg : "error"));
+	else if (pc->n_errors == CONF_ERRORS_MAX + 1)
+		conf_error_add(&pc->err, xasprintf("%s:%u: more than %d errors; fix these "
+						   "first", pf->path, pf->line,
+						   CONF_ERRORS_MAX));
 	free(msg);
+}
+
+void conf_error_add(char **errs, char *err)
+{
+	if (*errs == NULL) {
+		*errs = err;
+		return;
+	}
+	char *both = xasprintf("%s\n%s", *errs, err);
+	free(*errs);
+	free(err);
+	*errs = both;
 }
 
 char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *o)
@@ -59,20 +81,49 @@ char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *
 	return xasprintf("%s:%u", o->file, o->line);
 }
 
+static char *origin_message(const struct loft_config *cfg, const struct conf_origin *o,
+			    const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	char *at = conf_origin_text(cfg, o);
+	char *out = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
+	free(at);
+	free(msg);
+	return out;
+}
+
 int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
 		 const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	*err_r = origin_message(cfg, o, fmt, ap);
 	va_end(ap);
-	char *at = conf_origin_text(cfg, o);
-	*err_r = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
-	free(at);
-	free(msg);
 	return -1;
+}
+
+void conf_fail_more(const struct loft_config *cfg, const struct conf_origin *o, char **errs,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	conf_error_add(errs, origin_message(cfg, o, fmt, ap));
+	va_end(ap);
+}
+
+void conf_print_errors(FILE *out, const char *prefix, const char *errs, const char *fallback)
+{
+	if (errs == NULL) {
+		fprintf(out, "%s%s\n", prefix, fallback);
+		return;
+	}
+	for (const char *p = errs; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		fprintf(out, "%s%.*s\n", prefix, (int)len, p);
+		p += len + (p[len] == '\n');
+	}
 }
 
 const struct conf_origin *conf_origin_of(const struct loft_config *cfg, const char *section,
@@ -312,7 +363,22 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 	return 0;
 }
 
+static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, char *p);
+
+/* A bad header makes the keys below it meaningless until the next header:
+ * they are skipped rather than reported as misplaced. */
 static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
+{
+	pf->skip_section = false;
+	if (parse_section_header(pc, pf, p) < 0) {
+		pf->sec = NULL;
+		pf->skip_section = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, char *p)
 {
 	char *close = strchr(p, ']');
 	if (close == NULL) {
@@ -508,6 +574,8 @@ static int parse_line(struct parse_ctx *pc, struct parse_file *pf, char *line)
 		return 0;
 	if (*p == '[')
 		return parse_section(pc, pf, p);
+	if (pf->skip_section)
+		return 0;
 	return parse_assignment(pc, pf, p);
 }
 
@@ -527,11 +595,9 @@ static int parse_file_text(struct parse_ctx *pc, const char *path, const char *t
 		if (len > 0 && p[len - 1] == '\r')
 			p[len - 1] = '\0';
 		pf.line++;
-		if (parse_line(pc, &pf, p) < 0) {
+		if (parse_line(pc, &pf, p) < 0)
 			ret = -1;
-			break;
-		}
-		if (nl == NULL)
+		if (nl == NULL || pc->n_errors > CONF_ERRORS_MAX)
 			break;
 		p = nl + 1;
 	}
@@ -605,7 +671,7 @@ int conf_parse_text(struct loft_config *cfg, const char *path, const char *text,
 {
 	struct parse_ctx pc = { .cfg = cfg, .depth = 0 };
 	pc.stack[0] = path;
-	if (parse_file_text(&pc, path, text) < 0) {
+	if (parse_file_text(&pc, path, text) < 0 || pc.err != NULL) {
 		*err_r = pc.err;
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -107,31 +108,38 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 	release_signals(s);
 }
 
+/* A rejected reload logs each error on its own line. */
+static void reload_rejected(char *err)
+{
+	for (char *p = err, *nl; p != NULL && *p != '\0'; p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		log_error("reload rejected: %.*s; keeping the running configuration",
+			  (int)(nl != NULL ? nl - p : (ptrdiff_t)strlen(p)), p);
+	}
+	free(err);
+}
+
 static void reload(struct server_ctx *s)
 {
 	struct loft_config *cfg;
 	char *err = NULL;
 	log_info("reload: reading %s", s->config_path);
 	if (conf_load(s->config_path, &cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		return;
 	}
 	if (conf_check_files(cfg, &err) < 0 || conf_check_reload(s->snap->cfg, cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		conf_free(cfg);
 		return;
 	}
 	struct net_snapshot *snap = net_snapshot_create(cfg, &err);
 	if (snap == NULL) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		return;
 	}
 	if (apply_log(s, snap->cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		net_snapshot_unref(&snap);
 		return;
 	}
@@ -155,12 +163,12 @@ static int load(const char *path, struct net_snapshot **snap_r)
 	struct loft_config *cfg;
 	char *err = NULL;
 	if (conf_load(path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		return -1;
 	}
 	if (conf_check_files(cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+		conf_print_errors(stderr, "loft: ", err, "configuration check failed");
 		free(err);
 		conf_free(cfg);
 		return -1;

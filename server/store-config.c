@@ -33,7 +33,7 @@ int store_config_open(const char *path, bool watch_external,
 	char *err = NULL;
 
 	if (conf_load(path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err != NULL ? err : "cannot load configuration");
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		x_free(&err);
 		return -1;
 	}

@@ -22,7 +22,7 @@ static int config_check(const struct cli_ctx *cli)
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
 	if (conf_load(cli->config_path, &cfg, &err) < 0 || conf_check_files(cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		conf_free(cfg);
 		return 1;

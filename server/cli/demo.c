@@ -454,7 +454,7 @@ int cli_demo(const struct cli_ctx *cli, int argc, char **argv)
 		printf("created %s\n", conf_path);
 	}
 	if (conf_load(conf_path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft demo: %s\n", err != NULL ? err : "cannot load configuration");
+		conf_print_errors(stderr, "loft demo: ", err, "cannot load configuration");
 		goto out;
 	}
 	if (!conf_new) {

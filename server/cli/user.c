@@ -227,7 +227,7 @@ int cli_user(const struct cli_ctx *cli, int argc, char **argv)
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
 	if (conf_load(cli->config_path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err != NULL ? err : "cannot load configuration");
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		return 1;
 	}

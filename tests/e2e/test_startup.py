@@ -51,6 +51,28 @@ def test_check_config_names_file_and_line(cfg, old, new, key):
     assert key in r.stderr, r.stderr
 
 
+def test_check_config_reports_every_error(cfg):
+    """Three mistakes in three sections: all three are reported, each on its
+    own line with its file:line, by both `serve --check-config` and
+    `config check`."""
+    text = cfg.config_text()
+    bad = text
+    for old, new in (("workers = 2", "workers = two"), ("level = debug", "level = chatty"),
+                     ("tls = implicit", "tls = sometimes")):
+        assert old in bad
+        bad = bad.replace(old, new, 1)
+    cfg.write_config(raw=bad)
+    lines = sorted(text[:text.index(old)].count("\n") + 1
+                   for old in ("workers = 2", "level = debug", "tls = implicit"))
+    for args in (("serve", "--check-config"), ("config", "check")):
+        r = cfg.run_cli(*args, timeout=30)
+        assert r.returncode != 0
+        got = [ln for ln in r.stderr.splitlines() if ln.startswith("loft: ")]
+        assert len(got) == 3, r.stderr
+        for want, ln in zip(lines, got):
+            assert "loft.conf:%d: bad value" % want in ln, r.stderr
+
+
 def test_check_config_checks_files(cfg):
     text = cfg.config_text()
     cfg.write_config(raw=text.replace(cfg.cert_file, cfg.dir + "/no-such-cert.pem"))

@@ -44,7 +44,7 @@ static struct loft_config *load_ok(const char *text)
 	return cfg;
 }
 
-/* Load text expecting failure; returns the (single-line) message. */
+/* Load text expecting failure; returns the messages, one line per error. */
 static char *load_err(const char *text)
 {
 	struct loft_config *cfg = NULL;
@@ -52,7 +52,6 @@ static char *load_err(const char *text)
 	assert_int_equal(conf_load_string(NAME, text, &cfg, &err), -1);
 	assert_null(cfg);
 	assert_non_null(err);
-	assert_null(strchr(err, '\n'));
 	return err;
 }
 
@@ -778,6 +777,48 @@ static void test_duplicates(void **state)
 		   NAME ":2); give each certificate its own name");
 }
 
+/* A bad file gets every error it has, one line each, in file order, not
+ * only the first; the keys of a section whose header is bad are skipped,
+ * not reported again as misplaced. */
+static void test_every_error_reported(void **state)
+{
+	(void)state;
+	expect_err("[server]\nworkers = many\nbogus = 1\n"
+		   "[limits]\nmax_connections = -3\n"
+		   "[nonsense]\nwhatever = 1\nmore = 2\n"
+		   "[log]\nlevel = loud\n",
+		   NAME ":2: bad value for 'workers' in [server]: 'many' is not valid; use auto "
+		   "or a whole number\n"
+		   NAME ":3: unknown key 'bogus' in [server]; known keys: hostname, workers, "
+		   "state_dir, mail_dir, users_file, local_domains, shutdown_timeout, "
+		   "plaintext_auth\n"
+		   NAME ":5: bad value for 'max_connections' in [limits]: '-3' is not valid; use "
+		   "a whole number\n"
+		   NAME ":6: unknown section [nonsense]; known sections: [server], [tls], "
+		   "[limits], [log], [storage], [listener NAME], [certificate NAME]\n"
+		   NAME ":10: bad value for 'level' in [log]: 'loud' is not valid; use debug, "
+		   "info, warn or error");
+	/* Cross-setting checks report every listener's problem too. */
+	expect_err("[listener a]\nprotocol = imap\n[listener b]\nprotocol = pop3\n",
+		   NAME ":1: [listener a] has no port; add e.g. 'port = 143'\n"
+		   NAME ":3: [listener b] has no port; add e.g. 'port = 143'");
+	/* A flood of errors stops after CONF_ERRORS_MAX with a note. */
+	char *text = xstrdup("[server]\n");
+	for (int i = 0; i < 50; i++) {
+		char *t = xasprintf("%sx%d = 1\n", text, i);
+		free(text);
+		text = t;
+	}
+	char *err = load_err(text);
+	unsigned lines = 1;
+	for (const char *c = err; *c != '\0'; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 21);
+	assert_non_null(strstr(err, NAME ":22: more than 20 errors; fix these first"));
+	free(err);
+	free(text);
+}
+
 static void test_cross_checks(void **state)
 {
 	(void)state;
@@ -786,7 +827,9 @@ static void test_cross_checks(void **state)
 		   "are not set; set both in [tls] or use tls = none");
 	expect_err("[tls]\ncert_file = /c.pem\n[listener imaps]\nport = 993\ntls = implicit\n",
 		   NAME ":2: [tls] cert_file is set but key_file is not; set key_file to the "
-		   "certificate's private key");
+		   "certificate's private key\n"
+		   NAME ":5: [listener imaps] has tls = implicit but [tls] cert_file and "
+		   "key_file are not set; set both in [tls] or use tls = none");
 	expect_err("[tls]\nkey_file = /k.pem\n",
 		   NAME ":2: [tls] key_file is set but cert_file is not; set cert_file to the "
 		   "certificate chain");
@@ -1302,11 +1345,15 @@ static void test_check_ciphers(void **state)
 	assert_non_null(err);
 	assert_non_null(strstr(err, NAME ":4: [tls] ciphersuites: 'ECDHE+AESGCM' is not"));
 	free(err);
-	/* the cipher check comes before the file checks */
+	/* every problem is reported, the cipher check's first */
 	expect_check_err("[tls]\ncert_file = /nonexistent/c.pem\nkey_file = /nonexistent/k.pem\n"
 			 "ciphers = NOPE\n",
 		NAME ":4: [tls] ciphers: 'NOPE' matches no TLS 1.2 cipher this OpenSSL offers; "
-		"check its spelling (`openssl ciphers -v` lists the names)");
+		"check its spelling (`openssl ciphers -v` lists the names)\n"
+		NAME ":2: [tls] cert_file '/nonexistent/c.pem' cannot be read: No such file or "
+		"directory; fix the path or the file's permissions\n"
+		NAME ":3: [tls] key_file '/nonexistent/k.pem' cannot be read: No such file or "
+		"directory; fix the path or the file's permissions");
 #undef DIRS
 }
 
@@ -1490,6 +1537,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_unreadable_files),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_cycles_and_depth),
