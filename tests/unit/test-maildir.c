@@ -1022,6 +1022,37 @@ static void test_tmp_cleanup(void **state)
 	free(sub);
 }
 
+/* A crash in maildir_keywords_write leaves loft-keywords.tmp.<base> in the
+ * user's root: the cleanup removes it once stale, and nothing else there. */
+static void test_keywords_tmp_cleanup(void **state)
+{
+	const char *dir = *state;
+	assert_int_equal(maildir_create(dir), 0);
+	char *names[] = { "$Work" };
+	assert_int_equal(maildir_keywords_write(dir, names, 1), 0);
+	char *stale = xasprintf("%s/loft-keywords.tmp.1.M2P3.crashed", dir);
+	char *fresh = xasprintf("%s/loft-keywords.tmp.9.M9P9.writing", dir);
+	char *other = xasprintf("%s/loft-uidvalidity", dir);
+	char *kw = xasprintf("%s/loft-keywords", dir);
+	write_file(stale, "0 $Wo");
+	write_file(fresh, "0 $Work\n");
+	write_file(other, "1\n");
+	time_t now = time(NULL);
+	struct timespec past[2] = { { now - 40 * 3600, 0 }, { now - 40 * 3600, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, stale, past, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, other, past, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, kw, past, 0), 0);
+	maildir_tmp_cleanup(dir, 36 * 3600);
+	assert_false(exists(stale));
+	assert_true(exists(fresh));   /* another process may be writing it */
+	assert_true(exists(other));
+	assert_true(exists(kw));
+	free(stale);
+	free(fresh);
+	free(other);
+	free(kw);
+}
+
 /* ---- keyword table ---- */
 
 static void free_names(char **names, size_t count)
@@ -1194,6 +1225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_races, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_dir_stamp, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_find_base, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_keywords_tmp_cleanup, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_tmp_cleanup, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_keywords_roundtrip, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_keywords_junk, setup_dir, teardown_dir),
