@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "conf/config.h"
+#include "server/fd-budget.h"
 #include "server/imap/imap.h"
 #include "server/lmtp/lmtp.h"
 #include "server/net/loop.h"
@@ -182,9 +183,10 @@ static int load(const char *path, struct net_snapshot **snap_r)
 	return 0;
 }
 
-/* Tens of thousands of connections need as many descriptors: raise the
- * soft limit to the hard one and say so when it is still below what the
- * configuration allows. */
+/* Tens of thousands of connections and a cache of user environments need
+ * as many descriptors: raise the soft limit to the hard one, then say what
+ * it allows (a warning when it is short of what the configuration can
+ * use). */
 static void raise_fd_limit(const struct loft_config *cfg)
 {
 	struct rlimit rl;
@@ -195,10 +197,16 @@ static void raise_fd_limit(const struct loft_config *cfg)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
-		log_warn("open file limit %llu is below max_connections=%u: connections beyond "
-			 "it will fail to be accepted", (unsigned long long)rl.rlim_cur,
-			 cfg->max_connections);
+	struct fd_budget b;
+	bool is_short;
+	fd_budget_compute(cfg, rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur,
+			  &b);
+	char *text = fd_budget_describe(cfg, &b, &is_short);
+	if (is_short)
+		log_warn("%s", text);
+	else
+		log_info("%s", text);
+	free(text);
 }
 
 int server_main(const char *config_path, bool check_only)

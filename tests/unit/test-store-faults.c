@@ -1,6 +1,6 @@
 /* The store under failing storage: disk full and EIO during append, flag
  * update and mailbox create, and LMDB map sizes that differ between the
- * processes sharing a user. Two kinds of failure: a fault-injection shim
+ * processes sharing a user, and the descriptors an open user holds. Two kinds of failure: a fault-injection shim
  * compiled into this test only (it defines write, pwrite, writev, fsync,
  * fdatasync, rename, mkdir and link, so both storage/ and liblmdb call it,
  * and fails the calls on chosen paths), and a real full file system (a
@@ -629,6 +629,35 @@ static void test_map_full_below_other_process(void **state)
 	assert_int_equal(status_of(fx, "INBOX").messages, 50);
 }
 
+/* ---- descriptors ---- */
+
+static unsigned open_fds(void)
+{
+	return (unsigned)count_files("/proc/self/fd");
+}
+
+/* The server's descriptor budget counts STORE_USER_FDS per cached user: an
+ * open user must hold exactly that many, and closing gives them back. */
+static void test_user_fds(void **state)
+{
+	struct fx *fx = *state;
+	fx->set.watch_external = true;
+	unsigned at_start = open_fds();
+	assert_int_equal(store_create(&fx->set, &fx->store), STORE_OK);
+	unsigned before = open_fds();
+	assert_int_equal(store_user_open(fx->store, "alice", &fx->user), STORE_OK);
+	uint32_t uid;
+	assert_int_equal(try_append(fx->user, 1, 1, &uid), STORE_OK);
+	assert_int_equal(open_fds() - before, STORE_USER_FDS);
+	struct store_user *bob = NULL;
+	assert_int_equal(store_user_open(fx->store, "bob", &bob), STORE_OK);
+	assert_int_equal(open_fds() - before, 2 * STORE_USER_FDS);
+	store_user_close(&bob);
+	store_user_close(&fx->user);
+	store_destroy(&fx->store);
+	assert_int_equal(open_fds(), at_start);
+}
+
 int main(void)
 {
 	/* A private mount namespace for the tmpfs tests, entered while this
@@ -669,6 +698,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_below_other_process, setup_closed,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_user_fds, setup_closed, teardown),
 	};
 	if (getenv("TEST_FILTER") != NULL)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
