@@ -64,6 +64,9 @@ static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char *
 	if (s->log_fd < 0) {
 		s->log_fd = fd;
 		log_set_fd(fd);
+		/* From here on a stalled log output never stalls a worker. */
+		if (log_async_start() < 0)
+			log_warn("log: no writer thread; logging synchronously");
 	} else {
 		dup2(fd, s->log_fd);
 		close(fd);
@@ -228,6 +231,7 @@ int server_main(const char *config_path, bool check_only)
 		fprintf(stderr, "loft: %s\n", err);
 		free(err);
 		net_snapshot_unref(&s.snap);
+		log_async_stop();
 		if (s.log_fd >= 0) {
 			log_set_fd(2);
 			close(s.log_fd);
@@ -261,6 +265,7 @@ int server_main(const char *config_path, bool check_only)
 	net_snapshot_unref(&s.snap);
 	if (rc == 0)
 		log_info("stopped");
+	log_async_stop();
 	log_set_fd(2);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
