@@ -2,7 +2,7 @@
  * quoted strings, {n} and {n+} literals, lists and section atoms, and every
  * error path (garbage, unbalanced lists, overlong lines, literals over the
  * limit, nesting and argument limits). Each input is fed whole and split in
- * two and three pieces at every position, in exact-size heap buffers; every
+ * two and three pieces at every position (tests/support/split.h); every
  * feeding must give the same transcript of events. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,143 +15,103 @@
 #include <cmocka.h>
 
 #include "server/imap/parser.h"
+#include "tests/support/split.h"
 
 struct drv {
 	struct imap_parser *p;
-	char *pend;
-	size_t plen;
-	char out[8192];
-	size_t olen;
+	struct split_in in;
+	struct split_out out;
 };
 
-static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct drv *d, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
-	d->olen += (size_t)n;
-}
-
-static void emit_args(struct drv *d, const struct imap_arg *args, size_t n)
+static void emit_args(struct split_out *o, const struct imap_arg *args, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct imap_arg *a = &args[i];
 		if (i > 0)
-			emit(d, " ");
+			split_out_str(o, " ");
 		switch (a->type) {
 		case IMAP_ARG_ATOM:
-			emit(d, "%s", a->str);
+			split_out_str(o, a->str);
 			break;
 		case IMAP_ARG_QUOTED:
-			emit(d, "\"%s\"", a->str);
+			split_out_printf(o, "\"%s\"", a->str);
 			break;
 		case IMAP_ARG_LITERAL:
-			emit(d, "{%zu:%.*s}", a->len, (int)a->len, a->str);
+			split_out_printf(o, "{%zu:%.*s}", a->len, (int)a->len, a->str);
 			break;
 		case IMAP_ARG_LIST:
-			emit(d, "(");
-			emit_args(d, a->list, a->list_count);
-			emit(d, ")");
+			split_out_str(o, "(");
+			emit_args(o, a->list, a->list_count);
+			split_out_str(o, ")");
 			break;
 		}
 	}
 }
 
-static void consume(struct drv *d, size_t n)
+static void *drv_start(const void *lim)
 {
-	assert_true(n <= d->plen);
-	size_t rest = d->plen - n;
-	char *nb = malloc(rest ? rest : 1);
-	memcpy(nb, d->pend + n, rest);
-	free(d->pend);
-	d->pend = nb;
-	d->plen = rest;
+	struct drv *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	d->p = imap_parser_create(lim);
+	split_in_init(&d->in);
+	return d;
 }
 
-static void drv_feed(struct drv *d, const char *p, size_t n)
+static void drv_feed(void *drvp, const char *p, size_t n)
 {
-	char *nb = malloc(d->plen + n ? d->plen + n : 1);
-	memcpy(nb, d->pend, d->plen);
-	memcpy(nb + d->plen, p, n);
-	free(d->pend);
-	d->pend = nb;
-	d->plen += n;
+	struct drv *d = drvp;
+	split_in_append(&d->in, p, n);
 	for (;;) {
 		size_t used;
-		enum imap_parse_result r = imap_parser_feed(d->p, d->pend, d->plen, &used);
-		consume(d, used);
+		enum imap_parse_result r = imap_parser_feed(d->p, d->in.pend, d->in.plen, &used);
+		split_in_consume(&d->in, used);
 		if (r == IMAP_PARSE_NEED_MORE)
 			return;
 		if (r == IMAP_PARSE_CONTINUE) {
-			emit(d, "+|");
+			split_out_str(&d->out, "+|");
 		} else if (r == IMAP_PARSE_COMMAND) {
 			const struct imap_command *c = imap_parser_command(d->p);
-			emit(d, "C %s %s", c->tag, c->name);
+			split_out_printf(&d->out, "C %s %s", c->tag, c->name);
 			if (c->n_args > 0)
-				emit(d, " ");
-			emit_args(d, c->args, c->n_args);
-			emit(d, "|");
+				split_out_str(&d->out, " ");
+			emit_args(&d->out, c->args, c->n_args);
+			split_out_str(&d->out, "|");
 		} else {
 			const struct imap_parse_error *e = imap_parser_error(d->p);
-			emit(d, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",
-			     e->kind == IMAP_ERROR_NO ? "NO" : "BAD", e->code ? " [" : "",
-			     e->code ? e->code : "", e->code ? "]" : "", e->text);
+			split_out_printf(&d->out, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",
+					 e->kind == IMAP_ERROR_NO ? "NO" : "BAD",
+					 e->code ? " [" : "", e->code ? e->code : "",
+					 e->code ? "]" : "", e->text);
 		}
 	}
 }
+
+static char *drv_finish(void *drvp, size_t *len_r)
+{
+	struct drv *d = drvp;
+	split_out_printf(&d->out, "R:%zu", d->in.plen);
+	split_in_free(&d->in);
+	imap_parser_free(&d->p);
+	assert_null(d->p);
+	char *out = d->out.buf;
+	*len_r = d->out.len;
+	free(d);
+	return out;
+}
+
+static const struct split_target parser_target = { drv_start, drv_feed, drv_finish };
 
 static const struct imap_parser_limits default_limits = {
 	.max_line = 64, .max_literal = 16, .max_depth = 4, .max_args = 12,
 };
 
-static void drv_init(struct drv *d, const struct imap_parser_limits *lim)
-{
-	memset(d, 0, sizeof(*d));
-	d->p = imap_parser_create(lim);
-	d->pend = malloc(1);
-}
-
-static void drv_done(struct drv *d, char *transcript, size_t size)
-{
-	emit(d, "R:%zu", d->plen);
-	snprintf(transcript, size, "%s", d->out);
-	free(d->pend);
-	imap_parser_free(&d->p);
-	assert_null(d->p);
-}
-
 static void check_lim(const char *input, const struct imap_parser_limits *lim, const char *want)
 {
-	size_t len = strlen(input);
-	char got[8192];
-	struct drv d;
-
-	drv_init(&d, lim);
-	drv_feed(&d, input, len);
-	drv_done(&d, got, sizeof(got));
-	if (strcmp(got, want) != 0)
-		fail_msg("whole input\n got: %s\nwant: %s", got, want);
-	for (size_t i = 0; i <= len; i++) {
-		drv_init(&d, lim);
-		drv_feed(&d, input, i);
-		drv_feed(&d, input + i, len - i);
-		drv_done(&d, got, sizeof(got));
-		if (strcmp(got, want) != 0)
-			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
-		for (size_t j = i; j <= len; j++) {
-			drv_init(&d, lim);
-			drv_feed(&d, input, i);
-			drv_feed(&d, input + i, j - i);
-			drv_feed(&d, input + j, len - j);
-			drv_done(&d, got, sizeof(got));
-			if (strcmp(got, want) != 0)
-				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
-		}
-	}
+	size_t i, j;
+	char *got = split_check_all(&parser_target, lim, input, strlen(input), want,
+				    strlen(want), &i, &j);
+	if (got != NULL)
+		fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
 }
 
 static void check(const char *input, const char *want)

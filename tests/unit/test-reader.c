@@ -1,8 +1,7 @@
 /* Unit tests of the resumable line and byte-count readers (server/net/
  * reader.c): every input is fed whole, then split in two and in three pieces
- * at every position, each piece in an exact-size heap buffer so a read past
- * the given length trips ASan; all feedings must give the same transcript of
- * lines, overlong-line reports and literal payloads. */
+ * at every position (tests/support/split.h); all feedings must give the
+ * same transcript of lines, overlong-line reports and literal payloads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,40 +13,16 @@
 #include <cmocka.h>
 
 #include "server/net/reader.h"
+#include "tests/support/split.h"
 
 struct drv {
 	struct reader r;
-	char *pend;           /* unconsumed input, exact size */
-	size_t plen;
+	struct split_in in;
 	bool in_literal;
 	char lit[512];
 	size_t lit_len;
-	char out[8192];       /* transcript */
-	size_t olen;
+	struct split_out out;     /* transcript */
 };
-
-static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct drv *d, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
-	d->olen += (size_t)n;
-}
-
-static void consume(struct drv *d, size_t n)
-{
-	assert_true(n <= d->plen);
-	size_t rest = d->plen - n;
-	char *nb = malloc(rest ? rest : 1);
-	memcpy(nb, d->pend + n, rest);
-	free(d->pend);
-	d->pend = nb;
-	d->plen = rest;
-}
 
 /* A line ending in "{n}" announces an n-byte payload after it. */
 static bool literal_announce(const char *s, size_t len, size_t *n_r)
@@ -66,37 +41,43 @@ static bool literal_announce(const char *s, size_t len, size_t *n_r)
 	return true;
 }
 
-static void drv_feed(struct drv *d, const char *p, size_t n)
+static void *drv_start(const void *arg)
 {
-	char *nb = malloc(d->plen + n ? d->plen + n : 1);
-	memcpy(nb, d->pend, d->plen);
-	memcpy(nb + d->plen, p, n);
-	free(d->pend);
-	d->pend = nb;
-	d->plen += n;
+	struct drv *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	reader_init(&d->r, *(const size_t *)arg);
+	split_in_init(&d->in);
+	return d;
+}
+
+static void drv_feed(void *drvp, const char *p, size_t n)
+{
+	struct drv *d = drvp;
+	split_in_append(&d->in, p, n);
 	for (;;) {
 		if (d->in_literal) {
 			size_t chunk;
-			bool done = reader_bytes(&d->r, d->pend, d->plen, &chunk);
-			assert_true(chunk <= d->plen);
+			bool done = reader_bytes(&d->r, d->in.pend, d->in.plen, &chunk);
+			assert_true(chunk <= d->in.plen);
 			assert_true(d->lit_len + chunk <= sizeof(d->lit));
-			memcpy(d->lit + d->lit_len, d->pend, chunk);
+			memcpy(d->lit + d->lit_len, d->in.pend, chunk);
 			d->lit_len += chunk;
-			consume(d, chunk);
+			split_in_consume(&d->in, chunk);
 			if (!done)
 				return;
-			emit(d, "B:%.*s|", (int)d->lit_len, d->lit);
+			split_out_printf(&d->out, "B:%.*s|", (int)d->lit_len, d->lit);
 			d->in_literal = false;
 			d->lit_len = 0;
 			continue;
 		}
 		struct reader_line line;
 		size_t used;
-		enum reader_result res = reader_line(&d->r, d->pend, d->plen, &line, &used);
+		enum reader_result res = reader_line(&d->r, d->in.pend, d->in.plen, &line, &used);
 		if (res == READER_LINE) {
-			assert_true(line.data >= d->pend && line.data + line.len <= d->pend + d->plen);
-			emit(d, "L%c:%.*s|", line.eol == READER_EOL_CRLF ? 'c' : 'n',
-			     (int)line.len, line.data);
+			assert_true(line.data >= d->in.pend &&
+				    line.data + line.len <= d->in.pend + d->in.plen);
+			split_out_printf(&d->out, "L%c:%.*s|", line.eol == READER_EOL_CRLF ? 'c' : 'n',
+					 (int)line.len, line.data);
 			size_t lit;
 			if (literal_announce(line.data, line.len, &lit)) {
 				reader_bytes_begin(&d->r, lit);
@@ -104,60 +85,37 @@ static void drv_feed(struct drv *d, const char *p, size_t n)
 			}
 		} else if (res == READER_TOO_LONG) {
 			assert_int_equal(line.len, d->r.max_line);
-			emit(d, "T:%.*s|", (int)line.len, line.data);
+			split_out_printf(&d->out, "T:%.*s|", (int)line.len, line.data);
 		}
-		consume(d, used);
+		split_in_consume(&d->in, used);
 		if (res == READER_NEED_MORE)
 			return;
 	}
 }
 
-static void drv_init(struct drv *d, size_t max_line)
+/* The unconsumed tail is part of the result too. */
+static char *drv_finish(void *drvp, size_t *len_r)
 {
-	memset(d, 0, sizeof(*d));
-	reader_init(&d->r, max_line);
-	d->pend = malloc(1);
+	struct drv *d = drvp;
+	split_out_printf(&d->out, "R:%.*s", (int)d->in.plen, d->in.pend);
+	split_in_free(&d->in);
+	char *out = d->out.buf;
+	*len_r = d->out.len;
+	free(d);
+	return out;
 }
 
-static void drv_done(struct drv *d, char *transcript, size_t size)
-{
-	/* The unconsumed tail is part of the result too. */
-	emit(d, "R:%.*s", (int)d->plen, d->pend);
-	snprintf(transcript, size, "%s", d->out);
-	free(d->pend);
-}
+static const struct split_target reader_target = { drv_start, drv_feed, drv_finish };
 
-/* Feed input at every 1-, 2- and 3-piece split; every transcript must equal
- * want. */
+/* Feed input whole and at every 1-, 2- and 3-piece split; every transcript
+ * must equal want. */
 static void check_splits(const char *input, size_t max_line, const char *want)
 {
-	size_t len = strlen(input);
-	char got[8192];
-	struct drv d;
-
-	drv_init(&d, max_line);
-	drv_feed(&d, input, len);
-	drv_done(&d, got, sizeof(got));
-	if (strcmp(got, want) != 0)
-		fail_msg("whole input %s\n got: %s\nwant: %s", input, got, want);
-
-	for (size_t i = 0; i <= len; i++) {
-		drv_init(&d, max_line);
-		drv_feed(&d, input, i);
-		drv_feed(&d, input + i, len - i);
-		drv_done(&d, got, sizeof(got));
-		if (strcmp(got, want) != 0)
-			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
-		for (size_t j = i; j <= len; j++) {
-			drv_init(&d, max_line);
-			drv_feed(&d, input, i);
-			drv_feed(&d, input + i, j - i);
-			drv_feed(&d, input + j, len - j);
-			drv_done(&d, got, sizeof(got));
-			if (strcmp(got, want) != 0)
-				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
-		}
-	}
+	size_t i, j;
+	char *got = split_check_all(&reader_target, &max_line, input, strlen(input), want,
+				    strlen(want), &i, &j);
+	if (got != NULL)
+		fail_msg("split at %zu,%zu of %s\n got: %s\nwant: %s", i, j, input, got, want);
 }
 
 static void test_lines_crlf_and_lf(void **state)
