@@ -3,7 +3,8 @@
  * error path (garbage, unbalanced lists, overlong lines, literals over the
  * limit, nesting and argument limits). Each input is fed whole and split in
  * two and three pieces at every position (tests/support/split.h); every
- * feeding must give the same transcript of events. */
+ * feeding must give the same transcript of events (tests/support/imap-
+ * parser-driver.h, shared with the fuzz target). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,91 +16,7 @@
 #include <cmocka.h>
 
 #include "server/imap/parser.h"
-#include "tests/support/split.h"
-
-struct drv {
-	struct imap_parser *p;
-	struct split_in in;
-	struct split_out out;
-};
-
-static void emit_args(struct split_out *o, const struct imap_arg *args, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct imap_arg *a = &args[i];
-		if (i > 0)
-			split_out_str(o, " ");
-		switch (a->type) {
-		case IMAP_ARG_ATOM:
-			split_out_str(o, a->str);
-			break;
-		case IMAP_ARG_QUOTED:
-			split_out_printf(o, "\"%s\"", a->str);
-			break;
-		case IMAP_ARG_LITERAL:
-			split_out_printf(o, "{%zu:%.*s}", a->len, (int)a->len, a->str);
-			break;
-		case IMAP_ARG_LIST:
-			split_out_str(o, "(");
-			emit_args(o, a->list, a->list_count);
-			split_out_str(o, ")");
-			break;
-		}
-	}
-}
-
-static void *drv_start(const void *lim)
-{
-	struct drv *d = calloc(1, sizeof(*d));
-	assert_non_null(d);
-	d->p = imap_parser_create(lim);
-	split_in_init(&d->in);
-	return d;
-}
-
-static void drv_feed(void *drvp, const char *p, size_t n)
-{
-	struct drv *d = drvp;
-	split_in_append(&d->in, p, n);
-	for (;;) {
-		size_t used;
-		enum imap_parse_result r = imap_parser_feed(d->p, d->in.pend, d->in.plen, &used);
-		split_in_consume(&d->in, used);
-		if (r == IMAP_PARSE_NEED_MORE)
-			return;
-		if (r == IMAP_PARSE_CONTINUE) {
-			split_out_str(&d->out, "+|");
-		} else if (r == IMAP_PARSE_COMMAND) {
-			const struct imap_command *c = imap_parser_command(d->p);
-			split_out_printf(&d->out, "C %s %s", c->tag, c->name);
-			if (c->n_args > 0)
-				split_out_str(&d->out, " ");
-			emit_args(&d->out, c->args, c->n_args);
-			split_out_str(&d->out, "|");
-		} else {
-			const struct imap_parse_error *e = imap_parser_error(d->p);
-			split_out_printf(&d->out, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",
-					 e->kind == IMAP_ERROR_NO ? "NO" : "BAD",
-					 e->code ? " [" : "", e->code ? e->code : "",
-					 e->code ? "]" : "", e->text);
-		}
-	}
-}
-
-static char *drv_finish(void *drvp, size_t *len_r)
-{
-	struct drv *d = drvp;
-	split_out_printf(&d->out, "R:%zu", d->in.plen);
-	split_in_free(&d->in);
-	imap_parser_free(&d->p);
-	assert_null(d->p);
-	char *out = d->out.buf;
-	*len_r = d->out.len;
-	free(d);
-	return out;
-}
-
-static const struct split_target parser_target = { drv_start, drv_feed, drv_finish };
+#include "tests/support/imap-parser-driver.h"
 
 static const struct imap_parser_limits default_limits = {
 	.max_line = 64, .max_literal = 16, .max_depth = 4, .max_args = 12,
@@ -108,7 +25,7 @@ static const struct imap_parser_limits default_limits = {
 static void check_lim(const char *input, const struct imap_parser_limits *lim, const char *want)
 {
 	size_t i, j;
-	char *got = split_check_all(&parser_target, lim, input, strlen(input), want,
+	char *got = split_check_all(&imap_parser_target, lim, input, strlen(input), want,
 				    strlen(want), &i, &j);
 	if (got != NULL)
 		fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);

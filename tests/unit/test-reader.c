@@ -1,7 +1,8 @@
 /* Unit tests of the resumable line and byte-count readers (server/net/
  * reader.c): every input is fed whole, then split in two and in three pieces
  * at every position (tests/support/split.h); all feedings must give the
- * same transcript of lines, overlong-line reports and literal payloads. */
+ * same transcript of lines, overlong-line reports and literal payloads
+ * (tests/support/reader-driver.h, shared with the fuzz target). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,99 +14,7 @@
 #include <cmocka.h>
 
 #include "server/net/reader.h"
-#include "tests/support/split.h"
-
-struct drv {
-	struct reader r;
-	struct split_in in;
-	bool in_literal;
-	char lit[512];
-	size_t lit_len;
-	struct split_out out;     /* transcript */
-};
-
-/* A line ending in "{n}" announces an n-byte payload after it. */
-static bool literal_announce(const char *s, size_t len, size_t *n_r)
-{
-	if (len < 3 || s[len - 1] != '}')
-		return false;
-	size_t i = len - 1, n = 0, mul = 1;
-	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') {
-		n += (size_t)(s[i - 1] - '0') * mul;
-		mul *= 10;
-		i--;
-	}
-	if (i == len - 1 || i == 0 || s[i - 1] != '{')
-		return false;
-	*n_r = n;
-	return true;
-}
-
-static void *drv_start(const void *arg)
-{
-	struct drv *d = calloc(1, sizeof(*d));
-	assert_non_null(d);
-	reader_init(&d->r, *(const size_t *)arg);
-	split_in_init(&d->in);
-	return d;
-}
-
-static void drv_feed(void *drvp, const char *p, size_t n)
-{
-	struct drv *d = drvp;
-	split_in_append(&d->in, p, n);
-	for (;;) {
-		if (d->in_literal) {
-			size_t chunk;
-			bool done = reader_bytes(&d->r, d->in.pend, d->in.plen, &chunk);
-			assert_true(chunk <= d->in.plen);
-			assert_true(d->lit_len + chunk <= sizeof(d->lit));
-			memcpy(d->lit + d->lit_len, d->in.pend, chunk);
-			d->lit_len += chunk;
-			split_in_consume(&d->in, chunk);
-			if (!done)
-				return;
-			split_out_printf(&d->out, "B:%.*s|", (int)d->lit_len, d->lit);
-			d->in_literal = false;
-			d->lit_len = 0;
-			continue;
-		}
-		struct reader_line line;
-		size_t used;
-		enum reader_result res = reader_line(&d->r, d->in.pend, d->in.plen, &line, &used);
-		if (res == READER_LINE) {
-			assert_true(line.data >= d->in.pend &&
-				    line.data + line.len <= d->in.pend + d->in.plen);
-			split_out_printf(&d->out, "L%c:%.*s|", line.eol == READER_EOL_CRLF ? 'c' : 'n',
-					 (int)line.len, line.data);
-			size_t lit;
-			if (literal_announce(line.data, line.len, &lit)) {
-				reader_bytes_begin(&d->r, lit);
-				d->in_literal = true;
-			}
-		} else if (res == READER_TOO_LONG) {
-			assert_int_equal(line.len, d->r.max_line);
-			split_out_printf(&d->out, "T:%.*s|", (int)line.len, line.data);
-		}
-		split_in_consume(&d->in, used);
-		if (res == READER_NEED_MORE)
-			return;
-	}
-}
-
-/* The unconsumed tail is part of the result too. */
-static char *drv_finish(void *drvp, size_t *len_r)
-{
-	struct drv *d = drvp;
-	split_out_printf(&d->out, "R:%.*s", (int)d->in.plen, d->in.pend);
-	split_in_free(&d->in);
-	char *out = d->out.buf;
-	*len_r = d->out.len;
-	free(d);
-	return out;
-}
-
-static const struct split_target reader_target = { drv_start, drv_feed, drv_finish };
+#include "tests/support/reader-driver.h"
 
 /* Feed input whole and at every 1-, 2- and 3-piece split; every transcript
  * must equal want. */
@@ -161,7 +70,7 @@ static void test_literals(void **state)
 		     "Lc:a {12}|B:\n\r\n{2}\r\nzzzz|Ln:|Ln:end|R:");
 	/* Literal bytes do not count against the line limit. */
 	check_splits("{20}\r\n01234567890123456789\r\n", 8, "Lc:{20}|B:01234567890123456789|Lc:|R:");
-	check_splits("{5}\nabc", 8, "Ln:{5}|R:");
+	check_splits("{5}\nabc", 8, "Ln:{5}|B:abcR:");
 }
 
 static void test_bytes_api(void **state)
