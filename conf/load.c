@@ -17,6 +17,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 static void free_rows(const struct conf_section *sec, void *base)
@@ -216,7 +217,7 @@ static int load_text(const char *abs_path, const char *text, struct loft_config 
 	if (errs != NULL) {
 		*err_r = errs;
 		conf_free(cfg);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	resolve_computed(cfg);
 	*cfg_r = cfg;
@@ -250,15 +251,16 @@ int conf_load(const char *file, struct loft_config **cfg_r, char **err_r)
 		else
 			*err_r = xasprintf("%s: cannot read configuration file: %s; check the "
 					   "path and its permissions", file, strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	char *text = NULL, *why = NULL;
-	if (conf_read_file(real, &text, &why) < 0) {
+	int r = conf_read_file(real, &text, &why);
+	if (r < 0) {
 		*err_r = xasprintf("%s: cannot read configuration file: %s; pass a readable "
 				   "text file with -c FILE", real, why);
 		free(why);
 		free(real);
-		return -1;
+		return r;
 	}
 	int ret = load_text(real, text, cfg_r, err_r);
 	free(text);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/path.h"
 #include "lib/xmem.h"
@@ -101,7 +102,7 @@ int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, cha
 	va_start(ap, fmt);
 	*err_r = origin_message(cfg, o, fmt, ap);
 	va_end(ap);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 void conf_fail_more(const struct loft_config *cfg, const struct conf_origin *o, char **errs,
@@ -160,24 +161,24 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*why_r = xstrdup(strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		*why_r = xstrdup(strerror(errno));
 		close(fd);
-		return -1;
+		return LOFT_EIO;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		*why_r = xstrdup(S_ISDIR(st.st_mode) ? "it is a directory"
 						     : "it is not a regular file");
 		close(fd);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (st.st_size > CONF_FILE_SIZE_MAX) {
 		*why_r = xasprintf("it is larger than %d bytes", CONF_FILE_SIZE_MAX);
 		close(fd);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	size_t cap = (size_t)st.st_size + 1, len = 0;
 	char *buf = xmalloc(cap + 1);
@@ -189,7 +190,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 			*why_r = xstrdup(strerror(errno));
 			free(buf);
 			close(fd);
-			return -1;
+			return LOFT_EIO;
 		}
 		if (n == 0)
 			break;
@@ -199,7 +200,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 				*why_r = xasprintf("it is larger than %d bytes", CONF_FILE_SIZE_MAX);
 				free(buf);
 				close(fd);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			cap *= 2;
 			buf = xrealloc(buf, cap + 1);
@@ -214,7 +215,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 			line += *p == '\n';
 		*why_r = xasprintf("line %u contains a NUL byte; it is not a text file", line);
 		free(buf);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*text_r = buf;
 	return 0;
@@ -330,7 +331,7 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 				fail(pc, pf, "duplicate section [listener %s] (first at %s); "
 				     "give each listener a unique name", name, at);
 				free(at);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		cfg->listeners = xrealloc(cfg->listeners,
@@ -348,7 +349,7 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 				fail(pc, pf, "duplicate section [certificate %s] (first at %s); "
 				     "give each certificate a unique name", name, at);
 				free(at);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		cfg->sni_certs = xrealloc(cfg->sni_certs,
@@ -373,7 +374,7 @@ static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
 	if (parse_section_header(pc, pf, p) < 0) {
 		pf->sec = NULL;
 		pf->skip_section = true;
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }
@@ -383,7 +384,7 @@ static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, cha
 	char *close = strchr(p, ']');
 	if (close == NULL) {
 		fail(pc, pf, "section header without ']'; write it as [name] or [name NAME]");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*close = '\0';
 	char *rest = skip_blanks(close + 1);
@@ -391,7 +392,7 @@ static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, cha
 		char *ex = excerpt(rest);
 		fail(pc, pf, "unexpected '%s' after the section header; put comments after '#'", ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *name = skip_blanks(p + 1), *q = name;
 	while (is_name_char(*q))
@@ -408,7 +409,7 @@ static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, cha
 		fail(pc, pf, "malformed section header '%s]'; write [name] or [name NAME] using "
 		     "letters, digits, '_', '-' and '.'", ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*name_end = '\0';
 	*arg_end = '\0';
@@ -417,16 +418,16 @@ static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, cha
 		char *known = known_sections();
 		fail(pc, pf, "unknown section [%s]; known sections: %s", name, known);
 		free(known);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (sec->named && *arg == '\0') {
 		fail(pc, pf, "section [%s] needs a name; write [%s NAME], e.g. [%s %s]", name,
 		     name, name, is_listener_sec(sec) ? "imap" : "example-net");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (!sec->named && *arg != '\0') {
 		fail(pc, pf, "section [%s] takes no name; write [%s]", name, name);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	pf->sec = sec;
 	pf->idx = 0;
@@ -483,7 +484,7 @@ static int unknown_key(struct parse_ctx *pc, struct parse_file *pf, const char *
 	free(lower);
 	free(label);
 	free(known);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
@@ -497,7 +498,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		else
 			fail(pc, pf, "unknown key '%s' outside any section; start a section "
 			     "first, e.g. [server]", key);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	const struct conf_setting *row = conf_setting_find(pf->sec, key);
 	if (row == NULL)
@@ -510,7 +511,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		     key, label, at);
 		free(label);
 		free(at);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *why = NULL;
 	if (conf_value_set(row, base, value, pf->dir, &why) < 0) {
@@ -518,7 +519,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		fail(pc, pf, "bad value for '%s' in %s: %s", key, label, why);
 		free(label);
 		free(why);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	origin->file = pf->path;
 	origin->line = pf->line;
@@ -537,7 +538,7 @@ static int parse_assignment(struct parse_ctx *pc, struct parse_file *pf, char *p
 		fail(pc, pf, "expected 'key = value', '[section]' or '# comment' but found '%s'",
 		     ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*key_end = '\0';
 	p = skip_blanks(p + 1);
@@ -545,14 +546,14 @@ static int parse_assignment(struct parse_ctx *pc, struct parse_file *pf, char *p
 	if (*p == '"') {
 		p = unquote(pc, pf, p + 1, &value);
 		if (p == NULL)
-			return -1;
+			return LOFT_EINVAL;
 		p = skip_blanks(p);
 		if (*p != '\0' && *p != '#') {
 			char *ex = excerpt(p);
 			fail(pc, pf, "unexpected '%s' after the quoted value of '%s'; put "
 			     "comments after '#'", ex, key);
 			free(ex);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	} else {
 		value = p;
@@ -625,12 +626,12 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 {
 	if (value[0] == '\0') {
 		fail(pc, pf, "include needs a file name; write include = FILE");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (pc->depth >= CONF_INCLUDE_DEPTH_MAX) {
 		fail(pc, pf, "includes are nested more than %d deep; include the files from "
 		     "fewer levels", CONF_INCLUDE_DEPTH_MAX);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *target = conf_resolve_path(pf->dir, value);
 	char *real = realpath(target, NULL);
@@ -638,7 +639,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 		fail(pc, pf, "cannot read include file '%s': %s; check the path (relative "
 		     "paths are relative to %s)", target, strerror(errno), pf->dir);
 		free(target);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	free(target);
 	for (int i = 0; i <= pc->depth; i++) {
@@ -647,7 +648,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 			fail(pc, pf, "include cycle: %s; remove one of these includes", chain);
 			free(chain);
 			free(real);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	char *text = NULL, *why = NULL;
@@ -656,7 +657,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 		     "configuration file", real, why);
 		free(why);
 		free(real);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	pc->stack[++pc->depth] = real;
 	int ret = parse_file_text(pc, real, text);
@@ -673,7 +674,7 @@ int conf_parse_text(struct loft_config *cfg, const char *path, const char *text,
 	pc.stack[0] = path;
 	if (parse_file_text(&pc, path, text) < 0 || pc.err != NULL) {
 		*err_r = pc.err;
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }

@@ -14,14 +14,15 @@
 #define CONF_ERRORS_MAX 20
 
 /* Parse text as the contents of the file at path (absolute; used in messages,
- * for cycle detection and to resolve relative paths). Returns 0, or -1 with
+ * for cycle detection and to resolve relative paths). Returns 0, or LOFT_EINVAL with
  * heap "file:line: what; how to fix" messages in *err_r, one line per error
  * found (reading goes on after an error). */
 int conf_parse_text(struct loft_config *cfg, const char *path, const char *text,
 		    char **err_r);
 
 /* Read a whole configuration file (regular, at most CONF_FILE_SIZE_MAX bytes,
- * no NUL bytes). Returns 0 with a heap string in *text_r, or -1 with a heap
+ * no NUL bytes). Returns 0 with a heap string in *text_r, or LOFT_EIO (it
+ * could not be read) or LOFT_EINVAL (it is not a small text file) with a heap
  * reason in *why_r (no file name). */
 int conf_read_file(const char *path, char **text_r, char **why_r);
 
@@ -37,7 +38,7 @@ char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *
  * line. */
 void conf_error_add(char **errs, char *err);
 
-/* Set *err_r to "<conf_origin_text>: <message>" and return -1. */
+/* Set *err_r to "<conf_origin_text>: <message>" and return LOFT_EINVAL. */
 int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

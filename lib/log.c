@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
+
 #define LOG_LINE_MAX 2048
 /* Lines waiting for a slow output: about a thousand typical lines. */
 #define LOG_QUEUE_BYTES (256 * 1024)
@@ -166,7 +168,7 @@ int log_async_start(void)
 	if (!q.running) {
 		q.stopping = false;
 		q.len = 0;
-		ret = pthread_create(&q.thread, NULL, writer_main, NULL) == 0 ? 0 : -1;
+		ret = pthread_create(&q.thread, NULL, writer_main, NULL) == 0 ? 0 : LOFT_EIO;
 		q.running = ret == 0;
 	}
 	pthread_mutex_unlock(&q.lock);

@@ -30,7 +30,7 @@ void log_set_fd(int fd);
 
 /* Queue lines for a writer thread from now on / drain the queue (waiting at
  * most about a second for a stalled output) and write synchronously again.
- * Call both from one thread; start returns 0 or -1. */
+ * Call both from one thread; start returns 0 or LOFT_EIO. */
 int log_async_start(void);
 void log_async_stop(void);
 /* Lines dropped because the queue was full, since the process started. */

@@ -22,6 +22,7 @@
 #include "server/net/loop.h"
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 
@@ -54,12 +55,12 @@ static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char *
 		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0) {
 			*err_r = xasprintf("cannot open log_file %s: %s", file, strerror(errno));
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	if (fd < 0) {
 		*err_r = xasprintf("cannot duplicate stderr: %s", strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	if (s->log_fd < 0) {
 		s->log_fd = fd;
@@ -166,22 +167,24 @@ static int load(const char *path, struct net_snapshot **snap_r)
 {
 	struct loft_config *cfg;
 	char *err = NULL;
-	if (conf_load(path, &cfg, &err) < 0) {
+	int r = conf_load(path, &cfg, &err);
+	if (r < 0) {
 		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
-		return -1;
+		return r;
 	}
-	if (conf_check_files(cfg, &err) < 0) {
+	r = conf_check_files(cfg, &err);
+	if (r < 0) {
 		conf_print_errors(stderr, "loft: ", err, "configuration check failed");
 		free(err);
 		conf_free(cfg);
-		return -1;
+		return r;
 	}
 	*snap_r = net_snapshot_create(cfg, &err);
 	if (*snap_r == NULL) {
 		fprintf(stderr, "loft: %s: %s\n", path, err);
 		free(err);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }

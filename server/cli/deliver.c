@@ -20,6 +20,7 @@
 
 #include "server/cli/cli.h"
 #include "server/store-config.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 #define DELIVER_CHUNK (64 * 1024)
@@ -53,7 +54,7 @@ static int deliver_sysflag(const char *name, uint32_t *flag_r)
 			return 0;
 		}
 	}
-	return -1;
+	return LOFT_ENOENT;
 }
 
 /* Split the -f argument into system flags and keywords. */
@@ -67,7 +68,7 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 			uint32_t flag;
 			if (deliver_sysflag(tok, &flag) < 0) {
 				fprintf(stderr, "loft deliver: unknown system flag %s\n", tok);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			opts->flags |= flag;
 			continue;
@@ -76,12 +77,12 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
 			    strchr("(){%*\"\\]", *p) != NULL) {
 				fprintf(stderr, "loft deliver: invalid keyword %s\n", tok);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		if (opts->n_keywords == DELIVER_MAX_KEYWORDS) {
 			fprintf(stderr, "loft deliver: too many keywords\n");
-			return -1;
+			return LOFT_EINVAL;
 		}
 		opts->keywords[opts->n_keywords++] = tok;
 	}
@@ -103,18 +104,18 @@ static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 		else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
 			if (opts->flag_buf != NULL) {
 				fprintf(stderr, "loft deliver: -f given twice\n");
-				return -1;
+				return LOFT_EINVAL;
 			}
 			if (deliver_parse_flags(opts, argv[++i]) < 0)
-				return -1;
+				return LOFT_EINVAL;
 		} else {
 			fprintf(stderr, "loft deliver: unexpected argument %s\n", a);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	if (opts->user == NULL) {
 		fprintf(stderr, "loft deliver: -u USER is required\n");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }

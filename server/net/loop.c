@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 
@@ -183,7 +184,7 @@ static int worker_init(struct net_server *srv, struct worker *w, int index, char
 		if (e != 0) {
 			*err_r = xasprintf("listener %s: cannot listen: %s", l->conf.name,
 					   uv_strerror(e));
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	return 0;
@@ -246,12 +247,13 @@ int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 					   cfg->listeners[i].name,
 					   conf_proto_name(cfg->listeners[i].protocol));
 			server_free(srv);
-			return -1;
+			return LOFT_EINVAL;
 		}
-		if (net_listener_bind(&srv->listeners[i], &cfg->listeners[i], srv->n_workers,
-				      err_r) < 0) {
+		int r = net_listener_bind(&srv->listeners[i], &cfg->listeners[i], srv->n_workers,
+					  err_r);
+		if (r < 0) {
 			server_free(srv);
-			return -1;
+			return r;
 		}
 	}
 	srv->workers = xcalloc((size_t)srv->n_workers, sizeof(*srv->workers));
@@ -262,7 +264,7 @@ int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 				worker_free(&srv->workers[k]);
 			}
 			server_free(srv);
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	*srv_r = srv;
@@ -277,7 +279,7 @@ int net_server_start(struct net_server *srv, char **err_r)
 		int e = uv_thread_create(&w->thread, worker_thread, w);
 		if (e != 0) {
 			*err_r = xasprintf("cannot start worker thread: %s", uv_strerror(e));
-			return -1;
+			return LOFT_EIO;
 		}
 		w->thread_started = true;
 	}

@@ -22,6 +22,7 @@
 #include "conf/config.h"
 #include "conf/settings.h"
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "tests/support/unpriv.h"
@@ -49,7 +50,7 @@ static char *load_err(const char *text)
 {
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
-	assert_int_equal(conf_load_string(NAME, text, &cfg, &err), -1);
+	assert_int_equal(conf_load_string(NAME, text, &cfg, &err), LOFT_EINVAL);
 	assert_null(cfg);
 	assert_non_null(err);
 	return err;
@@ -494,7 +495,7 @@ static void test_bools(void **state)
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bool b;
-		assert_int_equal(conf_parse_bool(bad[i], &b), -1);
+		assert_int_equal(conf_parse_bool(bad[i], &b), LOFT_EINVAL);
 	}
 	/* the row machinery for a bool field */
 	struct { bool flag; } s = { false };
@@ -506,7 +507,7 @@ static void test_bools(void **state)
 	char *text = conf_value_format(&row, &s);
 	assert_string_equal(text, "yes");
 	free(text);
-	assert_int_equal(conf_value_set(&row, &s, "maybe", NULL, &why), -1);
+	assert_int_equal(conf_value_set(&row, &s, "maybe", NULL, &why), LOFT_EINVAL);
 	assert_string_equal(why, "'maybe' is not valid; use yes or no");
 	free(why);
 	assert_true(s.flag);
@@ -520,11 +521,11 @@ static void test_integers(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(conf_parse_uint("18446744073709551615", &v), 0);
 	assert_int_equal(v, UINT64_MAX);
-	assert_int_equal(conf_parse_uint("18446744073709551616", &v), -1);
-	assert_int_equal(conf_parse_uint("-1", &v), -1);
-	assert_int_equal(conf_parse_uint("+1", &v), -1);
-	assert_int_equal(conf_parse_uint("1e3", &v), -1);
-	assert_int_equal(conf_parse_uint("12K", &v), -1);
+	assert_int_equal(conf_parse_uint("18446744073709551616", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("-1", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("+1", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("1e3", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("12K", &v), LOFT_EINVAL);
 
 	expect_err("[server]\nworkers = 0\n",
 		   NAME ":2: bad value for 'workers' in [server]: '0' is out of range; use 1..256");
@@ -848,7 +849,7 @@ static void test_unreadable_files(void **state)
 	(void)state;
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
-	assert_int_equal(conf_load("/nonexistent/loft.conf", &cfg, &err), -1);
+	assert_int_equal(conf_load("/nonexistent/loft.conf", &cfg, &err), LOFT_EIO);
 	assert_null(cfg);
 	assert_string_equal(err, "/nonexistent/loft.conf: cannot read configuration file: No "
 			    "such file or directory; create it (`loft config example > "
@@ -856,7 +857,7 @@ static void test_unreadable_files(void **state)
 	free(err);
 
 	char *dir = make_tmpdir();
-	assert_int_equal(conf_load(dir, &cfg, &err), -1);
+	assert_int_equal(conf_load(dir, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "cannot read configuration file: it is a directory"));
 	free(err);
 
@@ -866,7 +867,7 @@ static void test_unreadable_files(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[server]\n\0x\n", 12), 12);
 	close(fd);
-	assert_int_equal(conf_load(bin, &cfg, &err), -1);
+	assert_int_equal(conf_load(bin, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "line 2 contains a NUL byte"));
 	free(err);
 
@@ -876,7 +877,7 @@ static void test_unreadable_files(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 2 * 1024 * 1024), 0);
 	close(fd);
-	assert_int_equal(conf_load(big, &cfg, &err), -1);
+	assert_int_equal(conf_load(big, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "it is larger than"));
 	free(err);
 
@@ -944,14 +945,14 @@ static void test_include(void **state)
 	/* an error inside an included file names that file and line */
 	write_file(lst_conf, "[listener imap]\nport = 143\nprot = imap\n");
 	char *want = xasprintf("%s/sub/listeners.conf:3: unknown key 'prot'", real);
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(err);
 	free(want);
 
 	/* duplicate across files */
 	write_file(lst_conf, "[server]\nworkers = 3\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/sub/listeners.conf:2: duplicate key 'workers' in [server] "
 			 "(first set at %s/loft.conf:3)", real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -960,7 +961,7 @@ static void test_include(void **state)
 
 	/* missing include */
 	write_file(main_conf, "[server]\n\ninclude = nothere.conf\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:3: cannot read include file '%s/nothere.conf': No such "
 			 "file or directory; check the path (relative paths are relative to %s)",
 			 real, real, real);
@@ -979,7 +980,7 @@ static void test_include(void **state)
 
 	/* a directory is not a configuration file */
 	write_file(main_conf, "include = sub\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":1: cannot read include file"));
 	assert_non_null(strstr(err, "it is a directory"));
 	free(err);
@@ -1007,7 +1008,7 @@ static void test_include_cycles_and_depth(void **state)
 
 	write_file(a, "# a\ninclude = b.conf\n");
 	write_file(b, "include = a.conf\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	char *want = xasprintf("%s/b.conf:1: include cycle: %s/a.conf -> %s/b.conf -> %s/a.conf; "
 			       "remove one of these includes", real, real, real, real);
 	assert_string_equal(err, want);
@@ -1015,7 +1016,7 @@ static void test_include_cycles_and_depth(void **state)
 	free(want);
 
 	write_file(a, "include = a.conf\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":1: include cycle"));
 	free(err);
 
@@ -1032,7 +1033,7 @@ static void test_include_cycles_and_depth(void **state)
 	assert_int_equal(conf_load(n1, &cfg, &err), 0);
 	assert_int_equal(cfg->workers, 7);
 	conf_free(cfg);
-	assert_int_equal(conf_load(n0, &cfg, &err), -1);
+	assert_int_equal(conf_load(n0, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/n8.conf:1: includes are nested more than 8 deep", real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(err);
@@ -1041,7 +1042,7 @@ static void test_include_cycles_and_depth(void **state)
 	/* including the same file twice (not a cycle) repeats its keys */
 	write_file(a, "include = b.conf\ninclude = b.conf\n");
 	write_file(b, "[log]\nlevel = warn\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "duplicate key 'level' in [log]"));
 	free(err);
 
@@ -1179,7 +1180,7 @@ static void test_check_files(void **state)
 	/* a missing cert names the line that set it */
 	write_file(f, "[tls]\ncert_file = missing.pem\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	char *want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/missing.pem' cannot be read: "
 			       "No such file or directory; fix the path or the file's permissions",
 			       real, real);
@@ -1191,7 +1192,7 @@ static void test_check_files(void **state)
 	/* an unreadable cert: a directory can never be read, even by root */
 	write_file(f, "[tls]\ncert_file = .\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s' cannot be read: it is a directory",
 			 real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -1203,7 +1204,7 @@ static void test_check_files(void **state)
 	write_file(key, "");
 	write_file(f, "[tls]\ncert_file = cert.pem\n\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:4: [tls] key_file '%s/key.pem' cannot be read: "
 			 "it is empty", real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -1230,7 +1231,7 @@ static void test_check_files(void **state)
 		      "[certificate n]\nserver_name = n.example\ncert_file = sni.pem\n"
 		      "key_file = nokey.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:7: [certificate n] key_file '%s/nokey.pem' cannot be read",
 			 real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -1241,7 +1242,7 @@ static void test_check_files(void **state)
 	/* state_dir below a regular file cannot be created */
 	write_file(f, "# state\n[server]\nstate_dir = cert.pem/state\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:3: [server] state_dir '%s/cert.pem/state' is not usable: "
 			 "it does not exist and cannot be created because %s/cert.pem is not a "
 			 "directory", real, real, real);
@@ -1253,14 +1254,14 @@ static void test_check_files(void **state)
 	/* state_dir that is a file; mail_dir derived from a usable state_dir */
 	write_file(f, "[server]\nstate_dir = cert.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":2: [server] state_dir"));
 	assert_non_null(strstr(err, "it exists and is not a directory"));
 	free(err);
 	conf_free(cfg);
 	write_file(f, "[server]\nstate_dir = .\nmail_dir = key.pem/mail\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":3: [server] mail_dir"));
 	free(err);
 	conf_free(cfg);
@@ -1370,21 +1371,21 @@ static void test_check_reload(void **state)
 	conf_free(cur);
 
 	cur = load_ok("[server]\n\nworkers = 3\n[listener a]\nport = 143\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_string_equal(err, NAME ":3: [server] workers changed from '2' to '3', which a "
 			    "reload cannot apply; restart loft to use it");
 	free(err);
 	conf_free(cur);
 
 	cur = load_ok("[server]\nworkers = 2\n[listener a]\nport = 144\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_string_equal(err, NAME ":3: [listener a] was added, removed or changed, which a "
 			    "reload cannot apply; restart loft to use it");
 	free(err);
 	conf_free(cur);
 
 	cur = load_ok("[server]\nworkers = 2\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "[listener a] was added, removed or changed"));
 	free(err);
 	conf_free(cur);
