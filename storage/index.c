@@ -117,6 +117,7 @@ static int open_dbis(struct idx *idx)
 }
 
 static size_t map_size_now(struct idx *idx);
+static bool map_adopt(struct idx *idx, bool lmdb_meta);
 
 /* Create and open the environment at idx->dir with its tables. */
 static int env_open(struct idx *idx)
@@ -162,7 +163,7 @@ int idx_open(struct idx *idx, const char *index_dir, size_t map_size)
 	}
 	pthread_mutex_init(&idx->rlock, NULL);
 	pthread_rwlock_init(&idx->maplock, NULL);
-	idx_map_adopt(idx);
+	map_adopt(idx, false);
 	return 0;
 }
 
@@ -258,7 +259,10 @@ void idx_map_record(struct idx *idx, MDB_txn *txn)
 	idx->map_recorded = err == 0 || err == STORE_ENOTFOUND;
 }
 
-bool idx_map_adopt(struct idx *idx)
+/* Grow the map to the largest size recorded in meta "map_size" and, with
+ * lmdb_meta, to the size in LMDB's own meta page (the last committer's:
+ * what MDB_MAP_RESIZED asks us to adopt). Never shrinks it. */
+static bool map_adopt(struct idx *idx, bool lmdb_meta)
 {
 	uint64_t recorded = 0;
 	MDB_txn *txn;
@@ -267,17 +271,21 @@ bool idx_map_adopt(struct idx *idx)
 		(void)idx_meta_get(idx, txn, "map_size", &recorded);
 		mdb_txn_abort(txn);
 	}
+	size_t before = map_size_now(idx);
 	pthread_rwlock_unlock(&idx->maplock);
+	if (!lmdb_meta && recorded <= before)
+		return false;   /* nothing to do: no remap */
 
 	if (!map_lock_exclusive(idx, "resize the map of"))
 		return false;
-	size_t before = map_size_now(idx);
-	/* 0 adopts the size in LMDB's own meta page (the last committer's,
-	 * at least what is in use); then the largest of all. */
-	int rc = mdb_env_set_mapsize(idx->env, 0);
-	size_t target = map_size_now(idx);
-	if (target < before)
-		target = before;
+	before = map_size_now(idx);
+	int rc = 0;
+	size_t target = before;
+	if (lmdb_meta) {
+		rc = mdb_env_set_mapsize(idx->env, 0);
+		if (map_size_now(idx) > target)
+			target = map_size_now(idx);
+	}
 	if (target < recorded)
 		target = (size_t)recorded;
 	if (rc == 0 && target != map_size_now(idx))
@@ -294,6 +302,10 @@ bool idx_map_adopt(struct idx *idx)
 	return after > before;
 }
 
+bool idx_map_adopt(struct idx *idx)
+{
+	return map_adopt(idx, true);
+}
 
 bool idx_space_low(struct idx *idx, MDB_txn *txn)
 {
