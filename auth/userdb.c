@@ -16,6 +16,7 @@
 
 #include "auth/password.h"
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmem.h"
 
 /* Refuse users files above this size: a passwd-file of a million users is
@@ -380,16 +381,6 @@ int userdb_verify(struct userdb *db, const char *name, const char *password)
 
 /* ---- editing ---- */
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -409,7 +400,7 @@ static int write_all(int fd, const char *buf, size_t len)
 static int write_atomic(const char *path, const char *buf, size_t len, char **err_r)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *dir = dir_of(path);
+	char *dir = path_dir_of(path);
 	int ret = USERDB_EIO;
 	(void)unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

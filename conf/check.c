@@ -19,6 +19,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 /* A regular, non-empty file we can read a byte of. */
@@ -27,7 +28,7 @@ static int check_readable(const char *path, char **why_r)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*why_r = xstrdup(strerror(errno));
-		return -1;
+		return LOFT_EINVAL;
 	}
 	struct stat st;
 	char byte;
@@ -54,17 +55,17 @@ static int check_dir_usable(const char *path, char **why_r)
 	if (stat(path, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			*why_r = xstrdup("it exists and is not a directory");
-			return -1;
+			return LOFT_EINVAL;
 		}
 		if (access(path, W_OK | X_OK) < 0) {
 			*why_r = xasprintf("it is not writable: %s", strerror(errno));
-			return -1;
+			return LOFT_EINVAL;
 		}
 		return 0;
 	}
 	if (errno != ENOENT && errno != ENOTDIR) {
 		*why_r = xstrdup(strerror(errno));
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *parent = xstrdup(path);
 	for (;;) {
@@ -80,7 +81,7 @@ static int check_dir_usable(const char *path, char **why_r)
 			*why_r = xasprintf("it does not exist and %s cannot be checked: %s", parent,
 					   strerror(errno));
 			free(parent);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	int ret = 0;
@@ -106,7 +107,7 @@ static int check_file_setting(const struct loft_config *cfg, const struct conf_o
 	conf_fail_at(cfg, o, err_r, "%s %s '%s' cannot be read: %s; fix the path or the file's "
 		"permissions", label, key, path, why);
 	free(why);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 static int check_dir_setting(const struct loft_config *cfg, const char *key,
@@ -120,7 +121,7 @@ static int check_dir_setting(const struct loft_config *cfg, const char *key,
 		"permissions or set %s to another directory", key, path,
 		o->file == NULL ? " (the default)" : "", why, key);
 	free(why);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 /* TLS 1.3 suites among ctx's ciphers: their count, and their names
@@ -167,7 +168,7 @@ static int check_cipher_list(const struct loft_config *cfg, SSL_CTX *ctx, char *
 					? "TLS 1.3 suites belong in [tls] ciphersuites"
 					: "check its spelling (`openssl ciphers -v` lists the names)");
 				free(elem);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			free(elem);
 		}
@@ -205,7 +206,7 @@ static int check_ciphersuites(const struct loft_config *cfg, SSL_CTX *ctx, char 
 					known != NULL && known[0] != '\0' ? known : "TLS_AES_256_GCM_SHA384");
 				free(known);
 				free(elem);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			free(elem);
 		}
@@ -228,44 +229,59 @@ static int check_ciphers(const struct loft_config *cfg, char **err_r)
 	if (ctx == NULL) {
 		ERR_clear_error();
 		*err_r = xstrdup("cannot create a TLS context to check [tls] ciphers");
-		return -1;
+		return LOFT_EINVAL;
 	}
-	int r = check_cipher_list(cfg, ctx, err_r);
-	if (r == 0)
-		r = check_ciphersuites(cfg, ctx, err_r);
+	char *err = NULL;
+	int r = 0;
+	*err_r = NULL;
+	if (check_cipher_list(cfg, ctx, &err) < 0) {
+		conf_error_add(err_r, err);
+		r = -1;
+	}
+	if (check_ciphersuites(cfg, ctx, &err) < 0) {
+		conf_error_add(err_r, err);
+		r = -1;
+	}
 	SSL_CTX_free(ctx);
 	ERR_clear_error(); /* failed trial calls leave entries behind */
 	return r;
 }
 
+/* When rc < 0, move the error in *err to the list in *errs. */
+static void collect(int rc, char **err, char **errs)
+{
+	if (rc < 0) {
+		conf_error_add(errs, *err);
+		*err = NULL;
+	}
+}
+
 int conf_check_files(const struct loft_config *cfg, char **err_r)
 {
-	if (check_ciphers(cfg, err_r) < 0)
-		return -1;
-	if (check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]", "cert_file",
-			       cfg->tls_cert_file, err_r) < 0 ||
-	    check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]", "key_file",
-			       cfg->tls_key_file, err_r) < 0)
-		return -1;
+	char *errs = NULL, *err = NULL;
+	collect(check_ciphers(cfg, &err), &err, &errs);
+	collect(check_file_setting(cfg, conf_origin_of(cfg, "tls", "cert_file"), "[tls]",
+				   "cert_file", cfg->tls_cert_file, &err), &err, &errs);
+	collect(check_file_setting(cfg, conf_origin_of(cfg, "tls", "key_file"), "[tls]",
+				   "key_file", cfg->tls_key_file, &err), &err, &errs);
 	const struct conf_section *sec = conf_section_find("certificate");
 	size_t cert_k = (size_t)(conf_setting_find(sec, "cert_file") - sec->rows);
 	size_t key_k = (size_t)(conf_setting_find(sec, "key_file") - sec->rows);
 	for (size_t i = 0; i < cfg->n_sni_certs; i++) {
 		const struct conf_sni_cert *c = &cfg->sni_certs[i];
 		char *label = xasprintf("[certificate %s]", c->name);
-		int r = check_file_setting(cfg, &c->origins[cert_k], label, "cert_file",
-					   c->cert_file, err_r);
-		if (r == 0)
-			r = check_file_setting(cfg, &c->origins[key_k], label, "key_file",
-					       c->key_file, err_r);
+		collect(check_file_setting(cfg, &c->origins[cert_k], label, "cert_file",
+					   c->cert_file, &err), &err, &errs);
+		collect(check_file_setting(cfg, &c->origins[key_k], label, "key_file",
+					   c->key_file, &err), &err, &errs);
 		free(label);
-		if (r < 0)
-			return -1;
 	}
-	if (check_dir_setting(cfg, "state_dir", cfg->state_dir, err_r) < 0 ||
-	    check_dir_setting(cfg, "mail_dir", cfg->mail_dir, err_r) < 0)
-		return -1;
-	return 0;
+	collect(check_dir_setting(cfg, "state_dir", cfg->state_dir, &err), &err, &errs);
+	collect(check_dir_setting(cfg, "mail_dir", cfg->mail_dir, &err), &err, &errs);
+	if (errs == NULL)
+		return 0;
+	*err_r = errs;
+	return LOFT_EINVAL;
 }
 
 static bool listener_equal(const struct conf_listener *a, const struct conf_listener *b)
@@ -292,7 +308,7 @@ int conf_check_reload(const struct loft_config *old, const struct loft_config *c
 			row->key, was, now);
 		free(was);
 		free(now);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	size_t n = old->n_listeners > cur->n_listeners ? old->n_listeners : cur->n_listeners;
 	for (size_t i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP };
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
@@ -111,8 +112,10 @@ struct loft_config {
 };
 
 /* Load and validate FILE. On success returns 0 and a new config in *cfg_r
- * (free with conf_free). On failure returns -1 and a heap message naming
- * file:line and the fix in *err_r (caller frees). Nothing else is touched. */
+ * (free with conf_free). On failure returns LOFT_EINVAL (the configuration
+ * is wrong) or LOFT_EIO (the file could not be read) and heap messages naming
+ * file:line and the fix in *err_r, one line per error found (caller frees;
+ * conf_print_errors prints them). Nothing else is touched. */
 int conf_load(const char *file, struct loft_config **cfg_r, char **err_r);
 
 /* Load from a string (tests); name is used in error messages. */
@@ -122,12 +125,18 @@ int conf_load_string(const char *name, const char *text,
 void conf_free(struct loft_config *cfg);
 
 /* Check file references (certificates readable, directories creatable);
- * conf_load only checks syntax and ranges. Returns 0 or -1 with *err_r. */
+ * conf_load only checks syntax and ranges. Returns 0 or LOFT_EINVAL with *err_r,
+ * one line per problem found. */
 int conf_check_files(const struct loft_config *cfg, char **err_r);
 
+/* Print errs (from the functions above: one error per line) to out, each
+ * line after prefix (e.g. "loft: "); NULL prints fallback instead. */
+void conf_print_errors(FILE *out, const char *prefix, const char *errs, const char *fallback);
+
 /* Compare a freshly loaded config with the running one before a SIGHUP
- * reload: returns 0 if every setting that differs is reloadable, else -1
- * with *err_r naming the first one that needs a restart (file:line). */
+ * reload: returns 0 if every setting that differs is reloadable, else
+ * LOFT_EINVAL with *err_r naming the first one that needs a restart
+ * (file:line). */
 int conf_check_reload(const struct loft_config *old, const struct loft_config *cur,
 		      char **err_r);
 

@@ -17,6 +17,7 @@
 #include "conf/parse.h"
 #include "conf/settings.h"
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 static void free_rows(const struct conf_section *sec, void *base)
@@ -94,17 +95,17 @@ static void resolve_computed(struct loft_config *cfg)
 	}
 }
 
-static int check_tls_pair(const struct loft_config *cfg, char **err_r)
+/* The checks below add each problem they find to *errs and go on. */
+static void check_tls_pair(const struct loft_config *cfg, char **errs)
 {
 	const struct conf_origin *co = conf_origin_of(cfg, "tls", "cert_file");
 	const struct conf_origin *ko = conf_origin_of(cfg, "tls", "key_file");
 	if (cfg->tls_cert_file != NULL && cfg->tls_key_file == NULL)
-		return conf_fail_at(cfg, co, err_r, "[tls] cert_file is set but key_file is not; "
+		conf_fail_more(cfg, co, errs, "[tls] cert_file is set but key_file is not; "
 			       "set key_file to the certificate's private key");
 	if (cfg->tls_key_file != NULL && cfg->tls_cert_file == NULL)
-		return conf_fail_at(cfg, ko, err_r, "[tls] key_file is set but cert_file is not; "
+		conf_fail_more(cfg, ko, errs, "[tls] key_file is set but cert_file is not; "
 			       "set cert_file to the certificate chain");
-	return 0;
 }
 
 struct bind_addr {
@@ -140,43 +141,45 @@ static bool binds_collide(const struct conf_listener *x, const struct conf_liste
 	return a.any || b.any || memcmp(a.bytes, b.bytes, sizeof(a.bytes)) == 0;
 }
 
-static int check_listeners(const struct loft_config *cfg, char **err_r)
+static void check_listeners(const struct loft_config *cfg, char **errs)
 {
 	const struct conf_section *sec = conf_section_find("listener");
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct conf_listener *l = &cfg->listeners[i];
+		bool complete = true;
 		for (size_t r = 0; r < sec->n_rows; r++) {
 			const struct conf_setting *row = &sec->rows[r];
-			if ((row->flags & CONF_F_REQUIRED) && l->origins[r].file == NULL)
-				return conf_fail_at(cfg, &l->origin, err_r, "[listener %s] has no %s; "
+			if ((row->flags & CONF_F_REQUIRED) && l->origins[r].file == NULL) {
+				conf_fail_more(cfg, &l->origin, errs, "[listener %s] has no %s; "
 					       "add e.g. '%s = %s'", l->name, row->key, row->key,
 					       row->example);
+				complete = false;
+			}
 		}
 		size_t tls_k = (size_t)(conf_setting_find(sec, "tls") - sec->rows);
 		size_t port_k = (size_t)(conf_setting_find(sec, "port") - sec->rows);
 		if (l->tls != CONF_TLS_NONE &&
 		    (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL))
-			return conf_fail_at(cfg, &l->origins[tls_k], err_r,
+			conf_fail_more(cfg, &l->origins[tls_k], errs,
 				       "[listener %s] has tls = %s but [tls] cert_file and "
 				       "key_file are not set; set both in [tls] or use tls = none",
 				       l->name, conf_tls_mode_name(l->tls));
-		for (size_t j = 0; j < i; j++) {
+		for (size_t j = 0; j < i && complete; j++) {
 			const struct conf_listener *o = &cfg->listeners[j];
 			if (!binds_collide(l, o))
 				continue;
 			char *at = conf_origin_text(cfg, &o->origin);
-			conf_fail_at(cfg, &l->origins[port_k], err_r,
+			conf_fail_more(cfg, &l->origins[port_k], errs,
 				"[listener %s] binds %s port %u, which [listener %s] (at %s) "
 				"already binds as %s; use another port or address", l->name,
 				l->address, (unsigned)l->port, o->name, at, o->address);
 			free(at);
-			return -1;
+			break;
 		}
 	}
-	return 0;
 }
 
-static int check_certificates(const struct loft_config *cfg, char **err_r)
+static void check_certificates(const struct loft_config *cfg, char **errs)
 {
 	const struct conf_section *sec = conf_section_find("certificate");
 	for (size_t i = 0; i < cfg->n_sni_certs; i++) {
@@ -184,7 +187,7 @@ static int check_certificates(const struct loft_config *cfg, char **err_r)
 		for (size_t r = 0; r < sec->n_rows; r++) {
 			const struct conf_setting *row = &sec->rows[r];
 			if ((row->flags & CONF_F_REQUIRED) && c->origins[r].file == NULL)
-				return conf_fail_at(cfg, &c->origin, err_r, "[certificate %s] has no "
+				conf_fail_more(cfg, &c->origin, errs, "[certificate %s] has no "
 					       "%s; add e.g. '%s = %s'", c->name, row->key,
 					       row->key, row->example);
 		}
@@ -194,25 +197,31 @@ static int check_certificates(const struct loft_config *cfg, char **err_r)
 			if (strcasecmp(o->server_name, c->server_name) != 0)
 				continue;
 			char *at = conf_origin_text(cfg, &o->origins[sn_k]);
-			conf_fail_at(cfg, &c->origins[sn_k], err_r, "[certificate %s] repeats "
+			conf_fail_more(cfg, &c->origins[sn_k], errs, "[certificate %s] repeats "
 				"server_name %s of [certificate %s] (at %s); give each "
 				"certificate its own name", c->name, c->server_name, o->name, at);
 			free(at);
-			return -1;
+			break;
 		}
 	}
-	return 0;
 }
 
 static int load_text(const char *abs_path, const char *text, struct loft_config **cfg_r,
 		     char **err_r)
 {
 	struct loft_config *cfg = config_new(abs_path);
-	if (conf_parse_text(cfg, abs_path, text, err_r) < 0 ||
-	    check_tls_pair(cfg, err_r) < 0 || check_listeners(cfg, err_r) < 0 ||
-	    check_certificates(cfg, err_r) < 0) {
+	char *errs = NULL;
+	/* Settings that failed to parse would show up again below as missing:
+	 * the cross-setting checks run on a file that parsed. */
+	if (conf_parse_text(cfg, abs_path, text, &errs) == 0) {
+		check_tls_pair(cfg, &errs);
+		check_listeners(cfg, &errs);
+		check_certificates(cfg, &errs);
+	}
+	if (errs != NULL) {
+		*err_r = errs;
 		conf_free(cfg);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	resolve_computed(cfg);
 	*cfg_r = cfg;
@@ -246,15 +255,16 @@ int conf_load(const char *file, struct loft_config **cfg_r, char **err_r)
 		else
 			*err_r = xasprintf("%s: cannot read configuration file: %s; check the "
 					   "path and its permissions", file, strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	char *text = NULL, *why = NULL;
-	if (conf_read_file(real, &text, &why) < 0) {
+	int r = conf_read_file(real, &text, &why);
+	if (r < 0) {
 		*err_r = xasprintf("%s: cannot read configuration file: %s; pass a readable "
 				   "text file with -c FILE", real, why);
 		free(why);
 		free(real);
-		return -1;
+		return r;
 	}
 	int ret = load_text(real, text, cfg_r, err_r);
 	free(text);

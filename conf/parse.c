@@ -2,7 +2,8 @@
  * recognises comments, [section] headers, `key = value` lines with optional
  * double quotes and `include = FILE`, and stores each value through its
  * settings row, remembering file:line per setting. Every error is one
- * "file:line: what is wrong; how to fix it" message. */
+ * "file:line: what is wrong; how to fix it" line, and reading goes on after
+ * one so that a file's errors are all reported at once. */
 #include "conf/parse.h"
 
 #include <errno.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmem.h"
 
 /* State shared by the main file and its includes. */
@@ -24,7 +27,8 @@ struct parse_ctx {
 	struct loft_config *cfg;
 	const char *stack[CONF_INCLUDE_DEPTH_MAX + 1]; /* absolute paths being read */
 	int depth;
-	char *err;
+	char *err;               /* every error so far, one per line */
+	unsigned n_errors;
 };
 
 /* State of one file being read. */
@@ -34,6 +38,7 @@ struct parse_file {
 	unsigned line;
 	const struct conf_section *sec; /* current section or NULL */
 	size_t idx;              /* instance of a named section */
+	bool skip_section;       /* its header was bad: ignore its keys */
 };
 
 static void fail(struct parse_ctx *pc, struct parse_file *pf, const char *fmt, ...)
@@ -47,8 +52,27 @@ static void fail(struct parse_ctx *pc, struct parse_file *pf, const char *fmt, .
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	pc->err = xasprintf("%s:%u: %s", pf->path, pf->line, msg != NULL ? msg : "error");
+	pc->n_errors++;
+	if (pc->n_errors <= CONF_ERRORS_MAX)
+		conf_error_add(&pc->err, xasprintf("%s:%u: %s", pf->path, pf->line,
+						   msg != NULL ? msg : "error"));
+	else if (pc->n_errors == CONF_ERRORS_MAX + 1)
+		conf_error_add(&pc->err, xasprintf("%s:%u: more than %d errors; fix these "
+						   "first", pf->path, pf->line,
+						   CONF_ERRORS_MAX));
 	free(msg);
+}
+
+void conf_error_add(char **errs, char *err)
+{
+	if (*errs == NULL) {
+		*errs = err;
+		return;
+	}
+	char *both = xasprintf("%s\n%s", *errs, err);
+	free(*errs);
+	free(err);
+	*errs = both;
 }
 
 char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *o)
@@ -58,20 +82,49 @@ char *conf_origin_text(const struct loft_config *cfg, const struct conf_origin *
 	return xasprintf("%s:%u", o->file, o->line);
 }
 
+static char *origin_message(const struct loft_config *cfg, const struct conf_origin *o,
+			    const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	char *at = conf_origin_text(cfg, o);
+	char *out = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
+	free(at);
+	free(msg);
+	return out;
+}
+
 int conf_fail_at(const struct loft_config *cfg, const struct conf_origin *o, char **err_r,
 		 const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	*err_r = origin_message(cfg, o, fmt, ap);
 	va_end(ap);
-	char *at = conf_origin_text(cfg, o);
-	*err_r = xasprintf("%s: %s", at, msg != NULL ? msg : "error");
-	free(at);
-	free(msg);
-	return -1;
+	return LOFT_EINVAL;
+}
+
+void conf_fail_more(const struct loft_config *cfg, const struct conf_origin *o, char **errs,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	conf_error_add(errs, origin_message(cfg, o, fmt, ap));
+	va_end(ap);
+}
+
+void conf_print_errors(FILE *out, const char *prefix, const char *errs, const char *fallback)
+{
+	if (errs == NULL) {
+		fprintf(out, "%s%s\n", prefix, fallback);
+		return;
+	}
+	for (const char *p = errs; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		fprintf(out, "%s%.*s\n", prefix, (int)len, p);
+		p += len + (p[len] == '\n');
+	}
 }
 
 const struct conf_origin *conf_origin_of(const struct loft_config *cfg, const char *section,
@@ -96,16 +149,6 @@ void conf_apply_defaults(const struct conf_setting *rows, size_t n_rows, void *b
 	}
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 static const char *intern_file(struct loft_config *cfg, const char *path)
 {
 	cfg->files = xrealloc(cfg->files, (cfg->n_files + 1) * sizeof(*cfg->files));
@@ -118,24 +161,24 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*why_r = xstrdup(strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		*why_r = xstrdup(strerror(errno));
 		close(fd);
-		return -1;
+		return LOFT_EIO;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		*why_r = xstrdup(S_ISDIR(st.st_mode) ? "it is a directory"
 						     : "it is not a regular file");
 		close(fd);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (st.st_size > CONF_FILE_SIZE_MAX) {
 		*why_r = xasprintf("it is larger than %d bytes", CONF_FILE_SIZE_MAX);
 		close(fd);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	size_t cap = (size_t)st.st_size + 1, len = 0;
 	char *buf = xmalloc(cap + 1);
@@ -147,7 +190,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 			*why_r = xstrdup(strerror(errno));
 			free(buf);
 			close(fd);
-			return -1;
+			return LOFT_EIO;
 		}
 		if (n == 0)
 			break;
@@ -157,7 +200,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 				*why_r = xasprintf("it is larger than %d bytes", CONF_FILE_SIZE_MAX);
 				free(buf);
 				close(fd);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			cap *= 2;
 			buf = xrealloc(buf, cap + 1);
@@ -172,7 +215,7 @@ int conf_read_file(const char *path, char **text_r, char **why_r)
 			line += *p == '\n';
 		*why_r = xasprintf("line %u contains a NUL byte; it is not a text file", line);
 		free(buf);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*text_r = buf;
 	return 0;
@@ -288,7 +331,7 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 				fail(pc, pf, "duplicate section [listener %s] (first at %s); "
 				     "give each listener a unique name", name, at);
 				free(at);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		cfg->listeners = xrealloc(cfg->listeners,
@@ -306,7 +349,7 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 				fail(pc, pf, "duplicate section [certificate %s] (first at %s); "
 				     "give each certificate a unique name", name, at);
 				free(at);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		cfg->sni_certs = xrealloc(cfg->sni_certs,
@@ -321,12 +364,27 @@ static int open_named_section(struct parse_ctx *pc, struct parse_file *pf,
 	return 0;
 }
 
+static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, char *p);
+
+/* A bad header makes the keys below it meaningless until the next header:
+ * they are skipped rather than reported as misplaced. */
 static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
+{
+	pf->skip_section = false;
+	if (parse_section_header(pc, pf, p) < 0) {
+		pf->sec = NULL;
+		pf->skip_section = true;
+		return LOFT_EINVAL;
+	}
+	return 0;
+}
+
+static int parse_section_header(struct parse_ctx *pc, struct parse_file *pf, char *p)
 {
 	char *close = strchr(p, ']');
 	if (close == NULL) {
 		fail(pc, pf, "section header without ']'; write it as [name] or [name NAME]");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*close = '\0';
 	char *rest = skip_blanks(close + 1);
@@ -334,7 +392,7 @@ static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
 		char *ex = excerpt(rest);
 		fail(pc, pf, "unexpected '%s' after the section header; put comments after '#'", ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *name = skip_blanks(p + 1), *q = name;
 	while (is_name_char(*q))
@@ -351,7 +409,7 @@ static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
 		fail(pc, pf, "malformed section header '%s]'; write [name] or [name NAME] using "
 		     "letters, digits, '_', '-' and '.'", ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*name_end = '\0';
 	*arg_end = '\0';
@@ -360,16 +418,16 @@ static int parse_section(struct parse_ctx *pc, struct parse_file *pf, char *p)
 		char *known = known_sections();
 		fail(pc, pf, "unknown section [%s]; known sections: %s", name, known);
 		free(known);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (sec->named && *arg == '\0') {
 		fail(pc, pf, "section [%s] needs a name; write [%s NAME], e.g. [%s %s]", name,
 		     name, name, is_listener_sec(sec) ? "imap" : "example-net");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (!sec->named && *arg != '\0') {
 		fail(pc, pf, "section [%s] takes no name; write [%s]", name, name);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	pf->sec = sec;
 	pf->idx = 0;
@@ -426,7 +484,7 @@ static int unknown_key(struct parse_ctx *pc, struct parse_file *pf, const char *
 	free(lower);
 	free(label);
 	free(known);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
@@ -440,7 +498,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		else
 			fail(pc, pf, "unknown key '%s' outside any section; start a section "
 			     "first, e.g. [server]", key);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	const struct conf_setting *row = conf_setting_find(pf->sec, key);
 	if (row == NULL)
@@ -453,7 +511,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		     key, label, at);
 		free(label);
 		free(at);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *why = NULL;
 	if (conf_value_set(row, base, value, pf->dir, &why) < 0) {
@@ -461,7 +519,7 @@ static int set_key(struct parse_ctx *pc, struct parse_file *pf, const char *key,
 		fail(pc, pf, "bad value for '%s' in %s: %s", key, label, why);
 		free(label);
 		free(why);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	origin->file = pf->path;
 	origin->line = pf->line;
@@ -480,7 +538,7 @@ static int parse_assignment(struct parse_ctx *pc, struct parse_file *pf, char *p
 		fail(pc, pf, "expected 'key = value', '[section]' or '# comment' but found '%s'",
 		     ex);
 		free(ex);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*key_end = '\0';
 	p = skip_blanks(p + 1);
@@ -488,14 +546,14 @@ static int parse_assignment(struct parse_ctx *pc, struct parse_file *pf, char *p
 	if (*p == '"') {
 		p = unquote(pc, pf, p + 1, &value);
 		if (p == NULL)
-			return -1;
+			return LOFT_EINVAL;
 		p = skip_blanks(p);
 		if (*p != '\0' && *p != '#') {
 			char *ex = excerpt(p);
 			fail(pc, pf, "unexpected '%s' after the quoted value of '%s'; put "
 			     "comments after '#'", ex, key);
 			free(ex);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	} else {
 		value = p;
@@ -517,12 +575,14 @@ static int parse_line(struct parse_ctx *pc, struct parse_file *pf, char *line)
 		return 0;
 	if (*p == '[')
 		return parse_section(pc, pf, p);
+	if (pf->skip_section)
+		return 0;
 	return parse_assignment(pc, pf, p);
 }
 
 static int parse_file_text(struct parse_ctx *pc, const char *path, const char *text)
 {
-	struct parse_file pf = { .path = intern_file(pc->cfg, path), .dir = dir_of(path) };
+	struct parse_file pf = { .path = intern_file(pc->cfg, path), .dir = path_dir_of(path) };
 	char *copy = xstrdup(text), *p = copy;
 	int ret = 0;
 	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
@@ -536,11 +596,9 @@ static int parse_file_text(struct parse_ctx *pc, const char *path, const char *t
 		if (len > 0 && p[len - 1] == '\r')
 			p[len - 1] = '\0';
 		pf.line++;
-		if (parse_line(pc, &pf, p) < 0) {
+		if (parse_line(pc, &pf, p) < 0)
 			ret = -1;
-			break;
-		}
-		if (nl == NULL)
+		if (nl == NULL || pc->n_errors > CONF_ERRORS_MAX)
 			break;
 		p = nl + 1;
 	}
@@ -568,12 +626,12 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 {
 	if (value[0] == '\0') {
 		fail(pc, pf, "include needs a file name; write include = FILE");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (pc->depth >= CONF_INCLUDE_DEPTH_MAX) {
 		fail(pc, pf, "includes are nested more than %d deep; include the files from "
 		     "fewer levels", CONF_INCLUDE_DEPTH_MAX);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	char *target = conf_resolve_path(pf->dir, value);
 	char *real = realpath(target, NULL);
@@ -581,7 +639,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 		fail(pc, pf, "cannot read include file '%s': %s; check the path (relative "
 		     "paths are relative to %s)", target, strerror(errno), pf->dir);
 		free(target);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	free(target);
 	for (int i = 0; i <= pc->depth; i++) {
@@ -590,7 +648,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 			fail(pc, pf, "include cycle: %s; remove one of these includes", chain);
 			free(chain);
 			free(real);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	char *text = NULL, *why = NULL;
@@ -599,7 +657,7 @@ static int parse_include(struct parse_ctx *pc, struct parse_file *pf, const char
 		     "configuration file", real, why);
 		free(why);
 		free(real);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	pc->stack[++pc->depth] = real;
 	int ret = parse_file_text(pc, real, text);
@@ -614,9 +672,9 @@ int conf_parse_text(struct loft_config *cfg, const char *path, const char *text,
 {
 	struct parse_ctx pc = { .cfg = cfg, .depth = 0 };
 	pc.stack[0] = path;
-	if (parse_file_text(&pc, path, text) < 0) {
+	if (parse_file_text(&pc, path, text) < 0 || pc.err != NULL) {
 		*err_r = pc.err;
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 /* Leading decimal digits of s as a number; *end_r points past them. */
@@ -18,11 +19,11 @@ static int parse_digits(const char *s, uint64_t *v_r, const char **end_r)
 	uint64_t v = 0;
 	const char *p = s;
 	if (!isdigit((unsigned char)*p))
-		return -1;
+		return LOFT_EINVAL;
 	for (; isdigit((unsigned char)*p); p++) {
 		unsigned d = (unsigned)(*p - '0');
 		if (v > (UINT64_MAX - d) / 10)
-			return -1;
+			return LOFT_EINVAL;
 		v = v * 10 + d;
 	}
 	*v_r = v;
@@ -33,7 +34,7 @@ static int parse_digits(const char *s, uint64_t *v_r, const char **end_r)
 static int mul_checked(uint64_t v, uint64_t m, uint64_t *r)
 {
 	if (m != 0 && v > UINT64_MAX / m)
-		return -1;
+		return LOFT_EINVAL;
 	*r = v * m;
 	return 0;
 }
@@ -42,7 +43,7 @@ int conf_parse_uint(const char *s, uint64_t *v_r)
 {
 	const char *end;
 	if (parse_digits(s, v_r, &end) < 0 || *end != '\0')
-		return -1;
+		return LOFT_EINVAL;
 	return 0;
 }
 
@@ -51,16 +52,16 @@ int conf_parse_size(const char *s, uint64_t *v_r)
 	uint64_t v, mul = 1;
 	const char *end;
 	if (parse_digits(s, &v, &end) < 0)
-		return -1;
+		return LOFT_EINVAL;
 	if (*end != '\0') {
 		switch (*end) {
 		case 'K': case 'k': mul = 1024; break;
 		case 'M': case 'm': mul = 1024 * 1024; break;
 		case 'G': case 'g': mul = 1024 * 1024 * 1024; break;
-		default: return -1;
+		default: return LOFT_EINVAL;
 		}
 		if (end[1] != '\0')
-			return -1;
+			return LOFT_EINVAL;
 	}
 	return mul_checked(v, mul, v_r);
 }
@@ -70,7 +71,7 @@ int conf_parse_duration(const char *s, uint64_t *ms_r)
 	uint64_t v, mul;
 	const char *end;
 	if (parse_digits(s, &v, &end) < 0)
-		return -1;
+		return LOFT_EINVAL;
 	if (*end == '\0' || strcmp(end, "s") == 0)
 		mul = 1000;
 	else if (strcmp(end, "ms") == 0)
@@ -80,7 +81,7 @@ int conf_parse_duration(const char *s, uint64_t *ms_r)
 	else if (strcmp(end, "h") == 0)
 		mul = 60 * 60 * 1000;
 	else
-		return -1;
+		return LOFT_EINVAL;
 	return mul_checked(v, mul, ms_r);
 }
 
@@ -98,7 +99,7 @@ int conf_parse_bool(const char *s, bool *v_r)
 			return 0;
 		}
 	}
-	return -1;
+	return LOFT_EINVAL;
 }
 
 int conf_parse_address(const char *s)
@@ -106,7 +107,7 @@ int conf_parse_address(const char *s)
 	unsigned char buf[16];
 	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
 		return 0;
-	return -1;
+	return LOFT_EINVAL;
 }
 
 int conf_parse_hostname(const char *s, bool wildcard)
@@ -115,19 +116,19 @@ int conf_parse_hostname(const char *s, bool wildcard)
 		s += 2;
 	size_t len = strlen(s), label = 0;
 	if (len == 0 || len > 253)
-		return -1;
+		return LOFT_EINVAL;
 	for (size_t i = 0; i <= len; i++) {
 		char c = s[i];
 		if (c == '.' || c == '\0') {
 			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return -1;
+				return LOFT_EINVAL;
 			label = 0;
 			continue;
 		}
 		if (!isalnum((unsigned char)c) && c != '-' && c != '_')
-			return -1;
+			return LOFT_EINVAL;
 		if (label == 0 && c == '-')
-			return -1;
+			return LOFT_EINVAL;
 		label++;
 	}
 	return 0;
@@ -162,10 +163,10 @@ static char *parse_domains(const char *s)
 static int parse_ciphers(const char *s)
 {
 	if (*s == '\0')
-		return -1;
+		return LOFT_EINVAL;
 	for (const char *p = s; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("_+:!@=.,-", *p) == NULL)
-			return -1;
+			return LOFT_EINVAL;
 	return 0;
 }
 
@@ -360,13 +361,13 @@ static int set_number(const struct conf_setting *row, void *base, const char *te
 		r = conf_parse_uint(text, &v);
 	if (r < 0) {
 		*why_r = xasprintf("'%s' is not valid; use %s", text, conf_type_help(row));
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (v < row->min || v > row->max) {
 		char *range = conf_range_text(row);
 		*why_r = xasprintf("'%s' is out of range; use %s", text, range);
 		free(range);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	set_uint(row, base, v);
 	return 0;
@@ -389,7 +390,7 @@ static int set_enum(const struct conf_setting *row, void *base, const char *text
 	else
 		*why_r = xasprintf("'%s' is not valid; use %s", text, list);
 	free(list);
-	return -1;
+	return LOFT_EINVAL;
 }
 
 int conf_value_set(const struct conf_setting *row, void *base, const char *text,
@@ -397,13 +398,13 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 {
 	if (text[0] == '\0') {
 		*why_r = xasprintf("the value is empty; use %s", conf_type_help(row));
-		return -1;
+		return LOFT_EINVAL;
 	}
 	for (const char *p = text; *p != '\0'; p++) {
 		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
 			*why_r = xasprintf("the value contains a control character; use %s",
 					   conf_type_help(row));
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	switch (row->type) {
@@ -417,7 +418,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		bool b;
 		if (conf_parse_bool(text, &b) < 0) {
 			*why_r = xasprintf("'%s' is not valid; use yes or no", text);
-			return -1;
+			return LOFT_EINVAL;
 		}
 		set_uint(row, base, b ? 1 : 0);
 		return 0;
@@ -439,7 +440,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 			else
 				*why_r = xasprintf("'%s' is not an IP address; use %s", text,
 						   conf_type_help(row));
-			return -1;
+			return LOFT_EINVAL;
 		}
 		set_str(row, base, xstrdup(text));
 		return 0;
@@ -447,7 +448,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		if (conf_parse_hostname(text, row->flags & CONF_F_WILDCARD) < 0) {
 			*why_r = xasprintf("'%s' is not a valid host name; use %s", text,
 					   conf_type_help(row));
-			return -1;
+			return LOFT_EINVAL;
 		}
 		set_str(row, base, xstrdup(text));
 		return 0;
@@ -456,7 +457,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		if (list == NULL) {
 			*why_r = xasprintf("'%s' is not a list of domain names; use %s", text,
 					   conf_type_help(row));
-			return -1;
+			return LOFT_EINVAL;
 		}
 		set_str(row, base, list);
 		return 0;
@@ -465,13 +466,13 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		if (parse_ciphers(text) < 0) {
 			*why_r = xasprintf("'%s' is not a cipher list; use %s", text,
 					   conf_type_help(row));
-			return -1;
+			return LOFT_EINVAL;
 		}
 		set_str(row, base, xstrdup(text));
 		return 0;
 	}
 	*why_r = xstrdup("unknown value type");
-	return -1;
+	return LOFT_EINVAL;
 }
 
 bool conf_value_equal(const struct conf_setting *row, const void *a, const void *b)

@@ -12,7 +12,8 @@
 
 #include "conf/settings.h"
 
-/* Each returns 0, or -1 when the text is not a valid value of the type. */
+/* Each returns 0, or LOFT_EINVAL when the text is not a valid value of the
+ * type. */
 int conf_parse_uint(const char *s, uint64_t *v_r);
 int conf_parse_size(const char *s, uint64_t *v_r);        /* "50M" -> bytes */
 int conf_parse_duration(const char *s, uint64_t *ms_r);   /* "30m" -> ms */
@@ -22,7 +23,7 @@ int conf_parse_hostname(const char *s, bool wildcard);
 
 /* Parse text as row's type and store it into the struct at base (whose old
  * string, if any, is freed). dir resolves relative paths. On failure returns
- * -1 and a heap message saying what is wrong with the value and what would
+ * LOFT_EINVAL and a heap message saying what is wrong with the value and what would
  * be valid (no file:line, no key) in *why_r. */
 int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		   const char *dir, char **why_r);

@@ -2,7 +2,10 @@
  * (conn=<hex> proto=imap user=... by convention). The sink (level and output
  * stream) is process-wide like stderr itself; the server's top-level context
  * sets it from configuration at start and on reload. Thread-safe: each line
- * is written with a single write(2). */
+ * is written with a single write(2). A server calls log_async_start() so
+ * that logging never blocks a thread on a stalled output: lines then go
+ * through a bounded queue and a writer thread, and a line that finds the
+ * queue full is dropped, counted and later reported. */
 #ifndef LOFT_LIB_LOG_H
 #define LOFT_LIB_LOG_H
 
@@ -24,6 +27,14 @@ enum log_level log_get_level(void);
 /* Log to this file descriptor (default 2 = stderr). The caller keeps the fd
  * open; pass a new one to switch (e.g. on reload). */
 void log_set_fd(int fd);
+
+/* Queue lines for a writer thread from now on / drain the queue (waiting at
+ * most about a second for a stalled output) and write synchronously again.
+ * Call both from one thread; start returns 0 or LOFT_EIO. */
+int log_async_start(void);
+void log_async_stop(void);
+/* Lines dropped because the queue was full, since the process started. */
+unsigned long long log_dropped_total(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,12 +16,14 @@
 #include <uv.h>
 
 #include "conf/config.h"
+#include "server/fd-budget.h"
 #include "server/imap/imap.h"
 #include "server/lmtp/lmtp.h"
 #include "server/net/loop.h"
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
 #include "server/services.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 
@@ -54,16 +57,19 @@ static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char *
 		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0) {
 			*err_r = xasprintf("cannot open log_file %s: %s", file, strerror(errno));
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	if (fd < 0) {
 		*err_r = xasprintf("cannot duplicate stderr: %s", strerror(errno));
-		return -1;
+		return LOFT_EIO;
 	}
 	if (s->log_fd < 0) {
 		s->log_fd = fd;
 		log_set_fd(fd);
+		/* From here on a stalled log output never stalls a worker. */
+		if (log_async_start() < 0)
+			log_warn("log: no writer thread; logging synchronously");
 	} else {
 		dup2(fd, s->log_fd);
 		close(fd);
@@ -72,11 +78,29 @@ static int apply_log(struct server_ctx *s, const struct loft_config *cfg, char *
 	return 0;
 }
 
+/* Once stopping, the signal handles stop keeping the main loop alive but
+ * stay installed until the workers have drained: closing one would restore
+ * the default action, and a SIGHUP (log rotation) or a second SIGTERM
+ * during the drain would kill the process. */
+static void release_signals(struct server_ctx *s)
+{
+	uv_unref((uv_handle_t *)&s->sig_term);
+	uv_unref((uv_handle_t *)&s->sig_int);
+	uv_unref((uv_handle_t *)&s->sig_hup);
+}
+
+/* After the drain: ignore these signals from now on, then close the handles
+ * (libuv puts back the default action when the last handle of a signal
+ * closes, so the ignore is set again after each close). */
 static void close_signals(struct server_ctx *s)
 {
-	uv_close((uv_handle_t *)&s->sig_term, NULL);
-	uv_close((uv_handle_t *)&s->sig_int, NULL);
-	uv_close((uv_handle_t *)&s->sig_hup, NULL);
+	uv_signal_t *h[] = { &s->sig_term, &s->sig_int, &s->sig_hup };
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		int signum = h[i]->signum;
+		uv_close((uv_handle_t *)h[i], NULL);
+		signal(signum, SIG_IGN);
+	}
+	uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -88,7 +112,18 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 	log_info("received %s: stopping (shutdown_timeout=%ums)", strsignal(signum),
 		 s->snap->cfg->shutdown_timeout_ms);
 	net_server_stop(s->net);
-	close_signals(s);
+	release_signals(s);
+}
+
+/* A rejected reload logs each error on its own line. */
+static void reload_rejected(char *err)
+{
+	for (char *p = err, *nl; p != NULL && *p != '\0'; p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		log_error("reload rejected: %.*s; keeping the running configuration",
+			  (int)(nl != NULL ? nl - p : (ptrdiff_t)strlen(p)), p);
+	}
+	free(err);
 }
 
 static void reload(struct server_ctx *s)
@@ -97,25 +132,21 @@ static void reload(struct server_ctx *s)
 	char *err = NULL;
 	log_info("reload: reading %s", s->config_path);
 	if (conf_load(s->config_path, &cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		return;
 	}
 	if (conf_check_files(cfg, &err) < 0 || conf_check_reload(s->snap->cfg, cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		conf_free(cfg);
 		return;
 	}
 	struct net_snapshot *snap = net_snapshot_create(cfg, &err);
 	if (snap == NULL) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		return;
 	}
 	if (apply_log(s, snap->cfg, &err) < 0) {
-		log_error("reload rejected: %s; keeping the running configuration", err);
-		free(err);
+		reload_rejected(err);
 		net_snapshot_unref(&snap);
 		return;
 	}
@@ -138,29 +169,32 @@ static int load(const char *path, struct net_snapshot **snap_r)
 {
 	struct loft_config *cfg;
 	char *err = NULL;
-	if (conf_load(path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+	int r = conf_load(path, &cfg, &err);
+	if (r < 0) {
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
-		return -1;
+		return r;
 	}
-	if (conf_check_files(cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+	r = conf_check_files(cfg, &err);
+	if (r < 0) {
+		conf_print_errors(stderr, "loft: ", err, "configuration check failed");
 		free(err);
 		conf_free(cfg);
-		return -1;
+		return r;
 	}
 	*snap_r = net_snapshot_create(cfg, &err);
 	if (*snap_r == NULL) {
 		fprintf(stderr, "loft: %s: %s\n", path, err);
 		free(err);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }
 
-/* Tens of thousands of connections need as many descriptors: raise the
- * soft limit to the hard one and say so when it is still below what the
- * configuration allows. */
+/* Tens of thousands of connections and a cache of user environments need
+ * as many descriptors: raise the soft limit to the hard one, then say what
+ * it allows (a warning when it is short of what the configuration can
+ * use). */
 static void raise_fd_limit(const struct loft_config *cfg)
 {
 	struct rlimit rl;
@@ -171,10 +205,16 @@ static void raise_fd_limit(const struct loft_config *cfg)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
-		log_warn("open file limit %llu is below max_connections=%u: connections beyond "
-			 "it will fail to be accepted", (unsigned long long)rl.rlim_cur,
-			 cfg->max_connections);
+	struct fd_budget b;
+	bool is_short;
+	fd_budget_compute(cfg, rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur,
+			  &b);
+	char *text = fd_budget_describe(cfg, &b, &is_short);
+	if (is_short)
+		log_warn("%s", text);
+	else
+		log_info("%s", text);
+	free(text);
 }
 
 int server_main(const char *config_path, bool check_only)
@@ -197,6 +237,7 @@ int server_main(const char *config_path, bool check_only)
 		free(err);
 		services_close(&s.svc);
 		net_snapshot_unref(&s.snap);
+		log_async_stop();
 		if (s.log_fd >= 0) {
 			log_set_fd(2);
 			close(s.log_fd);
@@ -222,7 +263,7 @@ int server_main(const char *config_path, bool check_only)
 		log_error("%s", err);
 		free(err);
 		net_server_stop(s.net);
-		close_signals(&s);
+		release_signals(&s);
 		rc = 1;
 	} else {
 		log_info("loft %s serving pid=%d workers=%d config=%s", LOFT_VERSION,
@@ -230,12 +271,14 @@ int server_main(const char *config_path, bool check_only)
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	net_server_join(&s.net);
+	close_signals(&s);
 	services_close(&s.svc);
 	net_snapshot_unref(&svc_snap);
 	uv_loop_close(&s.loop);
 	net_snapshot_unref(&s.snap);
 	if (rc == 0)
 		log_info("stopped");
+	log_async_stop();
 	log_set_fd(2);
 	if (s.log_fd >= 0)
 		close(s.log_fd);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
 
@@ -35,15 +36,16 @@ int store_config_open(const char *path, bool watch_external,
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
 
-	if (conf_load(path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err != NULL ? err : "cannot load configuration");
+	int r = conf_load(path, &cfg, &err);
+	if (r < 0) {
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		x_free(&err);
-		return -1;
+		return r;
 	}
 	if (cfg->mail_dir == NULL || cfg->mail_dir[0] == '\0') {
 		fprintf(stderr, "loft: %s: mail_dir is not set\n", path);
 		conf_free(cfg);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	log_set_level(cfg->log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
 	struct store_settings set;
@@ -53,7 +55,7 @@ int store_config_open(const char *path, bool watch_external,
 		fprintf(stderr, "loft: cannot open the mail store in %s: %s\n",
 			cfg->mail_dir, store_strerror(ret));
 		conf_free(cfg);
-		return -1;
+		return LOFT_EIO;
 	}
 	*cfg_r = cfg;
 	return 0;

@@ -18,7 +18,8 @@ void store_config_settings(const struct loft_config *cfg, bool watch_external,
 
 /* Load the configuration at path and create a store from it in one step (the
  * common prologue of CLI subcommands). On failure prints "loft: <why>" to
- * stderr and returns -1; on success *cfg_r and *store_r are set and the
+ * stderr and returns LOFT_EINVAL (configuration) or LOFT_EIO (the store
+ * could not be opened); on success *cfg_r and *store_r are set and the
  * caller destroys the store before conf_free(*cfg_r). */
 int store_config_open(const char *path, bool watch_external,
 		      struct loft_config **cfg_r, struct store **store_r);

@@ -20,9 +20,16 @@
 #define IDX_MAX_DBS 16
 #define IDX_MAX_READERS 1022
 #define IDX_RPOOL_MAX 64
+/* How long a resize waits for this process's live transactions. */
+#define IDX_RESIZE_WAIT_MS 2000
+
+/* Set when this thread met a full map; see idx_map_full_seen(). */
+static _Thread_local bool map_full_seen;
 
 int idx_err(int rc, const char *what)
 {
+	if (rc == MDB_MAP_FULL)
+		map_full_seen = true;
 	switch (rc) {
 	case 0:
 		return STORE_OK;
@@ -115,22 +122,21 @@ static int open_dbis(struct idx *idx)
 	return idx_err(rc, "commit (open tables)");
 }
 
-int idx_open(struct idx *idx, const char *index_dir, size_t map_size)
+static size_t map_size_now(struct idx *idx);
+static bool map_adopt(struct idx *idx, bool lmdb_meta);
+
+/* Create and open the environment at idx->dir with its tables. */
+static int env_open(struct idx *idx)
 {
-	memset(idx, 0, sizeof(*idx));
-	if (mkdir(index_dir, 0700) != 0 && errno != EEXIST) {
-		log_error("index: mkdir %s: %s", index_dir, strerror(errno));
-		return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
-	}
 	int rc = mdb_env_create(&idx->env);
 	if (rc != 0)
 		return idx_err(rc, "env_create");
 	mdb_env_set_maxdbs(idx->env, IDX_MAX_DBS);
 	mdb_env_set_maxreaders(idx->env, IDX_MAX_READERS);
-	mdb_env_set_mapsize(idx->env, map_size ? map_size : IDX_DEFAULT_MAP_SIZE);
-	rc = mdb_env_open(idx->env, index_dir, MDB_NOTLS, 0600);
+	mdb_env_set_mapsize(idx->env, idx->map_size);
+	rc = mdb_env_open(idx->env, idx->dir, MDB_NOTLS, 0600);
 	if (rc != 0) {
-		int err = idx_err(rc, index_dir);
+		int err = idx_err(rc, idx->dir);
 		mdb_env_close(idx->env);
 		idx->env = NULL;
 		return err;
@@ -138,28 +144,173 @@ int idx_open(struct idx *idx, const char *index_dir, size_t map_size)
 	int dead = 0;
 	mdb_reader_check(idx->env, &dead);
 	if (dead > 0)
-		log_info("index: cleared %d stale reader slots in %s", dead, index_dir);
+		log_info("index: cleared %d stale reader slots in %s", dead, idx->dir);
 	int err = open_dbis(idx);
 	if (err != 0) {
 		mdb_env_close(idx->env);
 		idx->env = NULL;
+	}
+	return err;
+}
+
+int idx_open(struct idx *idx, const char *index_dir, size_t map_size)
+{
+	memset(idx, 0, sizeof(*idx));
+	if (mkdir(index_dir, 0700) != 0 && errno != EEXIST) {
+		log_error("index: mkdir %s: %s", index_dir, strerror(errno));
+		return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	}
+	idx->dir = xstrdup(index_dir);
+	idx->map_size = map_size ? map_size : IDX_DEFAULT_MAP_SIZE;
+	int err = env_open(idx);
+	if (err != 0) {
+		x_free(&idx->dir);
 		return err;
 	}
 	pthread_mutex_init(&idx->rlock, NULL);
+	pthread_rwlock_init(&idx->maplock, NULL);
+	map_adopt(idx, false);
 	return 0;
+}
+
+static void rpool_drop(struct idx *idx)
+{
+	for (size_t i = 0; i < idx->n_rpool; i++)
+		mdb_txn_abort(idx->rpool[i]);
+	idx->n_rpool = 0;
+}
+
+/* Take the map lock exclusively, waiting at most IDX_RESIZE_WAIT_MS for
+ * this process's live transactions. */
+static bool map_lock_exclusive(struct idx *idx, const char *why)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (IDX_RESIZE_WAIT_MS % 1000) * 1000000L;
+	until.tv_sec += IDX_RESIZE_WAIT_MS / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	if (pthread_rwlock_timedwrlock(&idx->maplock, &until) == 0)
+		return true;
+	log_warn("index: cannot %s %s: transactions stay open", why, idx->dir);
+	return false;
+}
+
+/* After MDB_PANIC (a commit could not write its meta page, so LMDB refuses
+ * every further transaction of this environment): close and reopen it,
+ * which reads back the last meta page that was written whole. */
+static bool env_recover(struct idx *idx)
+{
+	if (!map_lock_exclusive(idx, "reopen"))
+		return false;
+	MDB_txn *probe;
+	int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &probe);
+	int err = 0;
+	if (rc == 0) {
+		mdb_txn_abort(probe);       /* another thread reopened it */
+	} else if (rc == MDB_PANIC) {
+		pthread_mutex_lock(&idx->rlock);
+		rpool_drop(idx);
+		pthread_mutex_unlock(&idx->rlock);
+		idx->map_size = map_size_now(idx);
+		mdb_env_close(idx->env);
+		idx->env = NULL;
+		err = env_open(idx);
+		log_warn("index: reopened %s after a failed commit: %s", idx->dir,
+			 err == 0 ? "ok" : store_strerror(err));
+	}
+	pthread_rwlock_unlock(&idx->maplock);
+	return err == 0 && idx->env != NULL;
 }
 
 void idx_close(struct idx *idx)
 {
-	if (idx->env == NULL)
+	if (idx->env == NULL) {
+		x_free(&idx->dir);
 		return;
-	for (size_t i = 0; i < idx->n_rpool; i++)
-		mdb_txn_abort(idx->rpool[i]);
+	}
+	rpool_drop(idx);
 	x_free(&idx->rpool);
-	idx->n_rpool = idx->rpool_cap = 0;
+	idx->rpool_cap = 0;
 	pthread_mutex_destroy(&idx->rlock);
+	pthread_rwlock_destroy(&idx->maplock);
 	mdb_env_close(idx->env);
 	idx->env = NULL;
+	x_free(&idx->dir);
+}
+
+/* ---- map size ---- */
+
+static size_t map_size_now(struct idx *idx)
+{
+	MDB_envinfo info;
+	return mdb_env_info(idx->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+bool idx_map_full_seen(void)
+{
+	bool seen = map_full_seen;
+	map_full_seen = false;
+	return seen;
+}
+
+void idx_map_record(struct idx *idx, MDB_txn *txn)
+{
+	uint64_t recorded = 0;
+	if (idx->map_recorded)
+		return;
+	size_t ours = map_size_now(idx);
+	int err = idx_meta_get(idx, txn, "map_size", &recorded);
+	if ((err == 0 || err == STORE_ENOTFOUND) && recorded < ours)
+		err = idx_meta_put(idx, txn, "map_size", ours);
+	idx->map_recorded = err == 0 || err == STORE_ENOTFOUND;
+}
+
+/* Grow the map to the largest size recorded in meta "map_size" and, with
+ * lmdb_meta, to the size in LMDB's own meta page (the last committer's:
+ * what MDB_MAP_RESIZED asks us to adopt). Never shrinks it. */
+static bool map_adopt(struct idx *idx, bool lmdb_meta)
+{
+	uint64_t recorded = 0;
+	MDB_txn *txn;
+	pthread_rwlock_rdlock(&idx->maplock);
+	if (mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn) == 0) {
+		(void)idx_meta_get(idx, txn, "map_size", &recorded);
+		mdb_txn_abort(txn);
+	}
+	size_t before = map_size_now(idx);
+	pthread_rwlock_unlock(&idx->maplock);
+	if (!lmdb_meta && recorded <= before)
+		return false;   /* nothing to do: no remap */
+
+	if (!map_lock_exclusive(idx, "resize the map of"))
+		return false;
+	before = map_size_now(idx);
+	int rc = 0;
+	size_t target = before;
+	if (lmdb_meta) {
+		rc = mdb_env_set_mapsize(idx->env, 0);
+		if (map_size_now(idx) > target)
+			target = map_size_now(idx);
+	}
+	if (target < recorded)
+		target = (size_t)recorded;
+	if (rc == 0 && target != map_size_now(idx))
+		rc = mdb_env_set_mapsize(idx->env, target);
+	size_t after = map_size_now(idx);
+	pthread_rwlock_unlock(&idx->maplock);
+	if (rc != 0)
+		log_warn("index: resize the map to %zu: %s", target, mdb_strerror(rc));
+	if (after > before)
+		log_info("index: map grew from %zu to %zu bytes (another process's size)",
+			 before, after);
+	if (after != before)
+		idx->map_recorded = false;
+	return after > before;
+}
+
+bool idx_map_adopt(struct idx *idx)
+{
+	return map_adopt(idx, true);
 }
 
 bool idx_space_low(struct idx *idx, MDB_txn *txn)
@@ -193,12 +344,13 @@ bool idx_space_low(struct idx *idx, MDB_txn *txn)
 	size_t left = map_pages > used ? map_pages - used : 0;
 	if (left + free_pages >= reserve)
 		return false;
+	map_full_seen = true;
 	log_warn("index: map nearly full (%zu of %zu pages, %zu free): refusing growth",
 		 used, map_pages, free_pages);
 	return true;
 }
 
-int idx_read_begin(struct idx *idx, MDB_txn **txn_r)
+static int read_begin(struct idx *idx, MDB_txn **txn_r)
 {
 	thread_assert_may_block("store read (idx_read_begin)");
 	MDB_txn *txn = NULL;
@@ -206,20 +358,49 @@ int idx_read_begin(struct idx *idx, MDB_txn **txn_r)
 	if (idx->n_rpool > 0)
 		txn = idx->rpool[--idx->n_rpool];
 	pthread_mutex_unlock(&idx->rlock);
-	int rc;
 	if (txn != NULL) {
-		rc = mdb_txn_renew(txn);
+		int rc = mdb_txn_renew(txn);
 		if (rc == 0) {
 			*txn_r = txn;
 			return 0;
 		}
 		mdb_txn_abort(txn);
 	}
-	rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		return idx_err(rc, "begin read");
-	*txn_r = txn;
-	return 0;
+	return mdb_txn_begin(idx->env, NULL, MDB_RDONLY, txn_r);
+}
+
+/* Begin a transaction under the shared map lock; on MDB_MAP_RESIZED adopt
+ * the other process's map, on MDB_PANIC reopen the environment, and try
+ * once more. */
+static int txn_begin(struct idx *idx, bool rdonly, MDB_txn **txn_r, const char *what)
+{
+	for (int attempt = 0;; attempt++) {
+		pthread_rwlock_rdlock(&idx->maplock);
+		int rc = rdonly ? read_begin(idx, txn_r)
+				: mdb_txn_begin(idx->env, NULL, 0, txn_r);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&idx->maplock);
+		bool again = attempt == 0 && ((rc == MDB_MAP_RESIZED && idx_map_adopt(idx)) ||
+					      (rc == MDB_PANIC && env_recover(idx)));
+		if (!again)
+			return idx_err(rc, what);
+	}
+}
+
+int idx_read_begin(struct idx *idx, MDB_txn **txn_r)
+{
+	return txn_begin(idx, true, txn_r, "begin read");
+}
+
+int idx_write_begin(struct idx *idx, MDB_txn **txn_r)
+{
+	return txn_begin(idx, false, txn_r, "begin write");
+}
+
+void idx_write_end(struct idx *idx)
+{
+	pthread_rwlock_unlock(&idx->maplock);
 }
 
 void idx_read_end(struct idx *idx, MDB_txn *txn)
@@ -239,6 +420,7 @@ void idx_read_end(struct idx *idx, MDB_txn *txn)
 	pthread_mutex_unlock(&idx->rlock);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&idx->maplock);
 }
 
 /* ---- meta ---- */

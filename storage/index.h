@@ -33,6 +33,12 @@ struct idx {
 	pthread_mutex_t rlock;
 	MDB_txn **rpool;
 	size_t n_rpool, rpool_cap;
+	/* Held shared by every live transaction of this process, exclusively
+	 * to resize the map (LMDB: no transaction may be active then). */
+	pthread_rwlock_t maplock;
+	bool map_recorded;       /* our map size is in meta "map_size" */
+	char *dir;               /* for reopening after MDB_PANIC */
+	size_t map_size;
 };
 
 /* Decoded mailbox record. */
@@ -76,9 +82,29 @@ void idx_close(struct idx *idx);
  * user can make room. */
 bool idx_space_low(struct idx *idx, MDB_txn *txn);
 
-/* Short read transactions. */
+/* Short read transactions. A map grown by another process
+ * (MDB_MAP_RESIZED) is adopted and the begin retried. */
 int idx_read_begin(struct idx *idx, MDB_txn **txn_r);
 void idx_read_end(struct idx *idx, MDB_txn *txn);
+
+/* The writer's top-level write transaction: begin (adopting a resized map
+ * like idx_read_begin), and end after its commit or abort. */
+int idx_write_begin(struct idx *idx, MDB_txn **txn_r);
+void idx_write_end(struct idx *idx);
+
+/* Map sizes across processes. Every process on a user may configure its
+ * own lmdb_map_size; the map in use is the largest any writer recorded (meta
+ * "map_size"), so a smaller setting elsewhere neither fails reads
+ * (MDB_MAP_RESIZED) nor fills up (MDB_MAP_FULL) below another's size.
+ * idx_map_record notes ours inside a write transaction about to commit.
+ * idx_map_full_seen tells whether this thread hit a full map (LMDB's
+ * MDB_MAP_FULL or idx_space_low) since the last call, and clears it;
+ * idx_map_adopt then grows the map to the largest recorded or current
+ * LMDB size, when no transaction of this process is active (it waits for
+ * them briefly), and returns whether it grew. */
+void idx_map_record(struct idx *idx, MDB_txn *txn);
+bool idx_map_full_seen(void);
+bool idx_map_adopt(struct idx *idx);
 
 /* meta table. get returns STORE_ENOTFOUND when absent. */
 int idx_meta_get(struct idx *idx, MDB_txn *txn, const char *key, uint64_t *v_r);

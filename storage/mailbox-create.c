@@ -75,6 +75,11 @@ int store_mbox_create_one(struct wtxn *w, const char *name, uint32_t special_use
 	int r = maildir_create(dir);
 	if (r != 0) {
 		log_error("store: create mailbox dir %s: %s", dir, strerror(-r));
+		/* A half-made tree (cur/ but no tmp/) must not look like a
+		 * mailbox to the next reconcile. */
+		int rr = !existed && !is_inbox ? maildir_remove(dir) : 0;
+		if (rr < 0 && rr != -ENOENT)
+			log_warn("store: remove half-made %s: %s", dir, strerror(-rr));
 		free(dir);
 		return STORE_EIO;
 	}

@@ -10,6 +10,7 @@
 
 #include "lib/utf8.h"
 #include "lib/xmem.h"
+#include "storage/store.h"
 
 /* ---- UTF-8 ---- */
 
@@ -27,12 +28,12 @@ int mailbox_name_validate(const char *name, const char **why_r)
 		why_r = &why_dummy;
 	if (name == NULL || name[0] == '\0') {
 		*why_r = "empty name";
-		return -1;
+		return STORE_EINVALID;
 	}
 	size_t total = strlen(name);
 	if (total > MAILBOX_NAME_MAX) {
 		*why_r = "name too long";
-		return -1;
+		return STORE_EINVALID;
 	}
 	const unsigned char *p = (const unsigned char *)name;
 	size_t i = 0;
@@ -41,11 +42,11 @@ int mailbox_name_validate(const char *name, const char **why_r)
 		size_t n = utf8_decode(p + i, &cp);
 		if (n == 0) {
 			*why_r = "invalid UTF-8";
-			return -1;
+			return STORE_EINVALID;
 		}
 		if (cp < 0x20 || cp == 0x7f) {
 			*why_r = "control character in name";
-			return -1;
+			return STORE_EINVALID;
 		}
 		i += n;
 	}
@@ -55,15 +56,15 @@ int mailbox_name_validate(const char *name, const char **why_r)
 		size_t len = slash != NULL ? (size_t)(slash - comp) : strlen(comp);
 		if (len == 0) {
 			*why_r = "empty hierarchy level";
-			return -1;
+			return STORE_EINVALID;
 		}
 		if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.')) {
 			*why_r = "'.' or '..' hierarchy level";
-			return -1;
+			return STORE_EINVALID;
 		}
 		if (len > MAILBOX_COMPONENT_MAX) {
 			*why_r = "hierarchy level too long";
-			return -1;
+			return STORE_EINVALID;
 		}
 		if (slash == NULL)
 			break;
@@ -78,7 +79,7 @@ int mailbox_name_validate(const char *name, const char **why_r)
 				encoded += 2;
 		if (encoded > MAILBOX_DIR_NAME_MAX) {
 			*why_r = "name too long (its folder name would exceed 255 bytes)";
-			return -1;
+			return STORE_EINVALID;
 		}
 	}
 	*why_r = NULL;

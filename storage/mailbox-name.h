@@ -22,8 +22,8 @@
 
 /* Validate a UTF-8 API name: non-empty, valid UTF-8, no NUL or control
  * characters (< 0x20, 0x7f), no empty component (leading, trailing or double
- * '/'), no "." or ".." component, lengths within limits. Returns 0 or -1 with
- * a static reason in *why_r (optional). */
+ * '/'), no "." or ".." component, lengths within limits. Returns 0 or
+ * STORE_EINVALID with a static reason in *why_r (optional). */
 int mailbox_name_validate(const char *name, const char **why_r);
 /* True for any case variant of "INBOX". */
 bool mailbox_name_is_inbox(const char *name);

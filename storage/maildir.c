@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmem.h"
 #include "storage/store.h"
 
@@ -269,24 +270,6 @@ int maildir_fsync_dir(const char *dir)
 	return ret;
 }
 
-static char *parent_dir(const char *dir)
-{
-	char *p = xstrdup(dir);
-	size_t len = strlen(p);
-	while (len > 1 && p[len - 1] == '/')
-		p[--len] = '\0';
-	char *slash = strrchr(p, '/');
-	if (slash == NULL) {
-		free(p);
-		return xstrdup(".");
-	}
-	if (slash == p)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return p;
-}
-
 static int mkdir_is_dir(const char *path)
 {
 	struct stat st;
@@ -318,9 +301,50 @@ int maildir_create(const char *dir)
 	ret = maildir_fsync_dir(dir);
 	if (ret < 0)
 		return ret;
-	char *parent = parent_dir(dir);
+	char *parent = path_dir_of(dir);
 	ret = maildir_fsync_dir(parent);
 	free(parent);
+	return ret;
+}
+
+/* ---- the directory walker ---- */
+
+/* Called for each entry of a walked directory (dfd) but "." and "..",
+ * with its lstat (NULL when the walk asked for none). Returns 0 to go on;
+ * anything else stops the walk and becomes its result. */
+typedef int walk_fn(int dfd, const char *name, const struct stat *st, void *ctx);
+
+/* The one readdir loop of this file: walks the directory open at fd (taken
+ * over and closed) from its start. With with_stat, an entry renamed away
+ * between readdir and lstat is skipped, as Maildir files move all the time.
+ * Returns 0, the first non-zero result of fn, or -errno. */
+static int walk_dir(int fd, bool with_stat, walk_fn *fn, void *ctx)
+{
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	rewinddir(d);
+	int ret = 0;
+	struct dirent *de;
+	errno = 0;
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!with_stat)
+			ret = fn(dirfd(d), de->d_name, NULL, ctx);
+		else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			ret = fn(dirfd(d), de->d_name, &st, ctx);
+		else if (errno != ENOENT)
+			ret = -errno;
+		errno = 0;
+	}
+	if (ret == 0 && errno != 0)
+		ret = -errno;
+	closedir(d);
 	return ret;
 }
 
@@ -332,92 +356,48 @@ static bool is_maildir_subdir(const char *name)
 
 /* Empty one of cur/new/tmp (regular files and symlinks only; never
  * follows a link). With check_only, only verify it holds nothing else. */
+static int empty_entry(int dfd, const char *name, const struct stat *st, void *ctx)
+{
+	const bool *check_only = ctx;
+	if (S_ISDIR(st->st_mode))
+		return -ENOTEMPTY;
+	if (!*check_only && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 static int empty_subdir(int dfd, const char *name, bool check_only)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	int ret = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			ret = -ENOTEMPTY;
-			break;
-		}
-		if (!check_only && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
-			ret = -errno;
-			break;
-		}
-		errno = 0;
-	}
-	if (ret == 0 && de == NULL && errno != 0)
-		ret = -errno;
-	closedir(d);
-	return ret;
+	return walk_dir(fd, true, empty_entry, &check_only);
 }
 
 /* One pass over the mailbox directory. check_only verifies that it holds
  * only cur/new/tmp and plain files; otherwise it removes them. */
+static int remove_entry(int dfd, const char *name, const struct stat *st, void *ctx)
+{
+	const bool *check_only = ctx;
+	if (!S_ISDIR(st->st_mode)) {
+		if (!*check_only && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (!is_maildir_subdir(name))
+		return -ENOTEMPTY;
+	int ret = empty_subdir(dfd, name, *check_only);
+	if (ret == 0 && !*check_only && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		ret = -errno;
+	return ret;
+}
+
 static int remove_pass(int dfd, bool check_only)
 {
 	int fd = dup(dfd);
 	if (fd < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	rewinddir(d);
-	int ret = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (!is_maildir_subdir(de->d_name)) {
-				ret = -ENOTEMPTY;
-				break;
-			}
-			ret = empty_subdir(dfd, de->d_name, check_only);
-			if (ret == 0 && !check_only && unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0)
-				ret = -errno;
-		} else if (!check_only && unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) {
-			ret = -errno;
-		}
-		if (ret < 0)
-			break;
-		errno = 0;
-	}
-	if (ret == 0 && de == NULL && errno != 0)
-		ret = -errno;
-	closedir(d);
-	return ret;
+	return walk_dir(fd, true, remove_entry, &check_only);
 }
 
 int maildir_remove(const char *dir)
@@ -435,7 +415,7 @@ int maildir_remove(const char *dir)
 		return ret;
 	if (rmdir(dir) < 0)
 		return -errno;
-	char *parent = parent_dir(dir);
+	char *parent = path_dir_of(dir);
 	ret = maildir_fsync_dir(parent);
 	free(parent);
 	return ret;
@@ -543,42 +523,74 @@ void maildir_tmp_discard(struct maildir_tmp *tmp)
 	}
 }
 
+struct tmp_cleanup {
+	const char *path;
+	const char *prefix;      /* only names starting so; NULL: all */
+	time_t now;
+	int64_t max_age_sec;
+};
+
+static int tmp_cleanup_entry(int dfd, const char *name, const struct stat *st, void *ctx)
+{
+	const struct tmp_cleanup *tc = ctx;
+	if (name[0] == '.' || S_ISDIR(st->st_mode) ||
+	    (tc->prefix != NULL && strncmp(name, tc->prefix, strlen(tc->prefix)) != 0) ||
+	    (int64_t)tc->now - (int64_t)st->st_mtime <= tc->max_age_sec)
+		return 0;
+	if (unlinkat(dfd, name, 0) == 0)
+		log_info("maildir: removed stale tmp file dir=%s name=%s", tc->path, name);
+	else if (errno != ENOENT)
+		log_warn("maildir: cannot remove stale tmp file dir=%s name=%s err=%s",
+			 tc->path, name, strerror(errno));
+	return 0;
+}
+
 void maildir_tmp_cleanup(const char *dir, int64_t max_age_sec)
 {
-	char *path = xasprintf("%s/tmp", dir);
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		free(path);
-		return;
-	}
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		free(path);
-		return;
-	}
-	time_t now = time(NULL);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISDIR(st.st_mode))
-			continue;
-		if ((int64_t)now - (int64_t)st.st_mtime <= max_age_sec)
-			continue;
-		if (unlinkat(fd, de->d_name, 0) == 0)
-			log_info("maildir: removed stale tmp file dir=%s name=%s", path, de->d_name);
-		else if (errno != ENOENT)
-			log_warn("maildir: cannot remove stale tmp file dir=%s name=%s err=%s",
-				 path, de->d_name, strerror(errno));
-	}
-	closedir(d);
-	free(path);
+	char *tmp = xasprintf("%s/tmp", dir);
+	struct tmp_cleanup tc = { tmp, NULL, time(NULL), max_age_sec };
+	int fd = open(tc.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		(void)walk_dir(fd, true, tmp_cleanup_entry, &tc);
+	free(tmp);
+	/* In a user's root (INBOX's directory): keyword files a crash left
+	 * half written (maildir_keywords_write). */
+	tc.path = dir;
+	tc.prefix = KEYWORDS_FILE ".tmp.";
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		(void)walk_dir(fd, true, tmp_cleanup_entry, &tc);
 }
 
 /* ---- scans ---- */
+
+struct scan_ctx {
+	bool in_new;
+	struct maildir_entry **entries;
+	size_t *count, *alloc;
+};
+
+/* Symlinks are not adopted: a link could point anywhere. */
+static int scan_entry(int dfd, const char *fname, const struct stat *st, void *ctx)
+{
+	struct scan_ctx *sc = ctx;
+	struct maildir_name name;
+	(void)dfd;
+	if (fname[0] == '.' || !S_ISREG(st->st_mode) || maildir_name_parse(fname, &name) < 0)
+		return 0;
+	if (*sc->count == *sc->alloc) {
+		*sc->alloc = *sc->alloc == 0 ? 64 : *sc->alloc * 2;
+		*sc->entries = xrealloc(*sc->entries, *sc->alloc * sizeof(**sc->entries));
+	}
+	struct maildir_entry *e = &(*sc->entries)[(*sc->count)++];
+	e->filename = xstrdup(fname);
+	e->in_new = sc->in_new;
+	e->name = name;
+	e->mtime = (int64_t)st->st_mtim.tv_sec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	e->file_size = (uint64_t)st->st_size;
+	return 0;
+}
 
 static int scan_subdir(const char *dir, const char *sub, bool in_new,
 		       struct maildir_entry **entries, size_t *count, size_t *alloc)
@@ -588,52 +600,8 @@ static int scan_subdir(const char *dir, const char *sub, bool in_new,
 	free(path);
 	if (fd < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	int ret = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		struct maildir_name name;
-		struct stat st;
-		if (de->d_name[0] == '.' || maildir_name_parse(de->d_name, &name) < 0) {
-			errno = 0;
-			continue;
-		}
-		/* Symlinks are not adopted: a link could point anywhere. */
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) {
-				ret = -errno;
-				break;
-			}
-			errno = 0;
-			continue; /* renamed away between readdir and stat */
-		}
-		if (!S_ISREG(st.st_mode)) {
-			errno = 0;
-			continue;
-		}
-		if (*count == *alloc) {
-			*alloc = *alloc == 0 ? 64 : *alloc * 2;
-			*entries = xrealloc(*entries, *alloc * sizeof(**entries));
-		}
-		struct maildir_entry *e = &(*entries)[(*count)++];
-		e->filename = xstrdup(de->d_name);
-		e->in_new = in_new;
-		e->name = name;
-		e->mtime = (int64_t)st.st_mtim.tv_sec;
-		e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-		e->file_size = (uint64_t)st.st_size;
-		errno = 0;
-	}
-	if (ret == 0 && de == NULL && errno != 0)
-		ret = -errno;
-	closedir(d);
-	return ret;
+	struct scan_ctx sc = { in_new, entries, count, alloc };
+	return walk_dir(fd, true, scan_entry, &sc);
 }
 
 int maildir_scan(const char *dir, struct maildir_entry **entries_r, size_t *count_r)
@@ -679,28 +647,36 @@ int maildir_dir_stamp(const char *dir, int64_t *cur_ns_r, int64_t *new_ns_r)
 	return 0;
 }
 
+struct find_ctx {
+	const char *path, *base;
+	char **path_r;
+};
+
+static int find_entry(int dfd, const char *fname, const struct stat *st, void *ctx)
+{
+	struct find_ctx *fc = ctx;
+	struct maildir_name name;
+	(void)dfd;
+	(void)st;
+	if (maildir_name_parse(fname, &name) < 0 || strcmp(name.base, fc->base) != 0)
+		return 0;
+	*fc->path_r = xasprintf("%s/%s", fc->path, fname);
+	return 1;
+}
+
 static int find_in(const char *dir, const char *sub, const char *base, char **path_r)
 {
 	char *path = xasprintf("%s/%s", dir, sub);
-	DIR *d = opendir(path);
-	if (d == NULL) {
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		int err = -errno;
 		free(path);
 		return err;
 	}
-	int ret = -ENOENT;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		struct maildir_name name;
-		if (maildir_name_parse(de->d_name, &name) == 0 && strcmp(name.base, base) == 0) {
-			*path_r = xasprintf("%s/%s", path, de->d_name);
-			ret = 0;
-			break;
-		}
-	}
-	closedir(d);
+	struct find_ctx fc = { path, base, path_r };
+	int ret = walk_dir(fd, false, find_entry, &fc);
 	free(path);
-	return ret;
+	return ret == 1 ? 0 : ret == 0 ? -ENOENT : ret;
 }
 
 int maildir_find_base(const char *dir, const char *base, char **path_r)

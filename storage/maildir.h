@@ -100,7 +100,9 @@ int maildir_dir_stamp(const char *dir, int64_t *cur_ns_r, int64_t *new_ns_r);
 /* Find the current file of a message by base in <dir>/cur (then new/), for
  * when the expected name is stale. *path_r is heap. Returns 0, -ENOENT. */
 int maildir_find_base(const char *dir, const char *base, char **path_r);
-/* Remove files in <dir>/tmp older than max_age_sec (Maildir convention: 36h). */
+/* Remove files in <dir>/tmp older than max_age_sec (Maildir convention: 36h),
+ * and loft-keywords.tmp.* files as old in dir itself (a user's root, where
+ * a crash during maildir_keywords_write leaves them). */
 void maildir_tmp_cleanup(const char *dir, int64_t max_age_sec);
 
 /* Count the size with CRLF line ends of a chunk, given the state of the

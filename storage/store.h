@@ -66,6 +66,10 @@ enum store_special_use {
  * Maildir++ folder is ".Work.2024" (see docs/ARCHITECTURE.md for escaping). */
 #define STORE_HIERARCHY_SEP '/'
 #define STORE_MAX_KEYWORDS_PER_MSG 64
+/* Descriptors one open user environment holds for as long as it is cached
+ * (index_cache_size of them at most): LMDB's data file, lock file and
+ * meta-sync descriptor, and the index's notify file. A unit test checks it. */
+#define STORE_USER_FDS 4
 
 struct store;          /* the store of a whole server or tool process */
 struct store_user;     /* one user's opened store (shared, ref-counted) */

@@ -33,7 +33,11 @@
  * a failed batch (disk full, MAP_FULL at commit) loses nothing; after a
  * crash the leftovers are outside cur/ and the user directory's mailbox
  * namespace, so reconcile never resurrects them (tmp/ files are removed
- * after 36 h, trash directories on the next user open after an hour). */
+ * after 36 h, trash directories on the next user open after an hour).
+ *
+ * An op that fails because the map is full, while another process on the
+ * user keeps a larger map (idx_map_adopt), runs once more in a batch of its
+ * own after the map has grown. */
 #include "storage/writer.h"
 
 #include <errno.h>
@@ -275,18 +279,53 @@ static void free_changes(struct store_change *ch, size_t n)
 	free(ch);
 }
 
-static void run_batch(struct store_user *u, struct wop *ops)
+static void run_batch(struct store_user *u, struct wop *ops, bool retry);
+
+/* Ops that met a full map are taken out of *ops and run again once the map
+ * has grown to another process's size; the others stay for the caller. */
+static void retry_map_full(struct store_user *u, struct wop **ops, bool *map_full)
+{
+	struct wop *again = NULL, **tail = &again, **pp = ops;
+	size_t i = 0;
+	bool any = false;
+	for (struct wop *op = *ops; op != NULL; op = op->next)
+		any |= map_full[i++];
+	if (!any || !idx_map_adopt(&u->idx))
+		return;
+	i = 0;
+	while (*pp != NULL) {
+		struct wop *op = *pp;
+		if (map_full[i++]) {
+			*pp = op->next;
+			op->next = NULL;
+			*tail = op;
+			tail = &op->next;
+		} else {
+			pp = &op->next;
+		}
+	}
+	run_batch(u, again, true);
+}
+
+static void run_batch(struct store_user *u, struct wop *ops, bool retry)
 {
 	struct store *s = u->store;
 	struct wtxn w = { .u = u, .idx = &u->idx };
 	size_t n_ops = 0;
 	bool durable = false;
-	int rc = mdb_txn_begin(u->idx.env, NULL, 0, &w.parent);
-	int fatal = rc != 0 ? idx_err(rc, "begin write") : 0;
-
 	for (struct wop *op = ops; op != NULL; op = op->next) {
 		n_ops++;
 		durable |= !op->nosync;
+	}
+	bool *map_full = xcalloc(n_ops ? n_ops : 1, sizeof(*map_full));
+	(void)idx_map_full_seen();
+	int fatal = idx_write_begin(&u->idx, &w.parent);
+	bool locked = fatal == 0;
+	if (fatal != 0)
+		w.parent = NULL;
+	size_t k = 0;
+
+	for (struct wop *op = ops; op != NULL; op = op->next, k++) {
 		if (fatal != 0) {
 			op->result = fatal;
 			continue;
@@ -296,7 +335,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 				check_mailbox(&w, op->mbox[i]);
 		}
 		MDB_txn *child;
-		rc = mdb_txn_begin(u->idx.env, w.parent, 0, &child);
+		int rc = mdb_txn_begin(u->idx.env, w.parent, 0, &child);
 		if (rc != 0) {
 			op->result = idx_err(rc, "begin nested");
 			continue;
@@ -317,6 +356,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 		}
 		w.txn = NULL;
 		op->result = err;
+		map_full[k] = idx_map_full_seen() && err != 0;
 	}
 
 	struct store_change *changes = NULL;
@@ -337,6 +377,7 @@ static void run_batch(struct store_user *u, struct wop *ops)
 		if (err == 0) {
 			if (!durable)
 				mdb_env_set_flags(u->idx.env, MDB_NOSYNC, 1);
+			idx_map_record(&u->idx, w.parent);
 			err = idx_err(mdb_txn_commit(w.parent), "commit");
 			if (!durable)
 				mdb_env_set_flags(u->idx.env, MDB_NOSYNC, 0);
@@ -348,9 +389,13 @@ static void run_batch(struct store_user *u, struct wop *ops)
 			if (w.parent != NULL)
 				mdb_txn_abort(w.parent);
 			undo_replay(&w, 0);
-			for (struct wop *op = ops; op != NULL; op = op->next) {
-				if (op->result == 0)
+			bool full = idx_map_full_seen();
+			k = 0;
+			for (struct wop *op = ops; op != NULL; op = op->next, k++) {
+				if (op->result == 0) {
 					op->result = err;
+					map_full[k] = full;
+				}
 			}
 			free_changes(changes, n_changes);
 			changes = NULL;
@@ -368,8 +413,13 @@ static void run_batch(struct store_user *u, struct wop *ops)
 	} else if (w.parent != NULL) {
 		mdb_txn_abort(w.parent);
 	}
+	if (locked)
+		idx_write_end(&u->idx);
 	atomic_fetch_add(&s->batches, 1);
 	atomic_fetch_add(&s->ops, n_ops);
+	if (!retry)
+		retry_map_full(u, &ops, map_full);
+	free(map_full);
 
 	/* Wake the waiters; a waiter may free its op as soon as done is set. */
 	struct wop *detached = NULL;
@@ -418,7 +468,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->wlock);
 
 		/* u stays alive while scheduled: eviction skips busy users */
-		run_batch(u, ops);
+		run_batch(u, ops, false);
 
 		pthread_mutex_lock(&s->wlock);
 		if (u->q_head != NULL) {

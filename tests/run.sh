@@ -3,8 +3,12 @@
 # build/ (RelWithDebInfo) and runs ctest (unit + e2e), builds build-asan/
 # (AddressSanitizer + UBSan) and runs ctest again, then builds the libFuzzer
 # targets into build-fuzz/ with clang and runs each briefly as a smoke test.
-# Works from any directory, as root, without stdin (CI). Exits non-zero on
-# any failure and ends with "N passed, M failed" over both ctest runs.
+# Works from any directory, as root, without stdin (CI). It counts test
+# cases, not ctest entries (cmocka and pytest write JUnit XML; see
+# tests/results.py): passed, failed and skipped per build and in total. A
+# skip fails the run unless tests/allowed-skips.txt lists it with a reason.
+# Exits non-zero on any failure and ends with
+# "TOTAL: N passed, M failed, K skipped".
 set -uo pipefail
 exec </dev/null
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." || exit 1
@@ -16,30 +20,41 @@ trap 'rm -rf "$logdir"' EXIT
 
 passed=0
 failed=0
+skipped=0
 problems=()
 
 stage() { printf '\n==== %s ====\n' "$*"; }
 
-# Run ctest in build dir $1, add its counts to the totals.
+# Run ctest in build dir $1 and count its test cases into the totals.
 run_ctest() {
-	local dir=$1 log="$logdir/ctest-$(basename "$1").log"
-	ctest --test-dir "$dir" --output-on-failure -j2 2>&1 | tee "$log"
+	local dir=$1 name log
+	name=$(basename "$1")
+	log="$logdir/ctest-$name.log"
+	rm -rf "$dir/junit"
+	mkdir -p "$dir/junit"
+	CMOCKA_MESSAGE_OUTPUT=xml ctest --test-dir "$dir" --output-on-failure -j2 2>&1 | tee "$log"
 	local rc=${PIPESTATUS[0]}
-	local line total nfail
-	line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
-	if [ -n "$line" ]; then
-		nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
-		total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
-		passed=$((passed + total - nfail))
-		failed=$((failed + nfail))
-		[ "$nfail" -eq 0 ] || problems+=("$dir: $nfail of $total tests failed")
-	elif grep -q 'No tests were found' "$log"; then
+	if grep -q 'No tests were found' "$log"; then
 		problems+=("$dir: no tests found")
-	else
-		problems+=("$dir: ctest did not report results (exit $rc)")
+		return
 	fi
-	[ "$rc" -eq 0 ] || [ -n "$line" ] || problems+=("$dir: ctest exit $rc")
+	local summary
+	python3 tests/results.py "$dir/junit" "$log" tests/allowed-skips.txt "$dir" \
+		| tee "$logdir/results-$name.txt"
+	summary=$(tail -n1 "$logdir/results-$name.txt")
+	if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+		passed=$((passed + BASH_REMATCH[1]))
+		failed=$((failed + BASH_REMATCH[2]))
+		skipped=$((skipped + BASH_REMATCH[3]))
+		summaries+=("$summary")
+		[ "${BASH_REMATCH[2]}" -eq 0 ] || problems+=("$dir: ${BASH_REMATCH[2]} test cases failed")
+	else
+		problems+=("$dir: test results could not be counted")
+	fi
+	[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || problems+=("$dir: ctest exit $rc")
 }
+summaries=()
+notes=()
 
 # Configure and build $1 with the remaining cmake arguments.
 build() {
@@ -88,11 +103,31 @@ if build build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -
 		for seed in "tests/fuzz/corpus/$name" "tests/fuzz/corpus/${name#fuzz-}"; do
 			[ -d "$seed" ] && cp -r "$seed"/. "$corpus"/
 		done
+		# The reader also reads message bodies (APPEND literals): real
+		# mail from the shared corpus beside the checkout, when present.
+		if [ "$name" = fuzz-reader ]; then
+			for mail in "${LOFT_MAIL_CORPUS:-}" ../shared/corpus /work/shared/corpus; do
+				if [ -n "$mail" ] && [ -d "$mail" ]; then
+					python3 tests/fuzz/seeds.py messages "$mail" "$corpus"
+					break
+				fi
+			done
+		fi
+		seeds=$(find "$corpus" -type f | wc -l)
+		[ "$seeds" -gt 0 ] || problems+=("fuzz target $name has no seeds in tests/fuzz/corpus/")
 		mkdir -p build-fuzz/artifacts
 		if "$t" -runs="$fuzz_runs" -max_total_time=120 \
 			-artifact_prefix=build-fuzz/artifacts/ \
 			"$corpus" >"$logdir/$name.log" 2>&1; then
-			echo "fuzz $name: ok ($fuzz_runs runs)"
+			done_runs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\1 \2/p' \
+				"$logdir/$name.log" | tail -n1)
+			read -r runs secs <<<"${done_runs:-0 0}"
+			if [ "$runs" -lt "$fuzz_runs" ]; then
+				echo "fuzz $name: STOPPED EARLY by the 120 s limit after $runs of $fuzz_runs runs ($seeds seeds)"
+				notes+=("fuzz target $name stopped early by the time limit: $runs of $fuzz_runs runs in ${secs}s")
+			else
+				echo "fuzz $name: ok ($runs runs in ${secs}s from $seeds seeds)"
+			fi
 		else
 			tail -n 60 "$logdir/$name.log"
 			problems+=("fuzz target $name failed (inputs in build-fuzz/artifacts/)")
@@ -104,5 +139,11 @@ stage "summary"
 for p in "${problems[@]}"; do
 	echo "FAILED: $p"
 done
-echo "$passed passed, $failed failed"
+for n in "${notes[@]}"; do
+	echo "NOTE: $n"
+done
+for line in "${summaries[@]}"; do
+	echo "$line"
+done
+echo "TOTAL: $passed passed, $failed failed, $skipped skipped"
 [ ${#problems[@]} -eq 0 ] && [ "$failed" -eq 0 ]

@@ -4,10 +4,20 @@
 #ifndef LOFT_CLI_CLI_H
 #define LOFT_CLI_CLI_H
 
+#include <stdbool.h>
+#include <string.h>
+
 struct cli_ctx {
 	const char *config_path;  /* -c FILE or LOFT_DEFAULT_CONFIG */
 	const char *argv0;
 };
+
+/* Every subcommand answers --help or -h, wherever it stands among the
+ * options, with its usage on stdout and exit status 0. */
+static inline bool cli_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
 
 int cli_serve(const struct cli_ctx *cli, int argc, char **argv);   /* serve.c */
 int cli_demo(const struct cli_ctx *cli, int argc, char **argv);    /* demo.c */

@@ -22,7 +22,7 @@ static int config_check(const struct cli_ctx *cli)
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
 	if (conf_load(cli->config_path, &cfg, &err) < 0 || conf_check_files(cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err);
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		conf_free(cfg);
 		return 1;
@@ -35,6 +35,12 @@ static int config_check(const struct cli_ctx *cli)
 
 int cli_config(const struct cli_ctx *cli, int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			config_usage(stdout);
+			return 0;
+		}
+	}
 	if (argc != 2) {
 		config_usage(stderr);
 		return 2;
@@ -51,10 +57,6 @@ int cli_config(const struct cli_ctx *cli, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0)
 		return config_check(cli);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		config_usage(stdout);
-		return 0;
-	}
 	fprintf(stderr, "loft config: unknown subcommand '%s'\n", argv[1]);
 	config_usage(stderr);
 	return 2;

@@ -20,6 +20,7 @@
 
 #include "server/cli/cli.h"
 #include "server/store-config.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 #define DELIVER_CHUNK (64 * 1024)
@@ -34,9 +35,9 @@ struct deliver_opts {
 	size_t n_keywords;
 };
 
-static void deliver_usage(void)
+static void deliver_usage(FILE *out)
 {
-	fprintf(stderr, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f FLAGS]\n"
+	fprintf(out, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f FLAGS]\n"
 			"  FLAGS: space or comma separated, e.g. '\\Seen \\Flagged $Work'\n");
 }
 
@@ -53,7 +54,7 @@ static int deliver_sysflag(const char *name, uint32_t *flag_r)
 			return 0;
 		}
 	}
-	return -1;
+	return LOFT_ENOENT;
 }
 
 /* Split the -f argument into system flags and keywords. */
@@ -67,7 +68,7 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 			uint32_t flag;
 			if (deliver_sysflag(tok, &flag) < 0) {
 				fprintf(stderr, "loft deliver: unknown system flag %s\n", tok);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			opts->flags |= flag;
 			continue;
@@ -76,23 +77,26 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
 			    strchr("(){%*\"\\]", *p) != NULL) {
 				fprintf(stderr, "loft deliver: invalid keyword %s\n", tok);
-				return -1;
+				return LOFT_EINVAL;
 			}
 		}
 		if (opts->n_keywords == DELIVER_MAX_KEYWORDS) {
 			fprintf(stderr, "loft deliver: too many keywords\n");
-			return -1;
+			return LOFT_EINVAL;
 		}
 		opts->keywords[opts->n_keywords++] = tok;
 	}
 	return 0;
 }
 
+/* Returns 0, 1 for --help, or -1 on a usage error (said on stderr). */
 static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 {
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
+		if (cli_is_help(a))
+			return 1;
 		if (strcmp(a, "-u") == 0 && i + 1 < argc)
 			opts->user = argv[++i];
 		else if (strcmp(a, "-m") == 0 && i + 1 < argc)
@@ -100,18 +104,18 @@ static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 		else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
 			if (opts->flag_buf != NULL) {
 				fprintf(stderr, "loft deliver: -f given twice\n");
-				return -1;
+				return LOFT_EINVAL;
 			}
 			if (deliver_parse_flags(opts, argv[++i]) < 0)
-				return -1;
+				return LOFT_EINVAL;
 		} else {
 			fprintf(stderr, "loft deliver: unexpected argument %s\n", a);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	if (opts->user == NULL) {
 		fprintf(stderr, "loft deliver: -u USER is required\n");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }
@@ -222,8 +226,12 @@ int cli_deliver(const struct cli_ctx *cli, int argc, char **argv)
 	struct store *store = NULL;
 	int code;
 
-	if (deliver_parse_args(&opts, argc, argv) < 0) {
-		deliver_usage();
+	int parsed = deliver_parse_args(&opts, argc, argv);
+	if (parsed > 0) {
+		deliver_usage(stdout);
+		code = EX_OK;
+	} else if (parsed < 0) {
+		deliver_usage(stderr);
 		code = EX_USAGE;
 	} else if (store_config_open(cli->config_path, false, &cfg, &store) < 0) {
 		code = EX_TEMPFAIL;

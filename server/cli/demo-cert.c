@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 static char *ssl_error(const char *what)
@@ -37,7 +38,7 @@ static int add_ext(X509 *cert, int nid, const char *value)
 	X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
 	if (ext == NULL)
-		return -1;
+		return LOFT_EIO;
 	int ok = X509_add_ext(cert, ext, -1);
 	X509_EXTENSION_free(ext);
 	return ok == 1 ? 0 : -1;
@@ -108,7 +109,7 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
 	if (fd < 0) {
 		*err_r = xasprintf("%s: %s", tmp, strerror(errno));
 		free(tmp);
-		return -1;
+		return LOFT_EIO;
 	}
 	FILE *fp = fdopen(fd, "w");
 	if (fp == NULL) {
@@ -147,7 +148,7 @@ int demo_cert_create(const char *cert_path, const char *key_path,
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (key == NULL) {
 		*err_r = ssl_error("P-256 key generation");
-		return -1;
+		return LOFT_EIO;
 	}
 	X509 *cert = build_cert(key, common_name, days, err_r);
 	int ret = -1;

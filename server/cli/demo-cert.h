@@ -13,8 +13,8 @@
  * IP:127.0.0.1 and IP:::1, CA:FALSE, serverAuth, valid from one hour ago
  * for `days` days, random 128-bit serial. Each file is written to a
  * temporary name, fsynced and renamed into place, so a crash leaves either
- * the old file or the complete new one. Returns 0, or -1 with a heap message
- * in *err_r (caller frees). */
+ * the old file or the complete new one. Returns 0, or LOFT_EIO with a heap
+ * message in *err_r (caller frees). */
 int demo_cert_create(const char *cert_path, const char *key_path,
 		     const char *common_name, unsigned days, char **err_r);
 

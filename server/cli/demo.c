@@ -20,6 +20,7 @@
 #include "server/cli/cli.h"
 #include "server/cli/demo-cert.h"
 #include "server/server.h"
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 #define DEMO_DEFAULT_PORT_BASE 1000
@@ -82,7 +83,7 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			    v > 65535 - 995) {
 				fprintf(stderr, "loft demo: --port-base must be 0..%d\n",
 					65535 - 995);
-				return -1;
+				return LOFT_EINVAL;
 			}
 			o->port_base = (unsigned)v;
 			o->port_base_given = true;
@@ -90,29 +91,29 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			o->user = argv[++i];
 		} else if (strcmp(a, "--password") == 0 && has_val) {
 			o->password = argv[++i];
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		} else if (cli_is_help(a)) {
 			demo_usage(stdout);
 			exit(0);
 		} else if (a[0] != '-' && o->dir == NULL) {
 			o->dir = a;
 		} else {
 			fprintf(stderr, "loft demo: unexpected argument '%s'\n", a);
-			return -1;
+			return LOFT_EINVAL;
 		}
 	}
 	if (o->dir == NULL) {
 		fprintf(stderr, "loft demo: missing DIR\n");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (o->user != NULL && !userdb_name_valid(o->user)) {
 		fprintf(stderr, "loft demo: invalid user name '%s' (1-%d of A-Z a-z 0-9 . _ @ + -)\n",
 			o->user, USERDB_NAME_MAX);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (o->password != NULL && (o->password[0] == '\0' ||
 				    strpbrk(o->password, "\r\n") != NULL)) {
 		fprintf(stderr, "loft demo: --password must be one non-empty line\n");
-		return -1;
+		return LOFT_EINVAL;
 	}
 	return 0;
 }
@@ -133,11 +134,11 @@ static int mkdir_p(const char *path)
 		*s = '\0';
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			free(p);
-			return -1;
+			return LOFT_EIO;
 		}
 		*s = '/';
 	}
-	int ret = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	int ret = mkdir(p, 0700) < 0 && errno != EEXIST ? LOFT_EIO : 0;
 	free(p);
 	return ret;
 }
@@ -294,7 +295,7 @@ static int setup_user(const struct demo_opts *o, const char *users_file, const c
 	if (userdb_load(users_file, &db, &err) < 0) {
 		fprintf(stderr, "loft demo: %s\n", err);
 		free(err);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	/* Without --user: the first user of an existing file, else "demo". */
 	char *user = NULL;
@@ -366,7 +367,7 @@ static int setup_user(const struct demo_opts *o, const char *users_file, const c
 		if (pw != NULL)
 			x_wipe(pw, strlen(pw));
 		free(pw);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	*user_r = user;
 	*password_r = pw;
@@ -454,7 +455,7 @@ int cli_demo(const struct cli_ctx *cli, int argc, char **argv)
 		printf("created %s\n", conf_path);
 	}
 	if (conf_load(conf_path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft demo: %s\n", err != NULL ? err : "cannot load configuration");
+		conf_print_errors(stderr, "loft demo: ", err, "cannot load configuration");
 		goto out;
 	}
 	if (!conf_new) {

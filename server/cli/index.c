@@ -21,9 +21,9 @@ struct index_progress {
 	struct timespec last;
 };
 
-static void index_usage(void)
+static void index_usage(FILE *out)
 {
-	fprintf(stderr, "usage: loft [-c FILE] index check USER\n"
+	fprintf(out, "usage: loft [-c FILE] index check USER\n"
 			"       loft [-c FILE] index rebuild USER\n");
 }
 
@@ -128,8 +128,14 @@ static int index_rebuild(struct store *store, const char *user)
 
 int cli_index(const struct cli_ctx *cli, int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			index_usage(stdout);
+			return 0;
+		}
+	}
 	if (argc != 3 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "rebuild") != 0)) {
-		index_usage();
+		index_usage(stderr);
 		return 2;
 	}
 	struct loft_config *cfg = NULL;

@@ -13,7 +13,7 @@ int cli_serve(const struct cli_ctx *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--check-config") == 0 || strcmp(argv[i], "-n") == 0) {
 			check_only = true;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		} else if (cli_is_help(argv[i])) {
 			printf("usage: loft [-c FILE] serve [--check-config]\n"
 			       "Run the server in the foreground until SIGTERM/SIGINT;\n"
 			       "SIGHUP reloads the configuration and certificates.\n"

@@ -190,7 +190,7 @@ int cli_user(const struct cli_ctx *cli, int argc, char **argv)
 			password = argv[++i];
 		} else if (strncmp(argv[i], "--password=", 11) == 0) {
 			password = argv[i] + 11;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		} else if (cli_is_help(argv[i])) {
 			user_usage(stdout);
 			return 0;
 		} else if (argv[i][0] != '-' && name == NULL) {
@@ -205,8 +205,7 @@ int cli_user(const struct cli_ctx *cli, int argc, char **argv)
 		user_usage(stderr);
 		return 2;
 	}
-	if (strcmp(action, "--help") == 0 || strcmp(action, "-h") == 0 ||
-	    strcmp(action, "help") == 0) {
+	if (cli_is_help(action) || strcmp(action, "help") == 0) {
 		user_usage(stdout);
 		return 0;
 	}
@@ -228,7 +227,7 @@ int cli_user(const struct cli_ctx *cli, int argc, char **argv)
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
 	if (conf_load(cli->config_path, &cfg, &err) < 0) {
-		fprintf(stderr, "loft: %s\n", err != NULL ? err : "cannot load configuration");
+		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		return 1;
 	}

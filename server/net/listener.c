@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/xmem.h"
 
 static int parse_addr(const char *address, uint16_t port,
@@ -41,7 +42,7 @@ static int parse_addr(const char *address, uint16_t port,
 		*len_r = sizeof(*sin6);
 		return 0;
 	}
-	return -1;
+	return LOFT_EINVAL;
 }
 
 /* Options accepted sockets inherit from the listening socket on Linux, set
@@ -55,7 +56,7 @@ static int set_inherited_options(int fd)
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)
-		return -1;
+		return LOFT_EIO;
 	return 0;
 }
 
@@ -114,14 +115,14 @@ int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 	if (parse_addr(lc->address, lc->port, &ss, &len) < 0) {
 		*err_r = xasprintf("listener %s: invalid address '%s' (use an IPv4 or IPv6 literal)",
 				   lc->name, lc->address);
-		return -1;
+		return LOFT_EINVAL;
 	}
 	if (lc->port != 0) {
 		int e = probe_free(&ss, len);
 		if (e < 0) {
 			*err_r = xasprintf("listener %s: cannot bind %s port %u: %s", lc->name,
 					   lc->address, lc->port, strerror(-e));
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -130,7 +131,7 @@ int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 			*err_r = xasprintf("listener %s: cannot bind %s port %u: %s",
 					   lc->name, lc->address, l->bound_port ? l->bound_port : lc->port,
 					   strerror(-e));
-			return -1;
+			return LOFT_EIO;
 		}
 		if (i == 0) {
 			/* Port 0: every worker must share the port the first
@@ -159,10 +160,4 @@ void net_listener_free(struct net_listener *l)
 	x_free(&l->fds);
 	x_free(&l->conf.name);
 	x_free(&l->conf.address);
-}
-
-bool net_listener_same(const struct conf_listener *a, const struct conf_listener *b)
-{
-	return strcmp(a->name, b->name) == 0 && strcmp(a->address, b->address) == 0 &&
-	       a->port == b->port && a->protocol == b->protocol && a->tls == b->tls;
 }

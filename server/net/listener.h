@@ -18,12 +18,11 @@ struct net_listener {
 };
 
 /* Copy lconf and bind n sockets to its address with SO_REUSEPORT (all on
- * the same port, even for port 0). Returns 0, or -1 with a heap message in
- * *err_r naming the listener. */
+ * the same port, even for port 0). Returns 0, or LOFT_EINVAL (not an IP
+ * address) or LOFT_EIO (socket, bind) with a heap message in *err_r naming
+ * the listener. */
 int net_listener_bind(struct net_listener *l, const struct conf_listener *lconf,
 		      int n, char **err_r);
 void net_listener_free(struct net_listener *l);
-/* Whether two [listener] sections describe the same socket and protocol. */
-bool net_listener_same(const struct conf_listener *a, const struct conf_listener *b);
 
 #endif

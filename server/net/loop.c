@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/thread-role.h"
 #include "lib/xmem.h"
@@ -211,7 +212,7 @@ static int worker_init(struct net_server *srv, struct worker *w, int index, char
 		if (e != 0) {
 			*err_r = xasprintf("listener %s: cannot listen: %s", l->conf.name,
 					   uv_strerror(e));
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	return 0;
@@ -276,12 +277,13 @@ int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 					   cfg->listeners[i].name,
 					   conf_proto_name(cfg->listeners[i].protocol));
 			server_free(srv);
-			return -1;
+			return LOFT_EINVAL;
 		}
-		if (net_listener_bind(&srv->listeners[i], &cfg->listeners[i], srv->n_workers,
-				      err_r) < 0) {
+		int r = net_listener_bind(&srv->listeners[i], &cfg->listeners[i], srv->n_workers,
+					  err_r);
+		if (r < 0) {
 			server_free(srv);
-			return -1;
+			return r;
 		}
 	}
 	srv->workers = xcalloc((size_t)srv->n_workers, sizeof(*srv->workers));
@@ -292,7 +294,7 @@ int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 				worker_free(&srv->workers[k]);
 			}
 			server_free(srv);
-			return -1;
+			return LOFT_EIO;
 		}
 	}
 	*srv_r = srv;
@@ -307,7 +309,7 @@ int net_server_start(struct net_server *srv, char **err_r)
 		int e = uv_thread_create(&w->thread, worker_thread, w);
 		if (e != 0) {
 			*err_r = xasprintf("cannot start worker thread: %s", uv_strerror(e));
-			return -1;
+			return LOFT_EIO;
 		}
 		w->thread_started = true;
 	}
@@ -320,33 +322,10 @@ int net_server_start(struct net_server *srv, char **err_r)
 	return 0;
 }
 
+/* Listeners and workers are the same as at start: conf_check_reload() (the
+ * one place reload policy lives) refuses a configuration that changes them. */
 void net_server_reload(struct net_server *srv, struct net_snapshot *snap)
 {
-	const struct loft_config *cfg = snap->cfg;
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		const struct conf_listener *nl = &cfg->listeners[i];
-		const struct net_listener *old = NULL;
-		for (size_t k = 0; k < srv->n_listeners; k++)
-			if (strcmp(srv->listeners[k].conf.name, nl->name) == 0)
-				old = &srv->listeners[k];
-		if (old == NULL)
-			log_warn("reload: listener %s is new: it starts after a restart", nl->name);
-		else if (!net_listener_same(&old->conf, nl))
-			log_warn("reload: listener %s changed: the change applies after a restart",
-				 nl->name);
-	}
-	for (size_t k = 0; k < srv->n_listeners; k++) {
-		bool found = false;
-		for (size_t i = 0; i < cfg->n_listeners; i++)
-			if (strcmp(srv->listeners[k].conf.name, cfg->listeners[i].name) == 0)
-				found = true;
-		if (!found)
-			log_warn("reload: listener %s was removed: it keeps listening until a restart",
-				 srv->listeners[k].conf.name);
-	}
-	if (cfg->workers != srv->n_workers)
-		log_warn("reload: workers changed from %d to %d: applies after a restart",
-			 srv->n_workers, cfg->workers);
 	struct net_snapshot *ref = net_snapshot_ref(snap);
 	pthread_mutex_lock(&srv->lock);
 	struct net_snapshot *old = srv->snap;

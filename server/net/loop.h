@@ -25,15 +25,18 @@ struct net_server;
 typedef const struct conn_proto *net_proto_table[4];
 
 /* Bind every listener of snap (workers = snap->cfg->workers) and prepare the
- * loops without running them. Takes a reference on snap. Returns 0 or -1
- * with a heap message in *err_r (nothing stays open then). */
+ * loops without running them. Takes a reference on snap. Returns 0, or
+ * LOFT_EINVAL (a listener's address or protocol) or LOFT_EIO (a socket or
+ * loop could not be set up) with a heap message in *err_r (nothing stays
+ * open then). */
 int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 		      struct net_server **srv_r, char **err_r);
 /* The server's services (store, users, pools: server/services.h), handed to
  * sessions through conn_services(). Set before net_server_start(). */
 void net_server_set_services(struct net_server *srv, void *services);
 
-/* Start the worker threads; logs one "listening" line per listener. */
+/* Start the worker threads; logs one "listening" line per listener.
+ * Returns 0 or LOFT_EIO with a heap message in *err_r. */
 int net_server_start(struct net_server *srv, char **err_r);
 /* Publish a new snapshot for new connections (takes a reference). Listeners
  * whose section changed are logged as needing a restart. */

@@ -3,8 +3,12 @@ existing ones continue, refuses a broken or non-reloadable config and keeps
 the old one; SIGTERM/SIGINT drain sessions with the protocol's goodbye and
 exit 0 within the shutdown timeout."""
 
+import re
 import signal
+import socket
 import time
+
+import pytest
 
 from test_limits import accepted_within, expect_refused, open_n_greeted
 
@@ -103,10 +107,13 @@ def test_sighup_refuses_non_reloadable_change(make_loft):
     srv.write_config(raw=text.replace("workers = 2", "workers = 3"))
     mark = srv.log_mark()
     srv.reload()
-    srv.wait_log(r"workers", timeout=5, since=mark)
+    srv.wait_log(r"reload rejected: \S*loft\.conf:\d+: \[server\] workers changed from "
+                 r"'2' to '3', which a reload cannot apply; restart loft to use it; "
+                 r"keeping the running configuration", timeout=5, since=mark)
     assert srv.running()
     with srv.connect("imap") as c:
         assert c.readline().startswith(b"* OK")
+    assert "configuration applied" not in srv.log_text(mark), srv.log_text(mark)
 
 
 def test_sigterm_drains_with_goodbyes(make_loft):
@@ -164,9 +171,14 @@ def test_sighup_refuses_listener_change(make_loft):
     srv.write_config(raw=text.replace("port = %d" % old, "port = %d" % new))
     mark = srv.log_mark()
     srv.reload()
-    srv.wait_log(r"restart", timeout=5, since=mark)
+    srv.wait_log(r"reload rejected: \S*loft\.conf:\d+: \[listener pop3\] was added, removed "
+                 r"or changed, which a reload cannot apply; restart loft to use it; "
+                 r"keeping the running configuration", timeout=5, since=mark)
     with srv.connect("pop3") as c:     # still on the old port
         assert c.readline().startswith(b"+OK")
+    with pytest.raises(ConnectionRefusedError):   # and not on the new one
+        socket.create_connection(("127.0.0.1", new), timeout=5).close()
+    assert "configuration applied" not in srv.log_text(mark), srv.log_text(mark)
 
 
 def test_sighup_storm_while_serving(make_loft):
@@ -181,3 +193,49 @@ def test_sighup_storm_while_serving(make_loft):
     assert keep.read_until_tag("k")[-1].startswith(b"k OK")
     keep.close()
     assert srv.running()
+
+
+def stalled_reader(srv, name="imap"):
+    """A client that pipelines commands and never reads the replies, so its
+    output backs up and the drain must wait for it (up to shutdown_timeout)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((srv.address(name), srv.port(name)))
+    s.setblocking(False)
+    burst = b"".join(b"c%d CAPABILITY\r\n" % i for i in range(2000))
+    sent = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:   # until the server stops reading
+        try:
+            sent += s.send(burst)
+        except BlockingIOError:
+            break
+    assert sent > 0
+    return s
+
+
+def test_sighup_during_drain_does_not_kill(make_loft):
+    """A SIGHUP (a log rotation) while SIGTERM's drain waits for a slow
+    client: the process still drains and exits 0 instead of dying of the
+    signal's default action."""
+    srv = make_loft(listeners=["imap"],
+                    config_extra={"server": {"shutdown_timeout": "3s"},
+                                  "limits": {"max_output_buffer": "16K"}})
+    s = stalled_reader(srv)
+    try:
+        time.sleep(0.3)
+        mark = srv.log_mark()
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.wait_log(r"stopping", timeout=5, since=mark)
+        time.sleep(0.3)
+        assert srv.proc.poll() is None, "exited before the drain: nothing to test"
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.proc.send_signal(signal.SIGTERM)
+        rc = srv.proc.wait(10)
+    finally:
+        s.close()
+    assert rc == 0, "exit %r: %s" % (rc, srv.log_tail())
+    # The slow client was closed by the drain, which then finished.
+    log = srv.log_text(mark)
+    assert re.search(r'disconnect reason="server shutdown" in=[1-9]', log), log
+    assert log.rstrip().endswith("stopped"), log

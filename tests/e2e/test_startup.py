@@ -2,6 +2,10 @@
 name file:line before any port is opened, and a port already in use stops
 the start with a clear message."""
 
+import os
+import re
+import resource
+import signal
 import socket
 import subprocess
 
@@ -49,6 +53,28 @@ def test_check_config_names_file_and_line(cfg, old, new, key):
     assert r.returncode != 0
     assert "loft.conf:%d" % line in r.stderr, r.stderr
     assert key in r.stderr, r.stderr
+
+
+def test_check_config_reports_every_error(cfg):
+    """Three mistakes in three sections: all three are reported, each on its
+    own line with its file:line, by both `serve --check-config` and
+    `config check`."""
+    text = cfg.config_text()
+    bad = text
+    for old, new in (("workers = 2", "workers = two"), ("level = debug", "level = chatty"),
+                     ("tls = implicit", "tls = sometimes")):
+        assert old in bad
+        bad = bad.replace(old, new, 1)
+    cfg.write_config(raw=bad)
+    lines = sorted(text[:text.index(old)].count("\n") + 1
+                   for old in ("workers = 2", "level = debug", "tls = implicit"))
+    for args in (("serve", "--check-config"), ("config", "check")):
+        r = cfg.run_cli(*args, timeout=30)
+        assert r.returncode != 0
+        got = [ln for ln in r.stderr.splitlines() if ln.startswith("loft: ")]
+        assert len(got) == 3, r.stderr
+        for want, ln in zip(lines, got):
+            assert "loft.conf:%d: bad value" % want in ln, r.stderr
 
 
 def test_check_config_checks_files(cfg):
@@ -141,3 +167,60 @@ def test_second_server_on_the_same_port_fails(make_loft, tmp_path):
                          "pid %d:\n%s" % (first.port("imap"), first.pid, err[-2000:]))
     assert p.returncode > 0, err
     assert str(first.port("imap")) in err, err
+
+
+def serve_with_fd_limit(cfg, limit, extra):
+    """Start `loft serve` under RLIMIT_NOFILE limit (soft and hard) with
+    extra settings; return its start-up log once it serves, then stop it."""
+    text = cfg.config_text().replace("[limits]\n", "[limits]\n" + extra)
+    cfg.write_config(raw=text)
+
+    def lower():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    p = subprocess.Popen([loft_bin(), "-c", cfg.config_path, "serve"], preexec_fn=lower,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if " serving " in line:
+                break
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rest, _ = p.communicate(timeout=30)
+    assert p.returncode == 0, "".join(lines) + rest
+    return "".join(lines)
+
+
+def test_fd_limit_counts_cached_user_environments(cfg):
+    """300 descriptors cover max_connections=200 sockets, but not with 1024
+    cached user environments of 4 descriptors each: the start says so, and
+    how many connections the limit really allows."""
+    log = serve_with_fd_limit(cfg, 300, "max_connections = 200\n")
+    m = re.search(r"warn open file limit 300 is below the (\d+) that max_connections=200 "
+                  r"\(1 each\) and index_cache_size=1024 \(4 each\) need: with a full user "
+                  r"cache it allows 0 connections; raise the limit", log)
+    assert m, log
+    assert int(m.group(1)) > 200 + 4096
+    # 4200 leave 4200 - 4096 for the cache - 36 reserved (2 workers, 2
+    # listeners) = 68 connections.
+    log = serve_with_fd_limit(cfg, 4200, "max_connections = 200\n")
+    assert "warn open file limit 4200 is below the 4332 that max_connections=200" in log, log
+    assert "with a full user cache it allows 68 connections" in log, log
+
+
+def test_fd_limit_that_suffices_says_so(cfg):
+    log = serve_with_fd_limit(cfg, 6000, "max_connections = 200\n")
+    assert re.search(r"info open file limit 6000 covers max_connections=200 \(1 each\) and "
+                     r"index_cache_size=1024 \(4 each\): \d+ needed at most", log), log
+
+
+def test_idle_server_descriptors_within_reserve(make_loft):
+    """The budget's reserve (16 + workers x (8 + listeners)) covers what an
+    idle server holds, so the per-connection and per-user counts are what is
+    left."""
+    srv = make_loft(workers=2)
+    n = len(os.listdir("/proc/%d/fd" % srv.pid))
+    assert n <= 16 + 2 * (8 + 6), n

@@ -22,8 +22,10 @@
 #include "conf/config.h"
 #include "conf/settings.h"
 #include "conf/value.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
+#include "tests/support/unpriv.h"
 
 #define NAME "/cfg/t.conf"
 
@@ -43,15 +45,14 @@ static struct loft_config *load_ok(const char *text)
 	return cfg;
 }
 
-/* Load text expecting failure; returns the (single-line) message. */
+/* Load text expecting failure; returns the messages, one line per error. */
 static char *load_err(const char *text)
 {
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
-	assert_int_equal(conf_load_string(NAME, text, &cfg, &err), -1);
+	assert_int_equal(conf_load_string(NAME, text, &cfg, &err), LOFT_EINVAL);
 	assert_null(cfg);
 	assert_non_null(err);
-	assert_null(strchr(err, '\n'));
 	return err;
 }
 
@@ -122,6 +123,31 @@ static void rm_tree(char *dir)
 static char *path_in(const char *dir, const char *name)
 {
 	return xasprintf("%s/%s", dir, name);
+}
+
+/* For unpriv_run(): the error conf_load(path) reports, "loaded" if none. */
+static char *load_error(void *path)
+{
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+	if (conf_load(path, &cfg, &err) == 0) {
+		conf_free(cfg);
+		return xstrdup("loaded");
+	}
+	return err;
+}
+
+/* For unpriv_run(): the error conf_check_files() reports on path's config. */
+static char *check_files_error(void *path)
+{
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+	if (conf_load(path, &cfg, &err) < 0)
+		return err;
+	if (conf_check_files(cfg, &err) == 0)
+		err = xstrdup("checked");
+	conf_free(cfg);
+	return err;
 }
 
 /* ---- the table -------------------------------------------------------- */
@@ -478,7 +504,7 @@ static void test_bools(void **state)
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bool b;
-		assert_int_equal(conf_parse_bool(bad[i], &b), -1);
+		assert_int_equal(conf_parse_bool(bad[i], &b), LOFT_EINVAL);
 	}
 	/* the row machinery for a bool field */
 	struct { bool flag; } s = { false };
@@ -490,7 +516,7 @@ static void test_bools(void **state)
 	char *text = conf_value_format(&row, &s);
 	assert_string_equal(text, "yes");
 	free(text);
-	assert_int_equal(conf_value_set(&row, &s, "maybe", NULL, &why), -1);
+	assert_int_equal(conf_value_set(&row, &s, "maybe", NULL, &why), LOFT_EINVAL);
 	assert_string_equal(why, "'maybe' is not valid; use yes or no");
 	free(why);
 	assert_true(s.flag);
@@ -504,11 +530,11 @@ static void test_integers(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(conf_parse_uint("18446744073709551615", &v), 0);
 	assert_int_equal(v, UINT64_MAX);
-	assert_int_equal(conf_parse_uint("18446744073709551616", &v), -1);
-	assert_int_equal(conf_parse_uint("-1", &v), -1);
-	assert_int_equal(conf_parse_uint("+1", &v), -1);
-	assert_int_equal(conf_parse_uint("1e3", &v), -1);
-	assert_int_equal(conf_parse_uint("12K", &v), -1);
+	assert_int_equal(conf_parse_uint("18446744073709551616", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("-1", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("+1", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("1e3", &v), LOFT_EINVAL);
+	assert_int_equal(conf_parse_uint("12K", &v), LOFT_EINVAL);
 
 	expect_err("[server]\nworkers = 0\n",
 		   NAME ":2: bad value for 'workers' in [server]: '0' is out of range; use 1..256");
@@ -761,6 +787,54 @@ static void test_duplicates(void **state)
 		   NAME ":2); give each certificate its own name");
 }
 
+/* A bad file gets every error it has, one line each, in file order, not
+ * only the first; the keys of a section whose header is bad are skipped,
+ * not reported again as misplaced. */
+static void test_every_error_reported(void **state)
+{
+	(void)state;
+	/* Every error, one per line, in file order (the lists of known keys
+	 * and sections are not spelled out: they grow with the table). */
+	expect_err_has("[server]\nworkers = many\nbogus = 1\n"
+		       "[limits]\nmax_connections = -3\n"
+		       "[nonsense]\nwhatever = 1\nmore = 2\n"
+		       "[log]\nlevel = loud\n",
+		       NAME ":2: bad value for 'workers' in [server]: 'many' is not valid; use auto "
+		       "or a whole number\n"
+		       NAME ":3: unknown key 'bogus' in [server]; known keys: hostname, workers, ",
+		       "\n" NAME ":5: bad value for 'max_connections' in [limits]: '-3' is not valid; "
+		       "use a whole number\n"
+		       NAME ":6: unknown section [nonsense]; known sections: [server], [tls], ",
+		       "\n" NAME ":10: bad value for 'level' in [log]: 'loud' is not valid; use debug, "
+		       "info, warn or error", NULL);
+	char *all = load_err("[server]\nworkers = many\nbogus = 1\n[limits]\nmax_connections = -3\n"
+			     "[nonsense]\nwhatever = 1\nmore = 2\n[log]\nlevel = loud\n");
+	unsigned n_lines = 1;
+	for (const char *c = all; *c != '\0'; c++)
+		n_lines += *c == '\n';
+	assert_int_equal(n_lines, 5);
+	free(all);
+	/* Cross-setting checks report every listener's problem too. */
+	expect_err("[listener a]\nprotocol = imap\n[listener b]\nprotocol = pop3\n",
+		   NAME ":1: [listener a] has no port; add e.g. 'port = 143'\n"
+		   NAME ":3: [listener b] has no port; add e.g. 'port = 143'");
+	/* A flood of errors stops after CONF_ERRORS_MAX with a note. */
+	char *text = xstrdup("[server]\n");
+	for (int i = 0; i < 50; i++) {
+		char *t = xasprintf("%sx%d = 1\n", text, i);
+		free(text);
+		text = t;
+	}
+	char *err = load_err(text);
+	unsigned lines = 1;
+	for (const char *c = err; *c != '\0'; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 21);
+	assert_non_null(strstr(err, NAME ":22: more than 20 errors; fix these first"));
+	free(err);
+	free(text);
+}
+
 static void test_cross_checks(void **state)
 {
 	(void)state;
@@ -769,7 +843,9 @@ static void test_cross_checks(void **state)
 		   "are not set; set both in [tls] or use tls = none");
 	expect_err("[tls]\ncert_file = /c.pem\n[listener imaps]\nport = 993\ntls = implicit\n",
 		   NAME ":2: [tls] cert_file is set but key_file is not; set key_file to the "
-		   "certificate's private key");
+		   "certificate's private key\n"
+		   NAME ":5: [listener imaps] has tls = implicit but [tls] cert_file and "
+		   "key_file are not set; set both in [tls] or use tls = none");
 	expect_err("[tls]\nkey_file = /k.pem\n",
 		   NAME ":2: [tls] key_file is set but cert_file is not; set cert_file to the "
 		   "certificate chain");
@@ -788,7 +864,7 @@ static void test_unreadable_files(void **state)
 	(void)state;
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
-	assert_int_equal(conf_load("/nonexistent/loft.conf", &cfg, &err), -1);
+	assert_int_equal(conf_load("/nonexistent/loft.conf", &cfg, &err), LOFT_EIO);
 	assert_null(cfg);
 	assert_string_equal(err, "/nonexistent/loft.conf: cannot read configuration file: No "
 			    "such file or directory; create it (`loft config example > "
@@ -796,7 +872,7 @@ static void test_unreadable_files(void **state)
 	free(err);
 
 	char *dir = make_tmpdir();
-	assert_int_equal(conf_load(dir, &cfg, &err), -1);
+	assert_int_equal(conf_load(dir, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "cannot read configuration file: it is a directory"));
 	free(err);
 
@@ -806,7 +882,7 @@ static void test_unreadable_files(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[server]\n\0x\n", 12), 12);
 	close(fd);
-	assert_int_equal(conf_load(bin, &cfg, &err), -1);
+	assert_int_equal(conf_load(bin, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "line 2 contains a NUL byte"));
 	free(err);
 
@@ -816,20 +892,22 @@ static void test_unreadable_files(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 2 * 1024 * 1024), 0);
 	close(fd);
-	assert_int_equal(conf_load(big, &cfg, &err), -1);
+	assert_int_equal(conf_load(big, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "it is larger than"));
 	free(err);
 
-	/* unreadable (only meaningful when not root) */
-	if (geteuid() != 0) {
-		char *locked = path_in(dir, "locked.conf");
-		write_file(locked, "[server]\n");
-		chmod(locked, 0);
-		assert_int_equal(conf_load(locked, &cfg, &err), -1);
-		assert_non_null(strstr(err, "Permission denied"));
-		free(err);
-		free(locked);
-	}
+	/* unreadable: checked as an unprivileged user, since root reads
+	 * anything */
+	char *locked = path_in(dir, "locked.conf");
+	write_file(locked, "[server]\n");
+	assert_int_equal(chmod(locked, 0), 0);
+	assert_int_equal(unpriv_give(dir), 0);
+	err = unpriv_run(load_error, locked);
+	assert_non_null(err);
+	if (strstr(err, "cannot read configuration file: Permission denied") == NULL)
+		fail_msg("as an unprivileged user: %s", err);
+	free(err);
+	free(locked);
 	free(bin);
 	free(big);
 	rm_tree(dir);
@@ -882,14 +960,14 @@ static void test_include(void **state)
 	/* an error inside an included file names that file and line */
 	write_file(lst_conf, "[listener imap]\nport = 143\nprot = imap\n");
 	char *want = xasprintf("%s/sub/listeners.conf:3: unknown key 'prot'", real);
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(err);
 	free(want);
 
 	/* duplicate across files */
 	write_file(lst_conf, "[server]\nworkers = 3\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/sub/listeners.conf:2: duplicate key 'workers' in [server] "
 			 "(first set at %s/loft.conf:3)", real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -898,7 +976,7 @@ static void test_include(void **state)
 
 	/* missing include */
 	write_file(main_conf, "[server]\n\ninclude = nothere.conf\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:3: cannot read include file '%s/nothere.conf': No such "
 			 "file or directory; check the path (relative paths are relative to %s)",
 			 real, real, real);
@@ -917,7 +995,7 @@ static void test_include(void **state)
 
 	/* a directory is not a configuration file */
 	write_file(main_conf, "include = sub\n");
-	assert_int_equal(conf_load(main_conf, &cfg, &err), -1);
+	assert_int_equal(conf_load(main_conf, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":1: cannot read include file"));
 	assert_non_null(strstr(err, "it is a directory"));
 	free(err);
@@ -945,7 +1023,7 @@ static void test_include_cycles_and_depth(void **state)
 
 	write_file(a, "# a\ninclude = b.conf\n");
 	write_file(b, "include = a.conf\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	char *want = xasprintf("%s/b.conf:1: include cycle: %s/a.conf -> %s/b.conf -> %s/a.conf; "
 			       "remove one of these includes", real, real, real, real);
 	assert_string_equal(err, want);
@@ -953,7 +1031,7 @@ static void test_include_cycles_and_depth(void **state)
 	free(want);
 
 	write_file(a, "include = a.conf\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":1: include cycle"));
 	free(err);
 
@@ -970,7 +1048,7 @@ static void test_include_cycles_and_depth(void **state)
 	assert_int_equal(conf_load(n1, &cfg, &err), 0);
 	assert_int_equal(cfg->workers, 7);
 	conf_free(cfg);
-	assert_int_equal(conf_load(n0, &cfg, &err), -1);
+	assert_int_equal(conf_load(n0, &cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/n8.conf:1: includes are nested more than 8 deep", real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(err);
@@ -979,7 +1057,7 @@ static void test_include_cycles_and_depth(void **state)
 	/* including the same file twice (not a cycle) repeats its keys */
 	write_file(a, "include = b.conf\ninclude = b.conf\n");
 	write_file(b, "[log]\nlevel = warn\n");
-	assert_int_equal(conf_load(a, &cfg, &err), -1);
+	assert_int_equal(conf_load(a, &cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "duplicate key 'level' in [log]"));
 	free(err);
 
@@ -1117,7 +1195,7 @@ static void test_check_files(void **state)
 	/* a missing cert names the line that set it */
 	write_file(f, "[tls]\ncert_file = missing.pem\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	char *want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/missing.pem' cannot be read: "
 			       "No such file or directory; fix the path or the file's permissions",
 			       real, real);
@@ -1129,7 +1207,7 @@ static void test_check_files(void **state)
 	/* an unreadable cert: a directory can never be read, even by root */
 	write_file(f, "[tls]\ncert_file = .\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s' cannot be read: it is a directory",
 			 real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -1137,31 +1215,38 @@ static void test_check_files(void **state)
 	free(err);
 	conf_free(cfg);
 
-	/* permission bits (only enforced for non-root) and empty files */
-	chmod(cert, 0);
+	/* an empty key */
 	write_file(key, "");
 	write_file(f, "[tls]\ncert_file = cert.pem\n\nkey_file = key.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
-	if (geteuid() != 0)
-		want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/cert.pem' cannot be read: "
-				 "Permission denied", real, real);
-	else
-		want = xasprintf("%s/loft.conf:4: [tls] key_file '%s/key.pem' cannot be read: "
-				 "it is empty", real, real);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
+	want = xasprintf("%s/loft.conf:4: [tls] key_file '%s/key.pem' cannot be read: "
+			 "it is empty", real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	free(want);
 	free(err);
 	conf_free(cfg);
-	chmod(cert, 0600);
 	write_file(key, "-----BEGIN PRIVATE KEY-----\n");
+
+	/* permission bits, as an unprivileged user (root reads anything) */
+	assert_int_equal(chmod(cert, 0), 0);
+	assert_int_equal(unpriv_give(dir), 0);
+	err = unpriv_run(check_files_error, f);
+	want = xasprintf("%s/loft.conf:2: [tls] cert_file '%s/cert.pem' cannot be read: "
+			 "Permission denied", real, real);
+	assert_non_null(err);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("as an unprivileged user: %s", err);
+	free(want);
+	free(err);
+	chmod(cert, 0600);
 
 	/* an SNI key */
 	write_file(f, "[tls]\ncert_file = cert.pem\nkey_file = key.pem\n"
 		      "[certificate n]\nserver_name = n.example\ncert_file = sni.pem\n"
 		      "key_file = nokey.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:7: [certificate n] key_file '%s/nokey.pem' cannot be read",
 			 real, real);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
@@ -1172,7 +1257,7 @@ static void test_check_files(void **state)
 	/* state_dir below a regular file cannot be created */
 	write_file(f, "# state\n[server]\nstate_dir = cert.pem/state\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	want = xasprintf("%s/loft.conf:3: [server] state_dir '%s/cert.pem/state' is not usable: "
 			 "it does not exist and cannot be created because %s/cert.pem is not a "
 			 "directory", real, real, real);
@@ -1184,14 +1269,14 @@ static void test_check_files(void **state)
 	/* state_dir that is a file; mail_dir derived from a usable state_dir */
 	write_file(f, "[server]\nstate_dir = cert.pem\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":2: [server] state_dir"));
 	assert_non_null(strstr(err, "it exists and is not a directory"));
 	free(err);
 	conf_free(cfg);
 	write_file(f, "[server]\nstate_dir = .\nmail_dir = key.pem/mail\n");
 	assert_int_equal(conf_load(f, &cfg, &err), 0);
-	assert_int_equal(conf_check_files(cfg, &err), -1);
+	assert_int_equal(conf_check_files(cfg, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, ":3: [server] mail_dir"));
 	free(err);
 	conf_free(cfg);
@@ -1276,11 +1361,15 @@ static void test_check_ciphers(void **state)
 	assert_non_null(err);
 	assert_non_null(strstr(err, NAME ":4: [tls] ciphersuites: 'ECDHE+AESGCM' is not"));
 	free(err);
-	/* the cipher check comes before the file checks */
+	/* every problem is reported, the cipher check's first */
 	expect_check_err("[tls]\ncert_file = /nonexistent/c.pem\nkey_file = /nonexistent/k.pem\n"
 			 "ciphers = NOPE\n",
 		NAME ":4: [tls] ciphers: 'NOPE' matches no TLS 1.2 cipher this OpenSSL offers; "
-		"check its spelling (`openssl ciphers -v` lists the names)");
+		"check its spelling (`openssl ciphers -v` lists the names)\n"
+		NAME ":2: [tls] cert_file '/nonexistent/c.pem' cannot be read: No such file or "
+		"directory; fix the path or the file's permissions\n"
+		NAME ":3: [tls] key_file '/nonexistent/k.pem' cannot be read: No such file or "
+		"directory; fix the path or the file's permissions");
 #undef DIRS
 }
 
@@ -1297,21 +1386,21 @@ static void test_check_reload(void **state)
 	conf_free(cur);
 
 	cur = load_ok("[server]\n\nworkers = 3\n[listener a]\nport = 143\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_string_equal(err, NAME ":3: [server] workers changed from '2' to '3', which a "
 			    "reload cannot apply; restart loft to use it");
 	free(err);
 	conf_free(cur);
 
 	cur = load_ok("[server]\nworkers = 2\n[listener a]\nport = 144\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_string_equal(err, NAME ":3: [listener a] was added, removed or changed, which a "
 			    "reload cannot apply; restart loft to use it");
 	free(err);
 	conf_free(cur);
 
 	cur = load_ok("[server]\nworkers = 2\n");
-	assert_int_equal(conf_check_reload(old, cur, &err), -1);
+	assert_int_equal(conf_check_reload(old, cur, &err), LOFT_EINVAL);
 	assert_non_null(strstr(err, "[listener a] was added, removed or changed"));
 	free(err);
 	conf_free(cur);
@@ -1464,6 +1553,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_unreadable_files),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_cycles_and_depth),

@@ -2,8 +2,9 @@
  * quoted strings, {n} and {n+} literals, lists and section atoms, and every
  * error path (garbage, unbalanced lists, overlong lines, literals over the
  * limit, nesting and argument limits). Each input is fed whole and split in
- * two and three pieces at every position, in exact-size heap buffers; every
- * feeding must give the same transcript of events. */
+ * two and three pieces at every position (tests/support/split.h); every
+ * feeding must give the same transcript of events (tests/support/imap-
+ * parser-driver.h, shared with the fuzz target). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,187 +16,23 @@
 #include <cmocka.h>
 
 #include "server/imap/parser.h"
-
-struct drv {
-	struct imap_parser *p;
-	char *pend;
-	size_t plen;
-	char out[8192];
-	size_t olen;
-	char decide;         /* at a streamable literal: 'b'uffer, 's'tream, 'r'efuse */
-	char streamed[256];  /* bytes of the streamed literal so far */
-	size_t slen;
-};
-
-/* APPEND's literals are offered for streaming, as in the server. */
-static bool stream_append(const char *name, void *ctx)
-{
-	(void)ctx;
-	return strcmp(name, "APPEND") == 0;
-}
-
-static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct drv *d, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
-	d->olen += (size_t)n;
-}
-
-static void emit_args(struct drv *d, const struct imap_arg *args, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct imap_arg *a = &args[i];
-		if (i > 0)
-			emit(d, " ");
-		switch (a->type) {
-		case IMAP_ARG_ATOM:
-			emit(d, "%s", a->str);
-			break;
-		case IMAP_ARG_QUOTED:
-			emit(d, "\"%s\"", a->str);
-			break;
-		case IMAP_ARG_LITERAL:
-			if (a->streamed)
-				emit(d, "%s{%zu:streamed}", a->literal8 ? "~" : "", a->len);
-			else
-				emit(d, "%s{%zu:%.*s}", a->literal8 ? "~" : "", a->len, (int)a->len,
-				     a->str);
-			break;
-		case IMAP_ARG_LIST:
-			emit(d, "(");
-			emit_args(d, a->list, a->list_count);
-			emit(d, ")");
-			break;
-		}
-	}
-}
-
-static void consume(struct drv *d, size_t n)
-{
-	assert_true(n <= d->plen);
-	size_t rest = d->plen - n;
-	char *nb = malloc(rest ? rest : 1);
-	memcpy(nb, d->pend + n, rest);
-	free(d->pend);
-	d->pend = nb;
-	d->plen = rest;
-}
-
-static void drv_feed(struct drv *d, const char *p, size_t n)
-{
-	char *nb = malloc(d->plen + n ? d->plen + n : 1);
-	memcpy(nb, d->pend, d->plen);
-	memcpy(nb + d->plen, p, n);
-	free(d->pend);
-	d->pend = nb;
-	d->plen += n;
-	for (;;) {
-		size_t used;
-		enum imap_parse_result r = imap_parser_feed(d->p, d->pend, d->plen, &used);
-		bool last = false;
-		if (r == IMAP_PARSE_LITERAL_DATA) {
-			/* The chunk points into the input: copy it before consuming. */
-			const char *chunk;
-			size_t clen;
-			imap_parser_literal_chunk(d->p, &chunk, &clen, &last);
-			assert_true(d->slen + clen <= sizeof(d->streamed));
-			memcpy(d->streamed + d->slen, chunk, clen);
-			d->slen += clen;
-		}
-		consume(d, used);
-		if (r == IMAP_PARSE_NEED_MORE)
-			return;
-		if (r == IMAP_PARSE_CONTINUE) {
-			emit(d, "+|");
-		} else if (r == IMAP_PARSE_LITERAL) {
-			const struct imap_literal_info *li = imap_parser_literal_info(d->p);
-			emit(d, "L %s %zu%s%s args=%zu depth=%u|", li->partial->tag, li->size,
-			     li->sync ? "" : "+", li->literal8 ? " lit8" : "", li->partial->n_args,
-			     li->depth);
-			if (d->decide == 's') {
-				imap_parser_literal_stream(d->p);
-				d->slen = 0;
-			} else if (d->decide == 'r') {
-				imap_parser_literal_refuse(d->p, IMAP_ERROR_NO, "TRYCREATE", "no box");
-			} else {
-				imap_parser_literal_buffer(d->p);
-			}
-		} else if (r == IMAP_PARSE_LITERAL_DATA) {
-			if (last)
-				emit(d, "D %.*s|", (int)d->slen, d->streamed);
-		} else if (r == IMAP_PARSE_COMMAND) {
-			const struct imap_command *c = imap_parser_command(d->p);
-			emit(d, "C %s %s", c->tag, c->name);
-			if (c->n_args > 0)
-				emit(d, " ");
-			emit_args(d, c->args, c->n_args);
-			emit(d, "|");
-		} else {
-			const struct imap_parse_error *e = imap_parser_error(d->p);
-			emit(d, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",
-			     e->kind == IMAP_ERROR_NO ? "NO" : "BAD", e->code ? " [" : "",
-			     e->code ? e->code : "", e->code ? "]" : "", e->text);
-		}
-	}
-}
+#include "tests/support/imap-parser-driver.h"
 
 static const struct imap_parser_limits default_limits = {
 	.max_line = 64, .max_literal = 16, .max_depth = 4, .max_args = 12,
 };
 
+/* What the driver decides at an APPEND literal (see imap-parser-driver.h). */
 static char drv_decide = 'b';
-
-static void drv_init(struct drv *d, const struct imap_parser_limits *lim)
-{
-	memset(d, 0, sizeof(*d));
-	d->p = imap_parser_create(lim);
-	imap_parser_set_stream_filter(d->p, stream_append, NULL);
-	d->decide = drv_decide;
-	d->pend = malloc(1);
-}
-
-static void drv_done(struct drv *d, char *transcript, size_t size)
-{
-	emit(d, "R:%zu", d->plen);
-	snprintf(transcript, size, "%s", d->out);
-	free(d->pend);
-	imap_parser_free(&d->p);
-	assert_null(d->p);
-}
 
 static void check_lim(const char *input, const struct imap_parser_limits *lim, const char *want)
 {
-	size_t len = strlen(input);
-	char got[8192];
-	struct drv d;
-
-	drv_init(&d, lim);
-	drv_feed(&d, input, len);
-	drv_done(&d, got, sizeof(got));
-	if (strcmp(got, want) != 0)
-		fail_msg("whole input\n got: %s\nwant: %s", got, want);
-	for (size_t i = 0; i <= len; i++) {
-		drv_init(&d, lim);
-		drv_feed(&d, input, i);
-		drv_feed(&d, input + i, len - i);
-		drv_done(&d, got, sizeof(got));
-		if (strcmp(got, want) != 0)
-			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
-		for (size_t j = i; j <= len; j++) {
-			drv_init(&d, lim);
-			drv_feed(&d, input, i);
-			drv_feed(&d, input + i, j - i);
-			drv_feed(&d, input + j, len - j);
-			drv_done(&d, got, sizeof(got));
-			if (strcmp(got, want) != 0)
-				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
-		}
-	}
+	size_t i, j;
+	struct imap_drv_config cfg = { *lim, drv_decide };
+	char *got = split_check_all(&imap_parser_target, &cfg, input, strlen(input), want,
+				    strlen(want), &i, &j);
+	if (got != NULL)
+		fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
 }
 
 static void check(const char *input, const char *want)

@@ -16,6 +16,7 @@
 #include "lib/utf8.h"
 #include "lib/mutf7.h"
 #include "storage/mailbox-name.h"
+#include "storage/store.h"
 
 static char *repeat(char c, size_t n)
 {
@@ -57,7 +58,7 @@ static void test_validate_valid(void **state)
 	assert_int_equal(strlen(dir), MAILBOX_DIR_NAME_MAX);
 	free(dir);
 	char *c255 = repeat('c', MAILBOX_DIR_NAME_MAX);
-	assert_int_equal(mailbox_name_validate(c255, NULL), -1);
+	assert_int_equal(mailbox_name_validate(c255, NULL), STORE_EINVALID);
 	/* Escaped characters count with their encoded length: 84 dots = 252. */
 	char *dots = repeat('.', 84);
 	dots[0] = 'a';
@@ -65,7 +66,7 @@ static void test_validate_valid(void **state)
 	assert_int_equal(mailbox_name_validate(dots_ok, NULL), 0);
 	char *dots_bad = xasprintf("%s..b", dots);     /* 1 + 87 + 85*2 = 258 */
 	const char *why = NULL;
-	assert_int_equal(mailbox_name_validate(dots_bad, &why), -1);
+	assert_int_equal(mailbox_name_validate(dots_bad, &why), STORE_EINVALID);
 	assert_non_null(strstr(why, "too long"));
 	/* Hierarchy counts too: "x/y" is ".x.y". */
 	char *half = repeat('h', 126);
@@ -74,7 +75,7 @@ static void test_validate_valid(void **state)
 	char *two_edge = xasprintf("%s/%sh", half, half); /* exactly 255 */
 	assert_int_equal(mailbox_name_validate(two_edge, NULL), 0);
 	char *three_bad = xasprintf("%s/%shh", half, half);
-	assert_int_equal(mailbox_name_validate(three_bad, NULL), -1);
+	assert_int_equal(mailbox_name_validate(three_bad, NULL), STORE_EINVALID);
 	free(three_bad);
 	free(two_edge);
 	free(two);
@@ -109,34 +110,34 @@ static void test_validate_invalid(void **state)
 	};
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
 		const char *why = NULL;
-		if (mailbox_name_validate(invalid[i], &why) != -1)
+		if (mailbox_name_validate(invalid[i], &why) != STORE_EINVALID)
 			fail_msg("invalid name #%zu accepted", i);
 		assert_non_null(why);
-		assert_int_equal(mailbox_name_validate(invalid[i], NULL), -1);
+		assert_int_equal(mailbox_name_validate(invalid[i], NULL), STORE_EINVALID);
 		assert_null(mailbox_name_canonical(invalid[i]));
 		assert_null(mailbox_name_to_dir(invalid[i]));
 		assert_null(mailbox_name_parent(invalid[i]));
 	}
-	assert_int_equal(mailbox_name_validate(NULL, NULL), -1);
+	assert_int_equal(mailbox_name_validate(NULL, NULL), STORE_EINVALID);
 	/* Every control character, alone and inside a name. */
 	for (int c = 1; c < 0x20; c++) {
 		char name[4] = { 'a', (char)c, 'b', 0 };
-		assert_int_equal(mailbox_name_validate(name, NULL), -1);
+		assert_int_equal(mailbox_name_validate(name, NULL), STORE_EINVALID);
 	}
 	char *c256 = repeat('c', MAILBOX_COMPONENT_MAX + 1);
-	assert_int_equal(mailbox_name_validate(c256, NULL), -1);
+	assert_int_equal(mailbox_name_validate(c256, NULL), STORE_EINVALID);
 	char *nested = xasprintf("a/%s/b", c256);
-	assert_int_equal(mailbox_name_validate(nested, NULL), -1);
+	assert_int_equal(mailbox_name_validate(nested, NULL), STORE_EINVALID);
 	/* A 2-byte character pushing a component to 256 bytes. */
 	c256[254] = '\xc3';
 	c256[255] = '\xa9';
-	assert_int_equal(mailbox_name_validate(c256, NULL), -1);
+	assert_int_equal(mailbox_name_validate(c256, NULL), STORE_EINVALID);
 	free(nested);
 	free(c256);
 	char *huge = repeat('a', 5000);
 	for (size_t i = 100; i < 5000; i += 101)
 		huge[i] = '/';
-	assert_int_equal(mailbox_name_validate(huge, NULL), -1);
+	assert_int_equal(mailbox_name_validate(huge, NULL), STORE_EINVALID);
 	free(huge);
 }
 

@@ -1,8 +1,8 @@
 /* Unit tests of the resumable line and byte-count readers (server/net/
  * reader.c): every input is fed whole, then split in two and in three pieces
- * at every position, each piece in an exact-size heap buffer so a read past
- * the given length trips ASan; all feedings must give the same transcript of
- * lines, overlong-line reports and literal payloads. */
+ * at every position (tests/support/split.h); all feedings must give the
+ * same transcript of lines, overlong-line reports and literal payloads
+ * (tests/support/reader-driver.h, shared with the fuzz target). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,150 +14,17 @@
 #include <cmocka.h>
 
 #include "server/net/reader.h"
+#include "tests/support/reader-driver.h"
 
-struct drv {
-	struct reader r;
-	char *pend;           /* unconsumed input, exact size */
-	size_t plen;
-	bool in_literal;
-	char lit[512];
-	size_t lit_len;
-	char out[8192];       /* transcript */
-	size_t olen;
-};
-
-static void emit(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct drv *d, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(d->out + d->olen, sizeof(d->out) - d->olen, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(d->out) - d->olen);
-	d->olen += (size_t)n;
-}
-
-static void consume(struct drv *d, size_t n)
-{
-	assert_true(n <= d->plen);
-	size_t rest = d->plen - n;
-	char *nb = malloc(rest ? rest : 1);
-	memcpy(nb, d->pend + n, rest);
-	free(d->pend);
-	d->pend = nb;
-	d->plen = rest;
-}
-
-/* A line ending in "{n}" announces an n-byte payload after it. */
-static bool literal_announce(const char *s, size_t len, size_t *n_r)
-{
-	if (len < 3 || s[len - 1] != '}')
-		return false;
-	size_t i = len - 1, n = 0, mul = 1;
-	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') {
-		n += (size_t)(s[i - 1] - '0') * mul;
-		mul *= 10;
-		i--;
-	}
-	if (i == len - 1 || i == 0 || s[i - 1] != '{')
-		return false;
-	*n_r = n;
-	return true;
-}
-
-static void drv_feed(struct drv *d, const char *p, size_t n)
-{
-	char *nb = malloc(d->plen + n ? d->plen + n : 1);
-	memcpy(nb, d->pend, d->plen);
-	memcpy(nb + d->plen, p, n);
-	free(d->pend);
-	d->pend = nb;
-	d->plen += n;
-	for (;;) {
-		if (d->in_literal) {
-			size_t chunk;
-			bool done = reader_bytes(&d->r, d->pend, d->plen, &chunk);
-			assert_true(chunk <= d->plen);
-			assert_true(d->lit_len + chunk <= sizeof(d->lit));
-			memcpy(d->lit + d->lit_len, d->pend, chunk);
-			d->lit_len += chunk;
-			consume(d, chunk);
-			if (!done)
-				return;
-			emit(d, "B:%.*s|", (int)d->lit_len, d->lit);
-			d->in_literal = false;
-			d->lit_len = 0;
-			continue;
-		}
-		struct reader_line line;
-		size_t used;
-		enum reader_result res = reader_line(&d->r, d->pend, d->plen, &line, &used);
-		if (res == READER_LINE) {
-			assert_true(line.data >= d->pend && line.data + line.len <= d->pend + d->plen);
-			emit(d, "L%c:%.*s|", line.eol == READER_EOL_CRLF ? 'c' : 'n',
-			     (int)line.len, line.data);
-			size_t lit;
-			if (literal_announce(line.data, line.len, &lit)) {
-				reader_bytes_begin(&d->r, lit);
-				d->in_literal = true;
-			}
-		} else if (res == READER_TOO_LONG) {
-			assert_int_equal(line.len, d->r.max_line);
-			emit(d, "T:%.*s|", (int)line.len, line.data);
-		}
-		consume(d, used);
-		if (res == READER_NEED_MORE)
-			return;
-	}
-}
-
-static void drv_init(struct drv *d, size_t max_line)
-{
-	memset(d, 0, sizeof(*d));
-	reader_init(&d->r, max_line);
-	d->pend = malloc(1);
-}
-
-static void drv_done(struct drv *d, char *transcript, size_t size)
-{
-	/* The unconsumed tail is part of the result too. */
-	emit(d, "R:%.*s", (int)d->plen, d->pend);
-	snprintf(transcript, size, "%s", d->out);
-	free(d->pend);
-}
-
-/* Feed input at every 1-, 2- and 3-piece split; every transcript must equal
- * want. */
+/* Feed input whole and at every 1-, 2- and 3-piece split; every transcript
+ * must equal want. */
 static void check_splits(const char *input, size_t max_line, const char *want)
 {
-	size_t len = strlen(input);
-	char got[8192];
-	struct drv d;
-
-	drv_init(&d, max_line);
-	drv_feed(&d, input, len);
-	drv_done(&d, got, sizeof(got));
-	if (strcmp(got, want) != 0)
-		fail_msg("whole input %s\n got: %s\nwant: %s", input, got, want);
-
-	for (size_t i = 0; i <= len; i++) {
-		drv_init(&d, max_line);
-		drv_feed(&d, input, i);
-		drv_feed(&d, input + i, len - i);
-		drv_done(&d, got, sizeof(got));
-		if (strcmp(got, want) != 0)
-			fail_msg("split at %zu\n got: %s\nwant: %s", i, got, want);
-		for (size_t j = i; j <= len; j++) {
-			drv_init(&d, max_line);
-			drv_feed(&d, input, i);
-			drv_feed(&d, input + i, j - i);
-			drv_feed(&d, input + j, len - j);
-			drv_done(&d, got, sizeof(got));
-			if (strcmp(got, want) != 0)
-				fail_msg("split at %zu,%zu\n got: %s\nwant: %s", i, j, got, want);
-		}
-	}
+	size_t i, j;
+	char *got = split_check_all(&reader_target, &max_line, input, strlen(input), want,
+				    strlen(want), &i, &j);
+	if (got != NULL)
+		fail_msg("split at %zu,%zu of %s\n got: %s\nwant: %s", i, j, input, got, want);
 }
 
 static void test_lines_crlf_and_lf(void **state)
@@ -203,7 +70,7 @@ static void test_literals(void **state)
 		     "Lc:a {12}|B:\n\r\n{2}\r\nzzzz|Ln:|Ln:end|R:");
 	/* Literal bytes do not count against the line limit. */
 	check_splits("{20}\r\n01234567890123456789\r\n", 8, "Lc:{20}|B:01234567890123456789|Lc:|R:");
-	check_splits("{5}\nabc", 8, "Ln:{5}|R:");
+	check_splits("{5}\nabc", 8, "Ln:{5}|B:abcR:");
 }
 
 static void test_bytes_api(void **state)
