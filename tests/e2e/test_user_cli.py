@@ -164,7 +164,9 @@ def test_invalid_names(env, name):
 def test_valid_name_characters(env):
     name = "Jo.Doe_1+tag@example.org-x"
     assert loft(env, "add", name, "--password", "pw").returncode == 0
-    assert loft(env, "list").stdout.splitlines() == [name]
+    # names are case-insensitive and kept in lower case
+    assert loft(env, "list").stdout.splitlines() == [name.lower()]
+    assert loft(env, "add", name.upper(), "--password", "pw").returncode == 1
 
 
 def test_usage_and_config_errors(env, tmp_path):
