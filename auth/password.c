@@ -620,7 +620,9 @@ int password_hash_fast(const char *password, char **hash_r)
 
 int password_hash(const char *password, char **hash_r)
 {
-	return password_hash_rounds(password, PASSWORD_DEFAULT_ROUNDS, hash_r);
+	struct password_params p;
+	password_params_default(&p);
+	return password_hash_params(password, &p, hash_r);
 }
 
 const char *password_result_name(int result)

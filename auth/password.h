@@ -68,7 +68,7 @@ void password_params_default(struct password_params *p_r);
  * out of bounds, or PASSWORD_EINTERNAL. May block. */
 int password_hash_params(const char *password, const struct password_params *params,
 			 char **hash_r);
-/* SHA512-CRYPT with PASSWORD_DEFAULT_ROUNDS (what `loft user` writes). */
+/* password_hash_params() with the defaults (ARGON2ID). */
 int password_hash(const char *password, char **hash_r);
 /* "{SSHA256}": one salted SHA-256 (16-byte random salt). Only for secrets
  * the server generates with at least 96 bits of entropy (app passwords),

@@ -1,6 +1,6 @@
 /* Unit tests for auth/password*.c: every accepted scheme against the hashes
  * Dovecot's own `doveadm pw` made (tests/unit/fixtures/doveadm-pw.tsv), the
- * wrong passwords,
+ * hashes Loft made that doveadm accepted (loft-pw.tsv), wrong passwords,
  * malformed and unsupported hashes, ARGON2ID/SHA512-CRYPT generation, SCRAM
  * keys, CRAM-MD5 contexts and the cost classes of the unknown-user dummy. */
 #include <setjmp.h>
@@ -132,6 +132,27 @@ static void test_doveadm_fixtures(void **state)
 		}
 		if (!found)
 			fail_msg("no doveadm fixture for %s", schemes[k]);
+	}
+	free_fixtures(rows, n);
+}
+
+/* Hashes Loft wrote and doveadm accepted (make-loft-pw.sh): they verify,
+ * and regenerating each from its own salt and cost gives the same bytes,
+ * so what Loft writes today is still what Dovecot accepted. */
+static void test_loft_fixtures_accepted_by_dovecot(void **state)
+{
+	(void)state;
+	size_t n;
+	struct fixture_row *rows = read_fixtures("loft-pw.tsv", &n);
+	assert_true(n >= 10);
+	check_rows(rows, n);
+	for (size_t i = 0; i < n; i++) {
+		char *again = NULL;
+		assert_int_equal(password_hash_like(rows[i].hash, rows[i].password, &again),
+				 PASSWORD_OK);
+		if (strcmp(again, rows[i].hash) != 0)
+			fail_msg("%s regenerates as %s", rows[i].hash, again);
+		free(again);
 	}
 	free_fixtures(rows, n);
 }
@@ -270,18 +291,23 @@ static void test_hash_generate(void **state)
 	assert_int_equal(password_hash("correct horse", &h1), PASSWORD_OK);
 	assert_int_equal(password_hash("correct horse", &h2), PASSWORD_OK);
 	assert_non_null(h1);
-	/* {SHA512-CRYPT}$6$rounds=50000$<16 salt>$<86 hash> */
-	const char *prefix = "{SHA512-CRYPT}$6$rounds=50000$";
+	/* the default: {ARGON2ID} with Dovecot's default cost, 16-byte salt
+	 * and 32-byte hash in unpadded base64, as doveadm writes it */
+	const char *prefix = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$";
 	assert_int_equal(strncmp(h1, prefix, strlen(prefix)), 0);
 	const char *salt = h1 + strlen(prefix);
 	const char *dollar = strchr(salt, '$');
 	assert_non_null(dollar);
-	assert_int_equal(dollar - salt, 16);
-	assert_int_equal(strlen(dollar + 1), 86);
+	assert_int_equal(dollar - salt, 22);
+	assert_int_equal(strlen(dollar + 1), 43);
 	assert_string_not_equal(h1, h2); /* random salt */
 	assert_int_equal(password_verify("correct horse", h1), PASSWORD_OK);
 	assert_int_equal(password_verify("correct horse", h2), PASSWORD_OK);
 	assert_int_equal(password_verify("correct horsE", h1), PASSWORD_MISMATCH);
+	assert_false(password_is_plaintext(h1));
+	char cls[64];
+	assert_true(password_cost_class(h1, cls, sizeof(cls)));
+	assert_string_equal(cls, "ARGON2ID m=65536 t=3 p=1");
 	free(h1);
 	free(h2);
 }
@@ -539,6 +565,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doveadm_fixtures),
+		cmocka_unit_test(test_loft_fixtures_accepted_by_dovecot),
 		cmocka_unit_test(test_vectors_verify),
 		cmocka_unit_test(test_scheme_case_insensitive),
 		cmocka_unit_test(test_malformed),
