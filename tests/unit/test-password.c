@@ -85,7 +85,7 @@ static void free_fixtures(struct fixture_row *rows, size_t n)
 }
 
 static const char *const wrong_passwords[] = { "secreT", "", "secret ", "secre", "secretsecret",
-					       "wrong", "pencil ", "s\xc3\xa9" "cret" };
+					       "wrong", "pencil ", "s\xc3\xa9\x63ret" };
 
 static void check_rows(const struct fixture_row *rows, size_t n)
 {

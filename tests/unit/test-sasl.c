@@ -402,7 +402,7 @@ static void test_scram_malformed(void **state)
 		"n,,n=dove,x=abc",          /* not r= */
 		"n,,m=ext,n=dove,r=abc",    /* mandatory extension */
 		"n,,n=do=ve,r=abc",         /* bad escape */
-		"n,,n=dove,r=a\x7f" "b",    /* nonce not printable */
+		"n,,n=dove,r=a\x7fz",      /* nonce not printable */
 		"n,b=x,n=dove,r=abc",       /* not a= */
 	};
 	for (size_t i = 0; i < sizeof(bad_first) / sizeof(bad_first[0]); i++) {
