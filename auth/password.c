@@ -1,8 +1,8 @@
-/* Password schemes: SHA512-CRYPT generation and verification of the Dovecot
- * "{SCHEME}" formats listed in password.h. crypt(3) schemes go through
- * libxcrypt's crypt_r, PBKDF2 and the salted SHA digests through OpenSSL;
- * every comparison of secret-derived bytes uses CRYPTO_memcmp and every
- * temporary buffer holding a secret is wiped before it is freed. */
+/* Password schemes: the "{SCHEME}" dispatcher, the crypt(3), PBKDF2, salted
+ * digest and plaintext verifiers, generation of new hashes, and the cost
+ * classes behind the unknown-user dummy check. ARGON2, SCRAM and CRAM-MD5
+ * live in password-<scheme>.c. Every comparison of secret-derived bytes uses
+ * CRYPTO_memcmp and every temporary buffer holding a secret is wiped. */
 #include "auth/password.h"
 
 #include <crypt.h>
@@ -19,14 +19,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "auth/password-schemes.h"
+#include "lib/base64.h"
 #include "lib/xmem.h"
 #include "lib/thread-role.h"
 
 #define SCHEME_MAX 32
 #define SALT_CHARS 16
-/* Upper bound on PBKDF2 iterations accepted from a users file, so a typo
- * cannot make one login take minutes. Dovecot generates 5000. */
-#define PBKDF2_MAX_ROUNDS 10000000u
+#define ARGON2_SALT_LEN 16
 #define PBKDF2_KEY_LEN 20
 
 static const char crypt_alphabet[] =
@@ -34,7 +34,10 @@ static const char crypt_alphabet[] =
 
 enum encoding { ENC_DEFAULT, ENC_B64, ENC_HEX };
 
-enum scheme_kind { KIND_CRYPT, KIND_PBKDF2, KIND_SSHA, KIND_PLAIN };
+enum scheme_kind {
+	KIND_CRYPT, KIND_PBKDF2, KIND_SSHA, KIND_PLAIN, KIND_ARGON2ID, KIND_ARGON2I,
+	KIND_SCRAM_SHA1, KIND_SCRAM_SHA256, KIND_CRAM_MD5,
+};
 
 struct scheme {
 	const char *name;
@@ -42,6 +45,8 @@ struct scheme {
 	const char *crypt_prefix;   /* KIND_CRYPT: required start, NULL = any */
 	const char *digest;         /* KIND_SSHA: OpenSSL digest name */
 };
+
+#define SCHEME_CRYPT 4  /* index of the bare CRYPT row */
 
 static const struct scheme schemes[] = {
 	{ "SHA512-CRYPT", KIND_CRYPT, "$6$", NULL },
@@ -56,6 +61,11 @@ static const struct scheme schemes[] = {
 	{ "PLAIN", KIND_PLAIN, NULL, NULL },
 	{ "CLEARTEXT", KIND_PLAIN, NULL, NULL },
 	{ "CLEAR", KIND_PLAIN, NULL, NULL },
+	{ "ARGON2ID", KIND_ARGON2ID, NULL, NULL },
+	{ "ARGON2I", KIND_ARGON2I, NULL, NULL },
+	{ "SCRAM-SHA-1", KIND_SCRAM_SHA1, NULL, NULL },
+	{ "SCRAM-SHA-256", KIND_SCRAM_SHA256, NULL, NULL },
+	{ "CRAM-MD5", KIND_CRAM_MD5, NULL, NULL },
 };
 
 /* Split "{NAME[.ENC]}rest" into its scheme and the rest. A string without a
@@ -66,7 +76,7 @@ static int parse_scheme(const char *stored, const struct scheme **scheme_r,
 {
 	*enc_r = ENC_DEFAULT;
 	if (stored[0] != '{') {
-		*scheme_r = &schemes[4]; /* CRYPT */
+		*scheme_r = &schemes[SCHEME_CRYPT];
 		*rest_r = stored;
 		return 0;
 	}
@@ -102,48 +112,22 @@ static int parse_scheme(const char *stored, const struct scheme **scheme_r,
 	return PASSWORD_EUNSUPPORTED;
 }
 
-/* ---- decoding helpers (strict: any stray byte is an error) ---- */
+/* ---- helpers ---- */
 
-static int b64_value(unsigned char c)
+int pw_random_bytes(void *buf, size_t len)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decode standard base64 (padding optional). Returns the length or -1. */
-static long b64_decode(const char *in, unsigned char *out, size_t out_size)
-{
-	size_t len = strlen(in);
-	while (len > 0 && in[len - 1] == '=')
-		len--;
-	if (strlen(in) - len > 2 || len % 4 == 1)
-		return -1;
-	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
+	unsigned char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = getrandom(p + done, len - done, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= out_size)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
 		}
+		done += (size_t)n;
 	}
-	return (long)n;
+	return 0;
 }
 
 static int hex_value(unsigned char c)
@@ -156,7 +140,7 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
-static long hex_decode(const char *in, unsigned char *out, size_t out_size)
+long pw_hex_decode(const char *in, unsigned char *out, size_t out_size)
 {
 	size_t len = strlen(in);
 	if (len % 2 != 0 || len / 2 > out_size)
@@ -171,7 +155,30 @@ static long hex_decode(const char *in, unsigned char *out, size_t out_size)
 	return (long)(len / 2);
 }
 
-/* ---- verifiers ---- */
+void pw_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* ---- crypt(3) ---- */
+
+/* crypt_r(password, setting) as a heap string, or NULL when libxcrypt
+ * refuses the setting. */
+static char *crypt_heap(const char *password, const char *setting)
+{
+	/* struct crypt_data is 32 KiB: keep it off small thread-pool stacks. */
+	struct crypt_data *data = xcalloc(1, sizeof(*data));
+	const char *out = crypt_r(password, setting, data);
+	char *ret = out == NULL || out[0] == '*' ? NULL : xstrdup(out);
+	x_wipe(data, sizeof(*data));
+	free(data);
+	return ret;
+}
 
 static int verify_crypt(const struct scheme *scheme, const char *password,
 			const char *hash)
@@ -181,12 +188,10 @@ static int verify_crypt(const struct scheme *scheme, const char *password,
 	if (scheme->crypt_prefix != NULL &&
 	    strncmp(hash, scheme->crypt_prefix, strlen(scheme->crypt_prefix)) != 0)
 		return PASSWORD_EMALFORMED;
-	/* struct crypt_data is 32 KiB: keep it off small thread-pool stacks. */
-	struct crypt_data *data = xcalloc(1, sizeof(*data));
-	const char *out = crypt_r(password, hash, data);
+	char *out = crypt_heap(password, hash);
 	int ret;
 	size_t len = strlen(hash);
-	if (out == NULL || out[0] == '*') {
+	if (out == NULL) {
 		ret = PASSWORD_EMALFORMED;
 	} else if (strlen(out) != len) {
 		/* A well-formed hash always reproduces its own length; a
@@ -195,47 +200,101 @@ static int verify_crypt(const struct scheme *scheme, const char *password,
 	} else {
 		ret = CRYPTO_memcmp(out, hash, len) == 0 ? PASSWORD_OK : PASSWORD_MISMATCH;
 	}
-	x_wipe(data, sizeof(*data));
-	free(data);
+	if (out != NULL) {
+		x_wipe(out, strlen(out));
+		free(out);
+	}
 	return ret;
 }
 
-/* Dovecot's PBKDF2: "$1$<salt>$<rounds>$<hex of 20 bytes>", HMAC-SHA1 with the
- * salt string used as it is (not decoded). */
-static int verify_pbkdf2(const char *password, const char *rest)
+/* Cost of a crypt(3) hash by its prefix, whatever the {SCHEME} label. */
+static bool crypt_class(const char *hash, char *buf, size_t size)
+{
+	unsigned long rounds = 5000;  /* $5$/$6$ without rounds= */
+	if (strncmp(hash, "$6$", 3) == 0 || strncmp(hash, "$5$", 3) == 0) {
+		if (strncmp(hash + 3, "rounds=", 7) == 0)
+			rounds = strtoul(hash + 10, NULL, 10);
+		snprintf(buf, size, "%s rounds=%lu", hash[1] == '6' ? "SHA512-CRYPT"
+				     : "SHA256-CRYPT", rounds);
+	} else if (strncmp(hash, "$2", 2) == 0 && hash[2] != '\0' && hash[3] == '$' &&
+		   isdigit((unsigned char)hash[4]) && isdigit((unsigned char)hash[5])) {
+		snprintf(buf, size, "BLF-CRYPT cost=%.2s", hash + 4);
+	} else if (strncmp(hash, "$y$", 3) == 0) {
+		const char *end = strchr(hash + 3, '$');
+		if (end == NULL)
+			return false;
+		snprintf(buf, size, "YESCRYPT %.*s", (int)(end - hash - 3), hash + 3);
+	} else if (strncmp(hash, "$1$", 3) == 0) {
+		snprintf(buf, size, "MD5-CRYPT");
+	} else if (hash[0] != '\0' && hash[0] != '$' && hash[0] != '*' && hash[0] != '!') {
+		snprintf(buf, size, "DES-CRYPT");
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* ---- PBKDF2 (Dovecot's): "$1$<salt>$<rounds>$<hex of 20 bytes>",
+ * HMAC-SHA1 with the salt string used as it is (not decoded) ---- */
+
+struct pbkdf2 {
+	const char *salt;
+	size_t salt_len;
+	unsigned long rounds;
+	unsigned char want[PBKDF2_KEY_LEN];
+};
+
+static int pbkdf2_parse(const char *rest, struct pbkdf2 *p)
 {
 	if (strncmp(rest, "$1$", 3) != 0)
 		return PASSWORD_EMALFORMED;
-	const char *salt = rest + 3;
-	const char *salt_end = strchr(salt, '$');
-	if (salt_end == NULL || salt_end == salt)
+	p->salt = rest + 3;
+	const char *salt_end = strchr(p->salt, '$');
+	if (salt_end == NULL || salt_end == p->salt)
 		return PASSWORD_EMALFORMED;
-	const char *p = salt_end + 1;
-	if (!isdigit((unsigned char)*p))
+	p->salt_len = (size_t)(salt_end - p->salt);
+	const char *r = salt_end + 1;
+	if (!isdigit((unsigned char)*r))
 		return PASSWORD_EMALFORMED;
 	errno = 0;
 	char *end;
-	unsigned long rounds = strtoul(p, &end, 10);
-	if (errno != 0 || *end != '$' || rounds == 0 || rounds > PBKDF2_MAX_ROUNDS)
+	p->rounds = strtoul(r, &end, 10);
+	if (errno != 0 || *end != '$' || p->rounds == 0 || p->rounds > PASSWORD_ITERATIONS_MAX)
 		return PASSWORD_EMALFORMED;
-	unsigned char want[PBKDF2_KEY_LEN];
 	if (strlen(end + 1) != PBKDF2_KEY_LEN * 2 ||
-	    hex_decode(end + 1, want, sizeof(want)) != PBKDF2_KEY_LEN)
+	    pw_hex_decode(end + 1, p->want, sizeof(p->want)) != PBKDF2_KEY_LEN)
 		return PASSWORD_EMALFORMED;
+	return 0;
+}
+
+static int pbkdf2_compute(const char *password, const struct pbkdf2 *p,
+			  unsigned char got[PBKDF2_KEY_LEN])
+{
+	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password),
+				 (const unsigned char *)p->salt, (int)p->salt_len,
+				 (int)p->rounds, EVP_sha1(), PBKDF2_KEY_LEN, got) == 1
+		? 0 : PASSWORD_EINTERNAL;
+}
+
+static int verify_pbkdf2(const char *password, const char *rest)
+{
+	struct pbkdf2 p;
+	int ret = pbkdf2_parse(rest, &p);
+	if (ret < 0)
+		return ret;
 	unsigned char got[PBKDF2_KEY_LEN];
-	int ret;
-	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password),
-			      (const unsigned char *)salt, (int)(salt_end - salt),
-			      (int)rounds, EVP_sha1(), sizeof(got), got) != 1)
-		ret = PASSWORD_EINTERNAL;
-	else
-		ret = CRYPTO_memcmp(got, want, sizeof(got)) == 0 ? PASSWORD_OK : PASSWORD_MISMATCH;
+	ret = pbkdf2_compute(password, &p, got);
+	if (ret == 0)
+		ret = CRYPTO_memcmp(got, p.want, sizeof(got)) == 0 ? PASSWORD_OK
+								   : PASSWORD_MISMATCH;
 	x_wipe(got, sizeof(got));
-	x_wipe(want, sizeof(want));
+	x_wipe(&p, sizeof(p));
 	return ret;
 }
 
-/* digest(password || salt) into out; returns the digest length or -1. */
+/* ---- salted digests ---- */
+
+/* digest(a || salt) into out; returns the digest length or -1. */
 static int digest_with_salt(const char *digest_name, const void *a, size_t a_len,
 			    const void *salt, size_t salt_len, unsigned char *out)
 {
@@ -251,13 +310,13 @@ static int digest_with_salt(const char *digest_name, const void *a, size_t a_len
 	return ok ? (int)out_len : -1;
 }
 
-/* {SSHA*}: encode(digest(password || salt) || salt). */
-static int verify_ssha(const struct scheme *scheme, enum encoding enc,
-		       const char *password, const char *rest)
+/* Decode a {SSHA*} body into raw = digest || salt; returns the salt offset
+ * (the digest length) and *raw_len_r, or a negative error. */
+static long ssha_decode(const struct scheme *scheme, enum encoding enc, const char *rest,
+			unsigned char *raw, size_t raw_size, long *raw_len_r)
 {
-	unsigned char raw[512];
-	long raw_len = enc == ENC_HEX ? hex_decode(rest, raw, sizeof(raw))
-				      : b64_decode(rest, raw, sizeof(raw));
+	long raw_len = enc == ENC_HEX ? pw_hex_decode(rest, raw, raw_size)
+				      : base64_decode(rest, strlen(rest), raw, raw_size, false);
 	const EVP_MD *md = EVP_get_digestbyname(scheme->digest);
 	if (md == NULL)
 		return PASSWORD_EINTERNAL;
@@ -265,6 +324,19 @@ static int verify_ssha(const struct scheme *scheme, enum encoding enc,
 	/* Dovecot refuses a salted hash with an empty salt, and so do we. */
 	if (raw_len <= md_len)
 		return PASSWORD_EMALFORMED;
+	*raw_len_r = raw_len;
+	return md_len;
+}
+
+/* {SSHA*}: encode(digest(password || salt) || salt). */
+static int verify_ssha(const struct scheme *scheme, enum encoding enc,
+		       const char *password, const char *rest)
+{
+	unsigned char raw[512];
+	long raw_len;
+	long md_len = ssha_decode(scheme, enc, rest, raw, sizeof(raw), &raw_len);
+	if (md_len < 0)
+		return (int)md_len;
 	unsigned char got[EVP_MAX_MD_SIZE];
 	int ret;
 	if (digest_with_salt(scheme->digest, password, strlen(password),
@@ -313,6 +385,15 @@ int password_verify(const char *password, const char *stored)
 		return verify_ssha(scheme, enc, password, rest);
 	case KIND_PLAIN:
 		return verify_plain(password, rest);
+	case KIND_ARGON2ID:
+	case KIND_ARGON2I:
+		return pw_argon2_verify(scheme->kind == KIND_ARGON2ID, password, rest);
+	case KIND_SCRAM_SHA1:
+		return pw_scram_verify(PASSWORD_SCRAM_SHA1, password, rest);
+	case KIND_SCRAM_SHA256:
+		return pw_scram_verify(PASSWORD_SCRAM_SHA256, password, rest);
+	case KIND_CRAM_MD5:
+		return pw_cram_verify(password, rest);
 	}
 	return PASSWORD_EUNSUPPORTED;
 }
@@ -334,21 +415,148 @@ bool password_is_plaintext(const char *stored)
 	       scheme->kind == KIND_PLAIN;
 }
 
+const char *password_plaintext_value(const char *stored)
+{
+	const struct scheme *scheme;
+	enum encoding enc;
+	const char *rest;
+	if (stored == NULL || parse_scheme(stored, &scheme, &enc, &rest) < 0 ||
+	    scheme->kind != KIND_PLAIN)
+		return NULL;
+	return rest;
+}
+
+bool password_scheme_name(const char *stored, char *buf, size_t size)
+{
+	const struct scheme *scheme;
+	enum encoding enc;
+	const char *rest;
+	if (stored == NULL || parse_scheme(stored, &scheme, &enc, &rest) < 0)
+		return false;
+	snprintf(buf, size, "%s", scheme->name);
+	return true;
+}
+
+bool password_cost_class(const char *stored, char *buf, size_t size)
+{
+	const struct scheme *scheme;
+	enum encoding enc;
+	const char *rest;
+	if (stored == NULL || parse_scheme(stored, &scheme, &enc, &rest) < 0)
+		return false;
+	switch (scheme->kind) {
+	case KIND_CRYPT:
+		return crypt_class(rest, buf, size);
+	case KIND_PBKDF2: {
+		struct pbkdf2 p;
+		bool ok = pbkdf2_parse(rest, &p) == 0;
+		if (ok)
+			snprintf(buf, size, "PBKDF2 rounds=%lu", p.rounds);
+		x_wipe(&p, sizeof(p));
+		return ok;
+	}
+	case KIND_SSHA:
+	case KIND_PLAIN:
+	case KIND_CRAM_MD5:
+		snprintf(buf, size, "%s", scheme->kind == KIND_PLAIN ? "PLAIN" : scheme->name);
+		return true;
+	case KIND_ARGON2ID:
+	case KIND_ARGON2I:
+		return pw_argon2_class(scheme->kind == KIND_ARGON2ID, rest, buf, size);
+	case KIND_SCRAM_SHA1:
+	case KIND_SCRAM_SHA256:
+		return pw_scram_class(scheme->kind == KIND_SCRAM_SHA1 ? PASSWORD_SCRAM_SHA1
+				      : PASSWORD_SCRAM_SHA256, rest, buf, size);
+	}
+	return false;
+}
+
 /* ---- generation ---- */
 
-static int random_bytes(unsigned char *buf, size_t len)
+static int ssha_like(const struct scheme *scheme, enum encoding enc, const char *rest,
+		     const char *password, char **hash_r)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = getrandom(buf + done, len - done, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)n;
+	unsigned char raw[512];
+	long raw_len;
+	long md_len = ssha_decode(scheme, enc, rest, raw, sizeof(raw), &raw_len);
+	if (md_len < 0)
+		return (int)md_len;
+	int ret = PASSWORD_EINTERNAL;
+	if (digest_with_salt(scheme->digest, password, strlen(password), raw + md_len,
+			     (size_t)(raw_len - md_len), raw) == md_len) {
+		char *b64 = base64_encode_str(raw, (size_t)raw_len);
+		*hash_r = xasprintf("{%s}%s", scheme->name, b64);
+		free(b64);
+		ret = PASSWORD_OK;
 	}
-	return 0;
+	x_wipe(raw, sizeof(raw));
+	return ret;
+}
+
+int password_hash_like(const char *stored, const char *password, char **hash_r)
+{
+	*hash_r = NULL;
+	const struct scheme *scheme;
+	enum encoding enc;
+	const char *rest;
+	int ret = stored == NULL ? PASSWORD_EMALFORMED
+				 : parse_scheme(stored, &scheme, &enc, &rest);
+	if (ret < 0)
+		return ret;
+	switch (scheme->kind) {
+	case KIND_CRYPT: {
+		char *out = rest[0] != '\0' ? crypt_heap(password, rest) : NULL;
+		if (out == NULL)
+			return PASSWORD_EMALFORMED;
+		*hash_r = stored[0] == '{' ? xasprintf("{%s}%s", scheme->name, out)
+					   : xstrdup(out);
+		x_wipe(out, strlen(out));
+		free(out);
+		return PASSWORD_OK;
+	}
+	case KIND_PBKDF2: {
+		struct pbkdf2 p;
+		unsigned char got[PBKDF2_KEY_LEN];
+		char hex[2 * PBKDF2_KEY_LEN + 1];
+		ret = pbkdf2_parse(rest, &p);
+		if (ret == 0)
+			ret = pbkdf2_compute(password, &p, got);
+		if (ret == 0) {
+			pw_hex_encode(got, sizeof(got), hex);
+			*hash_r = xasprintf("{PBKDF2}$1$%.*s$%lu$%s", (int)p.salt_len, p.salt,
+					    p.rounds, hex);
+		}
+		x_wipe(got, sizeof(got));
+		x_wipe(&p, sizeof(p));
+		return ret;
+	}
+	case KIND_SSHA:
+		return ssha_like(scheme, enc, rest, password, hash_r);
+	case KIND_PLAIN:
+		*hash_r = xasprintf("{PLAIN}%s", password);
+		return PASSWORD_OK;
+	case KIND_ARGON2ID:
+	case KIND_ARGON2I:
+		return pw_argon2_hash_like(scheme->kind == KIND_ARGON2ID, rest, password, hash_r);
+	case KIND_SCRAM_SHA1:
+	case KIND_SCRAM_SHA256:
+		return pw_scram_hash_like(scheme->kind == KIND_SCRAM_SHA1 ? PASSWORD_SCRAM_SHA1
+					  : PASSWORD_SCRAM_SHA256, rest, password, hash_r);
+	case KIND_CRAM_MD5:
+		return password_cram_md5_make(password, hash_r);
+	}
+	return PASSWORD_EUNSUPPORTED;
+}
+
+void password_params_default(struct password_params *p_r)
+{
+	*p_r = (struct password_params){
+		.scheme = PASSWORD_SCHEME_ARGON2ID,
+		.argon2_time = PASSWORD_ARGON2_DEFAULT_TIME,
+		.argon2_memory_kib = PASSWORD_ARGON2_DEFAULT_MEMORY_KIB,
+		.argon2_lanes = PASSWORD_ARGON2_DEFAULT_LANES,
+		.crypt_rounds = PASSWORD_DEFAULT_ROUNDS,
+	};
 }
 
 int password_hash_rounds(const char *password, unsigned rounds, char **hash_r)
@@ -358,7 +566,7 @@ int password_hash_rounds(const char *password, unsigned rounds, char **hash_r)
 	if (rounds < PASSWORD_MIN_ROUNDS || rounds > PASSWORD_MAX_ROUNDS)
 		return PASSWORD_EUNSUPPORTED;
 	unsigned char rnd[SALT_CHARS];
-	if (random_bytes(rnd, sizeof(rnd)) < 0)
+	if (pw_random_bytes(rnd, sizeof(rnd)) < 0)
 		return PASSWORD_EINTERNAL;
 	/* 16 salt characters of 6 random bits each: the longest salt
 	 * SHA512-CRYPT uses. */
@@ -368,22 +576,56 @@ int password_hash_rounds(const char *password, unsigned rounds, char **hash_r)
 	salt[SALT_CHARS] = '\0';
 	char setting[64];
 	snprintf(setting, sizeof(setting), "$6$rounds=%u$%s$", rounds, salt);
-
-	struct crypt_data *data = xcalloc(1, sizeof(*data));
-	const char *out = crypt_r(password, setting, data);
+	char *out = crypt_heap(password, setting);
 	int ret = PASSWORD_EINTERNAL;
 	if (out != NULL && strncmp(out, "$6$", 3) == 0) {
 		*hash_r = xasprintf("{SHA512-CRYPT}%s", out);
 		ret = PASSWORD_OK;
 	}
-	x_wipe(data, sizeof(*data));
-	free(data);
+	if (out != NULL) {
+		x_wipe(out, strlen(out));
+		free(out);
+	}
+	return ret;
+}
+
+int password_hash_params(const char *password, const struct password_params *params,
+			 char **hash_r)
+{
+	*hash_r = NULL;
+	if (params->scheme == PASSWORD_SCHEME_SHA512_CRYPT)
+		return password_hash_rounds(password, params->crypt_rounds, hash_r);
+	if (params->scheme != PASSWORD_SCHEME_ARGON2ID)
+		return PASSWORD_EUNSUPPORTED;
+	unsigned char salt[ARGON2_SALT_LEN];
+	if (pw_random_bytes(salt, sizeof(salt)) < 0)
+		return PASSWORD_EINTERNAL;
+	return pw_argon2_hash(password, params->argon2_time, params->argon2_memory_kib,
+			      params->argon2_lanes, salt, sizeof(salt), hash_r);
+}
+
+int password_hash_fast(const char *password, char **hash_r)
+{
+	*hash_r = NULL;
+	unsigned char raw[32 + 16];
+	if (pw_random_bytes(raw + 32, 16) < 0)
+		return PASSWORD_EINTERNAL;
+	int ret = PASSWORD_EINTERNAL;
+	if (digest_with_salt("SHA256", password, strlen(password), raw + 32, 16, raw) == 32) {
+		char *b64 = base64_encode_str(raw, sizeof(raw));
+		*hash_r = xasprintf("{SSHA256}%s", b64);
+		free(b64);
+		ret = PASSWORD_OK;
+	}
+	x_wipe(raw, sizeof(raw));
 	return ret;
 }
 
 int password_hash(const char *password, char **hash_r)
 {
-	return password_hash_rounds(password, PASSWORD_DEFAULT_ROUNDS, hash_r);
+	struct password_params p;
+	password_params_default(&p);
+	return password_hash_params(password, &p, hash_r);
 }
 
 const char *password_result_name(int result)

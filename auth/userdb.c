@@ -1,20 +1,20 @@
 /* The passwd-file user database: parsing into an immutable generation (file
- * text split in place + a hash map by name), change-driven reload that keeps
- * old generations alive for borrowed records, password checks, and the
- * locked, atomic line edits behind `loft user add|passwd|del|list`. */
+ * text split in place + a hash map by canonical name + parsed extra fields),
+ * change-driven reload that keeps old generations alive for borrowed
+ * records, password checks, and the unknown-user dummy that costs what the
+ * most common hash in the file costs. Editing lives in userdb-edit.c. */
 #include "auth/userdb.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "auth/afile.h"
 #include "auth/password.h"
+#include "auth/password-schemes.h"
 #include "lib/log.h"
 #include "lib/path.h"
 #include "lib/xmem.h"
@@ -22,6 +22,15 @@
 /* Refuse users files above this size: a passwd-file of a million users is
  * ~150 MB; anything bigger is a mistake. */
 #define USERDB_FILE_MAX (256u * 1024 * 1024)
+#define CLASS_MAX 64        /* length of a cost class text */
+#define CLASSES_MAX 32      /* distinct cost classes counted per load */
+#define UNKNOWN_MAX 16      /* distinct unknown field names listed per load */
+
+struct cost_class {
+	char name[CLASS_MAX];
+	size_t count;
+	const char *hash;         /* one user's stored hash of this class */
+};
 
 struct userdb_gen {
 	struct userdb_gen *prev;  /* older generation, kept until userdb_free */
@@ -32,37 +41,21 @@ struct userdb_gen {
 	uint32_t *buckets;        /* index+1 into users, 0 = end of chain */
 	uint32_t *next;           /* per user: next index+1 in its chain */
 	size_t n_buckets;         /* power of two */
+	char typical[CLASS_MAX];  /* most common cost class, "" if none */
+	const char *typical_hash; /* a stored hash of that class (borrowed) */
+	char *dummy;              /* made on first use under dummy_lock */
 };
 
 struct userdb {
 	char *path;
 	pthread_mutex_t lock;        /* guards gen, have_st, st */
 	pthread_mutex_t reload_lock; /* one reload at a time */
+	pthread_mutex_t dummy_lock;  /* making a generation's dummy */
 	struct userdb_gen *gen;
 	bool have_st;
 	struct stat st;
+	struct password_params params;
 };
-
-bool userdb_name_valid(const char *name)
-{
-	size_t len = name == NULL ? 0 : strlen(name);
-	if (len == 0 || len > USERDB_NAME_MAX || name[0] == '.' || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			  c == '@' || c == '+' || c == '-';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-static bool pw_field_valid(const char *pw)
-{
-	return pw != NULL && pw[0] != '\0' && strpbrk(pw, ":\r\n") == NULL;
-}
 
 /* FNV-1a: the keys come from the administrator's file, not from clients. */
 static uint32_t name_hash(const char *s)
@@ -73,66 +66,6 @@ static uint32_t name_hash(const char *s)
 		h *= 16777619u;
 	}
 	return h;
-}
-
-/* ---- reading and parsing ---- */
-
-/* Read the whole file; a missing file is empty text with *st_valid_r false. */
-static int read_file(const char *path, char **text_r, size_t *len_r,
-		     struct stat *st_r, bool *st_valid_r, char **err_r)
-{
-	*text_r = NULL;
-	*st_valid_r = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			*text_r = xstrdup("");
-			*len_r = 0;
-			return USERDB_OK;
-		}
-		*err_r = xasprintf("%s: %s", path, strerror(errno));
-		return USERDB_EIO;
-	}
-	if (fstat(fd, st_r) < 0 || !S_ISREG(st_r->st_mode) ||
-	    (uint64_t)st_r->st_size > USERDB_FILE_MAX) {
-		*err_r = xasprintf("%s: not a regular file of at most %u bytes", path,
-				   USERDB_FILE_MAX);
-		close(fd);
-		return USERDB_EIO;
-	}
-	size_t cap = (size_t)st_r->st_size + 1, len = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (len == cap) {
-			if (cap > USERDB_FILE_MAX) {
-				*err_r = xasprintf("%s: file grew past %u bytes", path,
-						   USERDB_FILE_MAX);
-				goto fail;
-			}
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*err_r = xasprintf("%s: read: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*text_r = buf;
-	*len_r = len;
-	*st_valid_r = true;
-	return USERDB_OK;
-fail:
-	close(fd);
-	free(buf);
-	return USERDB_EIO;
 }
 
 static const struct userdb_user *gen_lookup(const struct userdb_gen *gen, const char *name)
@@ -149,8 +82,69 @@ static const struct userdb_user *gen_lookup(const struct userdb_gen *gen, const 
 	return NULL;
 }
 
-/* Split one line (NUL-terminated, in the text buffer) into u. Returns false
- * for a malformed line. */
+/* ---- parsing ---- */
+
+struct parse_ctx {
+	const char *path;
+	unsigned line;
+	const char *user;
+	struct { char name[32]; size_t count; } unknown[UNKNOWN_MAX];
+	size_t n_unknown, unknown_total;
+	struct cost_class classes[CLASSES_MAX];
+	size_t n_classes;
+};
+
+static void on_bad_field(void *ctx, const char *key, size_t key_len, const char *why)
+{
+	struct parse_ctx *c = ctx;
+	log_warn("userdb: %s:%u: user %s: extra field %.*s: %s", c->path, c->line, c->user,
+		 (int)(key_len > 40 ? 40 : key_len), key, why);
+}
+
+static void on_unknown_field(void *ctx, const char *key, size_t key_len)
+{
+	struct parse_ctx *c = ctx;
+	c->unknown_total++;
+	if (key_len >= sizeof(c->unknown[0].name))
+		key_len = sizeof(c->unknown[0].name) - 1;
+	for (size_t i = 0; i < c->n_unknown; i++) {
+		if (strlen(c->unknown[i].name) == key_len &&
+		    memcmp(c->unknown[i].name, key, key_len) == 0) {
+			c->unknown[i].count++;
+			return;
+		}
+	}
+	if (c->n_unknown < UNKNOWN_MAX) {
+		/* Only name characters reach the log. */
+		char *n = c->unknown[c->n_unknown].name;
+		for (size_t i = 0; i < key_len; i++)
+			n[i] = (key[i] >= 0x21 && key[i] < 0x7f) ? key[i] : '?';
+		n[key_len] = '\0';
+		c->unknown[c->n_unknown++].count = 1;
+	}
+}
+
+static void count_class(struct parse_ctx *c, const char *hash)
+{
+	char name[CLASS_MAX];
+	if (!password_cost_class(hash, name, sizeof(name)))
+		return;
+	for (size_t i = 0; i < c->n_classes; i++) {
+		if (strcmp(c->classes[i].name, name) == 0) {
+			c->classes[i].count++;
+			return;
+		}
+	}
+	if (c->n_classes < CLASSES_MAX) {
+		struct cost_class *k = &c->classes[c->n_classes++];
+		memcpy(k->name, name, sizeof(name));
+		k->count = 1;
+		k->hash = hash;
+	}
+}
+
+/* Split one line (NUL-terminated, in the text buffer) into u; the name is
+ * lower-cased in place. Returns false for a malformed line. */
 static bool parse_line(char *line, struct userdb_user *u)
 {
 	char *fields[8];
@@ -163,8 +157,10 @@ static bool parse_line(char *line, struct userdb_user *u)
 		*p++ = '\0';
 		fields[n++] = p;
 	}
-	if (n < 2 || !userdb_name_valid(fields[0]))
+	char canon[USERDB_NAME_MAX + 1];
+	if (n < 2 || !userdb_name_normalize(fields[0], canon))
 		return false;
+	memcpy(fields[0], canon, strlen(canon));
 	for (size_t i = n; i < 8; i++)
 		fields[i] = "";
 	*u = (struct userdb_user){
@@ -173,6 +169,19 @@ static bool parse_line(char *line, struct userdb_user *u)
 		.shell = fields[6], .extra = fields[7],
 	};
 	return true;
+}
+
+static void log_unknown(const struct parse_ctx *c)
+{
+	if (c->unknown_total == 0)
+		return;
+	char list[UNKNOWN_MAX * 40] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < c->n_unknown && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s(%zu)",
+					i > 0 ? " " : "", c->unknown[i].name, c->unknown[i].count);
+	log_info("userdb: %s: %zu extra field(s) Loft does not use, ignored: %s%s", c->path,
+		 c->unknown_total, list, c->n_unknown == UNKNOWN_MAX ? " ..." : "");
 }
 
 /* Build a generation from text (taken over). Malformed lines and duplicates
@@ -193,10 +202,14 @@ static struct userdb_gen *gen_parse(const char *path, char *text, size_t len)
 		gen->n_buckets *= 2;
 	gen->buckets = xcalloc(gen->n_buckets, sizeof(*gen->buckets));
 
-	unsigned lineno = 0;
+	struct parse_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->path = path;
+	struct userdb_fields_report report = {
+		.bad = on_bad_field, .unknown = on_unknown_field, .ctx = ctx,
+	};
 	char *line = text;
 	while (line != NULL && *line != '\0') {
-		lineno++;
+		ctx->line++;
 		char *nl = strchr(line, '\n');
 		if (nl != NULL)
 			*nl = '\0';
@@ -212,11 +225,14 @@ static struct userdb_gen *gen_parse(const char *path, char *text, size_t len)
 		if (!parse_line(line, &u)) {
 			log_warn("userdb: %s:%u: malformed line skipped (want "
 				 "name:{SCHEME}hash:..., name of [A-Za-z0-9._@+-])",
-				 path, lineno);
+				 path, ctx->line);
 		} else if (gen_lookup(gen, u.name) != NULL) {
 			log_warn("userdb: %s:%u: user %s listed again, the first entry is used",
-				 path, lineno, u.name);
+				 path, ctx->line, u.name);
 		} else {
+			ctx->user = u.name;
+			userdb_fields_parse(u.extra, &u.fields, &report);
+			count_class(ctx, u.password);
 			size_t idx = gen->n_users++;
 			gen->users[idx] = u;
 			uint32_t b = name_hash(u.name) & (uint32_t)(gen->n_buckets - 1);
@@ -225,6 +241,16 @@ static struct userdb_gen *gen_parse(const char *path, char *text, size_t len)
 		}
 		line = next_line;
 	}
+	log_unknown(ctx);
+	size_t best = 0;
+	for (size_t i = 0; i < ctx->n_classes; i++) {
+		if (ctx->classes[i].count > best) {
+			best = ctx->classes[i].count;
+			memcpy(gen->typical, ctx->classes[i].name, CLASS_MAX);
+			gen->typical_hash = ctx->classes[i].hash;
+		}
+	}
+	free(ctx);
 	return gen;
 }
 
@@ -232,10 +258,15 @@ static void gen_free_chain(struct userdb_gen *gen)
 {
 	while (gen != NULL) {
 		struct userdb_gen *prev = gen->prev;
+		for (size_t i = 0; i < gen->n_users; i++)
+			userdb_fields_clear(&gen->users[i].fields);
 		/* The text holds password hashes: wipe before freeing. */
 		if (gen->text != NULL)
 			x_wipe(gen->text, gen->text_len);
 		free(gen->text);
+		if (gen->dummy != NULL)
+			x_wipe(gen->dummy, strlen(gen->dummy));
+		free(gen->dummy);
 		free(gen->users);
 		free(gen->next);
 		free(gen->buckets);
@@ -251,13 +282,14 @@ int userdb_load(const char *path, struct userdb **db_r, char **err_r)
 	size_t len;
 	struct stat st;
 	bool st_valid;
-	int ret = read_file(path, &text, &len, &st, &st_valid, err_r);
-	if (ret < 0)
-		return ret;
+	if (afile_read(path, USERDB_FILE_MAX, &text, &len, &st, &st_valid, err_r) < 0)
+		return USERDB_EIO;
 	struct userdb *db = xcalloc(1, sizeof(*db));
 	db->path = xstrdup(path);
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->reload_lock, NULL);
+	pthread_mutex_init(&db->dummy_lock, NULL);
+	password_params_default(&db->params);
 	db->gen = gen_parse(path, text, len);
 	db->have_st = st_valid;
 	if (st_valid)
@@ -274,26 +306,37 @@ void userdb_free(struct userdb **dbp)
 	gen_free_chain(db->gen);
 	pthread_mutex_destroy(&db->lock);
 	pthread_mutex_destroy(&db->reload_lock);
+	pthread_mutex_destroy(&db->dummy_lock);
 	free(db->path);
 	free(db);
 	*dbp = NULL;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
+void userdb_set_hash_params(struct userdb *db, const struct password_params *params)
 {
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+	db->params = *params;
 }
+
+static int reload_locked(struct userdb *db, bool *changed_r, char **err_r);
 
 int userdb_reload(struct userdb *db, bool *changed_r, char **err_r)
 {
 	if (changed_r != NULL)
 		*changed_r = false;
 	pthread_mutex_lock(&db->reload_lock);
+	return reload_locked(db, changed_r, err_r);
+}
+
+int userdb_refresh(struct userdb *db, char **err_r)
+{
+	if (pthread_mutex_trylock(&db->reload_lock) != 0)
+		return USERDB_OK;   /* another thread is checking right now */
+	return reload_locked(db, NULL, err_r);
+}
+
+/* The body of a reload; called with reload_lock held, releases it. */
+static int reload_locked(struct userdb *db, bool *changed_r, char **err_r)
+{
 	struct stat now;
 	bool exists = stat(db->path, &now) == 0;
 	if (!exists && errno != ENOENT) {
@@ -302,7 +345,7 @@ int userdb_reload(struct userdb *db, bool *changed_r, char **err_r)
 		return USERDB_EIO;
 	}
 	pthread_mutex_lock(&db->lock);
-	bool unchanged = exists ? db->have_st && same_file(&now, &db->st) : !db->have_st;
+	bool unchanged = exists ? db->have_st && afile_same(&now, &db->st) : !db->have_st;
 	pthread_mutex_unlock(&db->lock);
 	if (unchanged) {
 		pthread_mutex_unlock(&db->reload_lock);
@@ -312,10 +355,9 @@ int userdb_reload(struct userdb *db, bool *changed_r, char **err_r)
 	size_t len;
 	struct stat st;
 	bool st_valid;
-	int ret = read_file(db->path, &text, &len, &st, &st_valid, err_r);
-	if (ret < 0) {
+	if (afile_read(db->path, USERDB_FILE_MAX, &text, &len, &st, &st_valid, err_r) < 0) {
 		pthread_mutex_unlock(&db->reload_lock);
-		return ret;
+		return USERDB_EIO;
 	}
 	struct userdb_gen *gen = gen_parse(db->path, text, len);
 	pthread_mutex_lock(&db->lock);
@@ -342,14 +384,57 @@ static struct userdb_gen *current_gen(struct userdb *db)
 
 const struct userdb_user *userdb_lookup(struct userdb *db, const char *name)
 {
-	if (name == NULL)
+	char canon[USERDB_NAME_MAX + 1];
+	if (name == NULL || !userdb_name_normalize(name, canon))
 		return NULL;
-	return gen_lookup(current_gen(db), name);
+	return gen_lookup(current_gen(db), canon);
 }
 
 size_t userdb_count(struct userdb *db)
 {
 	return current_gen(db)->n_users;
+}
+
+const struct userdb_user *userdb_user_at(struct userdb *db, size_t i)
+{
+	struct userdb_gen *gen = current_gen(db);
+	return i < gen->n_users ? &gen->users[i] : NULL;
+}
+
+/* The generation's dummy hash, made on first use from a random password. */
+static const char *gen_dummy(struct userdb *db, struct userdb_gen *gen)
+{
+	pthread_mutex_lock(&db->dummy_lock);
+	if (gen->dummy == NULL) {
+		unsigned char rnd[16];
+		char pw[33];
+		if (pw_random_bytes(rnd, sizeof(rnd)) < 0)
+			memset(rnd, 0x5a, sizeof(rnd)); /* still never a user's hash */
+		pw_hex_encode(rnd, sizeof(rnd), pw);
+		if (gen->typical_hash != NULL)
+			(void)password_hash_like(gen->typical_hash, pw, &gen->dummy);
+		if (gen->dummy == NULL)
+			(void)password_hash_params(pw, &db->params, &gen->dummy);
+		x_wipe(pw, sizeof(pw));
+		x_wipe(rnd, sizeof(rnd));
+	}
+	const char *dummy = gen->dummy;
+	pthread_mutex_unlock(&db->dummy_lock);
+	return dummy;
+}
+
+void userdb_verify_dummy(struct userdb *db, const char *password)
+{
+	const char *dummy = gen_dummy(db, current_gen(db));
+	if (dummy != NULL)
+		(void)password_verify(password, dummy);
+}
+
+void userdb_dummy_class(struct userdb *db, char *buf, size_t size)
+{
+	const char *dummy = gen_dummy(db, current_gen(db));
+	if (dummy == NULL || !password_cost_class(dummy, buf, size))
+		snprintf(buf, size, "none");
 }
 
 int userdb_verify(struct userdb *db, const char *name, const char *password)
@@ -361,12 +446,7 @@ int userdb_verify(struct userdb *db, const char *name, const char *password)
 	}
 	const struct userdb_user *u = userdb_lookup(db, name);
 	if (u == NULL) {
-		/* Burn the same work as a real SHA512-CRYPT check: a 86-character
-		 * hash part makes crypt_r run all rounds, then mismatch. */
-		char *dummy = xasprintf("{SHA512-CRYPT}$6$rounds=%u$loftdummysalt000$%086d",
-					PASSWORD_DEFAULT_ROUNDS, 0);
-		(void)password_verify(password, dummy);
-		free(dummy);
+		userdb_verify_dummy(db, password);
 		return USERDB_ENOTFOUND;
 	}
 	int ret = password_verify(password, u->password);
@@ -374,256 +454,9 @@ int userdb_verify(struct userdb *db, const char *name, const char *password)
 		return USERDB_OK;
 	if (ret == PASSWORD_MISMATCH)
 		return USERDB_EMISMATCH;
-	log_warn("userdb: user=%s stored password unusable: %s", name,
+	log_warn("userdb: user=%s stored password unusable: %s", u->name,
 		 password_result_name(ret));
 	return USERDB_EPASSWORD;
-}
-
-/* ---- editing ---- */
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Replace path with buf: tmp file in the same directory, fsync, rename,
- * fsync the directory. */
-static int write_atomic(const char *path, const char *buf, size_t len, char **err_r)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *dir = path_dir_of(path);
-	int ret = USERDB_EIO;
-	(void)unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*err_r = xasprintf("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
-		*err_r = xasprintf("%s: write: %s", tmp, strerror(errno));
-		close(fd);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		*err_r = xasprintf("%s: rename: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		goto out;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		*err_r = xasprintf("%s: fsync: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		goto out;
-	}
-	close(dfd);
-	ret = USERDB_OK;
-out:
-	free(tmp);
-	free(dir);
-	return ret;
-}
-
-enum edit_op { EDIT_ADD, EDIT_PASSWD, EDIT_DELETE };
-
-/* Length of the user-name part of a raw line, or 0 for comments, blank
- * lines and lines without a name. */
-static size_t line_name_len(const char *line, size_t len)
-{
-	if (len == 0 || line[0] == '#' || line[0] == '\r')
-		return 0;
-	const char *colon = memchr(line, ':', len);
-	return colon == NULL ? 0 : (size_t)(colon - line);
-}
-
-static void buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		while (*len + n + 1 > *cap)
-			*cap = *cap < 256 ? 256 : *cap * 2;
-		*buf = xrealloc(*buf, *cap);
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-}
-
-/* Rewrite text into a new buffer with op applied. Returns 0 or an error. */
-static int apply_edit(const char *text, size_t text_len, enum edit_op op,
-		      const char *name, const char *pw_hash, char **out_r, size_t *out_len_r)
-{
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	size_t name_len = strlen(name);
-	bool found = false;
-	const char *p = text, *end = text + text_len;
-	buf_add(&out, &len, &cap, "", 0);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t line_len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		size_t with_nl = nl != NULL ? line_len + 1 : line_len;
-		size_t nlen = line_name_len(p, line_len);
-		bool match = nlen == name_len && memcmp(p, name, name_len) == 0;
-		if (match && op == EDIT_DELETE) {
-			found = true;           /* drop every line of the user */
-		} else if (match && op == EDIT_PASSWD && !found) {
-			/* Replace field 2 only, keep everything after it. */
-			found = true;
-			const char *pw = p + nlen + 1;
-			const char *pw_end = memchr(pw, ':', (size_t)(p + line_len - pw));
-			if (pw_end == NULL)
-				pw_end = p + line_len;
-			buf_add(&out, &len, &cap, p, nlen + 1);
-			buf_add(&out, &len, &cap, pw_hash, strlen(pw_hash));
-			buf_add(&out, &len, &cap, pw_end, (size_t)(p + with_nl - pw_end));
-		} else {
-			if (match)
-				found = true;
-			buf_add(&out, &len, &cap, p, with_nl);
-		}
-		p += with_nl;
-	}
-	if (op == EDIT_ADD) {
-		if (found) {
-			x_wipe(out, len);
-			free(out);
-			return USERDB_EEXIST;
-		}
-		if (len > 0 && out[len - 1] != '\n')
-			buf_add(&out, &len, &cap, "\n", 1);
-		char *line = xasprintf("%s:%s::::::\n", name, pw_hash);
-		buf_add(&out, &len, &cap, line, strlen(line));
-		x_wipe(line, strlen(line));
-		free(line);
-	} else if (!found) {
-		x_wipe(out, len);
-		free(out);
-		return USERDB_ENOTFOUND;
-	}
-	*out_r = out;
-	*out_len_r = len;
-	return USERDB_OK;
-}
-
-static int lock_file(const char *path, int *fd_r, char **err_r)
-{
-	char *lock_path = xasprintf("%s.lock", path);
-	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	int ret = USERDB_OK;
-	if (fd < 0) {
-		*err_r = xasprintf("%s: %s", lock_path, strerror(errno));
-		ret = USERDB_EIO;
-	} else {
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno == EINTR)
-				continue;
-			*err_r = xasprintf("%s: flock: %s", lock_path, strerror(errno));
-			close(fd);
-			fd = -1;
-			ret = USERDB_EIO;
-			break;
-		}
-	}
-	free(lock_path);
-	*fd_r = fd;
-	return ret;
-}
-
-static int edit_file(const char *path, enum edit_op op, const char *name,
-		     const char *pw_hash, char **err_r)
-{
-	char *dummy_err = NULL;
-	if (err_r == NULL)
-		err_r = &dummy_err;
-	*err_r = NULL;
-	if (!userdb_name_valid(name)) {
-		*err_r = xasprintf("invalid user name '%s': use 1-%d characters of "
-				   "A-Z a-z 0-9 . _ @ + -, not starting with '.' or '-'",
-				   name, USERDB_NAME_MAX);
-		free(dummy_err);
-		return USERDB_EINVAL;
-	}
-	if (op != EDIT_DELETE && !pw_field_valid(pw_hash)) {
-		*err_r = xstrdup("invalid password hash (empty, or contains ':' or a newline)");
-		free(dummy_err);
-		return USERDB_EINVAL;
-	}
-	int lock_fd;
-	int ret = lock_file(path, &lock_fd, err_r);
-	if (ret < 0) {
-		free(dummy_err);
-		return ret;
-	}
-	char *text = NULL, *out = NULL;
-	size_t text_len, out_len = 0;
-	struct stat st;
-	bool st_valid;
-	ret = read_file(path, &text, &text_len, &st, &st_valid, err_r);
-	if (ret == USERDB_OK)
-		ret = apply_edit(text, text_len, op, name, pw_hash, &out, &out_len);
-	if (ret == USERDB_EEXIST)
-		*err_r = xasprintf("user %s already exists in %s", name, path);
-	else if (ret == USERDB_ENOTFOUND)
-		*err_r = xasprintf("no user %s in %s", name, path);
-	else if (ret == USERDB_OK)
-		ret = write_atomic(path, out, out_len, err_r);
-	if (text != NULL) {
-		x_wipe(text, text_len);
-		free(text);
-	}
-	if (out != NULL) {
-		x_wipe(out, out_len);
-		free(out);
-	}
-	close(lock_fd);
-	free(dummy_err);
-	return ret;
-}
-
-int userdb_file_add(const char *path, const char *name, const char *pw_hash, char **err_r)
-{
-	return edit_file(path, EDIT_ADD, name, pw_hash, err_r);
-}
-
-int userdb_file_set_password(const char *path, const char *name, const char *pw_hash,
-			     char **err_r)
-{
-	return edit_file(path, EDIT_PASSWD, name, pw_hash, err_r);
-}
-
-int userdb_file_delete(const char *path, const char *name, char **err_r)
-{
-	return edit_file(path, EDIT_DELETE, name, NULL, err_r);
-}
-
-int userdb_file_list(const char *path, char ***names_r, size_t *count_r, char **err_r)
-{
-	*names_r = NULL;
-	*count_r = 0;
-	char *dummy_err = NULL;
-	struct userdb *db;
-	int ret = userdb_load(path, &db, err_r != NULL ? err_r : &dummy_err);
-	free(dummy_err);
-	if (ret < 0)
-		return ret;
-	struct userdb_gen *gen = db->gen;
-	char **names = xcalloc(gen->n_users + 1, sizeof(*names));
-	for (size_t i = 0; i < gen->n_users; i++)
-		names[i] = xstrdup(gen->users[i].name);
-	*names_r = names;
-	*count_r = gen->n_users;
-	userdb_free(&db);
-	return USERDB_OK;
 }
 
 const char *userdb_strerror(int err)

@@ -13,6 +13,9 @@
 enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP };
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALWAYS };
+/* [auth] password_scheme: the order of auth's enum password_scheme. */
+enum conf_password_scheme { CONF_SCHEME_ARGON2ID, CONF_SCHEME_SHA512_CRYPT };
+enum conf_store_scram { CONF_SCRAM_NO, CONF_SCRAM_SHA256, CONF_SCRAM_BOTH };
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -98,6 +101,31 @@ struct loft_config {
 	unsigned write_batch_messages;   /* messages per batch of ranged ops */
 	unsigned tombstone_max_age_days; /* 0 = kept for ever */
 	unsigned tombstone_max_count;    /* per mailbox, 0 = no limit */
+
+	/* [auth] */
+	int password_scheme;               /* enum conf_password_scheme */
+	uint64_t argon2_memory;            /* bytes per ARGON2ID hash */
+	unsigned argon2_passes;
+	unsigned argon2_lanes;
+	unsigned sha512_crypt_rounds;
+	int store_scram;                   /* enum conf_store_scram */
+	unsigned scram_iterations;
+	bool store_cram_md5;
+	unsigned mechanisms;               /* bit (1u << i) per [auth] mechanisms name i */
+	size_t sasl_max_response;          /* base64 characters */
+	char *app_passwords_file;
+	char *login_state_file;
+	unsigned login_state_flush_ms;
+	char *auth_secret_file;
+	unsigned fail_delay_ms;
+	unsigned fail_delay_max_ms;
+	unsigned fail_limit_address;       /* 0 = never refuse */
+	unsigned fail_limit_user;          /* 0 = never refuse */
+	unsigned fail_block_ms;
+	unsigned fail_forget_ms;
+	unsigned throttle_ipv4_prefix;
+	unsigned throttle_ipv6_prefix;
+	unsigned throttle_entries;
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -58,6 +58,12 @@ static char *allowed_text(const struct conf_setting *row)
 {
 	if (row->type == CONF_T_ENUM)
 		return conf_enum_list(row);
+	if (row->type == CONF_T_WORDS) {
+		char *list = conf_enum_list(row);
+		char *any = xasprintf("any of %s", list);
+		free(list);
+		return any;
+	}
 	char *range = conf_range_text(row);
 	if (range != NULL && (row->flags & CONF_F_AUTO)) {
 		char *both = xasprintf("auto or %s", range);

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
+	libargon2-dev
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail procps
 	# tests/e2e/test_storage_crash.py traces the durable write order;

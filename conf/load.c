@@ -88,6 +88,12 @@ static void resolve_computed(struct loft_config *cfg)
 		cfg->mail_dir = conf_resolve_path(cfg->state_dir, "mail");
 	if (cfg->users_file == NULL)
 		cfg->users_file = conf_resolve_path(cfg->state_dir, "users");
+	if (cfg->app_passwords_file == NULL)
+		cfg->app_passwords_file = conf_resolve_path(cfg->state_dir, "app-passwords");
+	if (cfg->login_state_file == NULL)
+		cfg->login_state_file = conf_resolve_path(cfg->state_dir, "logins");
+	if (cfg->auth_secret_file == NULL)
+		cfg->auth_secret_file = conf_resolve_path(cfg->state_dir, "auth-secret");
 	if (cfg->local_domains == NULL) {
 		cfg->local_domains = xstrdup(cfg->hostname);
 		for (char *p = cfg->local_domains; *p != '\0'; p++)

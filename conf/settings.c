@@ -30,6 +30,32 @@ static const struct conf_enum_name plaintext_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct conf_enum_name scheme_names[] = {
+	{ "ARGON2ID", CONF_SCHEME_ARGON2ID },
+	{ "SHA512-CRYPT", CONF_SCHEME_SHA512_CRYPT },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name scram_names[] = {
+	{ "no", CONF_SCRAM_NO },
+	{ "sha256", CONF_SCRAM_SHA256 },
+	{ "both", CONF_SCRAM_BOTH },
+	{ NULL, 0 },
+};
+
+/* The SASL mechanisms, in auth's enum auth_mech order (the server maps them
+ * by name; test-auth checks that every name is one auth knows). */
+const struct conf_enum_name conf_mechanism_names[] = {
+	{ "SCRAM-SHA-256-PLUS", 0 },
+	{ "SCRAM-SHA-256", 1 },
+	{ "SCRAM-SHA-1-PLUS", 2 },
+	{ "SCRAM-SHA-1", 3 },
+	{ "CRAM-MD5", 4 },
+	{ "PLAIN", 5 },
+	{ "LOGIN", 6 },
+	{ NULL, 0 },
+};
+
 static const struct conf_enum_name tls_version_names[] = {
 	{ "TLSv1.2", TLS1_2_VERSION },
 	{ "TLSv1.3", TLS1_3_VERSION },
@@ -192,6 +218,77 @@ const struct conf_setting conf_settings[] = {
 	{ "storage", "tombstone_max_count", CONF_T_UINT, MAIN(tombstone_max_count), "100000",
 	  NULL, 0, UINT32_MAX, NULL, 0, NULL,
 	  "Expunge records kept per mailbox for QRESYNC; 0 = no limit." },
+
+	/* [auth] */
+	{ "auth", "password_scheme", CONF_T_ENUM, MAIN(password_scheme), "ARGON2ID", NULL,
+	  0, 0, scheme_names, 0, NULL,
+	  "Scheme of new passwords (`loft user add/passwd`)." },
+	{ "auth", "argon2_memory", CONF_T_SIZE, MAIN(argon2_memory), "64M", NULL,
+	  64 * KIB, 4 * GIB, NULL, 0, NULL,
+	  "ARGON2ID memory per hash (Dovecot's default is 64M)." },
+	{ "auth", "argon2_passes", CONF_T_UINT, MAIN(argon2_passes), "3", NULL, 1, 1000,
+	  NULL, 0, NULL,
+	  "ARGON2ID passes over the memory (time cost)." },
+	{ "auth", "argon2_lanes", CONF_T_UINT, MAIN(argon2_lanes), "1", NULL, 1, 64,
+	  NULL, 0, NULL,
+	  "ARGON2ID lanes (parallelism) per hash." },
+	{ "auth", "sha512_crypt_rounds", CONF_T_UINT, MAIN(sha512_crypt_rounds), "50000",
+	  NULL, 1000, 999999999, NULL, 0, NULL,
+	  "Rounds of SHA512-CRYPT when password_scheme uses it." },
+	{ "auth", "store_scram", CONF_T_ENUM, MAIN(store_scram), "no", NULL, 0, 0,
+	  scram_names, 0, NULL,
+	  "Also store SCRAM keys for new passwords: no, sha256, or both (+SHA-1)." },
+	{ "auth", "scram_iterations", CONF_T_UINT, MAIN(scram_iterations), "4096", NULL,
+	  4096, 10000000, NULL, 0, NULL,
+	  "PBKDF2 iterations of new SCRAM keys (RFC 7677 minimum 4096)." },
+	{ "auth", "store_cram_md5", CONF_T_BOOL, MAIN(store_cram_md5), "no", NULL, 0, 0,
+	  NULL, 0, NULL,
+	  "Also store a CRAM-MD5 context (weak: unsalted and fast to crack)." },
+	{ "auth", "mechanisms", CONF_T_WORDS, MAIN(mechanisms), "PLAIN LOGIN", NULL, 0, 0,
+	  conf_mechanism_names, 0, NULL,
+	  "SASL mechanisms offered (add SCRAM-* with store_scram)." },
+	{ "auth", "sasl_max_response", CONF_T_SIZE, MAIN(sasl_max_response), "16K", NULL,
+	  256, 1 * MIB, NULL, 0, NULL,
+	  "Longest SASL response accepted from a client (base64 characters)." },
+	{ "auth", "app_passwords_file", CONF_T_PATH, MAIN(app_passwords_file), NULL,
+	  "`<state_dir>/app-passwords`", 0, 0, NULL, 0, "/var/lib/loft/app-passwords",
+	  "Per-device app passwords (managed with `loft user app-password`)." },
+	{ "auth", "login_state_file", CONF_T_PATH, MAIN(login_state_file), NULL,
+	  "`<state_dir>/logins`", 0, 0, NULL, 0, "/var/lib/loft/logins",
+	  "Last login per user, service and device (written by the server)." },
+	{ "auth", "login_state_flush", CONF_T_DURATION, MAIN(login_state_flush_ms), "60s",
+	  NULL, 1 * MS_S, MS_H, NULL, 0, NULL,
+	  "How often changed login state is written (fsync) to its file." },
+	{ "auth", "secret_file", CONF_T_PATH, MAIN(auth_secret_file), NULL,
+	  "`<state_dir>/auth-secret`", 0, 0, NULL, 0, "/var/lib/loft/auth-secret",
+	  "Random key for SCRAM salts of unknown users (made if missing)." },
+	{ "auth", "fail_delay", CONF_T_DURATION, MAIN(fail_delay_ms), "1s", NULL, 0,
+	  MS_M, NULL, 0, NULL,
+	  "Delay before answering a failed login; doubles per failure." },
+	{ "auth", "fail_delay_max", CONF_T_DURATION, MAIN(fail_delay_max_ms), "15s", NULL,
+	  0, 10 * MS_M, NULL, 0, NULL,
+	  "Cap on the delay after failed logins." },
+	{ "auth", "fail_limit_address", CONF_T_UINT, MAIN(fail_limit_address), "20", NULL,
+	  0, 1000000, NULL, 0, NULL,
+	  "Failures from one network before it is refused (0 = never)." },
+	{ "auth", "fail_limit_user", CONF_T_UINT, MAIN(fail_limit_user), "10", NULL,
+	  0, 1000000, NULL, 0, NULL,
+	  "Failures for one user name before it is refused (0 = never)." },
+	{ "auth", "fail_block_time", CONF_T_DURATION, MAIN(fail_block_ms), "15m", NULL,
+	  1 * MS_S, 24 * MS_H, NULL, 0, NULL,
+	  "How long a refused network or user stays refused." },
+	{ "auth", "fail_forget_time", CONF_T_DURATION, MAIN(fail_forget_ms), "15m", NULL,
+	  1 * MS_S, 24 * MS_H, NULL, 0, NULL,
+	  "Quiet time after which failures are forgotten." },
+	{ "auth", "throttle_ipv4_prefix", CONF_T_UINT, MAIN(throttle_ipv4_prefix), "32",
+	  NULL, 1, 32, NULL, 0, NULL,
+	  "IPv4 failures are counted per network of this prefix length." },
+	{ "auth", "throttle_ipv6_prefix", CONF_T_UINT, MAIN(throttle_ipv6_prefix), "64",
+	  NULL, 1, 128, NULL, 0, NULL,
+	  "IPv6 failures are counted per network of this prefix length." },
+	{ "auth", "throttle_entries", CONF_T_UINT, MAIN(throttle_entries), "65536", NULL,
+	  512, 16777216, NULL, 0, NULL,
+	  "Networks (and users) tracked at once; 32 bytes each, fixed." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -239,6 +336,9 @@ const struct conf_section conf_sections[] = {
 	  "Log verbosity and destination." },
 	{ "storage", false, conf_settings + 32, 8,
 	  "Quotas and the mail index." },
+	{ "auth", false, conf_settings + 40, 23,
+	  "Password hashing, stored credentials, SASL mechanisms, app passwords, "
+	  "login state and the throttling of failed logins." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

@@ -21,6 +21,9 @@ enum conf_type {
 	CONF_T_HOSTNAME, /* DNS name (with CONF_F_WILDCARD also *.example.org) */
 	CONF_T_DOMAINS,  /* space separated DNS names, stored lower-case */
 	CONF_T_CIPHERS,  /* OpenSSL cipher list / TLS 1.3 suite list syntax */
+	CONF_T_WORDS,    /* space separated subset of the row's names
+			  * (case-insensitive); stored as a bit mask of
+			  * (1u << value) */
 };
 
 struct conf_enum_name {
@@ -43,7 +46,7 @@ struct conf_setting {
 	const char *def;      /* default as configuration text; NULL: unset or computed */
 	const char *def_doc;  /* shown instead of def when def is NULL */
 	uint64_t min, max;    /* numeric types, in stored units (bytes, ms) */
-	const struct conf_enum_name *names; /* CONF_T_ENUM, NULL-terminated */
+	const struct conf_enum_name *names; /* CONF_T_ENUM/WORDS, NULL-terminated */
 	unsigned flags;
 	const char *example;  /* loft.conf value when def is NULL */
 	const char *doc;      /* one line */
@@ -64,6 +67,9 @@ struct conf_section {
  * parallel to this array. */
 extern const struct conf_setting conf_settings[];
 extern const size_t conf_n_settings;
+
+/* [auth] mechanisms: the SASL mechanism names and their bits. */
+extern const struct conf_enum_name conf_mechanism_names[];
 
 extern const struct conf_section conf_sections[];
 extern const size_t conf_n_sections;

@@ -228,6 +228,7 @@ const char *conf_type_name(enum conf_type type)
 	case CONF_T_HOSTNAME: return "host name";
 	case CONF_T_DOMAINS: return "domain list";
 	case CONF_T_CIPHERS: return "cipher list";
+	case CONF_T_WORDS: return "word list";
 	}
 	return "?";
 }
@@ -253,6 +254,7 @@ const char *conf_type_help(const struct conf_setting *row)
 			: "a host name such as mail.example.org";
 	case CONF_T_DOMAINS: return "domain names separated by spaces (e.g. example.org example.net)";
 	case CONF_T_CIPHERS: return "an OpenSSL cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20";
+	case CONF_T_WORDS: return "one or more of the listed words, separated by spaces";
 	}
 	return "?";
 }
@@ -393,6 +395,38 @@ static int set_enum(const struct conf_setting *row, void *base, const char *text
 	return LOFT_EINVAL;
 }
 
+static int set_words(const struct conf_setting *row, void *base, const char *text,
+		     char **why_r)
+{
+	uint64_t mask = 0;
+	const char *p = text;
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		size_t len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		const struct conf_enum_name *e = row->names;
+		for (; e->name != NULL; e++)
+			if (strlen(e->name) == len && strncasecmp(e->name, p, len) == 0)
+				break;
+		if (e->name == NULL) {
+			char *list = conf_enum_list(row);
+			*why_r = xasprintf("'%.*s' is not valid; use words from %s", (int)len, p,
+					   list);
+			free(list);
+			return -1;
+		}
+		mask |= 1ull << e->value;
+		p += len;
+	}
+	if (mask == 0) {
+		*why_r = xasprintf("the list is empty; use %s", conf_type_help(row));
+		return -1;
+	}
+	set_uint(row, base, mask);
+	return 0;
+}
+
 int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		   const char *dir, char **why_r)
 {
@@ -414,6 +448,8 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		return set_number(row, base, text, why_r);
 	case CONF_T_ENUM:
 		return set_enum(row, base, text, why_r);
+	case CONF_T_WORDS:
+		return set_words(row, base, text, why_r);
 	case CONF_T_BOOL: {
 		bool b;
 		if (conf_parse_bool(text, &b) < 0) {
@@ -501,6 +537,17 @@ char *conf_value_format(const struct conf_setting *row, const void *base)
 			if ((uint64_t)(uint32_t)e->value == v)
 				return xstrdup(e->name);
 		return xasprintf("%llu", (unsigned long long)v);
+	case CONF_T_WORDS: {
+		char *out = xstrdup("");
+		for (const struct conf_enum_name *e = row->names; e->name != NULL; e++) {
+			if (!(v & (1ull << e->value)))
+				continue;
+			char *more = xasprintf("%s%s%s", out, out[0] != '\0' ? " " : "", e->name);
+			free(out);
+			out = more;
+		}
+		return out;
+	}
 	case CONF_T_UINT:
 		if ((row->flags & CONF_F_AUTO) && v == 0)
 			return xstrdup("auto");

@@ -17,7 +17,7 @@ static const struct subcommand subcommands[] = {
 	{ "demo", cli_demo, "DIR [--port-base N] [--user NAME --password PW]: demo setup and serve" },
 	{ "deliver", cli_deliver, "-u USER [-m MAILBOX]: deliver a message from stdin" },
 	{ "index", cli_index, "check|rebuild USER: verify or rebuild a user's index" },
-	{ "user", cli_user, "add|passwd|del|list: manage the users file" },
+	{ "user", cli_user, "add|passwd|del|list|show|test|hash|app-password: users" },
 	{ "config", cli_config, "doc|example|check: settings reference, example file, validate -c FILE" },
 };
 

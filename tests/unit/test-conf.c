@@ -647,6 +647,68 @@ static void test_enums(void **state)
 	}
 }
 
+/* [auth]: defaults, the word-list type (mechanisms) and the ranges. */
+static void test_auth_section(void **state)
+{
+	(void)state;
+	struct loft_config *cfg = load_ok("[server]\nstate_dir = /srv/loft\n");
+	assert_int_equal(cfg->password_scheme, CONF_SCHEME_ARGON2ID);
+	assert_int_equal(cfg->argon2_memory, 64 * 1024 * 1024);
+	assert_int_equal(cfg->argon2_passes, 3);
+	assert_int_equal(cfg->argon2_lanes, 1);
+	assert_int_equal(cfg->sha512_crypt_rounds, 50000);
+	assert_int_equal(cfg->store_scram, CONF_SCRAM_NO);
+	assert_int_equal(cfg->scram_iterations, 4096);
+	assert_false(cfg->store_cram_md5);
+	assert_int_equal(cfg->mechanisms, (1u << 5) | (1u << 6));   /* PLAIN LOGIN */
+	assert_int_equal(cfg->sasl_max_response, 16384);
+	assert_string_equal(cfg->app_passwords_file, "/srv/loft/app-passwords");
+	assert_string_equal(cfg->login_state_file, "/srv/loft/logins");
+	assert_string_equal(cfg->auth_secret_file, "/srv/loft/auth-secret");
+	assert_int_equal(cfg->login_state_flush_ms, 60000);
+	assert_int_equal(cfg->fail_delay_ms, 1000);
+	assert_int_equal(cfg->fail_delay_max_ms, 15000);
+	assert_int_equal(cfg->fail_limit_address, 20);
+	assert_int_equal(cfg->fail_limit_user, 10);
+	assert_int_equal(cfg->fail_block_ms, 15 * 60000);
+	assert_int_equal(cfg->fail_forget_ms, 15 * 60000);
+	assert_int_equal(cfg->throttle_ipv4_prefix, 32);
+	assert_int_equal(cfg->throttle_ipv6_prefix, 64);
+	assert_int_equal(cfg->throttle_entries, 65536);
+	conf_free(cfg);
+
+	cfg = load_ok("[auth]\nmechanisms = scram-sha-256  SCRAM-SHA-256-PLUS\tPLAIN\n"
+		      "password_scheme = SHA512-CRYPT\nstore_scram = both\n"
+		      "store_cram_md5 = yes\nargon2_memory = 1M\nthrottle_ipv6_prefix = 48\n");
+	assert_int_equal(cfg->mechanisms, (1u << 0) | (1u << 1) | (1u << 5));
+	assert_int_equal(cfg->password_scheme, CONF_SCHEME_SHA512_CRYPT);
+	assert_int_equal(cfg->store_scram, CONF_SCRAM_BOTH);
+	assert_true(cfg->store_cram_md5);
+	assert_int_equal(cfg->argon2_memory, 1024 * 1024);
+	assert_int_equal(cfg->throttle_ipv6_prefix, 48);
+	/* formatted back in table order, canonical spelling */
+	const struct conf_section *sec = conf_section_find("auth");
+	char *text = conf_value_format(conf_setting_find(sec, "mechanisms"), cfg);
+	assert_string_equal(text, "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN");
+	free(text);
+	conf_free(cfg);
+
+	expect_err("[auth]\nmechanisms = PLAIN DIGEST-MD5\n",
+		   NAME ":2: bad value for 'mechanisms' in [auth]: 'DIGEST-MD5' is not valid; "
+		   "use words from SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, "
+		   "SCRAM-SHA-1, CRAM-MD5, PLAIN or LOGIN");
+	expect_err_has("[auth]\nmechanisms = \t\n", NAME ":2: ", "empty", NULL);
+	expect_err_has("[auth]\nargon2_memory = 32K\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[auth]\nscram_iterations = 4095\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[auth]\nthrottle_ipv6_prefix = 129\n", NAME ":2: ", "out of range",
+		       NULL);
+	expect_err_has("[auth]\nthrottle_entries = 511\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[auth]\nsasl_max_response = 255\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[auth]\nstore_scram = sha1\n", NAME ":2: ", "no, sha256 or both", NULL);
+	expect_err_has("[auth]\npassword_scheme = MD5-CRYPT\n", NAME ":2: ", "ARGON2ID", NULL);
+	expect_err_has("[auth]\nlogin_state_flush = 0s\n", NAME ":2: ", "out of range", NULL);
+}
+
 static void test_strings_addresses_hostnames(void **state)
 {
 	(void)state;
@@ -697,7 +759,7 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [listener NAME], [certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
 		   "address, port, tls");
@@ -1549,6 +1611,7 @@ int main(void)
 		cmocka_unit_test(test_command_limits),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_strings_addresses_hostnames),
+		cmocka_unit_test(test_auth_section),
 		cmocka_unit_test(test_unknown_section_and_key),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_duplicates),
