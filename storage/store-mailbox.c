@@ -524,7 +524,40 @@ void store_strv_free(char **names, size_t count)
 	free(names);
 }
 
-int store_status(struct store_user *user, const char *name, struct store_status *status_r)
+/* Messages with uid >= mb->recent_uid: nobody claimed them as \Recent. */
+static int count_unclaimed(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb,
+			   uint32_t *count_r)
+{
+	*count_r = 0;
+	if (mb->recent_uid >= mb->uidnext)
+		return 0;
+	if (mb->recent_uid <= 1) {
+		*count_r = mb->messages;
+		return 0;
+	}
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, idx->dbi.msgs, &cur);
+	if (rc != 0)
+		return idx_err(rc, "recent count");
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, mb->id, mb->recent_uid);
+	MDB_val k = { sizeof(kb), kb }, v;
+	uint32_t n = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < IDX_MSG_KEY_LEN || idx_get_u32(k.mv_data) != mb->id)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return idx_err(rc, "recent count");
+	*count_r = n;
+	return 0;
+}
+
+static int status_of(struct store_user *user, const char *name, bool recent,
+		     struct store_status *status_r)
 {
 	char *canon = store_name_canonical(name);
 	if (canon == NULL)
@@ -532,10 +565,13 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	int err = store_mailbox_sync(user, canon);
 	struct idx_mbox mb;
 	MDB_txn *txn = NULL;
+	uint32_t unclaimed = 0;
 	if (err == 0)
 		err = idx_read_begin(&user->idx, &txn);
 	if (err == 0)
 		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+	if (err == 0 && recent)
+		err = count_unclaimed(&user->idx, txn, &mb, &unclaimed);
 	idx_read_end(&user->idx, txn);
 	free(canon);
 	if (err != 0)
@@ -548,5 +584,17 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->vsize = mb.vsize;
+	status_r->recent = unclaimed;
 	return 0;
+}
+
+int store_status(struct store_user *user, const char *name, struct store_status *status_r)
+{
+	return status_of(user, name, false, status_r);
+}
+
+int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r)
+{
+	return status_of(user, name, true, status_r);
 }

@@ -258,6 +258,7 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	status_r->highestmodseq = mb.highestmodseq;
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
+	status_r->vsize = mb.vsize;
 	return 0;
 }
 
