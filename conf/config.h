@@ -94,6 +94,7 @@ struct loft_config {
 	size_t lmdb_map_size;     /* sparse map size per user index */
 	unsigned index_cache_size; /* open user indexes kept (LRU) */
 	unsigned writer_threads;
+	char *initial_mailboxes;  /* conf/mailboxes.h list, "" = none */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -183,6 +183,10 @@ const struct conf_setting conf_settings[] = {
 	{ "storage", "writer_threads", CONF_T_UINT, MAIN(writer_threads), "2", NULL,
 	  1, 64, NULL, 0, NULL,
 	  "Threads committing index writes (group commit per user)." },
+	{ "storage", "initial_mailboxes", CONF_T_MAILBOXES, MAIN(initial_mailboxes),
+	  "Drafts \\Drafts, Sent \\Sent, Trash \\Trash, Junk \\Junk, Archive \\Archive", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Mailboxes made and subscribed at a user's first login; empty = none." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -228,8 +232,8 @@ const struct conf_section conf_sections[] = {
 	  "Bounds on connections, input sizes, command shapes and idle times." },
 	{ "log", false, conf_settings + 30, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 32, 5,
-	  "Quotas and the mail index." },
+	{ "storage", false, conf_settings + 32, 6,
+	  "Quotas, the mail index and the mailboxes new users get." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

@@ -21,6 +21,7 @@ enum conf_type {
 	CONF_T_HOSTNAME, /* DNS name (with CONF_F_WILDCARD also *.example.org) */
 	CONF_T_DOMAINS,  /* space separated DNS names, stored lower-case */
 	CONF_T_CIPHERS,  /* OpenSSL cipher list / TLS 1.3 suite list syntax */
+	CONF_T_MAILBOXES, /* "Name \\Use, Name" list (conf/mailboxes.h) */
 };
 
 struct conf_enum_name {
