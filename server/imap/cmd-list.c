@@ -85,8 +85,9 @@ static void write_entry(const struct list_cmd *l, struct imap_resp *r,
 			put_attr(r, &first, "\\NonExistent");
 		if ((l->ret_subscribed || l->q.sel_subscribed) && e->subscribed)
 			put_attr(r, &first, "\\Subscribed");
-		if (e->exists || e->has_children)
-			put_attr(r, &first, e->has_children ? "\\HasChildren" : "\\HasNoChildren");
+		/* always, also for \NonExistent names (RFC 5258 4: MUST with
+		 * CHILDREN, MAY without) */
+		put_attr(r, &first, e->has_children ? "\\HasChildren" : "\\HasNoChildren");
 		break;
 	}
 	if (l->q.mode != IMAP_LIST_LSUB && e->exists && e->special_use != 0) {
@@ -144,7 +145,7 @@ static void list_work(struct sess_job *job)
 		int err = l->status.recent ? store_status_recent(u, entries[i].name, &st)
 					   : store_status(u, entries[i].name, &st);
 		if (err == 0)   /* gone meanwhile: RFC 5819 says leave it out */
-			imap_status_write(&r, entries[i].name, &l->status, &st, l->appendlimit);
+			imap_status_write(&r, entries[i].name, NULL, &l->status, &st, l->appendlimit);
 	}
 	free(entries);
 	imap_list_tree_free(&tree);
@@ -162,8 +163,11 @@ static enum imap_cmd_result write_more(struct imap_session *s)
 			n = LIST_SLICE;
 		conn_write(s->conn, l->out + l->out_off, n);
 		l->out_off += n;
-		if (l->out_off < l->out_len && conn_output_full(s->conn))
+		if (l->out_off < l->out_len && conn_output_full(s->conn)) {
+			conn_debug(s->conn, "list: output paused at %zu of %zu bytes", l->out_off,
+				   l->out_len);
 			return IMAP_CMD_AGAIN;   /* on_drained continues */
+		}
 	}
 	imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL,
 			  l->lsub ? "LSUB completed." : "LIST completed.");

@@ -16,6 +16,7 @@ struct status_cmd {
 	struct sess_job job;
 	struct imap_session *s;
 	char *name;
+	char *wire;                  /* the name as the client sent it */
 	struct imap_status_req req;
 	uint64_t appendlimit;
 	struct store_status st;
@@ -26,6 +27,7 @@ static void status_free(void *ctx)
 {
 	struct status_cmd *c = ctx;
 	free(c->name);
+	free(c->wire);
 	free(c);
 }
 
@@ -48,7 +50,7 @@ static void status_done(struct sess_job *job)
 		} else {
 			struct imap_resp r;
 			imap_resp_init(&r, imap_session_utf8(s));
-			imap_status_write(&r, c->name, &c->req, &c->st, c->appendlimit);
+			imap_status_write(&r, c->name, c->wire, &c->req, &c->st, c->appendlimit);
 			imap_resp_send(&r, s->conn);
 			imap_resp_free(&r);
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "STATUS completed.");
@@ -71,6 +73,7 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, const struct imap_c
 		return IMAP_CMD_DONE;
 	}
 	c->s = s;
+	c->wire = xstrdup(cmd->args[0].str);
 	c->appendlimit = conn_config(s->conn)->max_literal_size;
 	c->job.work = status_work;
 	c->job.done = status_done;

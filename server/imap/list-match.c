@@ -17,6 +17,7 @@ struct imap_match {
 	size_t n_tokens;
 	size_t words;                /* uint64_t words per state set */
 	bool never;                  /* cannot match any valid name */
+	bool ends_pct;               /* the pattern's last byte is '%' */
 	uint64_t *star, *pct;        /* states whose token is * / % */
 	uint64_t *lit[256];          /* states whose token is that byte; NULL: none */
 	uint64_t *mem;               /* one allocation behind all sets */
@@ -36,6 +37,7 @@ struct imap_match *imap_match_compile(const char *pattern)
 {
 	struct imap_match *m = xcalloc(1, sizeof(*m));
 	size_t len = strlen(pattern);
+	m->ends_pct = len > 0 && pattern[len - 1] == '%';
 	/* tokens: 0 = literal (byte in lits[]), 1 = star, 2 = pct */
 	unsigned char *kind = xmalloc(len + 1), *lits = xmalloc(len + 1);
 	size_t n = 0, literals = 0;
@@ -166,6 +168,11 @@ bool imap_match(const struct imap_match *m, const char *name)
 	if (words > 8)
 		free(cur < nxt ? cur : nxt);
 	return ok;
+}
+
+bool imap_match_ends_pct(const struct imap_match *m)
+{
+	return m->ends_pct;
 }
 
 char *imap_match_canonical(const char *reference, const char *pattern)

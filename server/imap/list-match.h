@@ -16,6 +16,9 @@ struct imap_match;
 struct imap_match *imap_match_compile(const char *pattern);
 void imap_match_free(struct imap_match **m);
 bool imap_match(const struct imap_match *m, const char *name);
+/* Whether the pattern ends with '%': RFC 3501 returns hierarchy levels
+ * (as \Noselect) only for such patterns. */
+bool imap_match_ends_pct(const struct imap_match *m);
 
 /* The canonical pattern of a LIST command: the reference and the mailbox
  * argument joined (RFC 9051 6.3.9; a reference is taken as a prefix as

@@ -139,12 +139,14 @@ static bool meets(const struct imap_list_query *q, const struct node *n)
 	return true;
 }
 
-static bool matches(const struct imap_list_query *q, const struct node *n)
+/* Bit 0: some pattern matches; bit 1: one ending in '%' does. */
+static unsigned matches(const struct imap_list_query *q, const struct node *n)
 {
+	unsigned r = 0;
 	for (size_t i = 0; i < q->n_patterns; i++)
 		if (imap_match(q->patterns[i], n->name))
-			return true;
-	return false;
+			r |= imap_match_ends_pct(q->patterns[i]) ? 3u : 1u;
+	return r;
 }
 
 void imap_list_tree_select(const struct imap_list_tree *t, const struct imap_list_query *q,
@@ -154,9 +156,10 @@ void imap_list_tree_select(const struct imap_list_tree *t, const struct imap_lis
 	*n_r = 0;
 	if (t->n == 0)
 		return;
-	bool *match = xcalloc(t->n, sizeof(*match)), *meet = xcalloc(t->n, sizeof(*meet));
+	unsigned char *match = xcalloc(t->n, 1);
+	bool *meet = xcalloc(t->n, sizeof(*meet));
 	for (size_t i = 0; i < t->n; i++) {
-		match[i] = matches(q, &t->nodes[i]);
+		match[i] = (unsigned char)matches(q, &t->nodes[i]);
 		meet[i] = meets(q, &t->nodes[i]);
 	}
 	/* criteria that leave levels out unless RECURSIVEMATCH asks for them */
@@ -180,6 +183,9 @@ void imap_list_tree_select(const struct imap_list_tree *t, const struct imap_lis
 			if (q->mode == IMAP_LIST_EXTENDED && !q->sel_recursive && narrowed)
 				continue;
 			level = q->mode != IMAP_LIST_EXTENDED;
+			/* RFC 3501 6.3.8/6.3.9: levels only for a trailing '%' */
+			if (level && (match[i] & 2) == 0)
+				continue;
 		}
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;

@@ -3,8 +3,9 @@
  * every subscription and every hierarchy level above them; a name is
  * returned when it matches a pattern and meets the selection criteria, or
  * when it matches and has a descendant that meets them without matching
- * (a \Noselect level in LSUB and rev1 LIST, \NonExistent in extended LIST,
- * CHILDINFO with RECURSIVEMATCH). Pure computation, no I/O: the command
+ * (a \Noselect level in LSUB and rev1 LIST, where the pattern that matches
+ * must end with '%'; \NonExistent in extended LIST; CHILDINFO with
+ * RECURSIVEMATCH). Pure computation, no I/O: the command
  * (cmd-list.c) reads the store and formats the result. */
 #ifndef LOFT_IMAP_LIST_TREE_H
 #define LOFT_IMAP_LIST_TREE_H

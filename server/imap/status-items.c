@@ -2,6 +2,7 @@
 #include "server/imap/status-items.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <strings.h>
 
 #include "server/imap/parser.h"
@@ -44,12 +45,15 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 	return 0;
 }
 
-void imap_status_write(struct imap_resp *r, const char *mailbox,
+void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wire_name,
 		       const struct imap_status_req *req, const struct store_status *st,
 		       uint64_t appendlimit)
 {
 	imap_resp_raw(r, "* STATUS ");
-	imap_resp_mailbox(r, mailbox);
+	if (wire_name != NULL)
+		imap_resp_astring(r, wire_name, strlen(wire_name));
+	else
+		imap_resp_mailbox(r, mailbox);
 	imap_resp_raw(r, " (");
 	for (size_t i = 0; i < req->n; i++) {
 		if (i > 0)

@@ -36,8 +36,10 @@ struct imap_status_req {
  * RECENT does not exist. Returns 0 or -1 with a reason for BAD. */
 int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status_req *req,
 		      const char **why_r);
-/* "* STATUS <mailbox> (<item> <value> ...)\r\n"; appendlimit 0 = none. */
-void imap_status_write(struct imap_resp *r, const char *mailbox,
+/* "* STATUS <mailbox> (<item> <value> ...)\r\n"; appendlimit 0 = none.
+ * mailbox is a store name; wire_name, when given, is written instead as
+ * the client sent it (STATUS echoes "inbox" as "inbox"). */
+void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wire_name,
 		       const struct imap_status_req *req, const struct store_status *st,
 		       uint64_t appendlimit);
 
