@@ -214,6 +214,10 @@ static void test_plain_list(void **state)
 			    "INBOX:E;Work:EC;Work b:E;music:CL;");
 	assert_string_equal(run(&w, IMAP_LIST_PLAIN, "", P("Work/%")), "Work/2024:E;");
 	assert_string_equal(run(&w, IMAP_LIST_PLAIN, "", P("nothing")), "");
+	/* ... but only where the pattern ends with '%' */
+	assert_string_equal(run(&w, IMAP_LIST_PLAIN, "", P("music")), "");
+	assert_string_equal(run(&w, IMAP_LIST_PLAIN, "", P("m*")), "music/rock:E;");
+	assert_string_equal(run(&w, IMAP_LIST_PLAIN, "", P("mu%")), "music:CL;");
 }
 
 /* RFC 5258 section 5, example 11: a server with missing hierarchy levels. */
@@ -251,9 +255,13 @@ static void test_extended_subscribed(void **state)
 	/* ... unless RECURSIVEMATCH asks for it, with CHILDINFO */
 	assert_string_equal(run(&w, IMAP_LIST_EXTENDED, "sr", P("%")),
 			    "INBOX:ES;Fruit:ECI;Vegetable:ESCI;");
-	/* LSUB: the same level is \Noselect */
+	/* LSUB: the same level is \Noselect, for patterns ending in '%' */
+	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("Fruit")), "");
+	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("F%")), "Fruit:ECL;");
 	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("%")),
 			    "INBOX:ES;Fruit:ECL;Vegetable:ESC;");
+	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("Fruit")), "");
+	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("F%")), "Fruit:ECL;");
 	assert_string_equal(run(&w, IMAP_LIST_LSUB, "", P("*")),
 			    "INBOX:ES;Fruit/Banana:ES;Fruit/Peach:S;Vegetable:ESC;"
 			    "Vegetable/Broccoli:ES;");
