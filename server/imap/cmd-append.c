@@ -1,5 +1,5 @@
-/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8): the message literal is
- * streamed, never buffered. At the literal's announcement the mailbox,
+/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8, RFC 9755 "UTF8 (~{n})"):
+ * the message literal is streamed, never buffered. At the literal's announcement the mailbox,
  * flags and date are checked and the store's append is opened on the
  * storage pool; only then does a {n} client get "+", and an over-size or
  * impossible upload is refused before a byte of it is read. The bytes go
