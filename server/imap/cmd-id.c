@@ -1,9 +1,11 @@
 /* ID (RFC 2971): the client's identification is logged (one line, every
  * field escaped), and the server answers with its name and version. The
  * RFC's limits are enforced: at most 30 pairs, field names up to 30 octets,
- * values up to 1024 octets. Valid in every state. */
+ * values up to 1024 octets (of which the log keeps 128). Valid in every
+ * state. */
 #include "server/imap/commands.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,11 +21,17 @@ static bool is_string(const struct imap_arg *a)
 	return (a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL) && !a->streamed;
 }
 
+/* Bytes of one value that go into the log line (the rest is "..."). */
+#define ID_LOG_VALUE_MAX 128
+
 /* Append text to the log line with quotes, backslashes and bytes outside
  * printable ASCII escaped, so a client cannot forge log fields. */
 static void log_escaped(char **line, size_t *len, const char *s, size_t n)
 {
-	*line = xrealloc(*line, *len + 4 * n + 3);
+	bool cut = n > ID_LOG_VALUE_MAX;
+	if (cut)
+		n = ID_LOG_VALUE_MAX;
+	*line = xrealloc(*line, *len + 4 * n + 6);
 	char *p = *line + *len;
 	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
@@ -38,6 +46,10 @@ static void log_escaped(char **line, size_t *len, const char *s, size_t n)
 		}
 	}
 	*p++ = '"';
+	if (cut) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
 	*len = (size_t)(p - *line);
 	*p = '\0';
 }

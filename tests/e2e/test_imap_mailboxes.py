@@ -376,6 +376,7 @@ def test_id(srv):
         assert cmd(c, 'j ID ("%s" "v")' % ("k" * 31))[1].startswith("j BAD")
         assert cmd(c, 'k ID ("k" "%s")' % ("v" * 1025))[1].startswith("k BAD")
         assert cmd(c, 'l ID ("k" "%s")' % ("v" * 1024))[1].startswith("l OK")
+        srv.wait_log(r'id "k"="%s"\.\.\.$' % ("v" * 128))
         c.send(b'm ID ("x" {4+}\r\n\x01\r\n\x7f)\r\n')
         assert c.read_until_tag("m")[-1].startswith(b"m OK")
         srv.wait_log(r'id "x"="\\x01\\x0d\\x0a\\x7f"')
