@@ -126,6 +126,7 @@ struct loft_config {
 	unsigned throttle_ipv4_prefix;
 	unsigned throttle_ipv6_prefix;
 	unsigned throttle_entries;
+	char *initial_mailboxes;  /* conf/mailboxes.h list, "" = none */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -218,6 +218,10 @@ const struct conf_setting conf_settings[] = {
 	{ "storage", "tombstone_max_count", CONF_T_UINT, MAIN(tombstone_max_count), "100000",
 	  NULL, 0, UINT32_MAX, NULL, 0, NULL,
 	  "Expunge records kept per mailbox for QRESYNC; 0 = no limit." },
+	{ "storage", "initial_mailboxes", CONF_T_MAILBOXES, MAIN(initial_mailboxes),
+	  "Drafts \\Drafts, Sent \\Sent, Trash \\Trash, Junk \\Junk, Archive \\Archive", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Mailboxes made and subscribed at a user's first login; empty = none." },
 
 	/* [auth] */
 	{ "auth", "password_scheme", CONF_T_ENUM, MAIN(password_scheme), "ARGON2ID", NULL,
@@ -334,9 +338,9 @@ const struct conf_section conf_sections[] = {
 	  "Bounds on connections, input sizes, command shapes and idle times." },
 	{ "log", false, conf_settings + 30, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 32, 8,
-	  "Quotas and the mail index." },
-	{ "auth", false, conf_settings + 40, 23,
+	{ "storage", false, conf_settings + 32, 9,
+	  "Quotas, the mail index and the mailboxes new users get." },
+	{ "auth", false, conf_settings + 41, 23,
 	  "Password hashing, stored credentials, SASL mechanisms, app passwords, "
 	  "login state and the throttling of failed logins." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),

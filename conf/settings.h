@@ -24,6 +24,7 @@ enum conf_type {
 	CONF_T_WORDS,    /* space separated subset of the row's names
 			  * (case-insensitive); stored as a bit mask of
 			  * (1u << value) */
+	CONF_T_MAILBOXES, /* "Name \\Use, Name" list (conf/mailboxes.h) */
 };
 
 struct conf_enum_name {

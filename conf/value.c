@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lib/error.h"
+#include "conf/mailboxes.h"
 #include "lib/xmem.h"
 
 /* Leading decimal digits of s as a number; *end_r points past them. */
@@ -195,7 +196,8 @@ uint64_t conf_value_get_uint(const struct conf_setting *row, const void *base)
 static bool is_string_type(enum conf_type t)
 {
 	return t == CONF_T_STRING || t == CONF_T_PATH || t == CONF_T_ADDRESS ||
-	       t == CONF_T_HOSTNAME || t == CONF_T_DOMAINS || t == CONF_T_CIPHERS;
+	       t == CONF_T_HOSTNAME || t == CONF_T_DOMAINS || t == CONF_T_CIPHERS ||
+	       t == CONF_T_MAILBOXES;
 }
 
 const char *conf_value_get_str(const struct conf_setting *row, const void *base)
@@ -229,6 +231,7 @@ const char *conf_type_name(enum conf_type type)
 	case CONF_T_DOMAINS: return "domain list";
 	case CONF_T_CIPHERS: return "cipher list";
 	case CONF_T_WORDS: return "word list";
+	case CONF_T_MAILBOXES: return "mailbox list";
 	}
 	return "?";
 }
@@ -255,6 +258,9 @@ const char *conf_type_help(const struct conf_setting *row)
 	case CONF_T_DOMAINS: return "domain names separated by spaces (e.g. example.org example.net)";
 	case CONF_T_CIPHERS: return "an OpenSSL cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20";
 	case CONF_T_WORDS: return "one or more of the listed words, separated by spaces";
+	case CONF_T_MAILBOXES:
+		return "mailbox names separated by commas, each with an optional special-use "
+		       "attribute (e.g. Drafts \\Drafts, Sent \\Sent, Lists/Work)";
 	}
 	return "?";
 }
@@ -430,7 +436,7 @@ static int set_words(const struct conf_setting *row, void *base, const char *tex
 int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 		   const char *dir, char **why_r)
 {
-	if (text[0] == '\0') {
+	if (text[0] == '\0' && row->type != CONF_T_MAILBOXES) {   /* a list may be empty */
 		*why_r = xasprintf("the value is empty; use %s", conf_type_help(row));
 		return LOFT_EINVAL;
 	}
@@ -496,6 +502,19 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 			return LOFT_EINVAL;
 		}
 		set_str(row, base, list);
+		return 0;
+	}
+	case CONF_T_MAILBOXES: {
+		struct conf_mailbox *list;
+		size_t n;
+		char *why = NULL;
+		if (conf_mailboxes_parse(text, &list, &n, &why) < 0) {
+			*why_r = xasprintf("%s; use %s", why, conf_type_help(row));
+			free(why);
+			return -1;
+		}
+		conf_mailboxes_free(list, n);
+		set_str(row, base, xstrdup(text));
 		return 0;
 	}
 	case CONF_T_CIPHERS:

@@ -16,6 +16,7 @@
 #include "storage/mailbox-name.h"
 #include "storage/mailbox-create.h"
 #include "storage/store-private.h"
+#include "storage/store-recent.h"
 #include "storage/writer.h"
 
 struct op_mbox {
@@ -380,7 +381,37 @@ void store_strv_free(char **names, size_t count)
 	free(names);
 }
 
-int store_status(struct store_user *user, const char *name, struct store_status *status_r)
+/* Messages with uid >= mb->recent_uid: nobody claimed them as \Recent. */
+/* Messages no view of this process has claimed \Recent for (STATUS RECENT
+ * outside a view): those at or above the claim boundary. */
+static int count_unclaimed(struct store_user *u, MDB_txn *txn, const struct idx_mbox *mb,
+			   uint32_t *count_r)
+{
+	*count_r = 0;
+	uint32_t from = store_recent_boundary(u, mb->id, mb->uidvalidity, mb->recent_uid);
+	if (from >= mb->uidnext)
+		return 0;
+	if (from <= 1) {
+		*count_r = mb->messages;
+		return 0;
+	}
+	struct idx_iter it;
+	uint32_t uid, n = 0;
+	int r, err = idx_msg_iter_open(&u->idx, txn, mb->id, from, &it);
+	while (err == 0 && (r = idx_msg_iter_next_uid(&it, &uid)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		n++;
+	}
+	idx_iter_close(&it);
+	*count_r = n;
+	return err;
+}
+
+static int status_of(struct store_user *user, const char *name, bool recent,
+		     struct store_status *status_r)
 {
 	char *canon = store_name_canonical(name);
 	if (canon == NULL)
@@ -388,6 +419,7 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	int err = store_mailbox_sync(user, canon);
 	struct idx_mbox mb;
 	MDB_txn *txn = NULL;
+	uint32_t unclaimed = 0;
 	if (err == 0)
 		err = idx_read_begin(&user->idx, &txn);
 	if (err == 0)
@@ -395,6 +427,8 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	uint64_t pruned = 0;
 	if (err == 0)
 		err = idx_tomb_pruned(&user->idx, txn, mb.id, &pruned);
+	if (err == 0 && recent)
+		err = count_unclaimed(user, txn, &mb, &unclaimed);
 	idx_read_end(&user->idx, txn);
 	free(canon);
 	if (err != 0)
@@ -408,5 +442,17 @@ int store_status(struct store_user *user, const char *name, struct store_status 
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
 	status_r->pruned_modseq = pruned;
+	status_r->vsize = mb.vsize;
+	status_r->recent = unclaimed;
 	return 0;
+}
+
+int store_status(struct store_user *user, const char *name, struct store_status *status_r)
+{
+	return status_of(user, name, false, status_r);
+}
+
+int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r)
+{
+	return status_of(user, name, true, status_r);
 }

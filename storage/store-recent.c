@@ -77,6 +77,20 @@ int store_recent_claim(struct store_user *u, uint32_t mbox_id, uint32_t uidvalid
 	return err;
 }
 
+uint32_t store_recent_boundary(struct store_user *u, uint32_t mbox_id, uint32_t uidvalidity,
+			       uint32_t record_uid)
+{
+	uint32_t uid = record_uid;
+	pthread_mutex_lock(&u->recent_lock);
+	for (size_t i = 0; i < u->n_recent_marks; i++) {
+		const struct store_recent_mark *m = &u->recent_marks[i];
+		if (m->mbox_id == mbox_id && m->uidvalidity == uidvalidity && m->uid > uid)
+			uid = m->uid;
+	}
+	pthread_mutex_unlock(&u->recent_lock);
+	return uid;
+}
+
 void store_recent_flush(struct store_user *u, MDB_txn *txn)
 {
 	pthread_mutex_lock(&u->recent_lock);

@@ -23,6 +23,10 @@ struct store_recent_mark {
  * *uids_r (heap, ascending) gets them; atomic within this process. */
 int store_recent_claim(struct store_user *u, uint32_t mbox_id, uint32_t uidvalidity,
 		       uint32_t **uids_r, size_t *n_r);
+/* The UID below which this process has claimed \Recent in a mailbox: the
+ * larger of the record's recent_uid (given) and the in-memory claim. */
+uint32_t store_recent_boundary(struct store_user *u, uint32_t mbox_id, uint32_t uidvalidity,
+			       uint32_t record_uid);
 /* Writer: write dirty claims into the records inside the batch's txn. */
 void store_recent_flush(struct store_user *u, MDB_txn *txn);
 /* At environment close: write dirty claims in a txn of their own, without

@@ -248,6 +248,7 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	status_r->size = mb.size;
 	status_r->deleted = mb.deleted;
 	status_r->pruned_modseq = pruned;
+	status_r->vsize = mb.vsize;
 	return 0;
 }
 

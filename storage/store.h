@@ -155,16 +155,38 @@ struct store_status {
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
-	uint64_t size;            /* sum of message sizes (RFC822.SIZE) */
+	uint64_t size;            /* sum of message sizes as stored on disk */
 	uint32_t deleted;         /* messages with \Deleted */
 	uint64_t pruned_modseq;   /* highest MODSEQ whose expunge tombstone was
 				   * pruned (retention); 0 = none. Changes since
 				   * a MODSEQ below it cannot list every
 				   * expunged UID (QRESYNC falls back to
 				   * known-uids). */
+	uint64_t vsize;           /* sum of RFC822.SIZEs (every line end CRLF) */
 };
 /* Counters without opening a view (STATUS, LIST-STATUS). */
 int store_status(struct store_user *user, const char *name, struct store_status *status_r);
+/* store_status() plus recent: the messages no view has claimed yet, that
+ * is what the next read-write open will report as \Recent (IMAP4rev1
+ * STATUS RECENT). Costs a scan over those messages. */
+int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r);
+
+/* A mailbox every new user gets (store_user_provision). */
+struct store_initial_mailbox {
+	const char *name;         /* UTF-8, '/' separated */
+	uint32_t special_use;     /* STORE_SPECIAL_*, 0 for none */
+};
+/* Give a user the listed mailboxes once in its life: the first call for a
+ * user creates each listed mailbox that is missing (with its special-use
+ * attribute) and subscribes it, in one durable commit, and records in the
+ * index that this was done; every later call only reads that mark (no
+ * commit), so a mailbox the user deletes stays deleted. A listed mailbox
+ * that exists gets the attribute if it has none; a special use another
+ * mailbox already carries (an imported "Sent Messages" with \Sent) is not
+ * created again. n == 0 does nothing and records nothing. An invalid name
+ * is skipped and logged. */
+int store_user_provision(struct store_user *user, const struct store_initial_mailbox *list,
+			 size_t n);
 
 /* ---- a mailbox view ---- */
 

@@ -8,6 +8,7 @@
 
 #include "lib/mutf7.h"
 #include "lib/xmem.h"
+#include "server/imap/reply.h"
 #include "storage/store.h"
 
 int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char **name_r, const char **why_r)
@@ -19,6 +20,16 @@ int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char **name_r, const c
 	}
 	if (strlen(a->str) != a->len) {
 		*why_r = "Mailbox name contains NUL.";
+		return -1;
+	}
+	/* An atom must be an astring: no list-wildcards or backslash (the
+	 * parser's atoms also carry LIST patterns and flags). */
+	if (a->type == IMAP_ARG_ATOM && strpbrk(a->str, "%*\\") != NULL) {
+		*why_r = "Quote mailbox names with '%', '*' or '\\'.";
+		return -1;
+	}
+	if (utf8 && !imap_utf8_valid(a->str, a->len)) {
+		*why_r = "Mailbox name is not valid UTF-8.";
 		return -1;
 	}
 	char *name = utf8 ? xstrdup(a->str) : mutf7_to_utf8(a->str);

@@ -2,6 +2,8 @@
  * LOGOUT. */
 #include "server/imap/commands.h"
 
+#include "server/imap/reply.h"
+
 enum imap_cmd_result imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args != 0) {
@@ -10,7 +12,7 @@ enum imap_cmd_result imap_cmd_capability(struct imap_session *s, const struct im
 	}
 	char caps[512];
 	imap_capability_string(s, caps, sizeof(caps));
-	conn_printf(s->conn, "* CAPABILITY %s\r\n", caps);
+	imap_write_untagged(s->conn, "CAPABILITY", NULL, caps);
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Capability completed.");
 	return IMAP_CMD_DONE;
 }
@@ -31,7 +33,7 @@ enum imap_cmd_result imap_cmd_logout(struct imap_session *s, const struct imap_c
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "LOGOUT takes no arguments.");
 		return IMAP_CMD_DONE;
 	}
-	conn_write_str(s->conn, "* BYE Logging out.\r\n");
+	imap_write_untagged(s->conn, "BYE", NULL, "Logging out.");
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Logout completed.");
 	imap_enter_state(s, IMAP_STATE_LOGOUT);
 	conn_close(s->conn, "logout");

@@ -1,5 +1,5 @@
-/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8): the message literal is
- * streamed, never buffered. At the literal's announcement the mailbox,
+/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8, RFC 9755 "UTF8 (~{n})"):
+ * the message literal is streamed, never buffered. At the literal's announcement the mailbox,
  * flags and date are checked and the store's append is opened on the
  * storage pool; only then does a {n} client get "+", and an over-size or
  * impossible upload is refused before a byte of it is read. The bytes go
@@ -13,6 +13,8 @@
 #include "lib/xmem.h"
 #include "server/engine/sink.h"
 #include "server/imap/args.h"
+#include "server/imap/reply.h"
+#include "server/imap/store-errors.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -81,27 +83,12 @@ static void append_free(void *ctx)
 
 static const char *store_code(int err)
 {
-	switch (err) {
-	case STORE_ENOTFOUND: return "TRYCREATE";
-	case STORE_EQUOTA: return "OVERQUOTA";
-	case STORE_ETOOBIG: return "TOOBIG";
-	case STORE_EINVALID: return "CANNOT";
-	case STORE_ENOPERM: return "NOPERM";
-	default: return "SERVERBUG";
-	}
+	return imap_store_error_code(err, IMAP_STORE_CTX_TARGET);
 }
 
 static const char *store_text(int err)
 {
-	switch (err) {
-	case STORE_ENOTFOUND: return "Mailbox does not exist.";
-	case STORE_EQUOTA: return "Quota exceeded.";
-	case STORE_ETOOBIG: return "Message too big.";
-	case STORE_EINVALID: return "Invalid mailbox name.";
-	case STORE_ENOPERM: return "Not allowed.";
-	case STORE_EIO: return "Temporary failure, try again.";
-	default: return "Internal error.";
-	}
+	return imap_store_error_text(err, IMAP_STORE_CTX_TARGET);
 }
 
 /* ---- the literal: open the append, then stream ---- */
@@ -140,7 +127,7 @@ static void begin_done(struct sess_job *job)
 		sess_sink_on_space(a->sink, sink_has_room, s);
 		imap_parser_literal_stream(s->parser);
 		if (a->sync)
-			conn_write_str(s->conn, "+ Ready for literal data\r\n");
+			imap_write_continuation(s->conn, "Ready for literal data");
 	}
 	imap_session_resume(s);
 }
@@ -148,8 +135,11 @@ static void begin_done(struct sess_job *job)
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info)
 {
 	const struct imap_command *cmd = info->partial;
+	/* RFC 9755 4 (UTF8=ACCEPT): the message as "UTF8 (~{n}...)". */
+	bool utf8_item = info->depth == 1 && info->n_siblings == 0 && cmd->n_args >= 2 &&
+			 imap_arg_is_atom(&cmd->args[cmd->n_args - 1], "UTF8");
 	/* The mailbox name itself, or a literal inside a list: ordinary. */
-	if (cmd->n_args == 0 || info->depth > 0 || s->cmd != NULL) {
+	if (cmd->n_args == 0 || (info->depth > 0 && !utf8_item) || s->cmd != NULL) {
 		if (s->cmd != NULL)
 			imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL,
 						   "Only one message per APPEND.");
@@ -162,10 +152,14 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 	a->s = s;
 	a->size = info->size;
 	a->sync = info->sync;
-	size_t i = 1;
-	if (imap_arg_mailbox(&cmd->args[0], false, &a->mailbox, &why) < 0)
+	size_t i = 1, end = utf8_item ? cmd->n_args - 1 : cmd->n_args;
+	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &a->mailbox, &why) < 0)
 		goto bad;
-	if (i < cmd->n_args && cmd->args[i].type == IMAP_ARG_LIST) {
+	if (utf8_item && !info->literal8) {
+		why = "UTF8 takes a literal8 (~{n}).";
+		goto bad;
+	}
+	if (i < end && cmd->args[i].type == IMAP_ARG_LIST) {
 		struct imap_flags f;
 		if (imap_arg_flags(&cmd->args[i], &f, &why) < 0)
 			goto bad;
@@ -177,14 +171,14 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 		free(f.keywords);
 		i++;
 	}
-	if (i < cmd->n_args && cmd->args[i].type == IMAP_ARG_QUOTED) {
+	if (i < end && cmd->args[i].type == IMAP_ARG_QUOTED) {
 		if (imap_parse_datetime(cmd->args[i].str, &a->internal_date) < 0) {
 			why = "Invalid date-time.";
 			goto bad;
 		}
 		i++;
 	}
-	if (i != cmd->n_args) {
+	if (i != end) {
 		why = "Invalid APPEND arguments.";
 		goto bad;
 	}
@@ -277,6 +271,9 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, const struct imap_c
 		return IMAP_CMD_DONE;
 	}
 	const struct imap_arg *last = &cmd->args[cmd->n_args - 1];
+	if (last->type == IMAP_ARG_LIST && cmd->n_args >= 3 &&
+	    imap_arg_is_atom(&cmd->args[cmd->n_args - 2], "UTF8") && last->list_count == 1)
+		last = &last->list[0];    /* UTF8 (~{n}) */
 	if (!last->streamed) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Invalid APPEND arguments.");
 		return IMAP_CMD_DONE;

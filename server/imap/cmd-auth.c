@@ -1,7 +1,8 @@
 /* IMAP commands of the not-authenticated state (RFC 9051 6.2): STARTTLS,
  * LOGIN and AUTHENTICATE. LOGIN checks the password on the hash pool, then
- * opens the user's store on the storage pool; the session waits (its
- * command held) and the loop serves other connections meanwhile. */
+ * opens the user's store on the storage pool (and, at a user's first login,
+ * creates the [storage] initial_mailboxes); the session waits (its command
+ * held) and the loop serves other connections meanwhile. */
 #include "server/imap/commands.h"
 
 #include <openssl/crypto.h>
@@ -10,6 +11,7 @@
 #include "auth/userdb.h"
 #include "lib/error.h"
 #include "lib/xmem.h"
+#include "server/imap/special-use.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -45,7 +47,10 @@ struct login {
 	char *password;           /* wiped after the check */
 	int verify;               /* userdb result */
 	int store_err;
+	int provision_err;
 	struct store_user *su;
+	struct store_initial_mailbox *initial;  /* copied from the config */
+	size_t n_initial;
 };
 
 static void login_free(void *ctx)
@@ -57,6 +62,7 @@ static void login_free(void *ctx)
 	}
 	free(l->user);
 	store_user_close(&l->su);
+	imap_initial_mailboxes_free(l->initial, l->n_initial);
 	free(l);
 }
 
@@ -64,6 +70,8 @@ static void open_work(struct sess_job *job)
 {
 	struct login *l = (struct login *)job;
 	l->store_err = store_user_open(job->core->svc->store, l->user, &l->su);
+	if (l->store_err == STORE_OK)
+		l->provision_err = store_user_provision(l->su, l->initial, l->n_initial);
 }
 
 static void open_done(struct sess_job *job)
@@ -82,6 +90,9 @@ static void open_done(struct sess_job *job)
 		imap_cmd_finish(s);
 		return;
 	}
+	if (l->provision_err != STORE_OK)
+		conn_warn(s->conn, "login user=%s: initial mailboxes not created: %s", l->user,
+			  store_strerror(l->provision_err));
 	conn_info(s->conn, "login user=%s method=LOGIN", l->user);
 	imap_session_logged_in(s, l->user, l->su);
 	l->user = NULL;
@@ -145,6 +156,7 @@ enum imap_cmd_result imap_cmd_login(struct imap_session *s, const struct imap_co
 	l->s = s;
 	l->user = xstrdup(user);
 	l->password = xstrndup(cmd->args[1].str, cmd->args[1].len);
+	imap_initial_mailboxes(conn_config(s->conn), &l->initial, &l->n_initial);
 	imap_cmd_hold(s, cmd->tag, l, login_free);
 	l->job.work = verify_work;
 	l->job.done = verify_done;

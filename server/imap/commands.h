@@ -34,6 +34,12 @@ struct imap_command_def {
 	void (*literal_data)(struct imap_session *s, const char *data, size_t len, bool last);
 };
 
+/* Capability tokens of the mailbox-level commands (cmd-enable.c, cmd-id.c,
+ * cmd-list.c, cmd-mailbox.c, cmd-status.c) after login; "APPENDLIMIT=<n>"
+ * (RFC 7889, from max_literal_size) follows them in imap_capability_string. */
+#define IMAP_CAPS_MAILBOXES "ID ENABLE NAMESPACE UTF8=ACCEPT CHILDREN LIST-EXTENDED " \
+	"LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE"
+
 const struct imap_command_def *imap_command_find(const char *name);
 /* The parser's stream filter: commands whose literals may be streamed. */
 bool imap_command_streams(const char *name, void *ctx);
@@ -42,8 +48,13 @@ bool imap_command_streams(const char *name, void *ctx);
  * a client gets a state error instead of "unknown command". */
 bool imap_command_needs_auth(const char *name);
 
-/* Handlers (cmd-any.c, cmd-auth.c, cmd-append.c). */
+/* Handlers (cmd-any.c, cmd-auth.c, cmd-append.c, cmd-enable.c, cmd-id.c,
+ * cmd-list.c, cmd-mailbox.c, cmd-status.c). */
 imap_handler imap_cmd_capability, imap_cmd_noop, imap_cmd_logout;
+imap_handler imap_cmd_enable, imap_cmd_id, imap_cmd_namespace;
+imap_handler imap_cmd_create, imap_cmd_delete, imap_cmd_rename;
+imap_handler imap_cmd_subscribe, imap_cmd_unsubscribe;
+imap_handler imap_cmd_list, imap_cmd_lsub, imap_cmd_status;
 imap_handler imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate;
 imap_handler imap_cmd_append;
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);

@@ -10,6 +10,7 @@
 #include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
+#include "server/imap/reply.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -40,10 +41,7 @@ void imap_reply_tagged(struct imap_session *s, const char *tag, const char *stat
 		s->bad_in_row = 0;
 	if (s->conn == NULL)
 		return;
-	if (code != NULL)
-		conn_printf(s->conn, "%s %s [%s] %s\r\n", tag, status, code, text);
-	else
-		conn_printf(s->conn, "%s %s %s\r\n", tag, status, text);
+	imap_write_tagged(s->conn, tag, status, code, text);
 }
 
 bool imap_plaintext_allowed(const struct imap_session *s)
@@ -62,16 +60,17 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state == IMAP_STATE_NOT_AUTH)
-		snprintf(buf, size, "IMAP4rev1 LITERAL+%s%s",
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ ID%s%s",
 			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
 			 imap_plaintext_allowed(s) ? "" : " LOGINDISABLED");
 	else
-		snprintf(buf, size, "IMAP4rev1 LITERAL+");
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
+			 conn_config(s->conn)->max_literal_size);
 }
 
 void imap_bye(struct imap_session *s, const char *text, const char *reason)
 {
-	conn_printf(s->conn, "* BYE %s\r\n", text);
+	imap_write_untagged(s->conn, "BYE", NULL, text);
 	imap_enter_state(s, IMAP_STATE_LOGOUT);
 	conn_close(s->conn, reason);
 }
@@ -278,7 +277,7 @@ static void imap_session_input(void *ctx)
 		case IMAP_PARSE_NEED_MORE:
 			return;
 		case IMAP_PARSE_CONTINUE:
-			conn_write_str(c, "+ Ready for literal data\r\n");
+			imap_write_continuation(c, "Ready for literal data");
 			break;
 		case IMAP_PARSE_COMMAND:
 			dispatch(s, imap_parser_command(s->parser));
@@ -332,9 +331,10 @@ static void *imap_session_create(struct conn *c)
 	s->parser = imap_parser_create(&lim);
 	imap_parser_set_stream_filter(s->parser, imap_command_streams, NULL);
 	conn_set_max_line(c, lim.max_line);
-	char caps[256];
+	char caps[256], code[300];
 	imap_capability_string(s, caps, sizeof(caps));
-	conn_printf(c, "* OK [CAPABILITY %s] Loft ready.\r\n", caps);
+	snprintf(code, sizeof(code), "CAPABILITY %s", caps);
+	imap_write_untagged(c, "OK", code, "Loft ready.");
 	return s;
 }
 
@@ -352,7 +352,7 @@ static void imap_session_drained(void *ctx)
 static void imap_session_timeout(void *ctx)
 {
 	struct imap_session *s = ctx;
-	conn_write_str(s->conn, "* BYE Disconnected for inactivity.\r\n");
+	imap_write_untagged(s->conn, "BYE", NULL, "Disconnected for inactivity.");
 }
 
 static void imap_session_shutdown(void *ctx, bool force)
@@ -376,9 +376,9 @@ static void imap_session_free(void *ctx)
 
 static void imap_refuse(struct conn *c, enum conn_refuse_reason why)
 {
-	conn_write_str(c, why == CONN_REFUSE_PER_IP
-		       ? "* BYE Too many connections from your address.\r\n"
-		       : "* BYE Too many connections, try again later.\r\n");
+	imap_write_untagged(c, "BYE", NULL, why == CONN_REFUSE_PER_IP
+			    ? "Too many connections from your address."
+			    : "Too many connections, try again later.");
 }
 
 const struct conn_proto imap_conn_proto = {

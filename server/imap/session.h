@@ -34,6 +34,13 @@ enum imap_cmd_result {
 	IMAP_CMD_AGAIN,      /* held: imap_cmd_finish() comes later */
 };
 
+/* Extensions the client turned on with ENABLE (RFC 5161), one bit each;
+ * cmd-enable.c has the table of names. */
+enum imap_enabled {
+	IMAP_ENABLED_UTF8_ACCEPT = 1u << 0,   /* RFC 9755: UTF-8 names, strings */
+	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051 (not offered yet) */
+};
+
 struct imap_session;
 struct imap_command_def;
 struct store_user;
@@ -66,7 +73,16 @@ struct imap_session {
 	/* After login. */
 	char *user;
 	struct store_user *store_user;
+	/* IMAP_ENABLED_* bits (ENABLE). */
+	unsigned enabled;
 };
+
+/* Whether mailbox names and quoted strings are UTF-8 for this session
+ * (IMAP4rev2 or UTF8=ACCEPT enabled) rather than modified UTF-7 / 7-bit. */
+static inline bool imap_session_utf8(const struct imap_session *s)
+{
+	return (s->enabled & (IMAP_ENABLED_UTF8_ACCEPT | IMAP_ENABLED_IMAP4REV2)) != 0;
+}
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);
 const char *imap_state_name(enum imap_state state);

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "conf/config.h"
+#include "conf/mailboxes.h"
 #include "conf/settings.h"
 #include "conf/value.h"
 #include "lib/error.h"
@@ -1386,6 +1387,49 @@ static void expect_check_ok(const char *text)
 
 /* [tls] ciphers and ciphersuites are tried on OpenSSL: a misspelt element
  * fails with file:line even when the rest of the list is valid. */
+/* [storage] initial_mailboxes: "Name \\Use" entries, checked at load. */
+static void test_initial_mailboxes(void **state)
+{
+	(void)state;
+	struct loft_config *cfg = load_ok("");
+	assert_string_equal(cfg->initial_mailboxes,
+			    "Drafts \\Drafts, Sent \\Sent, Trash \\Trash, Junk \\Junk, "
+			    "Archive \\Archive");
+	conf_free(cfg);
+	cfg = load_ok("[storage]\ninitial_mailboxes =\n");
+	assert_string_equal(cfg->initial_mailboxes, "");
+	conf_free(cfg);
+	cfg = load_ok("[storage]\ninitial_mailboxes = Sent Items \\sent,Lists/Work ,"
+		      " Caf\xc3\xa9 \\Archive\n");
+	struct conf_mailbox *list;
+	size_t n;
+	char *why = NULL;
+	assert_int_equal(conf_mailboxes_parse(cfg->initial_mailboxes, &list, &n, &why), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].name, "Sent Items");
+	assert_string_equal(list[0].use, "\\Sent");
+	assert_string_equal(list[1].name, "Lists/Work");
+	assert_null(list[1].use);
+	assert_string_equal(list[2].name, "Caf\xc3\xa9");
+	assert_string_equal(list[2].use, "\\Archive");
+	conf_mailboxes_free(list, n);
+	conf_free(cfg);
+	expect_err_has("[storage]\ninitial_mailboxes = Drafts \\Draft\n", NAME ":2:",
+		       "'\\Draft' is not a special-use attribute", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = Drafts, , Sent\n", NAME ":2:",
+		       "an entry is empty", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = Drafts,\n", NAME ":2:",
+		       "ends with a comma", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = \\Sent\n", NAME ":2:",
+		       "no mailbox name", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = a//b\n", NAME ":2:", "empty level", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = /a\n", NAME ":2:", "empty level", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = Sent, Sent \\Sent\n", NAME ":2:",
+		       "listed twice", NULL);
+	expect_err_has("[storage]\ninitial_mailboxes = Caf\xc3 \\Sent\n", NAME ":2:",
+		       "not valid UTF-8", NULL);
+}
+
 static void test_check_ciphers(void **state)
 {
 	(void)state;
@@ -1625,6 +1669,7 @@ int main(void)
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_check_ciphers),
+		cmocka_unit_test(test_initial_mailboxes),
 		cmocka_unit_test(test_check_reload),
 		cmocka_unit_test(test_committed_docs_match),
 		cmocka_unit_test(test_doc_covers_table),

@@ -1,0 +1,52 @@
+/* ENABLE (RFC 5161, RFC 9051 6.3.1): the table of extensions a client can
+ * turn on for its session, and the command that does it. Unknown names are
+ * ignored as the RFC says; the ENABLED response lists only what this
+ * command turned on. Later extensions (CONDSTORE, QRESYNC, IMAP4rev2) add
+ * their row here and their bit in session.h. */
+#include "server/imap/commands.h"
+
+#include <strings.h>
+
+#include "server/imap/reply.h"
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} extensions[] = {
+	/* Mailbox names in UTF-8 (LIST, STATUS, CREATE, ...), UTF-8 in quoted
+	 * strings; RFC 9755 (was RFC 6855). */
+	{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8_ACCEPT },
+};
+
+enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args == 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "ENABLE needs capability names.");
+		return IMAP_CMD_DONE;
+	}
+	for (size_t i = 0; i < cmd->n_args; i++) {
+		if (cmd->args[i].type != IMAP_ARG_ATOM) {
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Capability names are atoms.");
+			return IMAP_CMD_DONE;
+		}
+	}
+	struct imap_resp r;
+	imap_resp_init(&r, false);
+	imap_resp_raw(&r, "* ENABLED");
+	for (size_t i = 0; i < cmd->n_args; i++) {
+		for (size_t k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++) {
+			if (strcasecmp(cmd->args[i].str, extensions[k].name) != 0 ||
+			    (s->enabled & extensions[k].bit) != 0)
+				continue;
+			s->enabled |= extensions[k].bit;
+			imap_resp_rawn(&r, " ", 1);
+			imap_resp_raw(&r, extensions[k].name);
+			conn_debug(s->conn, "enabled %s", extensions[k].name);
+		}
+	}
+	imap_resp_crlf(&r);
+	imap_resp_send(&r, s->conn);
+	imap_resp_free(&r);
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "ENABLE completed.");
+	return IMAP_CMD_DONE;
+}
