@@ -68,12 +68,15 @@ struct loft_config {
 
 	/* [limits] */
 	unsigned max_connections;          /* whole server */
-	unsigned max_connections_per_ip;
+	unsigned max_connections_per_ip;   /* per client network, see below */
+	unsigned per_ip_ipv4_prefix;       /* IPv4 bits that make a client network */
+	unsigned per_ip_ipv6_prefix;       /* IPv6 bits that make a client network */
 	size_t max_line_length;            /* after authentication */
 	size_t max_line_length_preauth;    /* before authentication */
 	size_t max_literal_size;           /* APPENDLIMIT / SIZE */
 	size_t max_output_buffer;          /* stop reading above this */
 	unsigned preauth_timeout_ms;
+	unsigned login_deadline_ms;        /* connect to login, absolute */
 	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */
 	unsigned imap_idle_timeout_ms;     /* in IDLE, >= 29 minutes */
 	unsigned max_nesting_depth;        /* IMAP list nesting in one command */
