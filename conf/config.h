@@ -74,6 +74,9 @@ struct loft_config {
 	size_t max_line_length;            /* after authentication */
 	size_t max_line_length_preauth;    /* before authentication */
 	size_t max_literal_size;           /* APPENDLIMIT / SIZE */
+	size_t data_max_line_length;       /* SMTP/LMTP message lines, CRLF included */
+	int data_bare_newline;             /* enum data_newline_policy */
+	int data_nul_bytes;                /* enum data_nul_policy */
 	size_t max_output_buffer;          /* stop reading above this */
 	unsigned preauth_timeout_ms;
 	unsigned login_deadline_ms;        /* connect to login, absolute */

@@ -36,6 +36,20 @@ static const struct conf_enum_name tls_version_names[] = {
 	{ NULL, 0 },
 };
 
+/* enum data_newline_policy and enum data_nul_policy (server/net/data-reader.h) */
+static const struct conf_enum_name bare_newline_names[] = {
+	{ "reject", 0 },
+	{ "normalise", 1 },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name nul_names[] = {
+	{ "reject", 0 },
+	{ "strip", 1 },
+	{ "keep", 2 },
+	{ NULL, 0 },
+};
+
 static const struct conf_enum_name log_level_names[] = {
 	{ "debug", LOG_LEVEL_DEBUG },
 	{ "info", LOG_LEVEL_INFO },
@@ -131,6 +145,15 @@ const struct conf_setting conf_settings[] = {
 	{ "limits", "max_literal_size", CONF_T_SIZE, MAIN(max_literal_size), "50M", NULL,
 	  1, 4 * GIB, NULL, R, NULL,
 	  "Largest message accepted (IMAP APPENDLIMIT, SMTP/LMTP SIZE)." },
+	{ "limits", "data_max_line_length", CONF_T_SIZE, MAIN(data_max_line_length), "1000",
+	  NULL, 1000, 16 * MIB, NULL, R, NULL,
+	  "Longest SMTP/LMTP message line, CRLF included (RFC 5321: 1000)." },
+	{ "limits", "data_bare_newline", CONF_T_ENUM, MAIN(data_bare_newline), "normalise",
+	  NULL, 0, 0, bare_newline_names, R, NULL,
+	  "Message lines ending in a bare LF or CR: reject, or normalise to CRLF." },
+	{ "limits", "data_nul_bytes", CONF_T_ENUM, MAIN(data_nul_bytes), "reject", NULL,
+	  0, 0, nul_names, R, NULL,
+	  "NUL bytes in SMTP/LMTP messages: reject the message, strip or keep." },
 	{ "limits", "max_output_buffer", CONF_T_SIZE, MAIN(max_output_buffer), "256K", NULL,
 	  1 * KIB, 1 * GIB, NULL, R, NULL,
 	  "Queued output per connection above which reading pauses." },
@@ -221,11 +244,11 @@ const struct conf_section conf_sections[] = {
 	  "Identity, directories, workers and authentication policy." },
 	{ "tls", false, conf_settings + 8, 6,
 	  "The default certificate and the TLS versions and ciphers offered." },
-	{ "limits", false, conf_settings + 14, 15,
+	{ "limits", false, conf_settings + 14, 18,
 	  "Bounds on connections, input sizes, command shapes and idle times." },
-	{ "log", false, conf_settings + 29, 2,
+	{ "log", false, conf_settings + 32, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 31, 5,
+	{ "storage", false, conf_settings + 34, 5,
 	  "Quotas and the mail index." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
