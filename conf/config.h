@@ -65,6 +65,7 @@ struct loft_config {
 	char *tls_ciphers;        /* TLS <= 1.2 cipher list */
 	char *tls_ciphersuites;   /* TLS 1.3 suites */
 	unsigned tls_handshake_timeout_ms;
+	unsigned tls_session_tickets;  /* TLS 1.3 tickets per handshake; 0 = none */
 
 	/* [limits] */
 	unsigned max_connections;          /* whole server */

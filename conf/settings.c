@@ -122,6 +122,9 @@ const struct conf_setting conf_settings[] = {
 	{ "tls", "handshake_timeout", CONF_T_DURATION, MAIN(tls_handshake_timeout_ms), "30s",
 	  NULL, 100, 10 * MS_M, NULL, R, NULL,
 	  "Time a client gets to complete the TLS handshake." },
+	{ "tls", "session_tickets", CONF_T_UINT, MAIN(tls_session_tickets), "1", NULL,
+	  0, 8, NULL, R, NULL,
+	  "TLS 1.3 session tickets per handshake, for resumption; 0 = none." },
 
 	/* [limits] */
 	{ "limits", "max_connections", CONF_T_UINT, MAIN(max_connections), "20000", NULL,
@@ -242,13 +245,13 @@ _Static_assert(sizeof(cert_rows) / sizeof(cert_rows[0]) <= CONF_SECTION_KEYS_MAX
 const struct conf_section conf_sections[] = {
 	{ "server", false, conf_settings + 0, 8,
 	  "Identity, directories, workers and authentication policy." },
-	{ "tls", false, conf_settings + 8, 6,
+	{ "tls", false, conf_settings + 8, 7,
 	  "The default certificate and the TLS versions and ciphers offered." },
-	{ "limits", false, conf_settings + 14, 18,
+	{ "limits", false, conf_settings + 15, 18,
 	  "Bounds on connections, input sizes, command shapes and idle times." },
-	{ "log", false, conf_settings + 32, 2,
+	{ "log", false, conf_settings + 33, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 34, 5,
+	{ "storage", false, conf_settings + 35, 5,
 	  "Quotas and the mail index." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "

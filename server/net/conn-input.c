@@ -86,7 +86,7 @@ void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
 	struct conn *c = h->data;
-	if (c->tls != NULL || c->state == CONN_STATE_LINGERING) {
+	if (c->tls != NULL || c->state >= CONN_STATE_FLUSHING) {
 		*buf = uv_buf_init(worker_scratch(c->w), WORKER_SCRATCH_SIZE);
 		return;
 	}
@@ -112,9 +112,17 @@ void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct conn *c = s->data;
 	if (c->state == CONN_STATE_CLOSED)
 		return;
-	if (c->state == CONN_STATE_LINGERING) {
-		if (nread < 0)
-			conn_close_handles(c); /* the client's EOF: done */
+	if (nread == UV_EOF) {
+		c->peer_eof = true;
+		c->reading = false; /* libuv stops reading at EOF */
+	}
+	if (c->state >= CONN_STATE_FLUSHING) {
+		/* Closing: input is dropped. The client's EOF ends a linger, and
+		 * lets a flush close without one; a read error ends it all. */
+		if (nread > 0)
+			c->bytes_in += (uint64_t)nread;
+		else if (nread < 0 && (nread != UV_EOF || c->state == CONN_STATE_LINGERING))
+			conn_close_handles(c);
 		return;
 	}
 	conn_enter(c);

@@ -5,9 +5,11 @@
  * above max_output_buffer and calls session_drained below half of it. */
 #include "server/net/conn-private.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lib/xmem.h"
 
@@ -106,6 +108,38 @@ void conn_flush(struct conn *c)
 		return;
 	}
 	c->inflight = wr;
+}
+
+bool conn_flush_final(struct conn *c)
+{
+	if (c->state == CONN_STATE_CLOSED)
+		return false;
+	if (c->inflight != NULL)
+		return false; /* on_write comes back here */
+	if (c->tls != NULL)
+		conn_tls_encrypt(c);
+	struct obuf *src = c->tls != NULL ? &c->wire : &c->out;
+	uv_os_fd_t fd;
+	if (c->state == CONN_STATE_CLOSED || obuf_len(src) == 0 ||
+	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+		goto rest;
+	ssize_t n = send(fd, src->data + src->start, obuf_len(src),
+			 MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		src->start += (size_t)n;
+		c->bytes_out += (uint64_t)n;
+	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_close_now(c, errno == EPIPE || errno == ECONNRESET ? "connection reset"
+									: "write error");
+		return false;
+	}
+rest:
+	if (obuf_len(src) == 0) {
+		conn_obuf_free(src);
+		return c->state != CONN_STATE_CLOSED;
+	}
+	conn_flush(c); /* the rest, which also pushes what MSG_MORE held */
+	return false;
 }
 
 static void on_write(uv_write_t *req, int status)

@@ -87,6 +87,7 @@ struct conn {
 	bool in_resumed : 1;          /* on the worker's resumed list */
 	bool counted : 1;             /* holds a slot in the limits */
 	bool loopback : 1;
+	bool peer_eof : 1;            /* the client's FIN arrived */
 	bool authenticated : 1;       /* conn_set_authenticated() */
 };
 
@@ -139,6 +140,11 @@ void conn_obuf_free(struct obuf *b);
 void conn_obuf_append(struct obuf *b, const void *p, size_t n);
 /* Encrypt pending plaintext (TLS) and write what the socket takes. */
 void conn_flush(struct conn *c);
+/* At close: hand all queued output to the kernel with MSG_MORE, so the FIN
+ * that shutdown()/close() sends right after leaves in the same segment.
+ * Returns true when nothing is left to send; false when a uv_write carries
+ * the rest (or the connection closed on an error). */
+bool conn_flush_final(struct conn *c);
 /* Bytes queued and not yet written to the socket. */
 size_t conn_unsent(const struct conn *c);
 /* After leave(): pause reading above the high mark, or schedule the
@@ -157,7 +163,8 @@ void conn_tls_input(struct conn *c, const char *data, size_t len);
 void conn_tls_encrypt(struct conn *c);
 /* Pull plaintext out of the TLS layer into the read buffer for the session. */
 void conn_tls_pump(struct conn *c);
-/* conn_close() with TLS up: encrypt what is queued, then close_notify. */
+/* conn_close() with TLS up: encrypt what is queued and add close_notify
+ * (nothing is written yet); before the handshake, drop the output. */
 void conn_tls_close(struct conn *c);
 
 #endif

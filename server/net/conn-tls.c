@@ -121,7 +121,7 @@ void conn_tls_input(struct conn *c, const char *data, size_t len)
 void conn_tls_close(struct conn *c)
 {
 	if (tls_conn_handshake_done(c->tls)) {
-		conn_flush(c);
+		conn_tls_encrypt(c);
 		if (c->state != CONN_STATE_CLOSED)
 			tls_conn_shutdown(c->tls);
 	} else {

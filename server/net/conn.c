@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/net/listener.h"
 #include "server/net/snapshot.h"
@@ -295,20 +296,27 @@ void conn_close_now(struct conn *c, const char *reason)
 	conn_close_handles(c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+/* All output is sent: half-close, then linger: read and drop whatever the
+ * client still sends until its EOF (or the timer), so unread input does not
+ * turn the close into a reset that could destroy our last reply before the
+ * client read it. A connection whose client already sent its FIN, or a
+ * plain one with no unread input, closes at once: close() then sends a FIN,
+ * not a reset. TLS otherwise lingers, since the client's close_notify is
+ * still on its way. */
+static void linger(struct conn *c)
 {
-	struct conn *c = req->data;
-	free(req);
-	if (c->state == CONN_STATE_CLOSED)
-		return;
-	if (status < 0) {
+	uv_os_fd_t fd;
+	if (c->peer_eof || (c->tls == NULL && conn_input_drained(c)) ||
+	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
 		conn_close_handles(c);
 		return;
 	}
-	/* Our FIN is out. Read and drop whatever the client still sends until
-	 * its EOF (or the timer), so unread input does not turn the close into
-	 * a reset that could destroy our last reply before the client read it. */
-	if (uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read) != 0) {
+	conn_enter_state(c, CONN_STATE_LINGERING);
+	/* Sends the FIN with the data conn_flush_final() held back. libuv has
+	 * no write queued, so it does not mind the shutdown done here. */
+	if (shutdown(fd, SHUT_WR) != 0 ||
+	    (!c->reading &&
+	     uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read) != 0)) {
 		conn_close_handles(c);
 		return;
 	}
@@ -317,44 +325,19 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 								  : CONN_LINGER_MS, 0);
 }
 
-/* All output is sent: half-close, then linger (see on_shutdown). A plain
- * connection with no unread input closes at once: close() then sends a FIN,
- * not a reset, so the last reply is safe and the linger round trip (a
- * shutdown, a wake-up and a read per connection) is saved. TLS always
- * lingers, since the client's close_notify is still on its way. */
-static void linger(struct conn *c)
-{
-	if (c->tls == NULL && conn_input_drained(c)) {
-		conn_close_handles(c);
-		return;
-	}
-	conn_enter_state(c, CONN_STATE_LINGERING);
-	uv_shutdown_t *req = xmalloc(sizeof(*req));
-	req->data = c;
-	if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-		free(req);
-		conn_close_handles(c);
-	}
-}
-
-/* Runs from the outermost leave() of a closing connection, every time. */
+/* Runs from the outermost leave() of a closing connection, every time.
+ * Reading goes on while flushing (input is dropped), which saves stopping
+ * and restarting it for the linger. */
 static void finish_close(struct conn *c)
 {
 	if (c->state == CONN_STATE_CLOSING) {
-		if (c->reading) {
-			uv_read_stop((uv_stream_t *)&c->tcp);
-			c->reading = false;
-		}
 		conn_enter_state(c, CONN_STATE_FLUSHING);
 		if (c->tls != NULL)
 			conn_tls_close(c);
 		uv_timer_start(&c->timer, on_timer, worker_stopping(c->w) ? CONN_CLOSE_FLUSH_STOP_MS
 									  : CONN_CLOSE_FLUSH_MS, 0);
 	}
-	if (c->state != CONN_STATE_FLUSHING)
-		return;
-	conn_flush(c);
-	if (c->state == CONN_STATE_FLUSHING && conn_unsent(c) == 0)
+	if (c->state == CONN_STATE_FLUSHING && conn_flush_final(c))
 		linger(c);
 }
 
