@@ -141,9 +141,9 @@ def test_per_ip_cap_counts_the_network(make_loft, prefix, third_refused):
             assert d.readline().startswith(b"* OK")
             e = connect_from(srv, "127.0.0.2")
             held.append(e)
+            assert e.readline().startswith(b"* OK")
             e2 = connect_from(srv, "127.0.0.2")
             held.append(e2)
-            assert e.readline().startswith(b"* OK")
             assert e2.readline().startswith(b"* BYE")
     finally:
         for c in held:

@@ -48,13 +48,15 @@ static int drive_sink(void *ctx, const char *data, size_t len)
 }
 
 /* Feed in[0..len) cut at cuts[0..n_cuts) (ascending, <= len). chunks NULL:
- * DATA; else the BDAT chunk sizes, the last one LAST. */
+ * DATA; else the BDAT chunk sizes, the last one LAST. o must start zeroed
+ * (but for sink_fail_at); a later drive() into it frees its old output. */
 static void drive(const char *in, size_t len, const struct data_reader_limits *lim,
 		  const uint64_t *chunks, size_t n_chunks, const size_t *cuts, size_t n_cuts,
 		  struct drive_out *o)
 {
 	struct data_reader r;
 	unsigned fail_at = o->sink_fail_at;
+	free(o->out);
 	memset(o, 0, sizeof(*o));
 	o->sink_fail_at = fail_at;
 	data_reader_init(&r, lim, drive_sink, o);
@@ -113,7 +115,7 @@ static bool drive_same(const struct drive_out *a, const struct drive_out *b)
 	    (a->done && a->consumed != b->consumed))
 		return false;
 	if (a->err == DATA_ERR_NONE)
-		return a->olen == b->olen && memcmp(a->out, b->out, a->olen) == 0;
+		return a->olen == b->olen && (a->olen == 0 || memcmp(a->out, b->out, a->olen) == 0);
 	size_t n = a->olen < b->olen ? a->olen : b->olen;
 	return n == 0 || memcmp(a->out, b->out, n) == 0;
 }
