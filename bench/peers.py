@@ -32,10 +32,19 @@ def wait_port(port, timeout=15.0):
     raise RuntimeError(f"port {port} did not open")
 
 
-def make_cert(d):
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+KEY_TYPES = {
+    "ecdsa-p256": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    "rsa2048": ["-newkey", "rsa:2048"],
+}
+
+
+def make_cert(d, kind="ecdsa-p256"):
+    """A self-signed certificate for localhost with a key of `kind` (see
+    KEY_TYPES). Returns (cert, key) paths; pass them to both servers so a
+    comparison uses the same certificate."""
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, f"cert-{kind}.pem"), os.path.join(d, f"key-{kind}.pem")
+    subprocess.run(["openssl", "req", "-x509", *KEY_TYPES[kind], "-nodes", "-days", "30",
                     "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
     return cert, key
@@ -77,9 +86,10 @@ class Peer:
         self.stop()
 
 
-def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),)):
+def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), cert=None):
+    """cert: (cert, key) paths; default a new ECDSA P-256 certificate."""
     os.makedirs(d, exist_ok=True)
-    cert, key = make_cert(d)
+    cert, key = cert or make_cert(d)
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
     conf = os.path.join(d, "loft.conf")
     with open(conf, "w") as f:
@@ -119,12 +129,13 @@ level = warn
     return Peer("loft", proc, ports, log)
 
 
-def start_dovecot(d, users=(("bench", "secret"),)):
+def start_dovecot(d, users=(("bench", "secret"),), cert=None):
     """Dovecot in its documented high-performance login mode
-    (service_count = 0, one login process per core)."""
+    (service_count = 0, one login process per core). cert: (cert, key)
+    paths; default a new ECDSA P-256 certificate."""
     bu = ensure_bench_user()
     os.makedirs(d, exist_ok=True)
-    cert, key = make_cert(d)
+    cert, key = cert or make_cert(d)
     for sub in ("run", "state", "mail"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     shutil.chown(os.path.join(d, "mail"), bu.pw_uid, bu.pw_gid)

@@ -71,17 +71,24 @@ struct loft_config {
 	char *tls_ciphers;        /* TLS <= 1.2 cipher list */
 	char *tls_ciphersuites;   /* TLS 1.3 suites */
 	unsigned tls_handshake_timeout_ms;
+	unsigned tls_session_tickets;  /* TLS 1.3 tickets per handshake; 0 = none */
 
 	/* [limits] */
 	unsigned max_connections;          /* whole server */
-	unsigned max_connections_per_ip;
+	unsigned max_connections_per_ip;   /* per client network, see below */
+	unsigned per_ip_ipv4_prefix;       /* IPv4 bits that make a client network */
+	unsigned per_ip_ipv6_prefix;       /* IPv6 bits that make a client network */
 	size_t max_line_length;            /* after authentication */
 	size_t max_line_length_preauth;    /* before authentication */
 	size_t max_literal_size;           /* APPENDLIMIT / SIZE */
 	size_t max_literal_total_preauth;  /* literal bytes per command, before login */
 	size_t max_literal_total;          /* ... after login, APPEND messages excepted */
+	size_t data_max_line_length;       /* SMTP/LMTP message lines, CRLF included */
+	int data_bare_newline;             /* enum data_newline_policy */
+	int data_nul_bytes;                /* enum data_nul_policy */
 	size_t max_output_buffer;          /* stop reading above this */
 	unsigned preauth_timeout_ms;
+	unsigned login_deadline_ms;        /* connect to login, absolute */
 	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */
 	unsigned imap_idle_timeout_ms;     /* in IDLE, >= 29 minutes */
 	unsigned max_nesting_depth;        /* IMAP list nesting in one command */

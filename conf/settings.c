@@ -62,6 +62,20 @@ static const struct conf_enum_name tls_version_names[] = {
 	{ NULL, 0 },
 };
 
+/* enum data_newline_policy and enum data_nul_policy (server/net/data-reader.h) */
+static const struct conf_enum_name bare_newline_names[] = {
+	{ "reject", 0 },
+	{ "normalise", 1 },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name nul_names[] = {
+	{ "reject", 0 },
+	{ "strip", 1 },
+	{ "keep", 2 },
+	{ NULL, 0 },
+};
+
 static const struct conf_enum_name log_level_names[] = {
 	{ "debug", LOG_LEVEL_DEBUG },
 	{ "info", LOG_LEVEL_INFO },
@@ -140,6 +154,9 @@ const struct conf_setting conf_settings[] = {
 	{ "tls", "handshake_timeout", CONF_T_DURATION, MAIN(tls_handshake_timeout_ms), "30s",
 	  NULL, 100, 10 * MS_M, NULL, R, NULL,
 	  "Time a client gets to complete the TLS handshake." },
+	{ "tls", "session_tickets", CONF_T_UINT, MAIN(tls_session_tickets), "1", NULL,
+	  0, 8, NULL, R, NULL,
+	  "TLS 1.3 session tickets per handshake, for resumption; 0 = none." },
 
 	/* [limits] */
 	{ "limits", "max_connections", CONF_T_UINT, MAIN(max_connections), "20000", NULL,
@@ -147,7 +164,13 @@ const struct conf_setting conf_settings[] = {
 	  "Connections the whole server accepts at once." },
 	{ "limits", "max_connections_per_ip", CONF_T_UINT, MAIN(max_connections_per_ip),
 	  "64", NULL, 1, 1000000, NULL, R, NULL,
-	  "Connections accepted at once from one client address." },
+	  "Connections accepted at once from one client network (see the prefixes)." },
+	{ "limits", "per_ip_ipv4_prefix", CONF_T_UINT, MAIN(per_ip_ipv4_prefix), "32", NULL,
+	  1, 32, NULL, R, NULL,
+	  "IPv4 prefix length counted as one client by max_connections_per_ip." },
+	{ "limits", "per_ip_ipv6_prefix", CONF_T_UINT, MAIN(per_ip_ipv6_prefix), "64", NULL,
+	  1, 128, NULL, R, NULL,
+	  "IPv6 prefix length counted as one client (a host usually has a /64)." },
 	{ "limits", "max_line_length", CONF_T_SIZE, MAIN(max_line_length), "65536", NULL,
 	  64, 16 * MIB, NULL, R, NULL,
 	  "Longest command line after login (RFC 7162 asks for at least 8192)." },
@@ -163,12 +186,24 @@ const struct conf_setting conf_settings[] = {
 	{ "limits", "max_literal_total", CONF_T_SIZE, MAIN(max_literal_total), "1M", NULL,
 	  64, 1 * GIB, NULL, R, NULL,
 	  "Literal bytes per IMAP command after login, message uploads excepted." },
+	{ "limits", "data_max_line_length", CONF_T_SIZE, MAIN(data_max_line_length), "1000",
+	  NULL, 1000, 16 * MIB, NULL, R, NULL,
+	  "Longest SMTP/LMTP message line, CRLF included (RFC 5321: 1000)." },
+	{ "limits", "data_bare_newline", CONF_T_ENUM, MAIN(data_bare_newline), "normalise",
+	  NULL, 0, 0, bare_newline_names, R, NULL,
+	  "Message lines ending in a bare LF or CR: reject, or normalise to CRLF." },
+	{ "limits", "data_nul_bytes", CONF_T_ENUM, MAIN(data_nul_bytes), "reject", NULL,
+	  0, 0, nul_names, R, NULL,
+	  "NUL bytes in SMTP/LMTP messages: reject the message, strip or keep." },
 	{ "limits", "max_output_buffer", CONF_T_SIZE, MAIN(max_output_buffer), "256K", NULL,
 	  1 * KIB, 1 * GIB, NULL, R, NULL,
 	  "Queued output per connection above which reading pauses." },
 	{ "limits", "preauth_timeout", CONF_T_DURATION, MAIN(preauth_timeout_ms), "60s",
 	  NULL, 100, MS_H, NULL, R, NULL,
 	  "Idle time allowed before login." },
+	{ "limits", "login_deadline", CONF_T_DURATION, MAIN(login_deadline_ms), "3m",
+	  NULL, 100, MS_H, NULL, R, NULL,
+	  "Time from connect to login, however active the client (IMAP, POP3)." },
 	{ "limits", "idle_timeout", CONF_T_DURATION, MAIN(idle_timeout_ms), "30m", NULL,
 	  100, 24 * MS_H, NULL, R, NULL,
 	  "Idle time allowed after login (RFC 9051 asks for at least 30m)." },
@@ -332,15 +367,15 @@ _Static_assert(sizeof(cert_rows) / sizeof(cert_rows[0]) <= CONF_SECTION_KEYS_MAX
 const struct conf_section conf_sections[] = {
 	{ "server", false, conf_settings + 0, 10,
 	  "Identity, directories, workers and authentication policy." },
-	{ "tls", false, conf_settings + 10, 6,
+	{ "tls", false, conf_settings + 10, 7,
 	  "The default certificate and the TLS versions and ciphers offered." },
-	{ "limits", false, conf_settings + 16, 14,
+	{ "limits", false, conf_settings + 17, 20,
 	  "Bounds on connections, input sizes, command shapes and idle times." },
-	{ "log", false, conf_settings + 30, 2,
+	{ "log", false, conf_settings + 37, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 32, 9,
+	{ "storage", false, conf_settings + 39, 9,
 	  "Quotas, the mail index and the mailboxes new users get." },
-	{ "auth", false, conf_settings + 41, 23,
+	{ "auth", false, conf_settings + 48, 23,
 	  "Password hashing, stored credentials, SASL mechanisms, app passwords, "
 	  "login state and the throttling of failed logins." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),

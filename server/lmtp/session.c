@@ -371,6 +371,7 @@ static void smtp_refuse(struct conn *c, enum conn_refuse_reason why)
 
 const struct conn_proto lmtp_conn_proto = {
 	.name = "lmtp",
+	.no_login = true,
 	.session_create = lmtp_session_create,
 	.session_input = smtp_session_input,
 	.session_drained = smtp_session_drained,
@@ -382,6 +383,7 @@ const struct conn_proto lmtp_conn_proto = {
 
 const struct conn_proto smtp_conn_proto = {
 	.name = "smtp",
+	.no_login = true,
 	.session_create = smtp_session_create,
 	.session_input = smtp_session_input,
 	.session_drained = smtp_session_drained,

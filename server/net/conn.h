@@ -29,6 +29,9 @@ enum conn_refuse_reason {
  * and sent when it returns, and a conn_close() takes effect then. */
 struct conn_proto {
 	const char *name;    /* "imap", "pop3", "lmtp", "smtp" */
+	/* The protocol has no login (LMTP, SMTP delivery): login_deadline does
+	 * not apply to it. */
+	bool no_login;
 	/* Create the session state and write the greeting. */
 	void *(*session_create)(struct conn *c);
 	/* Input is buffered: pull it with conn_read_line()/conn_read_bytes()
@@ -37,8 +40,9 @@ struct conn_proto {
 	/* Output that was over max_output_buffer has drained (optional):
 	 * continue a paused command. */
 	void (*session_drained)(void *sess);
-	/* The timeout set with conn_set_timeout() expired: write the goodbye.
-	 * The connection is closed right after (optional). */
+	/* The timeout set with conn_set_timeout() expired, or the login
+	 * deadline passed: write the goodbye. The connection is closed right
+	 * after (optional). */
 	void (*session_timeout)(void *sess);
 	/* The server is stopping. force=false: say goodbye and conn_close()
 	 * now, or after the command in flight finishes. force=true (the
@@ -137,8 +141,15 @@ void conn_uncork(struct conn *c);
 
 /* ---- timeouts ---- */
 
-/* Inactivity timeout: the timer restarts whenever input arrives. 0 = none. */
+/* Inactivity timeout: the timer restarts whenever input arrives. 0 = none.
+ * Accepted connections start with preauth_timeout. */
 void conn_set_timeout(struct conn *c, unsigned ms);
+/* The client logged in: ends the login deadline (login_deadline: an
+ * absolute bound from accept to login, however active the client is, for
+ * protocols without no_login) and switches to the idle_timeout of
+ * authenticated sessions. When the deadline passes first, session_timeout()
+ * says goodbye and the connection closes. */
+void conn_set_authenticated(struct conn *c);
 
 /* ---- TLS ---- */
 

@@ -5,15 +5,54 @@
  * stop flag; the snapshot pointer and the limits are shared under locks. */
 #include "server/net/loop.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
+#include "server/net/limits.h"
+#include "server/net/listener.h"
+#include "server/net/post-private.h"
+#include "server/net/worker.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/thread-role.h"
 #include "lib/xmem.h"
+
+#define WORKER_BUF_CACHE_MAX 256
+
+struct worker_listener {
+	uv_tcp_t tcp;
+	struct worker *w;
+	struct net_listener *l;
+};
+
+struct worker {
+	struct net_server *srv;
+	int index;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	bool thread_started;
+	uv_async_t async;          /* commands from the main thread */
+	uv_timer_t shutdown_timer; /* shutdown_timeout */
+	uv_idle_t resume_idle;     /* delivers input of resumed connections */
+	struct worker_listener *lh;
+	size_t n_lh;
+	struct conn_list conns;    /* kept by conn.c */
+	char *scratch;             /* socket reads of ciphertext */
+	char **buf_cache;          /* spare read buffers of WORKER_BUF_SIZE */
+	unsigned n_buf_cache;
+	uint64_t last_accept_warn;  /* uv_now() of the last accept error log */
+	atomic_bool stop_requested;
+	bool stopping;             /* this loop saw the stop request */
+	bool forced;               /* shutdown_timeout passed */
+	bool closed;               /* async/timers closed: loop may end */
+	struct worker_post post;   /* inbox, holds, handle slots (post.c) */
+};
 
 struct net_server {
 	pthread_mutex_t lock;         /* guards snap */
@@ -28,7 +67,27 @@ struct net_server {
 	void *services;               /* net_server_set_services() */
 };
 
-/* ---- worker internals used by conn.c ---- */
+/* ---- what a worker gives its connections (worker.h) ---- */
+
+uv_loop_t *worker_loop(struct worker *w)
+{
+	return &w->loop;
+}
+
+struct conn_list *worker_conns(struct worker *w)
+{
+	return &w->conns;
+}
+
+char *worker_scratch(struct worker *w)
+{
+	return w->scratch;
+}
+
+bool worker_stopping(const struct worker *w)
+{
+	return w->stopping;
+}
 
 char *worker_buf_get(struct worker *w)
 {
@@ -72,7 +131,7 @@ static void on_resume_idle(uv_idle_t *idle)
 {
 	struct worker *w = idle->data;
 	conn_run_resumed(w);
-	if (w->resumed == NULL)
+	if (w->conns.resumed == NULL)
 		uv_idle_stop(idle);
 }
 
@@ -80,6 +139,23 @@ void worker_wake_resumed(struct worker *w)
 {
 	if (!w->closed)
 		uv_idle_start(&w->resume_idle, on_resume_idle);
+}
+
+/* ---- what a worker gives posting (post-private.h) ---- */
+
+struct worker_post *worker_post_state(struct worker *w)
+{
+	return &w->post;
+}
+
+int worker_index(const struct worker *w)
+{
+	return w->index;
+}
+
+uv_async_t *worker_async(struct worker *w)
+{
+	return &w->async;
 }
 
 struct worker *net_server_worker(struct net_server *srv, unsigned index)
@@ -106,7 +182,7 @@ void worker_maybe_finish(struct worker *w)
 {
 	/* Work in flight (holds) posts its completion back through the async
 	 * handle, so the loop waits for it even when no connection is left. */
-	if (!w->stopping || w->n_conns > 0 || w->holds > 0 || w->closed)
+	if (!w->stopping || w->conns.n > 0 || worker_holds(w) || w->closed)
 		return;
 	w->closed = true;
 	worker_post_close(w);
@@ -127,9 +203,9 @@ static void on_shutdown_timeout(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 	w->forced = true;
-	if (w->n_conns > 0)
+	if (w->conns.n > 0)
 		log_info("worker=%d shutdown_timeout passed: closing %u connections",
-			 w->index, w->n_conns);
+			 w->index, w->conns.n);
 	conn_shutdown_all(w, true);
 }
 
@@ -142,7 +218,7 @@ static void begin_stop(struct worker *w)
 	unsigned timeout = w->srv->snap->cfg->shutdown_timeout_ms;
 	pthread_mutex_unlock(&w->srv->lock);
 	conn_shutdown_all(w, false);
-	if (w->n_conns > 0)
+	if (w->conns.n > 0)
 		uv_timer_start(&w->shutdown_timer, on_shutdown_timeout, timeout, 0);
 	worker_maybe_finish(w);
 }
@@ -168,7 +244,7 @@ static void on_connection(uv_stream_t *server, int status)
 		}
 		return;
 	}
-	conn_accept(wl->w, wl);
+	conn_accept(wl->w, server, wl->l);
 }
 
 static void worker_thread(void *arg)
@@ -185,7 +261,7 @@ static int worker_init(struct net_server *srv, struct worker *w, int index, char
 	w->srv = srv;
 	w->index = index;
 	atomic_init(&w->stop_requested, false);
-	worker_post_init(w);
+	worker_post_init(&w->post);
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->async, on_async);
 	w->async.data = w;
@@ -228,12 +304,12 @@ static void worker_discard(struct worker *w)
 	uv_close((uv_handle_t *)&w->resume_idle, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
-	w->inbox_closed = true;
+	w->post.inbox_closed = true;
 }
 
 static void worker_free(struct worker *w)
 {
-	worker_post_free(w);
+	worker_post_free(&w->post);
 	for (unsigned i = 0; i < w->n_buf_cache; i++)
 		free(w->buf_cache[i]);
 	x_free(&w->buf_cache);

@@ -10,27 +10,30 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "server/net/loop.h"
+#include "server/net/post-private.h"
+#include "server/net/worker.h"
 
 /* Handle layout: worker index + 1 (12 bits) | generation (20) | slot (32). */
 #define HANDLE_GEN_BITS 20u
 #define HANDLE_GEN_MASK ((1u << HANDLE_GEN_BITS) - 1)
 
-void worker_post_init(struct worker *w)
+void worker_post_init(struct worker_post *p)
 {
-	pthread_mutex_init(&w->inbox_lock, NULL);
+	pthread_mutex_init(&p->inbox_lock, NULL);
 }
 
-void worker_post_free(struct worker *w)
+void worker_post_free(struct worker_post *p)
 {
-	pthread_mutex_destroy(&w->inbox_lock);
-	x_free(&w->slots);
-	x_free(&w->slot_gen);
-	x_free(&w->slot_free);
-	w->n_slots = w->n_free = 0;
+	pthread_mutex_destroy(&p->inbox_lock);
+	x_free(&p->slots);
+	x_free(&p->slot_gen);
+	x_free(&p->slot_free);
+	p->n_slots = p->n_free = 0;
 }
 
-void worker_post(struct worker *w, struct net_msg *msg)
+void worker_post(struct worker *wk, struct net_msg *msg)
 {
+	struct worker_post *w = worker_post_state(wk);
 	msg->next = NULL;
 	pthread_mutex_lock(&w->inbox_lock);
 	if (w->inbox_closed) {
@@ -47,11 +50,12 @@ void worker_post(struct worker *w, struct net_msg *msg)
 	pthread_mutex_unlock(&w->inbox_lock);
 	/* A non-empty inbox already has a wake-up on its way. */
 	if (was_empty)
-		uv_async_send(&w->async);
+		uv_async_send(worker_async(wk));
 }
 
-void worker_run_inbox(struct worker *w)
+void worker_run_inbox(struct worker *wk)
 {
+	struct worker_post *w = worker_post_state(wk);
 	for (;;) {
 		pthread_mutex_lock(&w->inbox_lock);
 		struct net_msg *m = w->inbox_head;
@@ -67,33 +71,41 @@ void worker_run_inbox(struct worker *w)
 	}
 }
 
-void worker_post_close(struct worker *w)
+void worker_post_close(struct worker *wk)
 {
+	struct worker_post *w = worker_post_state(wk);
 	pthread_mutex_lock(&w->inbox_lock);
 	w->inbox_closed = true;
 	pthread_mutex_unlock(&w->inbox_lock);
-	worker_run_inbox(w);
+	worker_run_inbox(wk);
 }
 
-void worker_hold(struct worker *w)
+void worker_hold(struct worker *wk)
 {
-	w->holds++;
+	worker_post_state(wk)->holds++;
 }
 
-void worker_release(struct worker *w)
+bool worker_holds(struct worker *wk)
 {
+	return worker_post_state(wk)->holds > 0;
+}
+
+void worker_release(struct worker *wk)
+{
+	struct worker_post *w = worker_post_state(wk);
 	if (w->holds == 0) {
-		log_error("worker=%d: worker_release without a hold", w->index);
+		log_error("worker=%d: worker_release without a hold", worker_index(wk));
 		return;
 	}
-	if (--w->holds == 0 && w->stopping)
-		worker_maybe_finish(w);
+	if (--w->holds == 0 && worker_stopping(wk))
+		worker_maybe_finish(wk);
 }
 
 /* ---- connection slots ---- */
 
-uint32_t worker_slot_acquire(struct worker *w, struct conn *c)
+uint32_t worker_slot_acquire(struct worker *wk, struct conn *c)
 {
+	struct worker_post *w = worker_post_state(wk);
 	uint32_t slot;
 	if (w->n_free > 0) {
 		slot = w->slot_free[--w->n_free];
@@ -114,18 +126,21 @@ uint32_t worker_slot_acquire(struct worker *w, struct conn *c)
 	return slot;
 }
 
-void worker_slot_release(struct worker *w, uint32_t slot)
+void worker_slot_release(struct worker *wk, uint32_t slot)
 {
+	struct worker_post *w = worker_post_state(wk);
 	w->slots[slot] = NULL;
 	w->slot_free[w->n_free++] = slot;
 }
 
-uint64_t worker_slot_handle(const struct worker *w, uint32_t slot)
+uint64_t worker_slot_handle(struct worker *wk, uint32_t slot)
 {
-	return ((uint64_t)(w->index + 1) << 52) | ((uint64_t)w->slot_gen[slot] << 32) | slot;
+	const struct worker_post *w = worker_post_state(wk);
+	return ((uint64_t)(worker_index(wk) + 1) << 52) | ((uint64_t)w->slot_gen[slot] << 32) |
+	       slot;
 }
 
-static struct conn *resolve(struct worker *w, uint64_t handle)
+static struct conn *resolve(struct worker_post *w, uint64_t handle)
 {
 	uint32_t slot = (uint32_t)handle;
 	uint32_t gen = (uint32_t)(handle >> 32) & HANDLE_GEN_MASK;
@@ -138,7 +153,7 @@ static void conn_msg_run(struct net_msg *base)
 {
 	struct conn_msg *msg = (struct conn_msg *)base;
 	unsigned index = (unsigned)(msg->handle >> 52) - 1;
-	struct worker *w = net_server_worker(msg->srv, index);
+	struct worker_post *w = worker_post_state(net_server_worker(msg->srv, index));
 	struct conn *c = NULL;
 	if (!w->inbox_closed)
 		c = resolve(w, msg->handle);

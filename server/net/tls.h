@@ -51,7 +51,8 @@ const char *tls_conn_cipher(const struct tls_conn *tls);
 /* SNI host name the client sent, or NULL. */
 const char *tls_conn_server_name(const struct tls_conn *tls);
 bool tls_conn_resumed(const struct tls_conn *tls);
-/* Last OpenSSL error as text (static per connection). */
+/* The reason the last tls_conn_read/tls_conn_write that failed on this
+ * thread gave (a static buffer per thread: read it before the next call). */
 const char *tls_conn_error(const struct tls_conn *tls);
 
 #endif

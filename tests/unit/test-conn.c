@@ -3,7 +3,8 @@
  * pipelined lines, overlong lines, output back-pressure (a client that does
  * not read pauses the command; session_drained resumes it and nothing is
  * lost or reordered), timeouts, the per-address limit with the protocol's
- * refusal, and shutdown with a goodbye for every open connection. */
+ * refusal, shutdown with a goodbye for every open connection, the absolute
+ * login deadline and the idle timeout that replaces it after login. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -80,6 +81,9 @@ static void t_input(void *ctx)
 		} else if (sscanf(buf, "TIMEOUT %u", &n) == 1) {
 			conn_set_timeout(s->c, n);
 			conn_write_str(s->c, "OK\r\n");
+		} else if (strcmp(buf, "LOGIN") == 0) {
+			conn_set_authenticated(s->c);
+			conn_write_str(s->c, "OK\r\n");
 		} else if (strcmp(buf, "PING") == 0) {
 			conn_write_str(s->c, "PONG\r\n");
 		} else if (strcmp(buf, "QUIT") == 0) {
@@ -152,7 +156,7 @@ static uint16_t free_port(void)
 	return ntohs(sin.sin_port);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *limits_extra)
 {
 	log_set_level(LOG_LEVEL_WARN);
 	atomic_store(&drained_calls, 0);
@@ -161,9 +165,9 @@ static int setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	char *text = xasprintf("[server]\nworkers = 2\nshutdown_timeout = 2s\n"
 			       "[limits]\nmax_output_buffer = 16K\nmax_connections_per_ip = 3\n"
-			       "max_line_length_preauth = 64\npreauth_timeout = 30s\n"
+			       "max_line_length_preauth = 64\npreauth_timeout = 30s\n%s"
 			       "[listener t]\nprotocol = imap\naddress = 127.0.0.1\nport = %u\n"
-			       "tls = none\n", free_port());
+			       "tls = none\n", limits_extra, free_port());
 	struct loft_config *cfg;
 	char *err = NULL;
 	if (conf_load_string("test-conn.conf", text, &cfg, &err) != 0)
@@ -179,6 +183,17 @@ static int setup(void **state)
 	f->port = net_server_port(f->srv, 0);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, "");
+}
+
+/* A short login deadline; a longer idle timeout after login. */
+static int setup_login(void **state)
+{
+	return setup_with(state, "login_deadline = 700ms\nidle_timeout = 1500ms\n");
 }
 
 static int teardown(void **state)
@@ -355,6 +370,73 @@ static void test_per_ip_limit_and_shutdown(void **state)
 	assert_int_equal(atomic_load(&freed_sessions), 4);
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A client that keeps talking but never logs in is closed at the deadline,
+ * long before preauth_timeout (30 s here) could end it. */
+static void test_login_deadline_is_absolute(void **state)
+{
+	struct fixture *f = *state;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int fd = client(f->port);
+	expect(fd, "HELLO\r\n");
+	size_t len;
+	char *got = NULL;
+	for (int i = 0; i < 40; i++) {
+		usleep(100 * 1000);
+		if (send(fd, "PING\r\n", 6, MSG_NOSIGNAL) != 6)
+			break;
+		got = recv_until(fd, "\r\n", 3000, &len);
+		if (strcmp(got, "PONG\r\n") != 0)
+			break;
+		free(got);
+		got = NULL;
+	}
+	long elapsed = ms_since(&t0);
+	assert_non_null(got);
+	/* The goodbye of session_timeout, then EOF. */
+	if (strcmp(got, "TIMEOUT\r\n") != 0) {
+		char *rest = recv_until(fd, NULL, 3000, &len);
+		fail_msg("got '%s' then '%s'", got, rest);
+	}
+	free(got);
+	got = recv_until(fd, NULL, 3000, &len);
+	assert_int_equal(len, 0);
+	free(got);
+	if (elapsed < 650 || elapsed > 2500)
+		fail_msg("closed after %ld ms, deadline 700 ms", elapsed);
+	close(fd);
+}
+
+/* conn_set_authenticated() ends the deadline and switches to idle_timeout. */
+static void test_authenticated_gets_idle_timeout(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->port);
+	expect(fd, "HELLO\r\n");
+	send_str(fd, "LOGIN\r\n");
+	expect(fd, "OK\r\n");
+	usleep(1000 * 1000); /* past the 700 ms deadline */
+	send_str(fd, "PING\r\n");
+	expect(fd, "PONG\r\n");
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	size_t len;
+	char *got = recv_until(fd, NULL, 5000, &len);
+	long idle = ms_since(&t0);
+	assert_string_equal(got, "TIMEOUT\r\n");
+	free(got);
+	if (idle < 1300 || idle > 4000)
+		fail_msg("idle timeout after %ld ms, want 1500 ms", idle);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +444,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backpressure_pauses_and_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_says_goodbye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_ip_limit_and_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_deadline_is_absolute, setup_login,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_authenticated_gets_idle_timeout, setup_login,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
