@@ -353,10 +353,44 @@ static void part_body(struct msg_buf *out, const struct msg_part *p, bool ext, u
 	ext_common(out, p);
 }
 
+/* A message that is nothing but 7-bit US-ASCII plain text is shown in the
+ * canonical spelling of its defaults ("7bit", "us-ascii"), whatever case the
+ * header used; IMAP treats these values case-insensitively anyway. */
+static bool plain_7bit(const struct msg_part *p)
+{
+	if ((p->flags & (MSG_PART_TEXT | MSG_PART_MULTIPART | MSG_PART_MESSAGE)) != MSG_PART_TEXT)
+		return false;
+	if (p->subtype.data != NULL && !msg_str_eq(p->subtype, "plain"))
+		return false;
+	if (p->n_params > 1 || (p->n_params == 1 && (!msg_str_eq(p->params[0].name, "charset") ||
+						      !msg_str_eq(p->params[0].value, "us-ascii"))))
+		return false;
+	if (p->id.data != NULL || p->description.data != NULL)
+		return false;
+	if (p->encoding.data != NULL && !msg_str_eq(p->encoding, "7bit"))
+		return false;
+	return p->md5.data == NULL && p->disposition.data == NULL && p->n_languages == 0 &&
+		p->location.data == NULL;
+}
+
 void imap_fmt_body(struct msg_buf *out, const struct msg_info *info, bool extended,
 		   unsigned flags)
 {
+	const struct msg_part *root = info->root;
+	if (plain_7bit(root)) {
+		msg_buf_printf(out, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" %llu %llu%s)",
+			       (unsigned long long)root->body.virt, (unsigned long long)root->body.lines,
+			       extended ? " NIL NIL NIL NIL" : "");
+		return;
+	}
 	msg_buf_putc(out, '(');
-	part_body(out, info->root, extended, flags);
+	part_body(out, root, extended, flags);
 	msg_buf_putc(out, ')');
+}
+
+void imap_fmt_nul_to_8bit(char *data, size_t len)
+{
+	char *p = data, *end = data + len;
+	while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+		*p++ = (char)0x80;
 }

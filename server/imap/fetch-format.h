@@ -30,4 +30,8 @@ void imap_fmt_nstring_nolf(struct msg_buf *out, const char *s, size_t len, bool 
 /* For display text (subject, names): blanks collapsed, trimmed. */
 void imap_fmt_string_for_humans(struct msg_buf *out, const char *s, size_t len);
 
+/* BODY[] literals cannot carry NUL (RFC 3501 CHAR8, RFC 9051 4.3): replace
+ * each NUL by 0x80 in place, as other servers do; BINARY[] uses literal8. */
+void imap_fmt_nul_to_8bit(char *data, size_t len);
+
 #endif

@@ -242,6 +242,14 @@ static int address(struct addr_ctx *c)
 	return r;
 }
 
+static size_t capacity(size_t n)
+{
+	size_t cap = 4;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 void msg_addr_parse(const char *value, size_t len, struct msg_arena *a,
 		    struct msg_addr_list *list_r)
 {
@@ -266,12 +274,19 @@ void msg_addr_parse(const char *value, size_t len, struct msg_arena *a,
 			}
 		}
 	}
+	/* a repeated field adds its addresses to the earlier ones */
 	list_r->present = true;
-	list_r->count = (uint32_t)c.n;
-	list_r->addrs = NULL;
 	if (c.n > 0) {
-		list_r->addrs = msg_arena_alloc(a, c.n * sizeof(struct msg_addr));
-		memcpy(list_r->addrs, c.v, c.n * sizeof(struct msg_addr));
+		/* arrays are sized in powers of two: appending stays linear */
+		size_t old = list_r->count, cap = capacity(old), want = old + c.n;
+		if (list_r->addrs == NULL || want > cap) {
+			struct msg_addr *all = msg_arena_alloc(a, capacity(want) * sizeof(struct msg_addr));
+			if (old > 0)
+				memcpy(all, list_r->addrs, old * sizeof(struct msg_addr));
+			list_r->addrs = all;
+		}
+		memcpy(list_r->addrs + old, c.v, c.n * sizeof(struct msg_addr));
+		list_r->count = (uint32_t)want;
 	}
 	free(c.v);
 	msg_buf_free(&c.str);

@@ -221,5 +221,11 @@ int msg_lex_content_type(struct msg_lex *l, struct msg_buf *out)
 	if (msg_lex_skip_ws(l) <= 0)
 		return -1;
 	msg_buf_putc(out, '/');
-	return msg_lex_token(l, out);
+	int r = msg_lex_token(l, out);
+	if (r > 0 && *l->p != ';') {
+		/* junk after the subtype: the whole value is unusable */
+		out->len = start;
+		return -1;
+	}
+	return r;
 }

@@ -276,19 +276,13 @@ static struct boundary *find_boundary(struct msg_parser *p, bool *close_r)
 	if (p->n_bnd == 0 || p->look_len < 2 || p->look[0] != '-' || p->look[1] != '-')
 		return NULL;
 	const unsigned char *d = p->look + 2;
-	size_t size = p->look_len - 2, find = size;
-	const unsigned char *lf = memchr(d, '\n', size);
-	if (lf != NULL) {
-		find = (size_t)(lf - d);
-		if (find > 0 && d[find - 1] == '\r')
-			find--;
-		if (find > 2 && d[find - 1] == '-' && d[find - 2] == '-')
-			find -= 2;
-	}
+	size_t size = p->look_len - 2;
+	/* a boundary only has to begin the line (RFC 2046 5.1.1 allows
+	 * trailing blanks; real mail adds more) */
 	struct boundary *best = NULL;
 	for (size_t i = p->n_bnd; i-- > 0;) {
 		struct boundary *b = &p->bnd[i];
-		if (b->len <= find && memcmp(b->str, d, b->len) == 0 &&
+		if (b->len <= size && memcmp(b->str, d, b->len) == 0 &&
 		    (best == NULL || best->len < b->len))
 			best = b;
 	}

@@ -1,8 +1,8 @@
 /* Section addressing (RFC 3501 / RFC 9051 section 6.4.5): from part numbers
  * and a kind to a byte range of the message file, so BODY[...] and BINARY[...]
- * are served by seeking, never by parsing again. A number walks into the n-th
- * part of a multipart; a message/rfc822 part is entered first (its own numbers
- * are those of the encapsulated message); a non-multipart only has part 1. */
+ * are served by seeking, never by parsing again. A number picks the n-th part
+ * of a multipart; a non-multipart only has part 1 (itself); when more numbers
+ * follow a message/rfc822 part, they count inside the encapsulated message. */
 #include "storage/message/msg-internal.h"
 
 static void whole(const struct msg_part *p, struct msg_range *r)
@@ -35,19 +35,19 @@ int msg_section(const struct msg_info *info, const uint32_t *path, size_t depth,
 		uint32_t n = path[i];
 		if (n == 0)
 			return MSG_ENOENT;
-		if ((p->flags & MSG_PART_MESSAGE) && p->children != NULL &&
-		    (p->children->flags & MSG_PART_MULTIPART))
-			p = p->children;
 		if (p->flags & MSG_PART_MULTIPART) {
 			p = p->children;
 			while (p != NULL && --n > 0)
 				p = p->next;
 			if (p == NULL)
 				return MSG_ENOENT;
-		} else if (n != 1) {
+		} else if (n != 1 || (i + 1 < depth && !(p->flags & MSG_PART_MESSAGE))) {
 			return MSG_ENOENT;
-		} else if ((p->flags & MSG_PART_MESSAGE) && p->children != NULL && i > 0) {
-			/* n.1 of a message/rfc822 holding a single part: its body */
+		}
+		/* more numbers follow: they count inside the encapsulated message */
+		if (i + 1 < depth && (p->flags & MSG_PART_MESSAGE)) {
+			if (p->children == NULL)
+				return MSG_ENOENT;
 			p = p->children;
 		}
 	}

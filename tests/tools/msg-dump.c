@@ -88,11 +88,13 @@ static int dump(const char *root, const char *rel)
 		struct msg_buf crlf = { 0 };
 		struct msg_crlf c = { false };
 		msg_crlf_run(&c, raw.data, raw.len, &crlf);
+		imap_fmt_nul_to_8bit(crlf.data, crlf.len);
 		msg_buf_printf(&b, "BODY[1] {%zu}\r\n", crlf.len);
 		msg_buf_append(&b, crlf.data, crlf.len);
 		msg_buf_free(&crlf);
 	} else {
-		msg_buf_puts(&b, "BODY[1] NIL");
+		/* a part that does not exist reads as empty, as in Dovecot */
+		msg_buf_puts(&b, "BODY[1] {0}\r\n");
 	}
 	item("BODY[1]", &b);
 
