@@ -29,9 +29,9 @@ enum msg_cte msg_cte_parse(const char *value, size_t len)
 
 void msg_crlf_run(struct msg_crlf *c, const void *in, size_t len, struct msg_buf *out)
 {
-	const unsigned char *d = in, *end = d + len, *start = d;
 	if (len == 0)
 		return;
+	const unsigned char *d = in, *end = d + len, *start = d;
 	for (const unsigned char *q = d; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) {
 		bool cr = q == d ? c->last_cr : q[-1] == '\r';
 		if (!cr) {

@@ -96,6 +96,8 @@ static void plain(const char *p, size_t n, struct msg_buf *out)
 
 void msg_rfc2047_decode(const char *in, size_t len, struct msg_buf *out)
 {
+	if (len == 0)
+		return;
 	const char *p = in, *end = in + len, *text = in;
 	struct msg_buf raw = { 0 };
 	struct word run = { 0 };     /* charset of the bytes waiting in raw */

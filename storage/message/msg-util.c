@@ -184,6 +184,8 @@ size_t msg_utf8_sanitize(const unsigned char *in, size_t len, bool partial_ok, s
 {
 	static const char repl[] = "\xEF\xBF\xBD";
 	size_t i = 0, start = 0;
+	if (len == 0)
+		return 0;
 	while (i < len) {
 		if (in[i] < 0x80) {
 			i++;
