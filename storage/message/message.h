@@ -126,7 +126,8 @@ struct msg_part {
 	uint64_t offset;             /* raw file offset where the part's header starts */
 	struct msg_size header;      /* header, blank line included */
 	struct msg_size body;        /* everything after the header */
-	enum msg_cte cte;
+	enum msg_cte cte;            /* from the first Content-Transfer-Encoding */
+	bool cte_seen;               /* private to the parser */
 	uint64_t binary_size;        /* decoded body size (BINARY.SIZE) */
 
 	/* Content-* fields as written; type NULL = no usable Content-Type. */
@@ -222,7 +223,8 @@ struct msg_decoder {
 void msg_decoder_init(struct msg_decoder *d, enum msg_cte cte);
 void msg_decoder_run(struct msg_decoder *d, const void *in, size_t len, struct msg_buf *out);
 void msg_decoder_finish(struct msg_decoder *d, struct msg_buf *out);
-/* Map a Content-Transfer-Encoding value (absent = 7bit). */
+/* Map a Content-Transfer-Encoding token ("" is unknown; a missing field
+ * means 7bit). */
 enum msg_cte msg_cte_parse(const char *value, size_t len);
 
 /* HEADER.FIELDS / HEADER.FIELDS.NOT: feed the raw bytes of a header range;

@@ -19,8 +19,6 @@ enum msg_cte msg_cte_parse(const char *value, size_t len)
 		{ "binary", MSG_CTE_BINARY }, { "base64", MSG_CTE_BASE64 },
 		{ "quoted-printable", MSG_CTE_QP },
 	};
-	if (len == 0)
-		return MSG_CTE_7BIT;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strlen(map[i].name) == len && strncasecmp(map[i].name, value, len) == 0)
 			return map[i].cte;

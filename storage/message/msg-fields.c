@@ -196,8 +196,10 @@ void msg_content_field(struct msg_part *part, struct msg_arena *a, enum msg_fiel
 			parse_content_type(part, a, value, len);
 		break;
 	case MSG_F_CONTENT_TRANSFER_ENCODING:
-		if (part->encoding.data == NULL && part->cte == MSG_CTE_7BIT)
+		if (!part->cte_seen) {
+			part->cte_seen = true;
 			parse_encoding(part, a, value, len);
+		}
 		break;
 	case MSG_F_CONTENT_ID:
 		if (part->id.data == NULL)
@@ -245,7 +247,7 @@ void msg_content_forget(struct msg_part *part)
 	part->n_disp_params = 0;
 	part->languages = NULL;
 	part->n_languages = 0;
-	part->cte = MSG_CTE_7BIT;
+	/* cte stays: decoding goes by the field even without MIME-Version */
 }
 
 void msg_envelope_field(struct msg_envelope *env, struct msg_arena *a, enum msg_field_id id,
