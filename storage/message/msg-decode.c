@@ -42,54 +42,68 @@ void msg_crlf_run(struct msg_crlf *c, const void *in, size_t len, struct msg_buf
 	c->last_cr = end[-1] == '\r';
 }
 
-void msg_decoder_init(struct msg_decoder *d, enum msg_cte cte)
+/* sextet value, or B64_PAD / B64_SPACE / B64_BAD */
+enum { B64_PAD = 64, B64_SPACE = 65, B64_BAD = 66 };
+static const unsigned char b64_table[256] = {
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 65, 65, 66, 66, 65, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 64, 66, 66,
+	66,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+	66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+};
+
+/* One byte that is not a sextet. Returns the bytes the padding flushes. */
+static size_t b64_other(struct msg_decoder *d, unsigned char v, unsigned char *tmp)
 {
-	memset(d, 0, sizeof(*d));
-	d->cte = cte;
+	size_t t = 0;
+	if (v == B64_PAD) {
+		/* padding ends the quantum: flush what it holds */
+		if (d->state == 2) {
+			tmp[t++] = (unsigned char)(d->acc >> 4);
+		} else if (d->state == 3) {
+			tmp[t++] = (unsigned char)(d->acc >> 10);
+			tmp[t++] = (unsigned char)(d->acc >> 2);
+		} else if (d->state == 1) {
+			d->had_error = true;
+		}
+		d->state = 0;
+		d->acc = 0;
+		d->hold_len = 1;
+	} else if (v == B64_BAD) {
+		d->had_error = true;
+	}
+	return t;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* state: sextets in acc (0-3); hold_len 1 = padding seen */
-static void b64_run(struct msg_decoder *d, const unsigned char *in, size_t len, struct msg_buf *out)
+/* state: sextets in acc (0-3); hold_len 1 = padding seen. out NULL only
+ * counts the decoded bytes into *count. */
+static void b64_run(struct msg_decoder *d, const unsigned char *in, size_t len,
+		    struct msg_buf *out, uint64_t *count)
 {
 	unsigned char tmp[258];
 	size_t t = 0;
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = in[i];
-		int v = b64_value(c);
-		if (v < 0) {
-			if (c == '=') {
-				/* padding ends the quantum: flush what it holds */
-				if (d->state == 2) {
-					tmp[t++] = (unsigned char)(d->acc >> 4);
-				} else if (d->state == 3) {
-					tmp[t++] = (unsigned char)(d->acc >> 10);
-					tmp[t++] = (unsigned char)(d->acc >> 2);
-				} else if (d->state == 1) {
-					d->had_error = true;
-				}
-				d->state = 0;
-				d->acc = 0;
-				d->hold_len = 1;
-			} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-				d->had_error = true;
-			}
+		unsigned char v = b64_table[in[i]];
+		if (v >= B64_PAD) {
+			t += b64_other(d, v, tmp + t);
 		} else {
 			if (d->hold_len == 1) {
 				/* data after padding: keep decoding (concatenated blocks) */
 				d->had_error = true;
 				d->hold_len = 0;
 			}
-			d->acc = (d->acc << 6) | (uint32_t)v;
+			d->acc = (d->acc << 6) | v;
 			if (++d->state == 4) {
 				tmp[t++] = (unsigned char)(d->acc >> 16);
 				tmp[t++] = (unsigned char)(d->acc >> 8);
@@ -99,11 +113,37 @@ static void b64_run(struct msg_decoder *d, const unsigned char *in, size_t len, 
 			}
 		}
 		if (t > sizeof(tmp) - 3) {
-			msg_buf_append(out, tmp, t);
+			if (out != NULL)
+				msg_buf_append(out, tmp, t);
+			else
+				*count += t;
 			t = 0;
 		}
 	}
-	msg_buf_append(out, tmp, t);
+	if (out != NULL)
+		msg_buf_append(out, tmp, t);
+	else
+		*count += t;
+}
+
+void msg_decoder_init(struct msg_decoder *d, enum msg_cte cte)
+{
+	memset(d, 0, sizeof(*d));
+	d->cte = cte;
+}
+
+void msg_decoder_count(struct msg_decoder *d, const void *in, size_t len, uint64_t *count)
+{
+	if (len == 0)
+		return;
+	if (d->cte == MSG_CTE_BASE64) {
+		b64_run(d, in, len, NULL, count);
+		return;
+	}
+	struct msg_buf tmp = { 0 };
+	msg_decoder_run(d, in, len, &tmp);
+	*count += tmp.len;
+	msg_buf_free(&tmp);
 }
 
 static void b64_finish(struct msg_decoder *d, struct msg_buf *out)
@@ -280,7 +320,7 @@ void msg_decoder_run(struct msg_decoder *d, const void *in, size_t len, struct m
 		return;
 	switch (d->cte) {
 	case MSG_CTE_BASE64:
-		b64_run(d, in, len, out);
+		b64_run(d, in, len, out, NULL);
 		break;
 	case MSG_CTE_QP:
 		qp_run(d, in, len, out);

@@ -70,6 +70,9 @@ void msg_envelope_field(struct msg_envelope *env, struct msg_arena *a, enum msg_
 /* Forget the Content-* data of a part that turned out not to be MIME. */
 void msg_content_forget(struct msg_part *part);
 
+/* Decode only to count the output bytes (base64 without writing them). */
+void msg_decoder_count(struct msg_decoder *d, const void *in, size_t len, uint64_t *count);
+
 /* Preview builder (RFC 8970): fed decoded text of candidate parts. */
 #define MSG_PREVIEW_MAX_CHARS 200
 struct msg_preview {

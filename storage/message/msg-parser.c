@@ -162,11 +162,14 @@ static void sink_feed(struct msg_parser *p, const unsigned char *d, size_t n)
 	if (!p->sink)
 		return;
 	if (p->sink_decode) {
+		if (p->pv == NULL || p->pv->done) {
+			msg_decoder_count(&p->dec, d, n, &p->cur->binary_size);
+			return;
+		}
 		p->scratch.len = 0;
 		msg_decoder_run(&p->dec, d, n, &p->scratch);
 		p->cur->binary_size += p->scratch.len;
-		if (p->pv != NULL && !p->pv->done)
-			msg_preview_feed(p->pv, p->scratch.data, p->scratch.len);
+		msg_preview_feed(p->pv, p->scratch.data, p->scratch.len);
 	} else if (p->pv != NULL && !p->pv->done) {
 		msg_preview_feed(p->pv, d, n);
 	}
