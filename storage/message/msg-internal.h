@@ -73,25 +73,6 @@ void msg_content_forget(struct msg_part *part);
 /* Decode only to count the output bytes (base64 without writing them). */
 void msg_decoder_count(struct msg_decoder *d, const void *in, size_t len, uint64_t *count);
 
-/* Preview builder (RFC 8970): fed decoded text of candidate parts. */
-#define MSG_PREVIEW_MAX_CHARS 200
-struct msg_preview {
-	struct msg_buf text;       /* UTF-8 collected so far */
-	unsigned chars;
-	bool html, in_tag, in_entity, at_line_start, quoted, pending_space, done;
-	char entity[12];
-	unsigned entity_len;
-	struct msg_buf utf8;       /* charset conversion scratch */
-	void *iconv;               /* iconv_t or NULL */
-	bool iconv_tried;
-	char charset[64];
-	unsigned char pending[8];  /* incomplete multibyte input across calls */
-	size_t pending_len;
-};
-void msg_preview_start(struct msg_preview *pv, bool html, const char *charset, size_t charset_len);
-void msg_preview_feed(struct msg_preview *pv, const void *data, size_t len);
-void msg_preview_free(struct msg_preview *pv);
-
 /* Streaming charset converter to UTF-8 (iconv; UTF-8 fallback). */
 struct msg_conv {
 	void *cd;                  /* iconv_t, or NULL for UTF-8 passthrough */
@@ -102,6 +83,38 @@ void msg_conv_open(struct msg_conv *c, const char *charset, size_t len);
 void msg_conv_run(struct msg_conv *c, const void *in, size_t len, struct msg_buf *out);
 void msg_conv_finish(struct msg_conv *c, struct msg_buf *out);
 void msg_conv_close(struct msg_conv *c);
+/* Preview builder (RFC 8970): fed decoded text of candidate parts. */
+#define MSG_PREVIEW_MAX_CHARS 200
+struct msg_preview {
+	struct msg_buf text;       /* UTF-8 collected so far */
+	unsigned chars;
+	bool html, in_tag, in_entity, at_line_start, quoted, pending_space, done;
+	char entity[12];
+	unsigned entity_len;
+	struct msg_buf utf8;       /* charset conversion scratch */
+	struct msg_conv *conv;     /* the part's charset to UTF-8 */
+};
+void msg_preview_start(struct msg_preview *pv, bool html, const char *charset, size_t charset_len);
+void msg_preview_feed(struct msg_preview *pv, const void *data, size_t len);
+void msg_preview_free(struct msg_preview *pv);
+
+/* What the parser does with a leaf's body bytes as they stream: count the
+ * decoded size (BINARY.SIZE) and feed the preview candidates. */
+struct msg_sink {
+	bool active, decode;
+	struct msg_decoder dec;
+	struct msg_buf scratch;
+	struct msg_preview *pv;     /* builder fed by the current leaf */
+	struct msg_preview plain, html;
+	bool plain_used, html_used;
+};
+void msg_sink_start(struct msg_sink *s, struct msg_part *part);
+void msg_sink_feed(struct msg_sink *s, struct msg_part *part, const unsigned char *d, size_t n);
+void msg_sink_stop(struct msg_sink *s, struct msg_part *part);
+/* The preview text (plain preferred over HTML), stored in a. */
+struct msg_str msg_sink_preview(struct msg_sink *s, struct msg_arena *a);
+void msg_sink_free(struct msg_sink *s);
+
 /* Append valid UTF-8, replacing invalid sequences with U+FFFD; returns the
  * number of trailing bytes that may start an incomplete sequence (not
  * appended) when partial_ok. */

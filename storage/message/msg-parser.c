@@ -66,14 +66,7 @@ struct msg_parser {
 	struct msg_ctype_info ci;
 	size_t kept;
 
-	/* leaf body sink */
-	bool sink;
-	bool sink_decode;
-	struct msg_decoder dec;
-	struct msg_buf scratch;
-	struct msg_preview *pv;     /* builder fed by the current leaf */
-	struct msg_preview pv_plain, pv_html;
-	bool pv_plain_used, pv_html_used;
+	struct msg_sink sink;       /* the current leaf's body: sizes, preview */
 };
 
 static void push_open(struct msg_parser *p, struct msg_part *part)
@@ -120,81 +113,6 @@ static struct msg_part *new_part(struct msg_parser *p, struct msg_part *parent)
 	return part;
 }
 
-static bool in_message_child(const struct msg_part *part)
-{
-	for (const struct msg_part *q = part->parent; q != NULL; q = q->parent)
-		if (q->flags & MSG_PART_MESSAGE)
-			return true;
-	return false;
-}
-
-/* ---- the leaf body sink: BINARY.SIZE and the preview ---- */
-
-static void sink_start(struct msg_parser *p)
-{
-	struct msg_part *part = p->cur;
-	p->sink = true;
-	p->sink_decode = part->cte == MSG_CTE_BASE64 || part->cte == MSG_CTE_QP;
-	if (p->sink_decode)
-		msg_decoder_init(&p->dec, part->cte);
-	p->pv = NULL;
-	if ((part->flags & MSG_PART_TEXT) == 0 || in_message_child(part))
-		return;
-	if (msg_str_eq(part->disposition, "attachment"))
-		return;
-	bool html = msg_str_eq(part->subtype, "html");
-	bool plain = part->subtype.data == NULL || msg_str_eq(part->subtype, "plain") ||
-		part->subtype.len == 0;
-	struct msg_str cs = msg_part_charset(part);
-	if (plain && !p->pv_plain_used) {
-		p->pv_plain_used = true;
-		p->pv = &p->pv_plain;
-	} else if (html && !p->pv_html_used) {
-		p->pv_html_used = true;
-		p->pv = &p->pv_html;
-	}
-	if (p->pv != NULL)
-		msg_preview_start(p->pv, html, cs.data, cs.len);
-}
-
-static void sink_feed(struct msg_parser *p, const unsigned char *d, size_t n)
-{
-	if (!p->sink)
-		return;
-	if (p->sink_decode) {
-		if (p->pv == NULL || p->pv->done) {
-			msg_decoder_count(&p->dec, d, n, &p->cur->binary_size);
-			return;
-		}
-		p->scratch.len = 0;
-		msg_decoder_run(&p->dec, d, n, &p->scratch);
-		p->cur->binary_size += p->scratch.len;
-		msg_preview_feed(p->pv, p->scratch.data, p->scratch.len);
-	} else if (p->pv != NULL && !p->pv->done) {
-		msg_preview_feed(p->pv, d, n);
-	}
-}
-
-static void sink_stop(struct msg_parser *p)
-{
-	if (!p->sink)
-		return;
-	struct msg_part *part = p->cur;
-	if (p->sink_decode) {
-		p->scratch.len = 0;
-		msg_decoder_finish(&p->dec, &p->scratch);
-		part->binary_size += p->scratch.len;
-		if (p->pv != NULL && !p->pv->done)
-			msg_preview_feed(p->pv, p->scratch.data, p->scratch.len);
-		if (p->dec.had_error)
-			part->flags |= MSG_PART_BAD_ENCODING;
-	} else {
-		part->binary_size = part->body.virt;
-	}
-	p->sink = false;
-	p->pv = NULL;
-}
-
 /* ---- accounting ---- */
 
 static void add_body(struct msg_parser *p, const unsigned char *d, size_t n)
@@ -218,7 +136,7 @@ static void add_body(struct msg_parser *p, const unsigned char *d, size_t n)
 	s->lines += lines;
 	p->offset += n;
 	p->last = d[n - 1];
-	sink_feed(p, d, n);
+	msg_sink_feed(&p->sink, p->cur, d, n);
 }
 
 static void add_newline(struct msg_parser *p, unsigned nl)
@@ -230,7 +148,7 @@ static void add_newline(struct msg_parser *p, unsigned nl)
 	s->lines++;
 	p->offset += nl;
 	p->last = '\n';
-	sink_feed(p, nl == 2 ? crlf : crlf + 1, nl);
+	msg_sink_feed(&p->sink, p->cur, nl == 2 ? crlf : crlf + 1, nl);
 }
 
 static void add_header(struct msg_parser *p, const unsigned char *d, size_t n)
@@ -257,8 +175,8 @@ static void add_header(struct msg_parser *p, const unsigned char *d, size_t n)
 static void finish_part(struct msg_parser *p)
 {
 	struct msg_part *part = p->cur;
-	if (p->sink)
-		sink_stop(p);
+	if (p->sink.active)
+		msg_sink_stop(&p->sink, part);
 	else
 		part->binary_size = part->body.virt;
 	p->n_open--;
@@ -576,7 +494,7 @@ static void end_of_header(struct msg_parser *p, bool blank)
 		}
 		part->flags |= MSG_PART_LIMITED;
 	}
-	sink_start(p);
+	msg_sink_start(&p->sink, part);
 }
 
 /* ---- body ---- */
@@ -768,11 +686,9 @@ void msg_parser_free(struct msg_parser **pp)
 	struct msg_parser *p = *pp;
 	if (p == NULL)
 		return;
-	msg_preview_free(&p->pv_plain);
-	msg_preview_free(&p->pv_html);
+	msg_sink_free(&p->sink);
 	msg_buf_free(&p->name);
 	msg_buf_free(&p->value);
-	msg_buf_free(&p->scratch);
 	msg_buf_free(&p->ci.boundary);
 	free(p->open);
 	free(p->bnd);
@@ -803,11 +719,7 @@ struct msg_info *msg_parser_finish(struct msg_parser **pp)
 		finish_part(p);
 
 	struct msg_info *info = p->info;
-	struct msg_buf *pv = p->pv_plain.text.len > 0 ? &p->pv_plain.text : &p->pv_html.text;
-	size_t n = pv->len;
-	while (n > 0 && pv->data[n - 1] == ' ')
-		n--;
-	info->preview = msg_arena_str(p->a, n > 0 ? pv->data : "", n);
+	info->preview = msg_sink_preview(&p->sink, p->a);
 	p->a = NULL;   /* now owned by info */
 	msg_parser_free(pp);
 	return info;

@@ -21,7 +21,7 @@ void msg_preview_start(struct msg_preview *pv, bool html, const char *charset, s
 	if (c == NULL)
 		abort();
 	msg_conv_open(c, charset, charset_len);
-	pv->iconv = c;
+	pv->conv = c;
 }
 
 static void put_char(struct msg_preview *pv, const char *u, size_t n, bool space)
@@ -174,7 +174,7 @@ void msg_preview_feed(struct msg_preview *pv, const void *data, size_t len)
 	if (pv->done || len == 0)
 		return;
 	pv->utf8.len = 0;
-	msg_conv_run(pv->iconv, data, len, &pv->utf8);
+	msg_conv_run(pv->conv, data, len, &pv->utf8);
 	const unsigned char *p = (const unsigned char *)pv->utf8.data;
 	size_t n = pv->utf8.len;
 	for (size_t i = 0; i < n && !pv->done;) {
@@ -191,10 +191,10 @@ void msg_preview_feed(struct msg_preview *pv, const void *data, size_t len)
 
 void msg_preview_free(struct msg_preview *pv)
 {
-	if (pv->iconv != NULL) {
-		msg_conv_close(pv->iconv);
-		free(pv->iconv);
-		pv->iconv = NULL;
+	if (pv->conv != NULL) {
+		msg_conv_close(pv->conv);
+		free(pv->conv);
+		pv->conv = NULL;
 	}
 	msg_buf_free(&pv->text);
 	msg_buf_free(&pv->utf8);
