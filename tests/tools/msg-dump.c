@@ -3,7 +3,8 @@
  * line or on stdin (one path per line, relative to --root). Each message is
  * parsed, serialised to its cache blob and read back, and the items are
  * formatted from the read-back tree, so the check covers the blob too.
- * Output per message: "#FILE path\n" then items "== NAME LENGTH\n<bytes>\n". */
+ * Output per message: "#FILE path\n" then items "== NAME LENGTH\n<bytes>\n".
+ * --extra adds more sections (TEXT, 2, 1.MIME, 2.1, ...) for checks by hand. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ static int read_range(int fd, const struct msg_range *r, struct msg_buf *raw)
 	}
 	return 0;
 }
+
+static bool extra;
 
 static int dump(const char *root, const char *rel)
 {
@@ -123,6 +126,37 @@ static int dump(const char *root, const char *rel)
 		msg_buf_printf(&b, "BINARY.SIZE[1] %llu", (unsigned long long)part->binary_size);
 	item("BINARY.SIZE[1]", &b);
 
+	if (extra) {
+		/* more sections, for checking section addressing by hand */
+		static const struct { const char *name; uint32_t path[3]; size_t depth;
+				      enum msg_section_kind kind; } more[] = {
+			{ "BODY[TEXT]", { 0 }, 0, MSG_SECTION_TEXT },
+			{ "BODY[2]", { 2 }, 1, MSG_SECTION_BODY },
+			{ "BODY[1.MIME]", { 1 }, 1, MSG_SECTION_MIME },
+			{ "BODY[2.MIME]", { 2 }, 1, MSG_SECTION_MIME },
+			{ "BODY[2.1]", { 2, 1 }, 2, MSG_SECTION_BODY },
+			{ "BODY[1.1]", { 1, 1 }, 2, MSG_SECTION_BODY },
+			{ "BODY[2.HEADER]", { 2 }, 1, MSG_SECTION_HEADER },
+			{ "BODY[1.TEXT]", { 1 }, 1, MSG_SECTION_TEXT },
+		};
+		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
+			b.len = 0;
+			raw.len = 0;
+			if (msg_section(info, more[k].path, more[k].depth, more[k].kind, &range, NULL) == 0 &&
+			    read_range(fd, &range, &raw) == 0) {
+				struct msg_buf crlf = { 0 };
+				struct msg_crlf c = { false };
+				msg_crlf_run(&c, raw.data, raw.len, &crlf);
+				imap_fmt_nul_to_8bit(crlf.data, crlf.len);
+				msg_buf_printf(&b, "%s {%zu}\r\n", more[k].name, crlf.len);
+				msg_buf_append(&b, crlf.data, crlf.len);
+				msg_buf_free(&crlf);
+			} else {
+				msg_buf_printf(&b, "%s ENOENT", more[k].name);
+			}
+			item(more[k].name, &b);
+		}
+	}
 	msg_buf_free(&b);
 	msg_buf_free(&raw);
 	msg_info_free(&info);
@@ -134,9 +168,13 @@ int main(int argc, char **argv)
 {
 	const char *root = "";
 	int i = 1, failed = 0;
-	if (argc > 2 && strcmp(argv[1], "--root") == 0) {
-		root = argv[2];
-		i = 3;
+	if (i < argc && strcmp(argv[i], "--extra") == 0) {
+		extra = true;
+		i++;
+	}
+	if (argc > i + 1 && strcmp(argv[i], "--root") == 0) {
+		root = argv[i + 1];
+		i += 2;
 	}
 	if (i < argc) {
 		for (; i < argc; i++)
