@@ -390,6 +390,8 @@ void imap_fmt_body(struct msg_buf *out, const struct msg_info *info, bool extend
 
 void imap_fmt_nul_to_8bit(char *data, size_t len)
 {
+	if (len == 0)
+		return;
 	char *p = data, *end = data + len;
 	while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
 		*p++ = (char)0x80;
