@@ -167,8 +167,8 @@ void msg_parser_feed(struct msg_parser *p, const void *data, size_t len);
 struct msg_info *msg_parser_finish(struct msg_parser **p);
 /* Abandon a parse. */
 void msg_parser_free(struct msg_parser **p);
-/* Parse a whole message in memory or a file descriptor (read from offset 0
- * to EOF, blocking). */
+/* Parse a whole message in memory, or read from fd's current position to
+ * EOF (blocking; MSG_EIO if a read fails). */
 struct msg_info *msg_parse_buffer(const void *data, size_t len, const struct msg_limits *limits);
 int msg_parse_fd(int fd, const struct msg_limits *limits, struct msg_info **info_r);
 
@@ -189,6 +189,11 @@ enum msg_section_kind {
 	MSG_SECTION_TEXT,    /* [TEXT], [n.TEXT] */
 	MSG_SECTION_MIME,    /* [n.MIME] */
 };
+/* A section's bytes in the message file. Serve it by reading raw_size bytes
+ * at offset through msg_crlf_run. A partial fetch <origin.length> counts in
+ * normalised bytes: when raw_size == size the file already has CRLF line
+ * ends there and origin maps to offset + origin directly; otherwise skip
+ * origin bytes of msg_crlf_run's output (linear in the section). */
 struct msg_range {
 	uint64_t offset;     /* raw file offset */
 	uint64_t raw_size;   /* bytes to read */

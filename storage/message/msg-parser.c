@@ -405,7 +405,7 @@ static size_t header_line(struct msg_parser *p, const unsigned char *d, size_t n
 	return k;
 }
 
-static void header_line_start(struct msg_parser *p, bool eof)
+static void header_line_start(struct msg_parser *p)
 {
 	bool close;
 	struct boundary *b = find_boundary(p, &close);
@@ -433,7 +433,6 @@ static void header_line_start(struct msg_parser *p, bool eof)
 		end_of_header(p, true);
 		return;
 	}
-	(void)eof;
 	if ((p->look[0] == ' ' || p->look[0] == '\t') && p->field_active) {
 		if (p->keep && p->field_nl > 0)
 			keep_value(p, (const unsigned char *)"\r\n" + (p->field_nl == 2 ? 0 : 1),
@@ -574,10 +573,10 @@ static size_t skip_line(struct msg_parser *p, const unsigned char *d, size_t n)
 /* ---- driver ---- */
 
 /* Run the line start gate of the current state over look (complete). */
-static void gate(struct msg_parser *p, bool eof)
+static void gate(struct msg_parser *p)
 {
 	if (p->st == PS_HEADER)
-		header_line_start(p, eof);
+		header_line_start(p);
 	else
 		body_line_start(p);
 }
@@ -633,7 +632,7 @@ static void drain_look(struct msg_parser *p, bool eof)
 		if (need_gate(p)) {
 			if (!eof && !look_ready(p))
 				return;
-			gate(p, eof);
+			gate(p);
 			continue;
 		}
 		size_t used = step(p, p->look, p->look_len);
