@@ -207,6 +207,13 @@ int msg_section(const struct msg_info *info, const uint32_t *path, size_t depth,
 		enum msg_section_kind kind, struct msg_range *range_r,
 		const struct msg_part **part_r);
 
+/* The decoding BINARY[]/BINARY.SIZE apply to a part (RFC 3516): its own
+ * Content-Transfer-Encoding for a leaf; none (MSG_CTE_BINARY, line ends
+ * normalised) for a multipart or message part, whose encoding can only be an
+ * identity (RFC 2045 6.4). part->binary_size is the size after it.
+ * MSG_CTE_UNKNOWN: answer NO [UNKNOWN-CTE]. */
+enum msg_cte msg_binary_cte(const struct msg_part *part);
+
 /* ---- streaming converters ---- */
 
 /* CRLF normalisation: bare LF becomes CRLF (bare CR is left alone, as the

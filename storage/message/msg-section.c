@@ -80,3 +80,11 @@ int msg_section(const struct msg_info *info, const uint32_t *path, size_t depth,
 	}
 	return MSG_EINVAL;
 }
+
+enum msg_cte msg_binary_cte(const struct msg_part *part)
+{
+	if ((part->flags & MSG_PART_MULTIPART) ||
+	    ((part->flags & MSG_PART_MESSAGE) && !(part->flags & MSG_PART_LIMITED)))
+		return MSG_CTE_BINARY;
+	return part->cte;
+}

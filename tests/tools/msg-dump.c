@@ -120,7 +120,7 @@ static int dump(const char *root, const char *rel)
 	b.len = 0;
 	if (msg_section(info, &one, 1, MSG_SECTION_BODY, &range, &part) != 0)
 		msg_buf_puts(&b, "BINARY.SIZE[1] 0");   /* reads as empty, like BODY[1] */
-	else if (part->cte == MSG_CTE_UNKNOWN)
+	else if (msg_binary_cte(part) == MSG_CTE_UNKNOWN)
 		msg_buf_puts(&b, "ERROR NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.");
 	else
 		msg_buf_printf(&b, "BINARY.SIZE[1] %llu", (unsigned long long)part->binary_size);

@@ -85,6 +85,10 @@ static void test_decoders(void **state)
 					  "--b\nContent-Transfer-Encoding: x-uuencode\n\nbegin\n--b--\n");
 	assert_int_equal(info->root->children->binary_size, 3);
 	assert_int_equal(info->root->children->next->cte, MSG_CTE_UNKNOWN);
+	assert_int_equal(msg_binary_cte(info->root->children->next), MSG_CTE_UNKNOWN);
+	assert_int_equal(msg_binary_cte(info->root->children), MSG_CTE_QP);
+	assert_int_equal(msg_binary_cte(info->root), MSG_CTE_BINARY);   /* the multipart */
+	assert_int_equal(info->root->binary_size, info->root->body.virt);
 	msg_info_free(&info);
 }
 
