@@ -187,6 +187,12 @@ static void parse_language(struct msg_part *part, struct msg_arena *a,
 	msg_buf_free(&tok);
 }
 
+static void set_once(struct msg_str *s, struct msg_arena *a, const char *value, size_t len)
+{
+	if (s->data == NULL)
+		*s = msg_arena_str(a, value, len);
+}
+
 void msg_content_field(struct msg_part *part, struct msg_arena *a, enum msg_field_id id,
 		       const char *value, size_t len)
 {
@@ -202,20 +208,16 @@ void msg_content_field(struct msg_part *part, struct msg_arena *a, enum msg_fiel
 		}
 		break;
 	case MSG_F_CONTENT_ID:
-		if (part->id.data == NULL)
-			part->id = msg_arena_str(a, value, len);
+		set_once(&part->id, a, value, len);
 		break;
 	case MSG_F_CONTENT_DESCRIPTION:
-		if (part->description.data == NULL)
-			part->description = msg_arena_str(a, value, len);
+		set_once(&part->description, a, value, len);
 		break;
 	case MSG_F_CONTENT_MD5:
-		if (part->md5.data == NULL)
-			part->md5 = msg_arena_str(a, value, len);
+		set_once(&part->md5, a, value, len);
 		break;
 	case MSG_F_CONTENT_LOCATION:
-		if (part->location.data == NULL)
-			part->location = msg_arena_str(a, value, len);
+		set_once(&part->location, a, value, len);
 		break;
 	case MSG_F_CONTENT_LANGUAGE:
 		if (part->n_languages == 0)

@@ -572,6 +572,19 @@ static size_t skip_line(struct msg_parser *p, const unsigned char *d, size_t n)
 
 /* ---- driver ---- */
 
+/* A held CR and line end are content after all: no boundary can follow. */
+static void flush_held(struct msg_parser *p)
+{
+	if (p->held_cr) {
+		p->held_cr = false;
+		add_body(p, (const unsigned char *)"\r", 1);
+	}
+	if (p->pending_nl > 0) {
+		add_newline(p, p->pending_nl);
+		p->pending_nl = 0;
+	}
+}
+
 /* Run the line start gate of the current state over look (complete). */
 static void gate(struct msg_parser *p)
 {
@@ -605,14 +618,7 @@ static size_t step(struct msg_parser *p, const unsigned char *d, size_t n)
 		return skip_line(p, d, n);
 	case PS_BODY:
 		if (p->n_bnd == 0) {
-			if (p->held_cr) {
-				p->held_cr = false;
-				add_body(p, (const unsigned char *)"\r", 1);
-			}
-			if (p->pending_nl > 0) {
-				add_newline(p, p->pending_nl);
-				p->pending_nl = 0;
-			}
+			flush_held(p);
 			add_body(p, d, n);
 			return n;
 		}
@@ -706,14 +712,7 @@ struct msg_info *msg_parser_finish(struct msg_parser **pp)
 		finish_field(p);
 		end_of_header(p, false);
 	}
-	if (p->held_cr) {
-		p->held_cr = false;
-		add_body(p, (const unsigned char *)"\r", 1);
-	}
-	if (p->pending_nl > 0) {
-		add_newline(p, p->pending_nl);
-		p->pending_nl = 0;
-	}
+	flush_held(p);
 	while (p->n_open > 0)
 		finish_part(p);
 
