@@ -127,7 +127,6 @@ struct msg_part {
 	struct msg_size header;      /* header, blank line included */
 	struct msg_size body;        /* everything after the header */
 	enum msg_cte cte;            /* from the first Content-Transfer-Encoding */
-	bool cte_seen;               /* private to the parser */
 	uint64_t binary_size;        /* decoded body size (BINARY.SIZE) */
 
 	/* Content-* fields as written; type NULL = no usable Content-Type. */

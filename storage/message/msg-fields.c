@@ -202,10 +202,7 @@ void msg_content_field(struct msg_part *part, struct msg_arena *a, enum msg_fiel
 			parse_content_type(part, a, value, len);
 		break;
 	case MSG_F_CONTENT_TRANSFER_ENCODING:
-		if (!part->cte_seen) {
-			part->cte_seen = true;
-			parse_encoding(part, a, value, len);
-		}
+		parse_encoding(part, a, value, len);   /* the caller passes the first only */
 		break;
 	case MSG_F_CONTENT_ID:
 		set_once(&part->id, a, value, len);

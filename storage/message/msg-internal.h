@@ -61,7 +61,8 @@ struct msg_ctype_info {
 };
 #define MSG_BOUNDARY_MAX 80
 void msg_ctype_classify(const char *value, size_t len, struct msg_ctype_info *ci);
-/* Store a Content-* field into part (first occurrence wins). */
+/* Store a Content-* field into part (first occurrence wins; for
+ * Content-Transfer-Encoding the caller passes only the first). */
 void msg_content_field(struct msg_part *part, struct msg_arena *a, enum msg_field_id id,
 		       const char *value, size_t len);
 /* Store an envelope field (the last occurrence wins). */

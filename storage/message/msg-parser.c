@@ -62,7 +62,7 @@ struct msg_parser {
 	bool value_cr;              /* a CR not yet known to end the line */
 	unsigned field_nl;          /* line end to insert before a continuation */
 	unsigned prev_hdr_nl;       /* line end size of the last header line */
-	bool seen_ctype;
+	bool seen_ctype, seen_cte;
 	struct msg_ctype_info ci;
 	size_t kept;
 
@@ -108,6 +108,7 @@ static struct msg_part *new_part(struct msg_parser *p, struct msg_part *parent)
 	p->field_active = false;
 	p->prev_hdr_nl = 0;
 	p->seen_ctype = false;
+	p->seen_cte = false;
 	p->pending_nl = 0;
 	p->held_cr = false;
 	return part;
@@ -273,8 +274,14 @@ static void finish_field(struct msg_parser *p)
 			msg_ctype_classify(v, len, &p->ci);
 			part->flags |= p->ci.flags;
 		}
+		msg_content_field(part, p->a, p->field, v, len);
+		break;
+	case MSG_F_CONTENT_TRANSFER_ENCODING:
+		if (p->seen_cte)
+			break;
+		p->seen_cte = true;
 		/* fall through */
-	case MSG_F_CONTENT_TRANSFER_ENCODING: case MSG_F_CONTENT_ID:
+	case MSG_F_CONTENT_ID:
 	case MSG_F_CONTENT_DESCRIPTION: case MSG_F_CONTENT_DISPOSITION:
 	case MSG_F_CONTENT_LANGUAGE: case MSG_F_CONTENT_LOCATION: case MSG_F_CONTENT_MD5:
 		msg_content_field(part, p->a, p->field, v, len);
