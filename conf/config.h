@@ -94,6 +94,10 @@ struct loft_config {
 	unsigned max_nesting_depth;        /* IMAP list nesting in one command */
 	unsigned max_arguments;            /* IMAP arguments in one command */
 	unsigned max_bad_commands;         /* invalid commands in a row, all protocols */
+	unsigned message_max_parts;        /* struct msg_limits (storage/message/) */
+	unsigned message_max_depth;
+	size_t message_max_header_field;
+	size_t message_max_kept;
 
 	/* [log] */
 	int log_level;            /* enum log_level */

@@ -30,6 +30,14 @@ void store_config_settings(const struct loft_config *cfg, bool watch_external,
 	set_r->watch_external = watch_external;
 }
 
+void store_config_msg_limits(const struct loft_config *cfg, struct msg_limits *lim_r)
+{
+	lim_r->max_parts = cfg->message_max_parts;
+	lim_r->max_depth = cfg->message_max_depth;
+	lim_r->max_header_field = cfg->message_max_header_field;
+	lim_r->max_kept = cfg->message_max_kept;
+}
+
 int store_config_open(const char *path, bool watch_external,
 		      struct loft_config **cfg_r, struct store **store_r)
 {

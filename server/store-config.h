@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "conf/config.h"
+#include "storage/message/message.h"
 #include "storage/store.h"
 
 /* Fill *set_r from cfg. Strings in *set_r are borrowed from cfg, so cfg must
@@ -15,6 +16,9 @@
  * one-shot tools such as `loft deliver` and `loft index`. */
 void store_config_settings(const struct loft_config *cfg, bool watch_external,
 			   struct store_settings *set_r);
+
+/* The message parser's limits (message_max_* in [limits]). */
+void store_config_msg_limits(const struct loft_config *cfg, struct msg_limits *lim_r);
 
 /* Load the configuration at path and create a store from it in one step (the
  * common prologue of CLI subcommands). On failure prints "loft: <why>" to

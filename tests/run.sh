@@ -104,14 +104,9 @@ if build build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -
 			[ -d "$seed" ] && cp -r "$seed"/. "$corpus"/
 		done
 		# The reader also reads message bodies (APPEND literals): real
-		# mail from the shared corpus beside the checkout, when present.
+		# mail from the corpus copy in tests/corpus/mail.
 		if [ "$name" = fuzz-reader ]; then
-			for mail in "${LOFT_MAIL_CORPUS:-}" ../shared/corpus /work/shared/corpus; do
-				if [ -n "$mail" ] && [ -d "$mail" ]; then
-					python3 tests/fuzz/seeds.py messages "$mail" "$corpus"
-					break
-				fi
-			done
+			python3 tests/fuzz/seeds.py messages tests/corpus/mail "$corpus"
 		fi
 		seeds=$(find "$corpus" -type f | wc -l)
 		[ "$seeds" -gt 0 ] || problems+=("fuzz target $name has no seeds in tests/fuzz/corpus/")

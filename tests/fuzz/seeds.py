@@ -6,7 +6,7 @@ starts from real inputs instead of nothing.
                               protocol transcripts (tests/e2e/transcripts),
                               conf/loft.conf and typical names; commit them
   seeds.py messages DIR OUT   add reader seeds to OUT: small messages of the
-                              mail corpus DIR (../shared/corpus) as APPEND
+                              mail corpus DIR (tests/corpus/mail) as APPEND
                               literals, the way a client sends them
                               (run.sh does this for its scratch corpus)
 
