@@ -1,7 +1,10 @@
 /* Streamed append: the message is written to <mailbox>/tmp/<base> on the
  * caller's thread and fsynced there; the commit op assigns the UID, inserts
  * the record and renames the file into cur/ inside a group-committed write
- * transaction (see writer.c for the crash-safety order). */
+ * transaction (see writer.c for the crash-safety order). The bytes are
+ * parsed as they stream through (storage/message/), and the parse result
+ * is stored in the same commit, so no FETCH ever reads the file again for
+ * its structure. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "storage/maildir.h"
+#include "storage/message/message.h"
 #include "storage/store-keywords.h"
 #include "storage/store-private.h"
 #include "storage/store-quota.h"
@@ -21,6 +25,10 @@ struct store_append {
 	char *mailbox;          /* canonical */
 	char *dir;
 	struct maildir_tmp tmp;
+	struct msg_parser *parser;  /* fed every byte; NULL once finished */
+	void *blob;             /* the parse result, when the caller gave none */
+	size_t blob_len;
+	struct store_append_meta meta; /* the caller's meta with our blob */
 	int error;              /* sticky */
 };
 
@@ -48,6 +56,7 @@ int store_append_begin(struct store_user *user, const char *mailbox, struct stor
 		free(app);
 		return r == -ENOENT ? STORE_ENOTFOUND : STORE_EIO;
 	}
+	app->parser = msg_parser_new(&user->store->set.msg_limits);
 	store_user_ref(user);
 	*app_r = app;
 	return 0;
@@ -67,13 +76,36 @@ int store_append_write(struct store_append *app, const void *data, size_t len)
 	if (r != 0) {
 		log_error("store: write %s: %s", app->tmp.path, strerror(-r));
 		app->error = STORE_EIO;
+		return app->error;
 	}
-	return app->error;
+	msg_parser_feed(app->parser, data, len);
+	return 0;
+}
+
+/* The meta the commit stores: the caller's, with the parse result as the
+ * cache blob unless the caller brought one (borrowed from app). */
+static const struct store_append_meta *commit_meta(struct store_append *app,
+						   const struct store_append_meta *meta)
+{
+	if (meta != NULL)
+		app->meta = *meta;
+	if (app->meta.cache == NULL && app->parser != NULL) {
+		struct msg_info *info = msg_parser_finish(&app->parser);
+		if (info != NULL) {
+			msg_blob_write(info, &app->blob, &app->blob_len);
+			msg_info_free(&info);
+			app->meta.cache = app->blob;
+			app->meta.cache_len = app->blob_len;
+		}
+	}
+	return &app->meta;
 }
 
 static void app_free(struct store_append *app)
 {
 	maildir_tmp_discard(&app->tmp);
+	msg_parser_free(&app->parser);
+	free(app->blob);
 	store_user_unref(app->user);
 	free(app->dir);
 	free(app->mailbox);
@@ -185,7 +217,7 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 	}
 	if (err == 0) {
 		struct op_append o = { .op = { .run = run_append, .mbox = { app->mailbox } },
-				       .app = app, .meta = meta };
+				       .app = app, .meta = commit_meta(app, meta) };
 		err = writer_run(app->user, &o.op);
 		if (err == 0) {
 			if (uid_r != NULL)
@@ -230,7 +262,7 @@ void store_append_commit_async(struct store_append **appp, const struct store_ap
 	o->op.mbox[0] = app->mailbox;
 	o->op.free_fn = append_done;
 	o->app = app;
-	o->meta = meta;
+	o->meta = commit_meta(app, meta);
 	o->sync_file = true;
 	o->cb = cb;
 	o->ctx = ctx;

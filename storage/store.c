@@ -57,6 +57,8 @@ int store_create(const struct store_settings *set, struct store **store_r)
 	s->set.mail_dir = s->mail_dir;
 	if (s->set.index_cache_size == 0)
 		s->set.index_cache_size = 1024;
+	if (s->set.msg_limits.max_parts == 0)
+		msg_limits_default(&s->set.msg_limits);
 	if (s->set.writer_threads == 0)
 		s->set.writer_threads = 2;
 	s->n_buckets = STORE_BUCKETS;

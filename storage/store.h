@@ -23,6 +23,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "storage/message/message.h"
+
 /* Errors are values with a kind; front ends map each kind to a protocol reply
  * in one function (IMAP NO [NONEXISTENT], POP3 -ERR [SYS/TEMP], 452 4.2.2 …). */
 enum store_error {
@@ -89,6 +91,7 @@ struct store_settings {
 	uint64_t tombstone_max_age; /* seconds an expunge tombstone is kept;
 				     * 0 = for ever */
 	uint64_t tombstone_max_count; /* tombstones kept per mailbox; 0 = all */
+	struct msg_limits msg_limits; /* message parsing (all zero = defaults) */
 };
 
 /* ---- store and users ---- */
@@ -266,6 +269,12 @@ int store_msg_open(struct store_mailbox *mbox, uint32_t uid, int *fd_r, uint64_t
  * non-durable commit, so a following get sees it. */
 int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r, size_t *len_r);
 int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *data, size_t len);
+/* The parsed structure of a message (storage/message/message.h): from the
+ * cache written at append time, or parsed from the file when the entry is
+ * missing or from an older parser (then cached again, lazily: no commit is
+ * waited for). STORE_ENOTFOUND for an expunged UID. Free with
+ * msg_info_free(). */
+int store_msg_info(struct store_mailbox *mbox, uint32_t uid, struct msg_info **info_r);
 
 /* Streaming a message as IMAP and POP3 count it: every bare LF becomes CRLF
  * (RFC822.SIZE, BODY[]<partial>, POP3 octets). A file already in CRLF form

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "storage/store-debug.h"
 #include "store-fixture.h"
 
 /* Set once in main() (before any thread exists): whether this process could
@@ -327,7 +328,10 @@ static void test_eio_map_full(void **state)
 	free(big);
 	void *data;
 	size_t len;
-	assert_int_equal(store_msg_cache_get(mbox, uid, &data, &len), STORE_ENOTFOUND);
+	/* the entry the append wrote is still the one there */
+	assert_int_equal(store_msg_cache_get(mbox, uid, &data, &len), STORE_OK);
+	assert_true(len < 4096);
+	free(data);
 
 	/* Fill the map with cache blobs until it is full, then an append must
 	 * fail cleanly too. */
@@ -411,6 +415,15 @@ static void test_eio_disk_full(void **state)
 	}
 	fx->set.lmdb_map_size = 64 * 1024 * 1024;
 	fx_open(fx);
+	/* Ballast the administrator deletes later to make room. */
+	char ballast[600];
+	snprintf(ballast, sizeof(ballast), "%s/ballast", fx->mail_dir);
+	FILE *bf = fopen(ballast, "w");
+	assert_non_null(bf);
+	for (int k = 0; k < 128; k++)
+		fputs("ballast ballast ballast ballast ballast ballast ballast ballast "
+		      "ballast ballast ballast ballast ballast ballast ballast bal\n", bf);
+	assert_int_equal(fclose(bf), 0);
 	int ret = STORE_OK;
 	unsigned i;
 	uint32_t first = 0, uid = 0;
@@ -432,6 +445,7 @@ static void test_eio_disk_full(void **state)
 	assert_int_equal(count_files(dir), st.messages);
 
 	/* Making room makes the store usable again. */
+	assert_int_equal(unlink(ballast), 0);
 	struct store_mailbox *mbox = open_box(fx, "INBOX", false);
 	uint32_t some[] = { first, first + 1, first + 2 };
 	assert_int_equal(store_expunge(mbox, some, 3, false, NULL), STORE_OK);
@@ -480,6 +494,60 @@ static void test_corrupt_index(void **state)
 	assert_true(add(fx->user, "INBOX", 3) > u2);
 }
 
+/* An append is parsed as it streams: the structure is in the index with
+ * the message, with no commit of its own. A missing or outdated entry is
+ * parsed from the file again and cached without a durable commit. */
+static void test_append_caches_structure(void **state)
+{
+	struct fx *fx = *state;
+	const char *msg = "From: Ann <ann@example.org>\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n"
+			  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+			  "Content-Type: text/plain\r\n\r\nhello\r\n--b--\r\n";
+	uint64_t commits = store_debug_commit_count(fx->store);
+	struct store_append *app;
+	assert_int_equal(store_append_begin(fx->user, "INBOX", &app), STORE_OK);
+	for (size_t i = 0; msg[i] != '\0'; i += 3)
+		assert_int_equal(store_append_write(app, msg + i, strnlen(msg + i, 3)), STORE_OK);
+	uint32_t uid;
+	assert_int_equal(store_append_commit(&app, NULL, &uid, NULL), STORE_OK);
+	assert_int_equal(store_debug_commit_count(fx->store) - commits, 1);
+
+	struct store_mailbox *mbox = open_box(fx, "INBOX", true);
+	void *blob;
+	size_t len;
+	assert_int_equal(store_msg_cache_get(mbox, uid, &blob, &len), STORE_OK);
+	struct msg_info *info;
+	assert_int_equal(msg_blob_read(blob, len, &info), 0);
+	free(blob);
+	assert_int_equal(info->n_parts, 2);
+	assert_int_equal(msg_info_size(info), strlen(msg));
+	msg_info_free(&info);
+
+	/* Empty the entry: store_msg_info parses the file and caches it
+	 * again, lazily (a non-durable commit, never a durable one). */
+	assert_int_equal(store_msg_cache_set(mbox, uid, NULL, 0), STORE_OK);
+	commits = store_debug_commit_count(fx->store);
+	assert_int_equal(store_msg_info(mbox, uid, &info), STORE_OK);
+	assert_int_equal(info->n_parts, 2);
+	msg_info_free(&info);
+	len = 0;
+	for (int i = 0; i < 200 && len == 0; i++) {
+		if (store_msg_cache_get(mbox, uid, &blob, &len) == STORE_OK)
+			free(blob);
+		if (len == 0)
+			usleep(5000);
+	}
+	assert_true(len > 0);
+	assert_int_equal(store_debug_commit_count(fx->store), commits);
+	/* A damaged entry is parsed again too. */
+	assert_int_equal(store_msg_cache_set(mbox, uid, "junk", 4), STORE_OK);
+	assert_int_equal(store_msg_info(mbox, uid, &info), STORE_OK);
+	assert_int_equal(info->n_parts, 2);
+	msg_info_free(&info);
+	assert_int_equal(store_msg_info(mbox, uid + 1, &info), STORE_ENOTFOUND);
+	store_mailbox_close(&mbox);
+}
+
 int main(void)
 {
 	/* A private mount namespace for the disk-full test, entered while
@@ -498,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eio_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eio_disk_full, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_caches_structure, setup, teardown),
 	};
 	return FX_RUN("store-append", tests);
 }

@@ -407,7 +407,10 @@ static void test_cache(void **state)
 	struct store_mailbox *mbox = open_box(fx, "INBOX", false);
 	void *data = NULL;
 	size_t len = 0;
-	assert_int_equal(store_msg_cache_get(mbox, uid, &data, &len), STORE_ENOTFOUND);
+	/* the append stored its parse result */
+	assert_int_equal(store_msg_cache_get(mbox, uid, &data, &len), STORE_OK);
+	assert_true(len > 0);
+	free(data);
 	assert_int_equal(store_msg_cache_set(mbox, uid, "abc", 3), STORE_OK);
 	assert_int_equal(store_msg_cache_get(mbox, uid, &data, &len), STORE_OK);
 	assert_int_equal(len, 3);
