@@ -12,6 +12,11 @@
 enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP };
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALWAYS };
+/* What POP3 DELE does at QUIT: remove the message, or hide it from POP3 only
+ * (a keyword IMAP clients see; the message stays for them). */
+enum conf_pop3_delete { CONF_POP3_EXPUNGE, CONF_POP3_HIDE };
+/* Where UIDLs a previous server gave come from (migrations). */
+enum conf_uidl_import { CONF_UIDL_IMPORT_NONE, CONF_UIDL_IMPORT_DOVECOT };
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -97,6 +102,16 @@ struct loft_config {
 	unsigned write_batch_messages;   /* messages per batch of ranged ops */
 	unsigned tombstone_max_age_days; /* 0 = kept for ever */
 	unsigned tombstone_max_count;    /* per mailbox, 0 = no limit */
+
+	/* [pop3] */
+	enum conf_pop3_delete pop3_delete;   /* DELE at QUIT: expunge or hide */
+	bool pop3_mark_seen;                 /* RETR sets \Seen at QUIT */
+	unsigned pop3_retention_days;        /* leave-on-server expiry; 0 = never */
+	unsigned pop3_login_delay_ms;        /* LOGIN-DELAY; 0 = none */
+	size_t pop3_retr_chunk;              /* bytes read per storage job */
+	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
+	enum conf_uidl_import pop3_uidl_import;
+	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -457,6 +457,20 @@ int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb
 /* After it returns the callback is not running and will not run again. */
 void store_watch_remove(struct store_watch **watch);
 
+/* ---- exclusive access (one POP3 session per user) ----
+ * A named lock of a user, held by at most one holder at a time in any
+ * process: an flock on <user dir>/loft-lock-<name> (name: 1-32 of
+ * [a-z0-9-]), so the kernel frees it when the holder closes it or its
+ * process dies. Take never waits: STORE_EINUSE while someone holds it.
+ * *last_r (optional) is the time last given to store_lock_stamp (unix
+ * seconds, 0 = never). Take and stamp do file I/O (pool thread); release
+ * only closes a descriptor and may run on any thread. */
+struct store_lock;
+int store_lock_take(struct store_user *user, const char *name, struct store_lock **lock_r,
+		    int64_t *last_r);
+int store_lock_stamp(struct store_lock *lock, int64_t now);
+void store_lock_release(struct store_lock **lock);
+
 /* ---- maintenance (loft index check|rebuild, loft deliver) ---- */
 
 struct store_check_report {
