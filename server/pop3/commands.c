@@ -17,20 +17,20 @@
 #define TRANS POP3_STATE_BIT(POP3_STATE_TRANSACTION)
 
 static const struct pop3_command_def commands[] = {
-	{ "CAPA", pop3_cmd_capa, AUTHZ | TRANS, "RFC 2449 5" },
-	{ "QUIT", pop3_cmd_quit, AUTHZ | TRANS, "RFC 1939 4, 6" },
-	{ "STLS", pop3_cmd_stls, AUTHZ, "RFC 2595 4" },
-	{ "USER", pop3_cmd_user, AUTHZ, "RFC 1939 7" },
-	{ "PASS", pop3_cmd_pass, AUTHZ, "RFC 1939 7" },
-	{ "AUTH", pop3_cmd_auth, AUTHZ, "RFC 5034 4" },
-	{ "STAT", pop3_cmd_stat, TRANS, "RFC 1939 5" },
-	{ "LIST", pop3_cmd_list, TRANS, "RFC 1939 5" },
-	{ "RETR", pop3_cmd_retr, TRANS, "RFC 1939 5" },
-	{ "DELE", pop3_cmd_dele, TRANS, "RFC 1939 5" },
-	{ "NOOP", pop3_cmd_noop, TRANS, "RFC 1939 5" },
-	{ "RSET", pop3_cmd_rset, TRANS, "RFC 1939 5" },
-	{ "TOP", pop3_cmd_top, TRANS, "RFC 1939 7" },
-	{ "UIDL", pop3_cmd_uidl, TRANS, "RFC 1939 7" },
+	{ "CAPA", pop3_cmd_capa, AUTHZ | TRANS, 0, "RFC 2449 5" },
+	{ "QUIT", pop3_cmd_quit, AUTHZ | TRANS, 0, "RFC 1939 4, 6" },
+	{ "STLS", pop3_cmd_stls, AUTHZ, 0, "RFC 2595 4" },
+	{ "USER", pop3_cmd_user, AUTHZ, 0, "RFC 1939 7" },
+	{ "PASS", pop3_cmd_pass, AUTHZ, POP3_CMD_WHOLE_ARG, "RFC 1939 7" },
+	{ "AUTH", pop3_cmd_auth, AUTHZ, 0, "RFC 5034 4" },
+	{ "STAT", pop3_cmd_stat, TRANS, 0, "RFC 1939 5" },
+	{ "LIST", pop3_cmd_list, TRANS, 0, "RFC 1939 5" },
+	{ "RETR", pop3_cmd_retr, TRANS, 0, "RFC 1939 5" },
+	{ "DELE", pop3_cmd_dele, TRANS, 0, "RFC 1939 5" },
+	{ "NOOP", pop3_cmd_noop, TRANS, 0, "RFC 1939 5" },
+	{ "RSET", pop3_cmd_rset, TRANS, 0, "RFC 1939 5" },
+	{ "TOP", pop3_cmd_top, TRANS, 0, "RFC 1939 7" },
+	{ "UIDL", pop3_cmd_uidl, TRANS, 0, "RFC 1939 7" },
 };
 
 const struct pop3_command_def *pop3_command_find(const char *keyword)
@@ -111,6 +111,9 @@ static void update_done(struct sess_job *job)
 {
 	struct update *u = (struct update *)job;
 	struct pop3_session *s = u->s;
+	/* The session is over: the next login may start before this
+	 * connection has finished closing. */
+	store_lock_release(&s->lock);
 	if (!sess_alive(&s->core)) {
 		pop3_cmd_finish(s);
 		return;
@@ -129,6 +132,8 @@ static void update_done(struct sess_job *job)
 
 enum pop3_cmd_result pop3_cmd_quit(struct pop3_session *s, const struct pop3_cmdline *cmd)
 {
+	if (!no_args(s, cmd))
+		return POP3_CMD_DONE;
 	if (s->state == POP3_STATE_AUTHORIZATION) {
 		pop3_bye(s, true, "Logging out.", "quit");
 		return POP3_CMD_DONE;

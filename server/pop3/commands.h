@@ -9,10 +9,14 @@
 
 typedef enum pop3_cmd_result pop3_handler(struct pop3_session *s, const struct pop3_cmdline *cmd);
 
+/* The argument is the whole rest of the line, spaces included (PASS). */
+#define POP3_CMD_WHOLE_ARG 1u
+
 struct pop3_command_def {
 	const char *name;
 	pop3_handler *handler;
 	unsigned states;             /* POP3_STATE_BIT()s */
+	unsigned flags;              /* POP3_CMD_* */
 	const char *rfc;
 };
 

@@ -202,7 +202,7 @@ static void dispatch(struct pop3_session *s, const char *line, size_t len)
 			 ? "Log in first." : "Not valid after login.");
 		return;
 	}
-	if (cmd.too_many_args) {
+	if (cmd.too_many_args && !(def->flags & POP3_CMD_WHOLE_ARG)) {
 		pop3_err(s, NULL, "Too many arguments.");
 		return;
 	}
