@@ -109,6 +109,7 @@ struct loft_config {
 	unsigned pop3_retention_days;        /* leave-on-server expiry; 0 = never */
 	unsigned pop3_login_delay_ms;        /* LOGIN-DELAY; 0 = none */
 	size_t pop3_retr_chunk;              /* bytes read per storage job */
+	size_t pop3_read_ahead;              /* RETR read-ahead per session; 0 = off */
 	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
 	enum conf_uidl_import pop3_uidl_import;
 	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */

@@ -221,6 +221,9 @@ const struct conf_setting conf_settings[] = {
 	{ "pop3", "retr_chunk_size", CONF_T_SIZE, MAIN(pop3_retr_chunk), "64K", NULL,
 	  4 * KIB, 16 * MIB, NULL, R, NULL,
 	  "Message bytes read per storage job while RETR/TOP stream." },
+	{ "pop3", "read_ahead", CONF_T_SIZE, MAIN(pop3_read_ahead), "256K", NULL,
+	  0, 64 * MIB, NULL, R, NULL,
+	  "Messages read ahead of RETR per session, in bytes; 0 = none." },
 	{ "pop3", "max_messages", CONF_T_UINT, MAIN(pop3_max_messages), "0", NULL,
 	  0, UINT32_MAX, NULL, R, NULL,
 	  "Messages a POP3 session lists (the oldest first); 0 = all." },
@@ -277,7 +280,7 @@ const struct conf_section conf_sections[] = {
 	  "Log verbosity and destination." },
 	{ "storage", false, conf_settings + 32, 8,
 	  "Quotas and the mail index." },
-	{ "pop3", false, conf_settings + 40, 8,
+	{ "pop3", false, conf_settings + 40, 9,
 	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "

@@ -246,7 +246,8 @@ int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *da
  * (size == vsize) is read as is. Otherwise the reader keeps a sparse index
  * of checkpoints (one per 64 KiB of file) built by one pass over the file
  * the first time a message is opened and cached per user environment, so a
- * seek costs one pread of at most 64 KiB whichever offset it asks for. */
+ * seek costs one pread of at most 64 KiB whichever offset it asks for (a
+ * file of at most 64 KiB needs no index and no pass). */
 struct store_reader;
 int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_reader **reader_r,
 		      uint64_t *vsize_r);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "server/pop3/readahead.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -144,7 +145,7 @@ enum pop3_cmd_result pop3_cmd_quit(struct pop3_session *s, const struct pop3_cmd
 	pop3_cmd_hold(s, u, update_free);
 	u->job.work = update_work;
 	u->job.done = update_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &u->job);
+	pop3_storage_submit(s, &u->job);
 	return POP3_CMD_AGAIN;
 }
 

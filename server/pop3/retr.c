@@ -1,16 +1,20 @@
-/* RETR and TOP (RFC 1939 5, 7): a message streamed from the store reader
+/* RETR and TOP (RFC 1939 5, 7). A message up to retr_chunk_size octets is
+ * usually ready in the read-ahead cache (readahead.h) and answered at once;
+ * otherwise, and for TOP, it is streamed from the store reader
  * (CRLF-normalised, so the bytes match the octet count LIST gave) through
  * the storage pool, a chunk per job, byte-stuffed on the pool thread. After
  * each chunk the session writes it and either reads the next one or, when
  * the client is not reading (output over max_output_buffer), waits for the
  * drain: a client that pipelines RETRs and never reads holds at most one
- * chunk and the output buffer, and no further command is parsed. */
+ * chunk, the read-ahead budget and the output buffer, and no further
+ * command is parsed. */
 #include "server/pop3/commands.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "server/pop3/readahead.h"
 #include "server/pop3/stuff.h"
 #include "server/services.h"
 #include "storage/store.h"
@@ -31,6 +35,7 @@ struct retr {
 	bool started;                 /* the status line was sent */
 	bool eof;
 	int err;
+	bool ra_tried;                /* a read-ahead job for it was started */
 };
 
 static void retr_free(void *ctx)
@@ -70,12 +75,13 @@ static void read_work(struct sess_job *job)
 }
 
 static void read_done(struct sess_job *job);
+static void read_ahead_after(struct pop3_session *s, uint32_t index);
 
 static void read_next(struct pop3_session *s, struct retr *r)
 {
 	r->job.work = read_work;
 	r->job.done = read_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &r->job);
+	pop3_storage_submit(s, &r->job);
 }
 
 static enum pop3_cmd_result retr_drained(struct pop3_session *s)
@@ -122,7 +128,11 @@ static void read_done(struct sess_job *job)
 		conn_write_str(c, pop3_stuff_end(&r->st));
 		if (!r->top)
 			s->drop->marks[r->index] |= POP3_MARK_RETR;
+		uint32_t index = r->index;
+		bool top = r->top;
 		pop3_cmd_finish(s);
+		if (!top && sess_alive(&s->core) && !conn_is_closing(c))
+			read_ahead_after(s, index);
 	} else if (conn_output_full(c)) {
 		s->cmd->on_drained = retr_drained;
 	} else {
@@ -131,23 +141,135 @@ static void read_done(struct sess_job *job)
 	conn_uncork(c);
 }
 
+static void stream_start(struct pop3_session *s, struct retr *r)
+{
+	r->chunk = conn_config(s->conn)->pop3_retr_chunk;
+	/* A small message needs no full-size buffers. */
+	if (!r->top && s->drop->sizes[r->index] + 1 < r->chunk)
+		r->chunk = (size_t)s->drop->sizes[r->index] + 1;
+	r->raw = xmalloc(r->chunk);
+	r->out = xmalloc(2 * r->chunk);
+	read_next(s, r);
+}
+
+/* RETR's reply from the read-ahead cache: no pool round trip. */
+static void serve_ready(struct pop3_session *s, uint32_t index, char *data, size_t len)
+{
+	pop3_ok(s, "%" PRIu64 " octets", s->drop->sizes[index]);
+	conn_write(s->conn, data, len);
+	free(data);
+	s->drop->marks[index] |= POP3_MARK_RETR;
+}
+
+/* What to read ahead from message index i on: RETRs the client already
+ * pipelined (unparsed input), else the messages after i, in order. */
+static unsigned predict(struct pop3_session *s, int64_t first, uint32_t after,
+			uint32_t out[POP3_RA_MAX])
+{
+	unsigned n = 0;
+	if (first >= 0)
+		out[n++] = (uint32_t)first;
+	const char *data;
+	size_t len;
+	conn_input(s->conn, &data, &len);
+	size_t p = 0;
+	bool pipelined = false;
+	for (unsigned lines = 0; lines < 2 * POP3_RA_MAX && n < POP3_RA_MAX && p < len; lines++) {
+		const char *nl = memchr(data + p, '\n', len - p);
+		if (nl == NULL)
+			break;
+		size_t l = (size_t)(nl - (data + p));
+		if (l > 0 && data[p + l - 1] == '\r')
+			l--;
+		struct pop3_cmdline cmd;
+		uint32_t num;
+		bool deleted;
+		int64_t i;
+		if (pop3_parse_line(data + p, l, &cmd) == POP3_PARSE_OK &&
+		    strcmp(cmd.keyword, "RETR") == 0 && cmd.n_args == 1 &&
+		    pop3_parse_number(cmd.args[0], cmd.arg_len[0], UINT32_MAX, &num) &&
+		    (i = pop3_maildrop_find(s->drop, num, &deleted)) >= 0) {
+			out[n++] = (uint32_t)i;
+			pipelined = true;
+		}
+		p = (size_t)(nl - data) + 1;
+	}
+	if (pipelined)
+		return n;
+	for (uint32_t i = after + 1; i < s->drop->count && n < POP3_RA_MAX; i++)
+		if (!(s->drop->marks[i] & POP3_MARK_DELE))
+			out[n++] = i;
+	return n;
+}
+
+static void read_ahead_after(struct pop3_session *s, uint32_t index)
+{
+	/* Refill when the cache runs low, so that one job reads many. */
+	if (pop3_ra_busy(s->ra) || pop3_ra_count(s->ra) > POP3_RA_MAX / 4)
+		return;
+	uint32_t idx[POP3_RA_MAX];
+	unsigned n = predict(s, -1, index, idx);
+	pop3_ra_start(s, idx, n);
+}
+
+/* A held RETR waiting for read-ahead: the job returned. */
+static enum pop3_cmd_result retr_ready(struct pop3_session *s)
+{
+	struct retr *r = s->cmd->ctx;
+	size_t len;
+	char *data = pop3_ra_take(s->ra, r->index, &len);
+	if (data != NULL) {
+		uint32_t index = r->index;
+		serve_ready(s, index, data, len);
+		s->cmd->on_storage_idle = NULL;
+		read_ahead_after(s, index);
+		return POP3_CMD_DONE;
+	}
+	if (!r->ra_tried) {
+		/* that job was reading other messages: now this one */
+		uint32_t idx[POP3_RA_MAX];
+		unsigned n = predict(s, r->index, r->index, idx);
+		r->ra_tried = true;
+		pop3_ra_start(s, idx, n);
+		return POP3_CMD_AGAIN;
+	}
+	/* not read ahead (the file changed size, an error): stream it, which
+	 * reports any error properly */
+	s->cmd->on_storage_idle = NULL;
+	stream_start(s, r);
+	return POP3_CMD_AGAIN;
+}
+
 static enum pop3_cmd_result retr_start(struct pop3_session *s, int64_t index, bool top,
 				       uint64_t lines)
 {
+	if (!top) {
+		size_t len;
+		char *data = pop3_ra_take(s->ra, (uint32_t)index, &len);
+		if (data != NULL) {
+			serve_ready(s, (uint32_t)index, data, len);
+			read_ahead_after(s, (uint32_t)index);
+			return POP3_CMD_DONE;
+		}
+	}
 	struct retr *r = xcalloc(1, sizeof(*r));
 	r->s = s;
 	r->index = (uint32_t)index;
 	r->uid = s->drop->uids[index];
 	r->top = top;
 	pop3_stuffer_init(&r->st, top, lines);
-	r->chunk = conn_config(s->conn)->pop3_retr_chunk;
-	/* A small message needs no full-size buffers. */
-	if (!top && s->drop->sizes[index] + 1 < r->chunk)
-		r->chunk = (size_t)s->drop->sizes[index] + 1;
-	r->raw = xmalloc(r->chunk);
-	r->out = xmalloc(2 * r->chunk);
-	pop3_cmd_hold(s, r, retr_free);
-	read_next(s, r);
+	struct pop3_cmd *cmd = pop3_cmd_hold(s, r, retr_free);
+	if (!top && pop3_ra_eligible(s->ra, s->drop->sizes[index])) {
+		cmd->on_storage_idle = retr_ready;
+		if (!pop3_ra_busy(s->ra)) {
+			uint32_t idx[POP3_RA_MAX];
+			unsigned n = predict(s, index, (uint32_t)index, idx);
+			r->ra_tried = true;
+			pop3_ra_start(s, idx, n);
+		}
+		return POP3_CMD_AGAIN;
+	}
+	stream_start(s, r);
 	return POP3_CMD_AGAIN;
 }
 

@@ -11,6 +11,7 @@
 #include "lib/xmem.h"
 #include "server/pop3/commands.h"
 #include "server/pop3/pop3.h"
+#include "server/pop3/readahead.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -172,6 +173,8 @@ void pop3_session_logged_in(struct pop3_session *s, char *user, struct store_use
 	s->lock = lock;
 	s->inbox = inbox;
 	s->drop = drop;
+	const struct loft_config *cfg = conn_config(s->conn);
+	s->ra = pop3_ra_create(cfg->pop3_read_ahead, cfg->pop3_retr_chunk);
 	pop3_enter_state(s, POP3_STATE_TRANSACTION);
 	set_limits(s, true);
 }
@@ -247,6 +250,7 @@ static void session_destroy(struct sess_core *core)
 	cmd_free(&s->cmd);
 	/* No job is in flight here: closing the views only drops references
 	 * and releasing the lock only closes its descriptor (no I/O). */
+	pop3_ra_free(&s->ra);
 	pop3_maildrop_free(&s->drop);
 	store_mailbox_close(&s->inbox);
 	store_lock_release(&s->lock);

@@ -39,6 +39,7 @@ struct pop3_session;
 struct store_user;
 struct store_mailbox;
 struct store_lock;
+struct pop3_readahead;
 
 /* The command in flight. */
 struct pop3_cmd {
@@ -47,6 +48,8 @@ struct pop3_cmd {
 	/* Output fell below the low-water mark while the command waited for
 	 * it (conn_output_full returned true): continue. Optional. */
 	enum pop3_cmd_result (*on_drained)(struct pop3_session *s);
+	/* A read-ahead job returned (readahead.h): continue. Optional. */
+	enum pop3_cmd_result (*on_storage_idle)(struct pop3_session *s);
 };
 
 struct pop3_session {
@@ -65,6 +68,7 @@ struct pop3_session {
 	struct store_lock *lock;        /* one POP3 session per user */
 	struct store_mailbox *inbox;
 	struct pop3_maildrop *drop;
+	struct pop3_readahead *ra;      /* RETR read-ahead */
 };
 
 void pop3_enter_state(struct pop3_session *s, enum pop3_state state);
