@@ -458,6 +458,21 @@ int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb
 /* After it returns the callback is not running and will not run again. */
 void store_watch_remove(struct store_watch **watch);
 
+/* ---- UIDLs of a previous server (migrations) ----
+ * Reads <mailbox dir>/dovecot-uidlist, the UID list Dovecot keeps in a
+ * Maildir (versions 1 and 3), and calls cb for every message of the view
+ * whose file it names (matched by Maildir base name, which the store keeps
+ * when it adopts a file): the P field (POP3 UIDL) when the line has one,
+ * else format filled in like Dovecot's pop3_uidl_format with the old UID
+ * (%u), UIDVALIDITY (%v) and file base (%f), numbers optionally as
+ * "%08Xu" (0-padded width, X/x hex). UIDLs that are not 1-70 printable
+ * characters, and any a line before already gave, are left out. The file
+ * is only read, so the UIDLs survive `loft index rebuild`.
+ * STORE_ENOTFOUND when the mailbox has no such file. Pool thread. */
+typedef void store_legacy_uidl_cb(uint32_t uid, const char *uidl, void *ctx);
+int store_legacy_uidls(struct store_mailbox *mbox, const char *format, store_legacy_uidl_cb *cb,
+		       void *ctx);
+
 /* ---- exclusive access (one POP3 session per user) ----
  * A named lock of a user, held by at most one holder at a time in any
  * process: an flock on <user dir>/loft-lock-<name> (name: 1-32 of

@@ -83,6 +83,11 @@ static int add_msg(const struct store_msg *m, void *ctx)
 	return 0;
 }
 
+static void legacy_cb(uint32_t uid, const char *uidl, void *ctx)
+{
+	pop3_maildrop_set_legacy(ctx, uid, uidl);
+}
+
 int pop3_maildrop_build(struct store_mailbox *mbox, const struct pop3_policy *policy,
 			int64_t now, struct pop3_maildrop **drop_r)
 {
@@ -100,6 +105,11 @@ int pop3_maildrop_build(struct store_mailbox *mbox, const struct pop3_policy *po
 		b.cap = (uint32_t)b.max;
 	grow(d, b.cap ? b.cap : 1);
 	err = store_msg_scan(mbox, 1, UINT32_MAX, add_msg, &b);
+	if (err >= 0 && policy->uidl_import == CONF_UIDL_IMPORT_DOVECOT) {
+		err = store_legacy_uidls(mbox, policy->uidl_import_format, legacy_cb, d);
+		if (err == STORE_ENOTFOUND)
+			err = 0; /* no list: every UIDL is Loft's own */
+	}
 	if (err < 0) {
 		pop3_maildrop_free(&d);
 		return err;
@@ -177,10 +187,10 @@ static bool uidl_valid(const char *s)
 	return n >= 1 && n <= 70;
 }
 
-int pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *uidl)
+void pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *uidl)
 {
 	if (!uidl_valid(uidl))
-		return 0;
+		return;
 	uint32_t lo = 0, hi = d->count;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -190,10 +200,10 @@ int pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *
 			hi = mid;
 	}
 	if (lo == d->count || d->uids[lo] != uid || (d->marks[lo] & POP3_MARK_LEGACY))
-		return 0;
+		return;
 	size_t len = strlen(uidl) + 1;
 	if (d->legacy_len + len > UINT32_MAX)
-		return 0;
+		return;
 	if (d->legacy_len + len > d->legacy_cap) {
 		d->legacy_cap = (d->legacy_len + len) * 2;
 		d->legacy = xrealloc(d->legacy, d->legacy_cap);
@@ -203,7 +213,6 @@ int pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *
 	d->legacy_len += len;
 	memcpy(d->uidls + (size_t)lo * STORE_ID_LEN, &off, sizeof(off));
 	d->marks[lo] |= POP3_MARK_LEGACY;
-	return 0;
 }
 
 /* ---- UPDATE ---- */

@@ -85,9 +85,9 @@ struct pop3_update_result {
 int pop3_maildrop_commit(struct store_mailbox *mbox, const struct pop3_maildrop *d,
 			 const struct pop3_policy *policy, struct pop3_update_result *res_r);
 
-/* Record imported UIDLs (store_legacy_uidls' callback shape): the message
- * with uid gets uidl when it is in the snapshot and uidl is a valid UIDL
- * (1-70 characters 0x21-0x7E, RFC 1939 7) not given to another message. */
-int pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *uidl);
+/* Record an imported UIDL (store_legacy_uidls, which keeps them unique):
+ * the message with uid gets uidl when it is in the snapshot, has none yet
+ * and uidl is a valid UIDL (1-70 characters 0x21-0x7E, RFC 1939 7). */
+void pop3_maildrop_set_legacy(struct pop3_maildrop *d, uint32_t uid, const char *uidl);
 
 #endif
