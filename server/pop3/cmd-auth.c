@@ -7,12 +7,12 @@
 #include "server/pop3/commands.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "auth/userdb.h"
+#include "server/engine/passcheck.h"
 #include "lib/xmem.h"
 #include "server/services.h"
 #include "storage/store.h"
@@ -68,11 +68,8 @@ enum pop3_cmd_result pop3_cmd_user(struct pop3_session *s, const struct pop3_cmd
 /* ---- the login ---- */
 
 struct login {
-	struct sess_job job;
+	struct sess_passcheck pc;     /* first: the job, user, password */
 	struct pop3_session *s;
-	char *user;
-	char *password;               /* wiped after the check */
-	int verify;                   /* userdb result */
 	int err;                      /* store result */
 	bool in_use, too_soon;
 	int64_t wait_s;               /* LOGIN-DELAY left */
@@ -86,11 +83,7 @@ struct login {
 static void login_free(void *ctx)
 {
 	struct login *l = ctx;
-	if (l->password != NULL) {
-		OPENSSL_cleanse(l->password, strlen(l->password));
-		free(l->password);
-	}
-	free(l->user);
+	sess_passcheck_clear(&l->pc);
 	pop3_maildrop_free(&l->drop);
 	store_mailbox_close(&l->inbox);
 	store_lock_release(&l->lock);
@@ -103,7 +96,7 @@ static void open_work(struct sess_job *job)
 	struct login *l = (struct login *)job;
 	struct store *store = job->core->svc->store;
 	int64_t now = (int64_t)time(NULL), last = 0;
-	l->err = store_user_open(store, l->user, &l->su);
+	l->err = store_user_open(store, l->pc.user, &l->su);
 	if (l->err == 0)
 		l->err = store_lock_take(l->su, POP3_LOCK_NAME, &l->lock, &last);
 	if (l->err == STORE_EINUSE) {
@@ -134,10 +127,10 @@ static void open_done(struct sess_job *job)
 		return;
 	}
 	if (l->in_use) {
-		conn_info(s->conn, "login refused user=%s reason=in-use", l->user);
+		conn_info(s->conn, "login refused user=%s reason=in-use", l->pc.user);
 		pop3_err(s, "IN-USE", "Another POP3 session of this user is active; try again later.");
 	} else if (l->too_soon) {
-		conn_info(s->conn, "login refused user=%s reason=login-delay", l->user);
+		conn_info(s->conn, "login refused user=%s reason=login-delay", l->pc.user);
 		char text[128];
 		snprintf(text, sizeof(text), "Log in at most every %u seconds; %" PRId64 " to go.",
 			 l->policy.login_delay_s, l->wait_s);
@@ -146,10 +139,10 @@ static void open_done(struct sess_job *job)
 		pop3_err_store(s, l->err, "login: cannot open the maildrop");
 	} else {
 		const struct pop3_maildrop *d = l->drop;
-		conn_info(s->conn, "login user=%s method=USER messages=%" PRIu32, l->user, d->count);
+		conn_info(s->conn, "login user=%s method=USER messages=%" PRIu32, l->pc.user, d->count);
 		s->policy = l->policy;
-		pop3_session_logged_in(s, l->user, l->su, l->lock, l->inbox, l->drop);
-		l->user = NULL;
+		pop3_session_logged_in(s, l->pc.user, l->su, l->lock, l->inbox, l->drop);
+		l->pc.user = NULL;
 		l->su = NULL;
 		l->lock = NULL;
 		l->inbox = NULL;
@@ -163,17 +156,10 @@ static void open_done(struct sess_job *job)
 /* The maildrop step of every login: the user is authenticated. */
 static void login_open(struct pop3_session *s, struct login *l)
 {
-	pop3_policy_get(conn_config(s->conn), l->user, &l->policy);
-	l->job.work = open_work;
-	l->job.done = open_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &l->job);
-}
-
-static void verify_work(struct sess_job *job)
-{
-	struct login *l = (struct login *)job;
-	l->verify = userdb_verify(job->core->svc->users, l->user, l->password);
-	OPENSSL_cleanse(l->password, strlen(l->password));
+	pop3_policy_get(conn_config(s->conn), l->pc.user, &l->policy);
+	l->pc.job.work = open_work;
+	l->pc.job.done = open_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &l->pc.job);
 }
 
 static void verify_done(struct sess_job *job)
@@ -184,9 +170,9 @@ static void verify_done(struct sess_job *job)
 		pop3_cmd_finish(s);
 		return;
 	}
-	if (l->verify != USERDB_OK) {
-		conn_info(s->conn, "login failed user=%s reason=%s", l->user,
-			  userdb_strerror(l->verify));
+	if (l->pc.result != USERDB_OK) {
+		conn_info(s->conn, "login failed user=%s reason=%s", l->pc.user,
+			  userdb_strerror(l->pc.result));
 		pop3_err(s, "AUTH", "Authentication failed.");
 		pop3_cmd_finish(s);
 		return;
@@ -194,20 +180,15 @@ static void verify_done(struct sess_job *job)
 	login_open(s, l);
 }
 
-/* The credentials step of a password login (USER/PASS): the one place
- * that asks the user database. Holds the command; the reply comes from
- * verify_done/open_done. Takes user; copies password. */
+/* The credentials step of a password login (USER/PASS): the command is
+ * held; the reply comes from verify_done/open_done. Takes user. */
 static enum pop3_cmd_result login_password(struct pop3_session *s, char *user,
 					   const char *password, size_t password_len)
 {
 	struct login *l = xcalloc(1, sizeof(*l));
 	l->s = s;
-	l->user = user;
-	l->password = xstrndup(password, password_len);
 	pop3_cmd_hold(s, l, login_free);
-	l->job.work = verify_work;
-	l->job.done = verify_done;
-	sess_submit(&s->core, s->core.svc->hash_pool, &l->job);
+	sess_passcheck_start(&s->core, &l->pc, user, password, password_len, verify_done);
 	return POP3_CMD_AGAIN;
 }
 

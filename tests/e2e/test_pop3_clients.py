@@ -17,6 +17,18 @@ cat > "$f"
 """
 
 
+def make_writer(tmp):
+    """An MDA script writing each message it gets on stdin to a new file
+    in tmp/out; returns (script, out directory)."""
+    out = os.path.join(tmp, "out")
+    os.makedirs(out, exist_ok=True)
+    writer = os.path.join(tmp, "writer.sh")
+    with open(writer, "w") as f:
+        f.write(WRITER % out)
+    os.chmod(writer, 0o755)
+    return writer, out
+
+
 def subjects(directory):
     out = []
     for root, _, files in os.walk(directory):
@@ -34,12 +46,7 @@ def msg(tag):
 class Fetchmail:
     def __init__(self, srv, tmp, keep):
         self.tmp, self.keep = tmp, keep
-        self.out = os.path.join(tmp, "out")
-        os.makedirs(self.out, exist_ok=True)
-        writer = os.path.join(tmp, "writer.sh")
-        with open(writer, "w") as f:
-            f.write(WRITER % self.out)
-        os.chmod(writer, 0o755)
+        writer, self.out = make_writer(tmp)
         self.rc = os.path.join(tmp, "fetchmailrc")
         with open(self.rc, "w") as f:
             f.write('set no bouncemail\n'
@@ -108,12 +115,7 @@ def test_fetchmail_nokeep(make_loft, tmp_path):
 class Getmail:
     def __init__(self, srv, tmp, delete, read_all):
         self.tmp = tmp
-        self.out = os.path.join(tmp, "out")
-        os.makedirs(self.out, exist_ok=True)
-        writer = os.path.join(tmp, "writer.sh")
-        with open(writer, "w") as f:
-            f.write(WRITER % self.out)
-        os.chmod(writer, 0o755)
+        writer, self.out = make_writer(tmp)
         self.gmdir = os.path.join(tmp, "getmail")
         os.makedirs(self.gmdir, exist_ok=True)
         self.rc = os.path.join(self.gmdir, "getmailrc")
