@@ -340,3 +340,44 @@ def test_uidls_are_stable_unique_and_survive_rebuild(make_loft):
     again = [l.split()[1] for l in c.uidl()[1]]
     c.quit()
     assert again == [ids[0]] + ids[2:]
+
+
+def test_max_messages_lists_the_oldest(make_loft):
+    srv = pop3_server(make_loft, pop3={"max_messages": 2})
+    for i in range(1, 5):
+        deliver(srv, "alice", msg(i))
+    c = login(srv)
+    assert c.stat() == (2, 2 * len(msg(1).encode()))
+    assert c.retr(2)[1][0] == b"Subject: m2"
+    c.dele(1)
+    c.quit()
+    c = login(srv)                    # the next two move up
+    assert [c.top(n, 0)[1][0] for n in (1, 2)] == [b"Subject: m2", b"Subject: m3"]
+    c.quit()
+
+
+@pytest.mark.parametrize("read_ahead", ["0", "4K", "256K"])
+def test_retr_with_and_without_read_ahead(make_loft, read_ahead):
+    """The same bytes whether RETR answers from the read-ahead cache or
+    streams: pipelined, request-response, out of order, and after DELE."""
+    srv = pop3_server(make_loft, pop3={"read_ahead": read_ahead, "retr_chunk_size": "4K"})
+    msgs = [b"Subject: r%d\r\n\r\n" % i + b".x\r\n" * (i * 150) for i in range(1, 9)]
+    for m in msgs:
+        deliver(srv, "alice", m)
+    c = raw_login(srv)
+    c.send(b"".join(b"RETR %d\r\n" % n for n in (1, 2, 3, 8, 4)))
+    for n in (1, 2, 3, 8, 4):
+        assert c.readline() == b"+OK %d octets\r\n" % len(msgs[n - 1])
+        assert read_body(c) == msgs[n - 1]
+    c.sendline("DELE 5")
+    assert c.readline().startswith(b"+OK")
+    for n in (6, 5, 7, 1):
+        c.sendline("RETR %d" % n)
+        line = c.readline()
+        if n == 5:
+            assert line.startswith(b"-ERR"), line
+            continue
+        assert line == b"+OK %d octets\r\n" % len(msgs[n - 1])
+        assert read_body(c) == msgs[n - 1]
+    c.sendline("QUIT")
+    assert c.readline().startswith(b"+OK")
