@@ -9,7 +9,7 @@ packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
 	clang libclang-rt-14-dev
-	python3 python3-pytest curl ca-certificates isync fetchmail procps
+	python3 python3-pytest curl ca-certificates isync fetchmail getmail6 procps
 )
 
 for arg in "$@"; do
