@@ -136,7 +136,9 @@ static void open_done(struct sess_job *job)
 			 l->policy.login_delay_s, l->wait_s);
 		pop3_err(s, "LOGIN-DELAY", text);
 	} else if (l->err != 0) {
-		pop3_err_store(s, l->err, "login: cannot open the maildrop");
+		char what[128];
+		snprintf(what, sizeof(what), "login user=%s: cannot open the maildrop", l->pc.user);
+		pop3_err_store(s, l->err, what);
 	} else {
 		const struct pop3_maildrop *d = l->drop;
 		conn_info(s->conn, "login user=%s method=USER messages=%" PRIu32, l->pc.user, d->count);

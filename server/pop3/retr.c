@@ -11,6 +11,7 @@
 #include "server/pop3/commands.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/xmem.h"
@@ -110,7 +111,10 @@ static void read_done(struct sess_job *job)
 		} else if (r->err == STORE_ENOTFOUND) {
 			pop3_err(s, NULL, "The message was removed by another session.");
 		} else {
-			pop3_err_store(s, r->err, "retr: cannot read the message");
+			char what[128];
+			snprintf(what, sizeof(what), "retr user=%s uid=%" PRIu32 ": cannot read the message",
+				 s->user, r->uid);
+			pop3_err_store(s, r->err, what);
 		}
 		pop3_cmd_finish(s);
 		conn_uncork(c);

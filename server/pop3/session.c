@@ -62,8 +62,7 @@ void pop3_err(struct pop3_session *s, const char *code, const char *text)
 void pop3_err_store(struct pop3_session *s, int err, const char *what)
 {
 	if (s->conn != NULL)
-		conn_error(s->conn, "%s user=%s: %s", what, s->user ? s->user : "-",
-			   store_strerror(err));
+		conn_error(s->conn, "%s: %s", what, store_strerror(err));
 	if (err == STORE_ECORRUPT)
 		pop3_err(s, "SYS/PERM", "The mailbox index is damaged; contact your administrator.");
 	else

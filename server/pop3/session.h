@@ -81,7 +81,8 @@ void pop3_ok(struct pop3_session *s, const char *fmt, ...)
  * max_bad_commands. */
 void pop3_err(struct pop3_session *s, const char *code, const char *text);
 /* Map a store error to the reply: [SYS/TEMP] for what may pass (I/O,
- * space), [SYS/PERM] for what will not (corrupt index). Logs it. */
+ * space), [SYS/PERM] for what will not (corrupt index). Logs "what: error"
+ * (what names the user and the operation). */
 void pop3_err_store(struct pop3_session *s, int store_err, const char *what);
 
 /* Hold the command being dispatched (the handler returns POP3_CMD_AGAIN);

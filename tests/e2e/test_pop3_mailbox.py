@@ -198,3 +198,26 @@ def test_retention_expires_retrieved_messages_left_on_server(make_loft):
     kept = [kw for _, kw in dump(srv, "alice").values() if "$POP3Retrieved" in kw]
     assert len(kept) == 1                        # "new": expires in 7 days
     index_check(srv)
+
+
+def test_sys_temp_and_sys_perm(make_loft):
+    """A maildrop that cannot be opened now is [SYS/TEMP]; a damaged index
+    (needs `loft index rebuild`) is [SYS/PERM] (RFC 3206)."""
+    srv = pop3_server(make_loft)
+    with open(user_dir(srv, "bob"), "w") as f:     # no directory can be made
+        f.write("in the way")
+    c = srv.pop3()
+    c.user("bob")
+    with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/TEMP\]"):
+        c.pass_("secret")
+    c.quit()
+    deliver(srv, "alice", msg(1))
+    srv.stop()
+    with open(os.path.join(user_dir(srv, "alice"), "index", "data.mdb"), "r+b") as f:
+        f.write(b"\xff" * 8192)
+    srv.restart()
+    c = srv.pop3()
+    c.user("alice")
+    with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/PERM\]"):
+        c.pass_("secret")
+    c.quit()
