@@ -10,12 +10,14 @@ on this branch yet, so the IDLE half of the issue's proof (an IDLE client
 sees POP3's EXPUNGE) is added once SELECT/IDLE land."""
 import os
 import socket
+import subprocess
 import time
 
 import poplib
 import pytest
 
-from pop3_util import deliver, dump, login, pop3_server, raw_login, user_dir
+from pop3_util import deliver, dump, login, pop3_server, raw_login, read_body, user_dir
+from storage_util import tool_bin
 
 
 def msg(i):
@@ -221,3 +223,45 @@ def test_sys_temp_and_sys_perm(make_loft):
     with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/PERM\]"):
         c.pass_("secret")
     c.quit()
+
+
+def test_timeout_and_shutdown_delete_nothing(make_loft):
+    srv = pop3_server(make_loft, extra={"limits": {"idle_timeout": "1s"}})
+    for i in range(1, 3):
+        deliver(srv, "alice", msg(i))
+    before = dump(srv, "alice")
+    c = raw_login(srv)
+    c.sendline("DELE 1")
+    assert c.readline().startswith(b"+OK")
+    assert c.read_eof(timeout=10).startswith(b"-ERR Disconnected for inactivity")
+    c = raw_login(srv)                       # the lock went with it
+    c.sendline("DELE 2")
+    assert c.readline().startswith(b"+OK")
+    code = srv.stop()
+    assert code == 0
+    assert c.read_eof().startswith(b"-ERR [SYS/TEMP] Server shutting down")
+    srv.restart()
+    assert dump(srv, "alice") == before
+
+
+def test_message_expunged_by_another_session(make_loft):
+    """The snapshot lists a message another session (IMAP, here the store
+    itself) expunged meanwhile; RETR then says so, and the rest works."""
+    srv = pop3_server(make_loft)
+    for i in range(1, 4):
+        deliver(srv, "alice", msg(i))
+    uids = sorted(dump(srv, "alice"))
+    c = raw_login(srv)
+    p = subprocess.run([tool_bin("store-ctl"), "-d", srv.mail_dir, "-u", "alice", "expunge",
+                        "INBOX", str(uids[2])], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    c.sendline("RETR 3")
+    assert c.readline().startswith(b"-ERR The message was removed")
+    c.sendline("RETR 2")
+    assert c.readline().startswith(b"+OK")
+    assert read_body(c) == msg(2).encode()
+    c.sendline("DELE 3")
+    assert c.readline().startswith(b"+OK")
+    c.sendline("QUIT")
+    assert c.readline().startswith(b"+OK")
+    assert sorted(dump(srv, "alice")) == uids[:2]
