@@ -52,16 +52,16 @@ class Fetchmail:
             f.write('set no bouncemail\n'
                     'poll localhost protocol pop3 port %d uidl\n'
                     '  user "alice" there with password "secret" is "alice" here\n'
-                    '  options %s ssl sslcertck sslcertfile "%s"\n'
-                    '  mda "%s"\n'
-                    % (srv.port("pop3s"), "keep" if keep else "nokeep", srv.ca_file, writer))
+                    '  options ssl sslcertck sslcertfile "%s"\n'
+                    % (srv.port("pop3s"), srv.ca_file))
+        self.writer = writer
         os.chmod(self.rc, 0o600)
 
     def run(self):
         env = dict(os.environ, HOME=self.tmp, FETCHMAILHOME=self.tmp)
         p = subprocess.run(["fetchmail", "-f", self.rc, "--idfile",
                             os.path.join(self.tmp, "fetchids"), "--nosyslog", "-v",
-                            "--keep" if self.keep else "--nokeep"],
+                            "--keep" if self.keep else "--nokeep", "--mda", self.writer],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, env=env, timeout=120)
         text = p.stdout.decode(errors="replace")
