@@ -214,7 +214,7 @@ const struct conf_setting conf_settings[] = {
 	  "Whether messages retrieved with RETR get \\Seen at QUIT." },
 	{ "pop3", "retention_days", CONF_T_UINT, MAIN(pop3_retention_days), "0", NULL,
 	  0, 36500, NULL, R, NULL,
-	  "Days a retrieved message left on the server is kept (EXPIRE); 0 = ever." },
+	  "Days a message POP3 retrieved is kept after arrival; 0 = for ever." },
 	{ "pop3", "login_delay", CONF_T_DURATION, MAIN(pop3_login_delay_ms), "0", NULL,
 	  0, 24 * MS_H, NULL, R, NULL,
 	  "Least time between two POP3 logins of a user (LOGIN-DELAY); 0 = none." },
