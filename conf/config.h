@@ -16,6 +16,11 @@ enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALW
 /* [auth] password_scheme: the order of auth's enum password_scheme. */
 enum conf_password_scheme { CONF_SCHEME_ARGON2ID, CONF_SCHEME_SHA512_CRYPT };
 enum conf_store_scram { CONF_SCRAM_NO, CONF_SCRAM_SHA256, CONF_SCRAM_BOTH };
+/* What POP3 DELE does at QUIT: remove the message, or hide it from POP3 only
+ * (a keyword IMAP clients see; the message stays for them). */
+enum conf_pop3_delete { CONF_POP3_EXPUNGE, CONF_POP3_HIDE };
+/* Where UIDLs a previous server gave come from (migrations). */
+enum conf_uidl_import { CONF_UIDL_IMPORT_NONE, CONF_UIDL_IMPORT_DOVECOT };
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -138,6 +143,16 @@ struct loft_config {
 	unsigned throttle_ipv6_prefix;
 	unsigned throttle_entries;
 	char *initial_mailboxes;  /* conf/mailboxes.h list, "" = none */
+	/* [pop3] */
+	enum conf_pop3_delete pop3_delete;   /* DELE at QUIT: expunge or hide */
+	bool pop3_mark_seen;                 /* RETR sets \Seen at QUIT */
+	unsigned pop3_retention_days;        /* leave-on-server expiry; 0 = never */
+	unsigned pop3_login_delay_ms;        /* LOGIN-DELAY; 0 = none */
+	size_t pop3_retr_chunk;              /* bytes read per storage job */
+	size_t pop3_read_ahead;              /* RETR read-ahead per session; 0 = off */
+	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
+	enum conf_uidl_import pop3_uidl_import;
+	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -10,7 +10,7 @@ packages=(
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
 	libargon2-dev
 	clang libclang-rt-14-dev
-	python3 python3-pytest curl ca-certificates isync fetchmail procps
+	python3 python3-pytest curl ca-certificates isync fetchmail getmail6 procps
 	# tests/e2e/test_storage_crash.py traces the durable write order;
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.

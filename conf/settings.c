@@ -99,6 +99,18 @@ static const struct conf_enum_name tls_mode_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct conf_enum_name pop3_delete_names[] = {
+	{ "expunge", CONF_POP3_EXPUNGE },
+	{ "hide", CONF_POP3_HIDE },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name uidl_import_names[] = {
+	{ "none", CONF_UIDL_IMPORT_NONE },
+	{ "dovecot-uidlist", CONF_UIDL_IMPORT_DOVECOT },
+	{ NULL, 0 },
+};
+
 #define R CONF_F_RELOAD
 
 const struct conf_setting conf_settings[] = {
@@ -340,6 +352,35 @@ const struct conf_setting conf_settings[] = {
 	{ "auth", "throttle_entries", CONF_T_UINT, MAIN(throttle_entries), "65536", NULL,
 	  512, 16777216, NULL, 0, NULL,
 	  "Networks (and users) tracked at once; 32 bytes each, fixed." },
+
+	/* [pop3] */
+	{ "pop3", "delete", CONF_T_ENUM, MAIN(pop3_delete), "expunge", NULL, 0, 0,
+	  pop3_delete_names, R, NULL,
+	  "DELE at QUIT: expunge, or hide ($POP3Deleted: kept for IMAP)." },
+	{ "pop3", "mark_seen", CONF_T_BOOL, MAIN(pop3_mark_seen), "yes", NULL, 0, 0, NULL,
+	  R, NULL,
+	  "Whether messages retrieved with RETR get \\Seen at QUIT." },
+	{ "pop3", "retention_days", CONF_T_UINT, MAIN(pop3_retention_days), "0", NULL,
+	  0, 36500, NULL, R, NULL,
+	  "Days a message POP3 retrieved is kept after arrival; 0 = for ever." },
+	{ "pop3", "login_delay", CONF_T_DURATION, MAIN(pop3_login_delay_ms), "0", NULL,
+	  0, 24 * MS_H, NULL, R, NULL,
+	  "Least time between two POP3 logins of a user (LOGIN-DELAY); 0 = none." },
+	{ "pop3", "retr_chunk_size", CONF_T_SIZE, MAIN(pop3_retr_chunk), "64K", NULL,
+	  4 * KIB, 16 * MIB, NULL, R, NULL,
+	  "Message bytes read per storage job while RETR/TOP stream." },
+	{ "pop3", "read_ahead", CONF_T_SIZE, MAIN(pop3_read_ahead), "256K", NULL,
+	  0, 64 * MIB, NULL, R, NULL,
+	  "Messages read ahead of RETR per session, in bytes; 0 = none." },
+	{ "pop3", "max_messages", CONF_T_UINT, MAIN(pop3_max_messages), "0", NULL,
+	  0, UINT32_MAX, NULL, R, NULL,
+	  "Messages a POP3 session lists (the oldest first); 0 = all." },
+	{ "pop3", "uidl_import", CONF_T_ENUM, MAIN(pop3_uidl_import), "none", NULL, 0, 0,
+	  uidl_import_names, R, NULL,
+	  "Keep a previous server's UIDLs: none or dovecot-uidlist (see docs)." },
+	{ "pop3", "uidl_import_format", CONF_T_STRING, MAIN(pop3_uidl_import_format),
+	  "%08Xu%08Xv", NULL, 0, 0, NULL, R, NULL,
+	  "UIDL of an imported message without a P field (%u %v %f, %08X...)." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -390,6 +431,8 @@ const struct conf_section conf_sections[] = {
 	{ "auth", false, conf_settings + 52, 23,
 	  "Password hashing, stored credentials, SASL mechanisms, app passwords, "
 	  "login state and the throttling of failed logins." },
+	{ "pop3", false, conf_settings + 75, 9,
+	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

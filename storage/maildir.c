@@ -430,17 +430,17 @@ int maildir_rename(const char *from, const char *to)
 
 uint64_t maildir_crlf_size(const void *data, size_t len, bool *last_was_cr)
 {
-	const unsigned char *p = data;
+	const unsigned char *p = data, *end = p + len, *q = p;
 	uint64_t size = len;
-	bool cr = *last_was_cr;
 
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\n' && !cr)
+	if (len == 0)
+		return 0;
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		if (!(q > p ? q[-1] == '\r' : *last_was_cr))
 			size++;
-		cr = p[i] == '\r';
+		q++;
 	}
-	if (len > 0)
-		*last_was_cr = cr;
+	*last_was_cr = end[-1] == '\r';
 	return size;
 }
 

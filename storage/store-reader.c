@@ -156,7 +156,15 @@ int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_rea
 	r->size = size;
 	r->vsize = msg.vsize;
 	r->identity = msg.vsize == size && msg.size == size;
-	if (!r->identity) {
+	if (!r->identity && size <= CRLF_STEP && size == msg.size) {
+		/* One checkpoint (offset 0) is the whole index: no pass over the
+		 * file; its size with CRLF line ends is the record's. */
+		r->ix = xcalloc(1, sizeof(*r->ix));
+		r->ix->n = 1;
+		r->ix->out = xcalloc(1, sizeof(*r->ix->out));
+		r->ix->size = size;
+		r->ix->vsize = msg.vsize;
+	} else if (!r->identity) {
 		err = ix_get(mbox, uid, fd, size, &r->ix);
 		if (err != 0) {
 			store_reader_close(&r);
@@ -183,7 +191,8 @@ void store_reader_close(struct store_reader **reader)
 }
 
 /* Convert input from r->in_pos into buf (or only skip when buf is NULL)
- * until len output bytes were produced or the file ends. */
+ * until len output bytes were produced or the file ends. Spans between
+ * line feeds are copied whole. */
 static int convert(struct store_reader *r, char *buf, size_t len, size_t *got_r)
 {
 	char in[16384];
@@ -207,10 +216,27 @@ static int convert(struct store_reader *r, char *buf, size_t len, size_t *got_r)
 		}
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; i < n && got < len; i++) {
-			char c = in[i];
+		size_t i = 0;
+		while (i < (size_t)n && got < len) {
+			const char *nl = memchr(in + i, '\n', (size_t)n - i);
+			size_t span = (nl != NULL ? (size_t)(nl - in) : (size_t)n) - i;
+			if (span > len - got)
+				span = len - got;
+			if (span > 0) {
+				if (buf != NULL)
+					memcpy(buf + got, in + i, span);
+				got += span;
+				r->out_pos += span;
+				r->in_pos += span;
+				r->prev_cr = in[i + span - 1] == '\r';
+				i += span;
+			}
+			if (i == (size_t)n || got == len || in[i] != '\n')
+				continue;
+			/* a line feed: CR first unless the file has one */
 			r->in_pos++;
-			if (c == '\n' && !r->prev_cr) {
+			i++;
+			if (!r->prev_cr) {
 				if (buf != NULL)
 					buf[got] = '\r';
 				got++;
@@ -222,10 +248,10 @@ static int convert(struct store_reader *r, char *buf, size_t len, size_t *got_r)
 				}
 			}
 			if (buf != NULL)
-				buf[got] = c;
+				buf[got] = '\n';
 			got++;
 			r->out_pos++;
-			r->prev_cr = c == '\r';
+			r->prev_cr = false;
 		}
 	}
 	*got_r = got;

@@ -281,7 +281,8 @@ int store_msg_info(struct store_mailbox *mbox, uint32_t uid, struct msg_info **i
  * (size == vsize) is read as is. Otherwise the reader keeps a sparse index
  * of checkpoints (one per 64 KiB of file) built by one pass over the file
  * the first time a message is opened and cached per user environment, so a
- * seek costs one pread of at most 64 KiB whichever offset it asks for. */
+ * seek costs one pread of at most 64 KiB whichever offset it asks for (a
+ * file of at most 64 KiB needs no index and no pass). */
 struct store_reader;
 int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_reader **reader_r,
 		      uint64_t *vsize_r);
@@ -491,6 +492,35 @@ int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb
 		    void *ctx, struct store_watch **watch_r);
 /* After it returns the callback is not running and will not run again. */
 void store_watch_remove(struct store_watch **watch);
+
+/* ---- UIDLs of a previous server (migrations) ----
+ * Reads <mailbox dir>/dovecot-uidlist, the UID list Dovecot keeps in a
+ * Maildir (versions 1 and 3), and calls cb for every message of the view
+ * whose file it names (matched by Maildir base name, which the store keeps
+ * when it adopts a file): the P field (POP3 UIDL) when the line has one,
+ * else format filled in like Dovecot's pop3_uidl_format with the old UID
+ * (%u), UIDVALIDITY (%v) and file base (%f), numbers optionally as
+ * "%08Xu" (0-padded width, X/x hex). UIDLs that are not 1-70 printable
+ * characters, and any a line before already gave, are left out. The file
+ * is only read, so the UIDLs survive `loft index rebuild`.
+ * STORE_ENOTFOUND when the mailbox has no such file. Pool thread. */
+typedef void store_legacy_uidl_cb(uint32_t uid, const char *uidl, void *ctx);
+int store_legacy_uidls(struct store_mailbox *mbox, const char *format, store_legacy_uidl_cb *cb,
+		       void *ctx);
+
+/* ---- exclusive access (one POP3 session per user) ----
+ * A named lock of a user, held by at most one holder at a time in any
+ * process: an flock on <user dir>/loft-lock-<name> (name: 1-32 of
+ * [a-z0-9-]), so the kernel frees it when the holder closes it or its
+ * process dies. Take never waits: STORE_EINUSE while someone holds it.
+ * *last_r (optional) is the time last given to store_lock_stamp (unix
+ * seconds, 0 = never). Take and stamp do file I/O (pool thread); release
+ * only closes a descriptor and may run on any thread. */
+struct store_lock;
+int store_lock_take(struct store_user *user, const char *name, struct store_lock **lock_r,
+		    int64_t *last_r);
+int store_lock_stamp(struct store_lock *lock, int64_t now);
+void store_lock_release(struct store_lock **lock);
 
 /* ---- maintenance (loft index check|rebuild, loft deliver) ---- */
 

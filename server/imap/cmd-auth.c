@@ -5,11 +5,12 @@
  * held) and the loop serves other connections meanwhile. */
 #include "server/imap/commands.h"
 
-#include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "auth/userdb.h"
 #include "lib/error.h"
+#include "server/engine/passcheck.h"
 #include "lib/xmem.h"
 #include "server/imap/special-use.h"
 #include "server/services.h"
@@ -41,11 +42,8 @@ static bool is_astring(const struct imap_arg *a)
 }
 
 struct login {
-	struct sess_job job;
+	struct sess_passcheck pc; /* first: the job, user, password */
 	struct imap_session *s;
-	char *user;
-	char *password;           /* wiped after the check */
-	int verify;               /* userdb result */
 	int store_err;
 	int provision_err;
 	struct store_user *su;
@@ -56,11 +54,7 @@ struct login {
 static void login_free(void *ctx)
 {
 	struct login *l = ctx;
-	if (l->password != NULL) {
-		OPENSSL_cleanse(l->password, strlen(l->password));
-		free(l->password);
-	}
-	free(l->user);
+	sess_passcheck_clear(&l->pc);
 	store_user_close(&l->su);
 	imap_initial_mailboxes_free(l->initial, l->n_initial);
 	free(l);
@@ -69,7 +63,7 @@ static void login_free(void *ctx)
 static void open_work(struct sess_job *job)
 {
 	struct login *l = (struct login *)job;
-	l->store_err = store_user_open(job->core->svc->store, l->user, &l->su);
+	l->store_err = store_user_open(job->core->svc->store, l->pc.user, &l->su);
 	if (l->store_err == STORE_OK)
 		l->provision_err = store_user_provision(l->su, l->initial, l->n_initial);
 }
@@ -83,7 +77,7 @@ static void open_done(struct sess_job *job)
 		return;
 	}
 	if (l->store_err != STORE_OK) {
-		conn_error(s->conn, "login user=%s: cannot open mailbox: %s", l->user,
+		conn_error(s->conn, "login user=%s: cannot open mailbox: %s", l->pc.user,
 			   store_strerror(l->store_err));
 		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "UNAVAILABLE",
 				  "Your mailbox is temporarily unavailable.");
@@ -91,11 +85,11 @@ static void open_done(struct sess_job *job)
 		return;
 	}
 	if (l->provision_err != STORE_OK)
-		conn_warn(s->conn, "login user=%s: initial mailboxes not created: %s", l->user,
+		conn_warn(s->conn, "login user=%s: initial mailboxes not created: %s", l->pc.user,
 			  store_strerror(l->provision_err));
-	conn_info(s->conn, "login user=%s method=LOGIN", l->user);
-	imap_session_logged_in(s, l->user, l->su);
-	l->user = NULL;
+	conn_info(s->conn, "login user=%s method=LOGIN", l->pc.user);
+	imap_session_logged_in(s, l->pc.user, l->su);
+	l->pc.user = NULL;
 	l->su = NULL;
 	char caps[512];
 	imap_capability_string(s, caps, sizeof(caps));
@@ -103,13 +97,6 @@ static void open_done(struct sess_job *job)
 	snprintf(text, sizeof(text), "CAPABILITY %s", caps);
 	imap_reply_tagged(s, imap_cmd_tag(s), "OK", text, "Logged in.");
 	imap_cmd_finish(s);
-}
-
-static void verify_work(struct sess_job *job)
-{
-	struct login *l = (struct login *)job;
-	l->verify = userdb_verify(job->core->svc->users, l->user, l->password);
-	OPENSSL_cleanse(l->password, strlen(l->password));
 }
 
 static void verify_done(struct sess_job *job)
@@ -120,17 +107,17 @@ static void verify_done(struct sess_job *job)
 		imap_cmd_finish(s);
 		return;
 	}
-	if (l->verify != USERDB_OK) {
-		conn_info(s->conn, "login failed user=%s reason=%s", l->user,
-			  userdb_strerror(l->verify));
+	if (l->pc.result != USERDB_OK) {
+		conn_info(s->conn, "login failed user=%s reason=%s", l->pc.user,
+			  userdb_strerror(l->pc.result));
 		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "AUTHENTICATIONFAILED",
 				  "Authentication failed.");
 		imap_cmd_finish(s);
 		return;
 	}
-	l->job.work = open_work;
-	l->job.done = open_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &l->job);
+	l->pc.job.work = open_work;
+	l->pc.job.done = open_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &l->pc.job);
 }
 
 enum imap_cmd_result imap_cmd_login(struct imap_session *s, const struct imap_command *cmd)
@@ -154,13 +141,10 @@ enum imap_cmd_result imap_cmd_login(struct imap_session *s, const struct imap_co
 	}
 	struct login *l = xcalloc(1, sizeof(*l));
 	l->s = s;
-	l->user = xstrdup(user);
-	l->password = xstrndup(cmd->args[1].str, cmd->args[1].len);
 	imap_initial_mailboxes(conn_config(s->conn), &l->initial, &l->n_initial);
 	imap_cmd_hold(s, cmd->tag, l, login_free);
-	l->job.work = verify_work;
-	l->job.done = verify_done;
-	sess_submit(&s->core, s->core.svc->hash_pool, &l->job);
+	sess_passcheck_start(&s->core, &l->pc, xstrdup(user), cmd->args[1].str, cmd->args[1].len,
+			     verify_done);
 	return IMAP_CMD_AGAIN;
 }
 

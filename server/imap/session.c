@@ -46,14 +46,7 @@ void imap_reply_tagged(struct imap_session *s, const char *tag, const char *stat
 
 bool imap_plaintext_allowed(const struct imap_session *s)
 {
-	if (conn_is_tls(s->conn))
-		return true;
-	switch (conn_config(s->conn)->plaintext_auth) {
-	case CONF_PLAIN_ALWAYS: return true;
-	case CONF_PLAIN_LOOPBACK: return conn_remote_is_loopback(s->conn);
-	case CONF_PLAIN_NEVER: break;
-	}
-	return false;
+	return conn_plaintext_allowed(s->conn);
 }
 
 void imap_capability_string(const struct imap_session *s, char *buf, size_t size)

@@ -76,6 +76,10 @@ const char *conn_id(const struct conn *c);          /* hex, e.g. "6a1f03" */
 const char *conn_remote(const struct conn *c);      /* "1.2.3.4:5678", "[::1]:5678" */
 const char *conn_remote_ip(const struct conn *c);   /* "1.2.3.4", "::1" */
 bool conn_remote_is_loopback(const struct conn *c);
+/* Whether cleartext passwords (IMAP LOGIN, POP3 USER/PASS, SASL PLAIN) may
+ * be used: always over TLS, otherwise per plaintext_auth (never, from
+ * loopback, always). */
+bool conn_plaintext_allowed(const struct conn *c);
 const char *conn_proto_name(const struct conn *c);
 const struct conf_listener *conn_listener(const struct conn *c);
 /* The configuration snapshot the connection was accepted under; valid for

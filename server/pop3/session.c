@@ -1,184 +1,214 @@
-/* POP3 sessions: the state machine (AUTHORIZATION, TRANSACTION, UPDATE), the
- * dispatch table, and the commands answered so far: CAPA, STLS, NOOP, QUIT,
- * and the replies for login commands while no login method is offered. */
-#include "server/pop3/pop3.h"
+/* POP3 sessions: greeting, the input loop (lines to the dispatcher, in
+ * order, one command at a time), the command in flight, state changes, the
+ * reply helpers and the goodbyes for QUIT, timeouts, shutdown, too many
+ * errors and refused connections. */
+#include "server/pop3/session.h"
 
-#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/xmem.h"
-
-enum pop3_state {
-	POP3_STATE_AUTHORIZATION = 0,
-	POP3_STATE_TRANSACTION,
-	POP3_STATE_UPDATE,
-	POP3_STATE_LOGOUT,
-};
-
-#define ST(s) (1u << (s))
-#define ANY_STATE (ST(POP3_STATE_AUTHORIZATION) | ST(POP3_STATE_TRANSACTION))
-
-struct pop3_session {
-	struct conn *conn;
-	enum pop3_state state;
-	unsigned bad_in_row;
-};
-
-struct pop3_command_def {
-	const char *name;
-	void (*handler)(struct pop3_session *s, const char *args);
-	unsigned states;
-	const char *rfc;
-};
+#include "server/pop3/commands.h"
+#include "server/pop3/pop3.h"
+#include "server/pop3/readahead.h"
+#include "storage/store.h"
 
 static const char *const state_names[] = {
 	"authorization", "transaction", "update", "logout",
 };
 
-static void pop3_enter_state(struct pop3_session *s, enum pop3_state state)
+const char *pop3_state_name(enum pop3_state state)
+{
+	return (unsigned)state < 4 ? state_names[state] : "?";
+}
+
+void pop3_enter_state(struct pop3_session *s, enum pop3_state state)
 {
 	if (s->state == state)
 		return;
-	conn_debug(s->conn, "state %s -> %s", state_names[s->state], state_names[state]);
+	if (s->conn != NULL)
+		conn_debug(s->conn, "state %s -> %s", pop3_state_name(s->state),
+			   pop3_state_name(state));
 	s->state = state;
 }
 
-static void reply_ok(struct pop3_session *s, const char *text)
+/* ---- replies ---- */
+
+void pop3_ok(struct pop3_session *s, const char *fmt, ...)
 {
 	s->bad_in_row = 0;
-	conn_printf(s->conn, text[0] != '\0' ? "+OK %s\r\n" : "+OK%s\r\n", text);
+	if (s->conn == NULL)
+		return;
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	conn_printf(s->conn, text[0] != '\0' ? "+OK %s\r\n" : "+OK\r\n", text);
 }
 
-static void reply_err(struct pop3_session *s, const char *text)
+void pop3_err(struct pop3_session *s, const char *code, const char *text)
 {
 	s->bad_in_row++;
-	conn_printf(s->conn, "-ERR %s\r\n", text);
-}
-
-/* ---- commands ---- */
-
-static void cmd_capa(struct pop3_session *s, const char *args)
-{
-	if (args[0] != '\0') {
-		reply_err(s, "CAPA takes no arguments.");
+	if (s->conn == NULL)
 		return;
-	}
-	s->bad_in_row = 0;
-	conn_printf(s->conn, "+OK Capability list follows\r\n%s"
-		    "PIPELINING\r\nRESP-CODES\r\nIMPLEMENTATION Loft\r\n.\r\n",
-		    conn_can_starttls(s->conn) ? "STLS\r\n" : "");
-}
-
-static void cmd_stls(struct pop3_session *s, const char *args)
-{
-	if (args[0] != '\0') {
-		reply_err(s, "STLS takes no arguments.");
-		return;
-	}
-	if (conn_is_tls(s->conn)) {
-		reply_err(s, "TLS is already active.");
-		return;
-	}
-	if (!conn_can_starttls(s->conn)) {
-		reply_err(s, "STLS is not offered on this port.");
-		return;
-	}
-	reply_ok(s, "Begin TLS negotiation now.");
-	if (conn_starttls(s->conn) < 0)
-		conn_close(s->conn, "starttls failed");
-}
-
-static void cmd_noop(struct pop3_session *s, const char *args)
-{
-	if (args[0] != '\0') {
-		reply_err(s, "NOOP takes no arguments.");
-		return;
-	}
-	reply_ok(s, "");
-}
-
-static void cmd_quit(struct pop3_session *s, const char *args)
-{
-	(void)args;
-	reply_ok(s, "Logging out.");
-	pop3_enter_state(s, POP3_STATE_LOGOUT);
-	conn_close(s->conn, "quit");
-}
-
-/* USER/PASS/APOP/AUTH: no login method is offered (CAPA lists neither
- * USER nor SASL), so these are refused without looking at the secret. */
-static void cmd_login(struct pop3_session *s, const char *args)
-{
-	(void)args;
-	if (!conn_is_tls(s->conn) && conn_can_starttls(s->conn))
-		reply_err(s, "[AUTH] Plaintext authentication is disabled; use STLS first.");
+	if (code != NULL)
+		conn_printf(s->conn, "-ERR [%s] %s\r\n", code, text);
 	else
-		reply_err(s, "[AUTH] No login method is offered on this server (see CAPA).");
+		conn_printf(s->conn, "-ERR %s\r\n", text);
 }
 
-static const struct pop3_command_def commands[] = {
-	{ "CAPA", cmd_capa, ANY_STATE, "RFC 2449 5" },
-	{ "STLS", cmd_stls, ST(POP3_STATE_AUTHORIZATION), "RFC 2595 4" },
-	{ "NOOP", cmd_noop, ST(POP3_STATE_TRANSACTION), "RFC 1939 5" },
-	{ "QUIT", cmd_quit, ANY_STATE, "RFC 1939 4, 6" },
-	{ "USER", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 1939 7" },
-	{ "PASS", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 1939 7" },
-	{ "APOP", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 1939 7" },
-	{ "AUTH", cmd_login, ST(POP3_STATE_AUTHORIZATION), "RFC 5034 4" },
-};
-
-/* Commands of the TRANSACTION state (RFC 1939 5, 7): known names, so a
- * client that has not logged in is told so rather than "unknown". */
-static const char *const transaction_only[] = {
-	"STAT", "LIST", "RETR", "DELE", "RSET", "TOP", "UIDL",
-};
-
-static void dispatch(struct pop3_session *s, char *line, size_t len)
+void pop3_err_store(struct pop3_session *s, int err, const char *what)
 {
-	size_t n = 0;
-	while (n < len && line[n] != ' ')
-		n++;
-	char name[8];
-	if (n == 0 || n >= sizeof(name)) {
-		reply_err(s, "Unknown command.");
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		name[i] = (char)toupper((unsigned char)line[i]);
-	name[n] = '\0';
-	const char *args = n < len ? line + n + 1 : "";
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		if ((commands[i].states & ST(s->state)) == 0) {
-			reply_err(s, s->state == POP3_STATE_AUTHORIZATION
-				  ? "Log in first." : "Command not valid in this state.");
-			return;
-		}
-		commands[i].handler(s, args);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(transaction_only) / sizeof(transaction_only[0]); i++) {
-		if (strcmp(transaction_only[i], name) == 0) {
-			reply_err(s, "Log in first.");
-			return;
-		}
-	}
-	reply_err(s, "Unknown command.");
+	if (s->conn != NULL)
+		conn_error(s->conn, "%s: %s", what, store_strerror(err));
+	if (err == STORE_ECORRUPT)
+		pop3_err(s, "SYS/PERM", "The mailbox index is damaged; contact your administrator.");
+	else
+		pop3_err(s, "SYS/TEMP", "The mailbox is temporarily unavailable; try again later.");
 }
 
-/* ---- conn_proto ---- */
-
-static void *pop3_session_create(struct conn *c)
+void pop3_bye(struct pop3_session *s, bool ok, const char *text, const char *reason)
 {
-	struct pop3_session *s = xcalloc(1, sizeof(*s));
-	s->conn = c;
-	const struct loft_config *cfg = conn_config(c);
-	conn_set_max_line(c, cfg->max_line_length_preauth ? cfg->max_line_length_preauth : 8192);
-	conn_write_str(c, "+OK Loft ready.\r\n");
-	return s;
+	conn_printf(s->conn, "%s %s\r\n", ok ? "+OK" : "-ERR", text);
+	pop3_enter_state(s, POP3_STATE_LOGOUT);
+	conn_close(s->conn, reason);
+}
+
+bool pop3_plaintext_allowed(const struct pop3_session *s)
+{
+	return conn_plaintext_allowed(s->conn);
+}
+
+void pop3_capa_lines(const struct pop3_session *s, char *buf, size_t size)
+{
+	/* Only what this server really does (RFC 2449 5). */
+	const struct loft_config *cfg = conn_config(s->conn);
+	struct pop3_policy p;
+	if (s->state == POP3_STATE_TRANSACTION)
+		p = s->policy;
+	else
+		pop3_policy_get(cfg, NULL, &p);
+	char expire[32], delay[48] = "";
+	if (p.retention_days > 0)
+		snprintf(expire, sizeof(expire), "EXPIRE %u\r\n", p.retention_days);
+	else
+		snprintf(expire, sizeof(expire), "EXPIRE NEVER\r\n");
+	if (p.login_delay_s > 0)
+		snprintf(delay, sizeof(delay), "LOGIN-DELAY %u\r\n", p.login_delay_s);
+	bool auth = s->state == POP3_STATE_AUTHORIZATION;
+	snprintf(buf, size, "%s%sTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+		 "%s%sIMPLEMENTATION Loft\r\n",
+		 auth && conn_can_starttls(s->conn) ? "STLS\r\n" : "",
+		 auth && pop3_plaintext_allowed(s) ? "USER\r\n" : "",
+		 expire, delay);
+}
+
+/* ---- the command in flight ---- */
+
+struct pop3_cmd *pop3_cmd_hold(struct pop3_session *s, void *ctx, void (*free_ctx)(void *ctx))
+{
+	struct pop3_cmd *cmd = s->cmd;
+	if (cmd == NULL) {
+		cmd = xcalloc(1, sizeof(*cmd));
+		s->cmd = cmd;
+	}
+	cmd->ctx = ctx;
+	cmd->free_ctx = free_ctx;
+	if (s->conn != NULL)
+		conn_pause_input(s->conn);
+	return cmd;
+}
+
+static void cmd_free(struct pop3_cmd **cmdp)
+{
+	struct pop3_cmd *cmd = *cmdp;
+	if (cmd == NULL)
+		return;
+	*cmdp = NULL;
+	if (cmd->free_ctx != NULL)
+		cmd->free_ctx(cmd->ctx);
+	free(cmd);
+}
+
+static void shutdown_bye(struct pop3_session *s)
+{
+	/* RFC 1939 6: no UPDATE without QUIT; nothing is deleted. */
+	pop3_bye(s, false, "[SYS/TEMP] Server shutting down; nothing was deleted.",
+		 "server shutdown");
+}
+
+void pop3_cmd_finish(struct pop3_session *s)
+{
+	cmd_free(&s->cmd);
+	if (s->conn == NULL || conn_is_closing(s->conn))
+		return;
+	if (s->bye_after_command && s->state != POP3_STATE_LOGOUT) {
+		shutdown_bye(s);
+		return;
+	}
+	conn_resume_input(s->conn);
+}
+
+/* ---- login ---- */
+
+static void set_limits(struct pop3_session *s, bool authenticated)
+{
+	const struct loft_config *cfg = conn_config(s->conn);
+	size_t line = authenticated ? cfg->max_line_length : cfg->max_line_length_preauth;
+	conn_set_max_line(s->conn, line ? line : 8192);
+	if (authenticated)
+		conn_set_timeout(s->conn, cfg->idle_timeout_ms);
+}
+
+void pop3_session_logged_in(struct pop3_session *s, char *user, struct store_user *su,
+			    struct store_lock *lock, struct store_mailbox *inbox,
+			    struct pop3_maildrop *drop)
+{
+	free(s->user);
+	s->user = user;
+	s->store_user = su;
+	s->lock = lock;
+	s->inbox = inbox;
+	s->drop = drop;
+	const struct loft_config *cfg = conn_config(s->conn);
+	s->ra = pop3_ra_create(cfg->pop3_read_ahead, cfg->pop3_retr_chunk);
+	pop3_enter_state(s, POP3_STATE_TRANSACTION);
+	set_limits(s, true);
+}
+
+/* ---- dispatch ---- */
+
+static void dispatch(struct pop3_session *s, const char *line, size_t len)
+{
+	struct pop3_cmdline cmd;
+	switch (pop3_parse_line(line, len, &cmd)) {
+	case POP3_PARSE_OK:
+		break;
+	case POP3_PARSE_BAD_CHAR:
+		pop3_err(s, NULL, "Invalid characters in command.");
+		return;
+	case POP3_PARSE_EMPTY:
+	case POP3_PARSE_BAD_KEYWORD:
+		pop3_err(s, NULL, "Unknown command.");
+		return;
+	}
+	const struct pop3_command_def *def = pop3_command_find(cmd.keyword);
+	if (def == NULL) {
+		pop3_err(s, NULL, "Unknown command.");
+		return;
+	}
+	if ((def->states & POP3_STATE_BIT(s->state)) == 0) {
+		pop3_err(s, NULL, s->state == POP3_STATE_AUTHORIZATION
+			 ? "Log in first." : "Not valid after login.");
+		return;
+	}
+	if (cmd.too_many_args && !(def->flags & POP3_CMD_WHOLE_ARG)) {
+		pop3_err(s, NULL, "Too many arguments.");
+		return;
+	}
+	def->handler(s, &cmd);
 }
 
 static void pop3_session_input(void *ctx)
@@ -186,54 +216,94 @@ static void pop3_session_input(void *ctx)
 	struct pop3_session *s = ctx;
 	struct conn *c = s->conn;
 	while (!conn_is_closing(c) && s->state != POP3_STATE_LOGOUT) {
+		if (s->cmd != NULL)
+			return; /* pop3_cmd_finish() resumes */
 		struct reader_line line;
 		enum reader_result r = conn_read_line(c, &line);
 		if (r == READER_NEED_MORE)
 			return;
-		if (r == READER_TOO_LONG) {
-			reply_err(s, "Line too long.");
-		} else {
-			if (memchr(line.data, '\0', line.len) != NULL) {
-				reply_err(s, "Invalid characters in command.");
-			} else {
-				char *buf = xstrndup(line.data, line.len);
-				dispatch(s, buf, line.len);
-				free(buf);
-			}
+		if (r == READER_TOO_LONG)
+			pop3_err(s, NULL, "Line too long.");
+		else
+			dispatch(s, line.data, line.len);
+		if (conn_is_closing(c))
+			return;
+		if (s->bye_after_command && s->cmd == NULL) {
+			shutdown_bye(s);
+			return;
 		}
-		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
-			conn_write_str(c, "-ERR Too many bad commands.\r\n");
-			conn_close(c, "too many invalid commands");
+		if (s->bad_in_row >= conn_config(c)->max_bad_commands) {
+			pop3_bye(s, false, "Too many bad commands.", "too many invalid commands");
 			return;
 		}
 		if (conn_output_full(c))
-			return;
+			return; /* session_drained() continues */
 	}
+}
+
+/* ---- conn_proto ---- */
+
+static void session_destroy(struct sess_core *core)
+{
+	struct pop3_session *s = (struct pop3_session *)core;
+	cmd_free(&s->cmd);
+	/* No job is in flight here: closing the views only drops references
+	 * and releasing the lock only closes its descriptor (no I/O). */
+	pop3_ra_free(&s->ra);
+	pop3_maildrop_free(&s->drop);
+	store_mailbox_close(&s->inbox);
+	store_lock_release(&s->lock);
+	store_user_close(&s->store_user);
+	free(s->user_arg);
+	free(s->user);
+	free(s);
+}
+
+static void *pop3_session_create(struct conn *c)
+{
+	struct pop3_session *s = xcalloc(1, sizeof(*s));
+	sess_core_init(&s->core, c, session_destroy);
+	s->conn = c;
+	s->state = POP3_STATE_AUTHORIZATION;
+	set_limits(s, false);
+	conn_write_str(c, "+OK Loft ready.\r\n");
+	return s;
 }
 
 static void pop3_session_drained(void *ctx)
 {
+	struct pop3_session *s = ctx;
+	if (s->cmd != NULL) {
+		if (s->cmd->on_drained != NULL && s->cmd->on_drained(s) == POP3_CMD_DONE)
+			pop3_cmd_finish(s);
+		return;
+	}
 	pop3_session_input(ctx);
 }
 
 static void pop3_session_timeout(void *ctx)
 {
 	struct pop3_session *s = ctx;
-	conn_write_str(s->conn, "-ERR Disconnected for inactivity.\r\n");
+	conn_write_str(s->conn, "-ERR Disconnected for inactivity; nothing was deleted.\r\n");
 }
 
 static void pop3_session_shutdown(void *ctx, bool force)
 {
 	struct pop3_session *s = ctx;
-	(void)force;
-	conn_write_str(s->conn, "-ERR [SYS/TEMP] Server shutting down.\r\n");
-	pop3_enter_state(s, POP3_STATE_LOGOUT);
-	conn_close(s->conn, "server shutdown");
+	if (s->cmd != NULL && !force) {
+		/* Let the command in flight (a QUIT's UPDATE included) finish
+		 * and answer first; shutdown_timeout bounds the wait. */
+		s->bye_after_command = true;
+		return;
+	}
+	shutdown_bye(s);
 }
 
 static void pop3_session_free(void *ctx)
 {
-	free(ctx);
+	struct pop3_session *s = ctx;
+	s->conn = NULL;
+	sess_core_release(&s->core);
 }
 
 static void pop3_refuse(struct conn *c, enum conn_refuse_reason why)

@@ -110,16 +110,24 @@ def test_pop3_capa_stls_only_before_tls(loft):
         assert "STLS" not in after, after
 
 
-def test_pop3_capa_offers_no_login_yet(loft):
-    """No USER and no SASL are announced while logins do not exist, and
-    USER is refused with -ERR (RFC 2449: CAPA lists only what works)."""
-    with loft.connect("pop3s") as c:
+def test_pop3_capa_offers_user_where_plaintext_is_allowed(make_loft):
+    """USER is announced only where USER/PASS may be used (RFC 2449 5:
+    CAPA lists only what works); no SASL is announced while no mechanism
+    is offered, and AUTH is refused with -ERR."""
+    srv = make_loft(listeners=["pop3", "pop3s"],
+                    config_extra={"server": {"plaintext_auth": "never"}})
+    with srv.connect("pop3s") as c:
         c.readline()
-        capa = pop3_capa(c)
-        keys = [x.split()[0] for x in capa]
-        assert "USER" not in keys and "SASL" not in keys, capa
-        c.sendline("USER alice")
+        keys = [x.split()[0] for x in pop3_capa(c)]
+        assert "USER" in keys and "SASL" not in keys, keys
+        c.sendline("AUTH PLAIN")
         assert c.readline().startswith(b"-ERR")
+    with srv.connect("pop3") as c:
+        c.readline()
+        keys = [x.split()[0] for x in pop3_capa(c)]
+        assert "USER" not in keys and "STLS" in keys, keys
+        c.sendline("USER alice")
+        assert c.readline().startswith(b"-ERR [AUTH]")
         c.sendline("QUIT")
         assert c.readline().startswith(b"+OK")
 

@@ -520,7 +520,15 @@ static void test_reader_lf(void **state)
 	mix[131071] = 'y';
 	mix[131072] = '\n';
 	check_reader(fx, mix, len);
+	/* under one checkpoint step: no index pass, the same bytes */
+	check_reader(fx, mix, 4000);
+	mix[3998] = '\r';
+	mix[3999] = '\n';
+	check_reader(fx, mix, 4000);
 	free(mix);
+	text = make_msg(9, 40, "\n");
+	check_reader(fx, text, strlen(text));
+	free(text);
 }
 
 /* ---- async ---- */
