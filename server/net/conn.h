@@ -153,6 +153,20 @@ bool conn_can_starttls(const struct conn *c);
  * cannot start (already TLS, no certificate). */
 int conn_starttls(struct conn *c);
 
+/* Channel bindings (RFC 5056) the connection's TLS session offers to SASL's
+ * -PLUS mechanisms, by their RFC names: "tls-exporter" (RFC 9266, TLS 1.3
+ * only) and "tls-server-end-point" (RFC 5929). */
+#define CONN_CB_MAX 2
+#define CONN_CB_MAX_LEN 64
+struct conn_cb {
+	const char *type;               /* static string */
+	unsigned char data[CONN_CB_MAX_LEN];
+	size_t len;
+};
+/* Fill cb_r with the bindings of the finished handshake, tls-exporter
+ * first; returns how many (0 without TLS). */
+size_t conn_channel_bindings(const struct conn *c, struct conn_cb cb_r[CONN_CB_MAX]);
+
 /* ---- closing ---- */
 
 /* Send what is queued, then close. The reason goes into the disconnect log
