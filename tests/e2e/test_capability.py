@@ -73,6 +73,23 @@ def test_imap_logindisabled_only_where_plaintext_is_refused(make_loft):
         assert c.read_until_tag("n")[-1].startswith(b"n OK")
 
 
+def test_imap_login_offered_after_tls(make_loft):
+    """RFC 9051 6.2.3/11.1: once TLS is up the client must be able to log
+    in: no LOGINDISABLED, AUTH=PLAIN offered, and both work."""
+    srv = make_loft(listeners=["imaps"], users={"alice": "pw"})
+    with srv.connect("imaps") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" not in caps, caps
+        assert "AUTH=PLAIN" in caps and "SASL-IR" in caps, caps
+        c.sendline("l LOGIN alice pw")
+        assert c.read_until_tag("l")[-1].startswith(b"l OK [CAPABILITY ")
+    with srv.connect("imaps") as c:
+        c.readline()
+        c.sendline("a AUTHENTICATE PLAIN AGFsaWNlAHB3")   # \0alice\0pw
+        assert c.read_until_tag("a")[-1].startswith(b"a OK [CAPABILITY ")
+
+
 def test_imaps_capability_has_no_starttls(loft):
     with loft.connect("imaps") as c:
         c.readline()
@@ -254,6 +271,24 @@ def test_advertised_imap_commands_are_known(loft):
     with loft.connect("imap") as c:
         c.readline()
         check_commands_known(c, imap_caps(c))
+
+
+def test_advertised_imap_commands_are_known_after_login(make_loft):
+    """After login every advertised capability still names a command the
+    server knows. (Mailbox selection and the capabilities that need it
+    come with the IMAP mailbox commands.)"""
+    srv = make_loft(listeners=["imap"], users={"alice": "secret pw"})
+    with srv.connect("imap") as c:
+        c.readline()
+        c.sendline("t STARTTLS")
+        assert c.readline().startswith(b"t OK")
+        c.starttls(srv.client_context())
+        c.sendline('l LOGIN alice "secret pw"')
+        line = c.read_until_tag("l")[-1]
+        assert line.startswith(b"l OK"), line
+        caps = imap_caps(c)
+        assert "IMAP4rev1" in caps and not any(x.startswith("AUTH=") for x in caps), caps
+        check_commands_known(c, caps)
 
 
 def test_imap_unknown_command_is_bad(loft):
