@@ -6,7 +6,8 @@
  *     -> the check on the hash pool (auth_password_login, sasl_work)
  *     -> failure: wait the throttle's delay on a loop timer (sess_delay)
  *     -> success: open the user's store on the storage pool and apply the
- *        quota of the user's fields (a durable write only when it changed)
+ *        quota of the user's fields (a durable write only when it changed;
+ *        skipped for ops->skip_store)
  *     -> ops->done(result) on the session's loop
  *
  * The connection's facts (service, address, TLS, the channel bindings of
@@ -60,6 +61,9 @@ struct sess_login_ops {
 	/* The login is over. Never called from inside a sess_login_* call
 	 * (always from a later loop callback). */
 	void (*done)(void *ctx, struct sess_login_result *r);
+	/* SMTP AUTH needs no mailbox: no store is opened (store_user stays
+	 * NULL, no quota is applied). */
+	bool skip_store;
 };
 
 /* Check user and password (IMAP LOGIN, POP3 USER/PASS): both are copied;
