@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
-	libargon2-dev
+	libargon2-dev libsodium-dev
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail procps
 	# mbsync's SCRAM-SHA-256 comes from Cyrus SASL's modules (a Recommends,
