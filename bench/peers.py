@@ -77,7 +77,10 @@ class Peer:
         self.stop()
 
 
-def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),)):
+def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), hashes=None):
+    """hashes: {user: "{SCHEME}..."} stored as given (users then only names
+    the passwords for the callers); without it `loft user add` hashes each
+    password with Loft's default scheme."""
     os.makedirs(d, exist_ok=True)
     cert, key = make_cert(d)
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
@@ -108,9 +111,14 @@ level = warn
             proto = {"imap": "imap", "pop3": "pop3", "lmtp": "lmtp"}[proto]
             f.write(f"[listener {name}]\nprotocol = {proto}\naddress = 127.0.0.1\n"
                     f"port = {ports[name]}\ntls = {tls}\n")
-    for user, pw in users:
-        subprocess.run([loft_bin, "-c", conf, "user", "add", user, "--password", pw],
-                       check=False, capture_output=True)
+    if hashes:
+        with open(os.path.join(d, "users"), "w") as f:
+            for user, _pw in users:
+                f.write(f"{user}:{hashes[user]}\n")
+    else:
+        for user, pw in users:
+            subprocess.run([loft_bin, "-c", conf, "user", "add", user, "--password", pw],
+                           check=False, capture_output=True)
     log = open(os.path.join(d, "loft.log"), "wb")
     proc = subprocess.Popen([loft_bin, "-c", conf, "serve"], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)
@@ -119,9 +127,10 @@ level = warn
     return Peer("loft", proc, ports, log)
 
 
-def start_dovecot(d, users=(("bench", "secret"),)):
+def start_dovecot(d, users=(("bench", "secret"),), hashes=None):
     """Dovecot in its documented high-performance login mode
-    (service_count = 0, one login process per core)."""
+    (service_count = 0, one login process per core). hashes: {user:
+    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords."""
     bu = ensure_bench_user()
     os.makedirs(d, exist_ok=True)
     cert, key = make_cert(d)
@@ -131,7 +140,8 @@ def start_dovecot(d, users=(("bench", "secret"),)):
     os.chmod(d, 0o755)
     with open(os.path.join(d, "users"), "w") as f:
         for user, pw in users:
-            f.write(f"{user}:{{PLAIN}}{pw}:{bu.pw_uid}:{bu.pw_gid}::{d}/mail/{user}::\n")
+            stored = hashes[user] if hashes else "{PLAIN}" + pw
+            f.write(f"{user}:{stored}:{bu.pw_uid}:{bu.pw_gid}::{d}/mail/{user}::\n")
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
     ncpu = os.cpu_count() or 1
     conf = os.path.join(d, "dovecot.conf")
