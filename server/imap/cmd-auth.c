@@ -179,6 +179,7 @@ enum imap_cmd_result imap_cmd_login(struct imap_session *s, const struct imap_co
 	a->s = s;
 	imap_cmd_hold(s, cmd->tag, a, auth_cmd_free);
 	sess_login_password(&s->core, USERDB_SERVICE_IMAP, user->str, pw->str, &login_ops, a);
+	x_wipe(pw->str, pw->len);   /* the parser's copy; the login has its own */
 	return IMAP_CMD_AGAIN;
 }
 
@@ -203,9 +204,11 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, const struct 
 		return IMAP_CMD_DONE;
 	}
 	imap_cmd_hold(s, cmd->tag, a, auth_cmd_free);
-	if (cmd->n_args == 2)
+	if (cmd->n_args == 2) {
 		sess_login_step(a->login, cmd->args[1].str, cmd->args[1].len);
-	else
+		x_wipe(cmd->args[1].str, cmd->args[1].len);   /* PLAIN carries a password */
+	} else {
 		sess_login_step(a->login, NULL, 0);
+	}
 	return IMAP_CMD_AGAIN;
 }
