@@ -5,21 +5,39 @@
 #ifndef LOFT_AUTH_AUTH_INTERNAL_H
 #define LOFT_AUTH_AUTH_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "auth/auth.h"
 #include "auth/logins.h"
 
 #define AUTH_SECRET_LEN 32
 
+/* The part of the settings a reload may change (auth_reconfigure): each
+ * generation is immutable once published and kept until auth_free, so a
+ * login that read the pointer may use it to the end. */
+struct auth_policy {
+	enum auth_plaintext plaintext;
+	char *local_domains;             /* space separated, lower case */
+	char *hostname;
+	struct auth_policy *older;
+};
+
 struct auth {
-	struct auth_settings s;          /* strings point at the copies below */
+	/* s.plaintext, s.local_domains and s.hostname are the first policy's
+	 * and not read after creation: use auth_policy_get(). Other strings
+	 * point at the copies below. */
+	struct auth_settings s;
 	char *users_file, *app_passwords_file, *login_state_file, *secret_file;
-	char *local_domains, *hostname;
+	struct auth_policy *_Atomic policy;
 	struct userdb *db;
 	struct apppass *ap;              /* NULL: no app passwords */
 	struct logins *logins;
 	struct throttle *throttle;
 	unsigned char secret[AUTH_SECRET_LEN];
 };
+
+/* The current policy (never NULL). */
+const struct auth_policy *auth_policy_get(const struct auth *auth);
 
 /* A fresh login result: AUTH_EFAIL, no user, default fields. */
 void auth_login_init(struct auth_login *login);

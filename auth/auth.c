@@ -126,6 +126,28 @@ static char *dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+static struct auth_policy *policy_new(const struct auth_settings *settings)
+{
+	struct auth_policy *p = xcalloc(1, sizeof(*p));
+	p->plaintext = settings->plaintext;
+	p->local_domains = xstrdup(settings->local_domains != NULL ? settings->local_domains : "");
+	p->hostname = xstrdup(settings->hostname != NULL ? settings->hostname : "localhost");
+	return p;
+}
+
+const struct auth_policy *auth_policy_get(const struct auth *a)
+{
+	return atomic_load_explicit(&((struct auth *)a)->policy, memory_order_acquire);
+}
+
+void auth_reconfigure(struct auth *a, const struct auth_settings *settings)
+{
+	struct auth_policy *p = policy_new(settings);
+	/* Only the server's main thread reconfigures: no two writers. */
+	p->older = atomic_load_explicit(&a->policy, memory_order_relaxed);
+	atomic_store_explicit(&a->policy, p, memory_order_release);
+}
+
 int auth_create(const struct auth_settings *settings, struct auth **auth_r, char **err_r)
 {
 	*auth_r = NULL;
@@ -135,14 +157,13 @@ int auth_create(const struct auth_settings *settings, struct auth **auth_r, char
 	a->app_passwords_file = dup_or_null(settings->app_passwords_file);
 	a->login_state_file = dup_or_null(settings->login_state_file);
 	a->secret_file = dup_or_null(settings->secret_file);
-	a->local_domains = xstrdup(settings->local_domains != NULL ? settings->local_domains : "");
-	a->hostname = xstrdup(settings->hostname != NULL ? settings->hostname : "localhost");
+	atomic_init(&a->policy, policy_new(settings));
 	a->s.users_file = a->users_file;
 	a->s.app_passwords_file = a->app_passwords_file;
 	a->s.login_state_file = a->login_state_file;
 	a->s.secret_file = a->secret_file;
-	a->s.local_domains = a->local_domains;
-	a->s.hostname = a->hostname;
+	a->s.local_domains = NULL;
+	a->s.hostname = NULL;
 	if (a->users_file == NULL) {
 		*err_r = xstrdup("auth: no users file");
 		auth_free(&a);
@@ -176,8 +197,12 @@ void auth_free(struct auth **ap)
 	free(a->app_passwords_file);
 	free(a->login_state_file);
 	free(a->secret_file);
-	free(a->local_domains);
-	free(a->hostname);
+	for (struct auth_policy *p = atomic_load(&a->policy), *older; p != NULL; p = older) {
+		older = p->older;
+		free(p->local_domains);
+		free(p->hostname);
+		free(p);
+	}
 	free(a);
 	*ap = NULL;
 }
@@ -260,11 +285,19 @@ bool auth_addr_is_loopback(const char *addr)
 	return memcmp(b, one, 16) == 0 || (memcmp(b, mapped, 12) == 0 && b[12] == 127);
 }
 
+bool auth_conn_has_cb(const struct auth_conn *c)
+{
+	for (size_t i = 0; i < AUTH_CB_MAX; i++)
+		if (c->cb[i].type != NULL && c->cb[i].data != NULL)
+			return true;
+	return false;
+}
+
 bool auth_plaintext_allowed(const struct auth *a, const struct auth_conn *c)
 {
 	if (c->tls)
 		return true;
-	switch (a->s.plaintext) {
+	switch (auth_policy_get(a)->plaintext) {
 	case AUTH_PLAINTEXT_ALWAYS: return true;
 	case AUTH_PLAINTEXT_LOOPBACK: return auth_addr_is_loopback(c->remote_addr);
 	case AUTH_PLAINTEXT_NEVER: return false;
@@ -277,7 +310,7 @@ size_t auth_mechanisms(const struct auth *a, const struct auth_conn *c,
 {
 	size_t n = 0;
 	bool plain_ok = auth_plaintext_allowed(a, c);
-	bool cb = c->cb_type != NULL && c->cb_data != NULL;
+	bool cb = auth_conn_has_cb(c);
 	for (int m = 0; m < AUTH_MECH_COUNT && n < max; m++) {
 		if (!(a->s.mechanisms & (1u << m)))
 			continue;
@@ -312,7 +345,8 @@ const struct userdb_user *auth_resolve(struct auth *a, const char *name,
 		return NULL;
 	const struct userdb_user *u = userdb_lookup(a->db, canon_r);
 	char local[USERDB_NAME_MAX + 1];
-	if (u == NULL && userdb_name_strip_domain(canon_r, a->local_domains, local)) {
+	if (u == NULL &&
+	    userdb_name_strip_domain(canon_r, auth_policy_get(a)->local_domains, local)) {
 		u = userdb_lookup(a->db, local);
 		if (u != NULL)
 			memcpy(canon_r, local, sizeof(local));
@@ -353,6 +387,10 @@ void auth_conclude(struct auth *a, const struct auth_conn *c, const char *mech,
 		result = AUTH_EDISABLED;
 	}
 	l->result = result;
+	if (result == AUTH_OK || result == AUTH_EDISABLED) {
+		l->fields = u->fields;
+		l->fields.scram_sha256 = l->fields.scram_sha1 = l->fields.cram_md5 = NULL;
+	}
 	if (result == AUTH_OK) {
 		throttle_success(a->throttle, c->remote_addr, l->user);
 		int64_t now = (int64_t)time(NULL);
@@ -362,8 +400,6 @@ void auth_conclude(struct auth *a, const struct auth_conn *c, const char *mech,
 			snprintf(kind, sizeof(kind), "app:%s", l->device);
 			logins_record(a->logins, l->user, kind, c->remote_addr, now);
 		}
-		l->fields = u->fields;
-		l->fields.scram_sha256 = l->fields.scram_sha1 = l->fields.cram_md5 = NULL;
 		log_info("auth: login service=%s mech=%s user=%s addr=%s%s%s", svc, mech, who,
 			 addr_or_dash(c), l->device[0] != '\0' ? " device=" : "", l->device);
 		return;

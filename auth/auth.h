@@ -109,19 +109,29 @@ struct auth_settings {
 /* Defaults matching the settings table. */
 void auth_settings_default(struct auth_settings *s_r);
 
+/* One channel binding of a TLS connection (RFC 5056): its type name
+ * ("tls-exporter" RFC 9266, or "tls-server-end-point" RFC 5929) and its
+ * bytes as the TLS layer computed them. type NULL: an unused slot. */
+struct auth_cb {
+	const char *type;
+	const unsigned char *data;
+	size_t len;
+};
+#define AUTH_CB_MAX 2
+
 /* What auth needs to know about the client's connection. Strings and bytes
  * are borrowed for the duration of the call (sasl_start copies them). */
 struct auth_conn {
 	enum userdb_service service;
 	const char *remote_addr;         /* textual IP address */
 	bool tls;                        /* the connection is encrypted */
-	/* Channel binding for the -PLUS mechanisms (RFC 5056): the type name
-	 * ("tls-exporter" RFC 9266, or "tls-server-end-point" RFC 5929) and
-	 * its bytes, as the TLS layer computed them; NULL: none. */
-	const char *cb_type;
-	const unsigned char *cb_data;
-	size_t cb_len;
+	/* The channel bindings the connection offers for the -PLUS mechanisms;
+	 * the client picks one by name (SCRAM's "p=<type>"). None: no -PLUS. */
+	struct auth_cb cb[AUTH_CB_MAX];
 };
+
+/* True if conn offers at least one channel binding. */
+bool auth_conn_has_cb(const struct auth_conn *conn);
 
 /* The outcome of a login. */
 struct auth_login {
@@ -132,8 +142,10 @@ struct auth_login {
 	char device[APPPASS_DEVICE_MAX + 1]; /* app-password device, or "" */
 	unsigned delay_ms;               /* failures: wait this long, then answer */
 	unsigned retry_ms;               /* AUTH_ETHROTTLED: refusal time left */
-	/* AUTH_OK: the user's extra fields (quota, POP3 mode, services); the
-	 * credential pointers are always NULL here. */
+	/* AUTH_OK and AUTH_EDISABLED: the user's extra fields (quota, POP3
+	 * mode, services, disabled), so a front end can say whether the account
+	 * is disabled or only this service is not allowed; the credential
+	 * pointers are always NULL here. */
 	struct userdb_fields fields;
 };
 
@@ -146,6 +158,14 @@ int auth_create(const struct auth_settings *settings, struct auth **auth_r, char
 /* Flush the login state and free everything; sets *auth to NULL. May
  * block. */
 void auth_free(struct auth **auth);
+
+/* A configuration reload: take the reloadable policy from settings (the
+ * plaintext policy, local_domains, hostname); everything else keeps the
+ * values auth_create was given (the users file itself is re-read whenever it
+ * changes). Logins in flight finish under the policy they started with or
+ * the new one; each reads one policy as a whole. Thread-safe, no I/O; the
+ * previous policies are kept until auth_free (a few bytes per reload). */
+void auth_reconfigure(struct auth *auth, const struct auth_settings *settings);
 
 /* True if addr (text) is a loopback address: 127.0.0.0/8, ::1 or
  * ::ffff:127.x.y.z. */

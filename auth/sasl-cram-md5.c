@@ -37,7 +37,7 @@ static int cram_step(struct sasl *s, const unsigned char *in, size_t len)
 			if (pw_random_bytes(&r, sizeof(r)) < 0)
 				return AUTH_ETEMP;
 			snprintf(c->challenge, sizeof(c->challenge), "<%" PRIu64 ".%lld@%s>", r,
-				 (long long)time(NULL), s->auth->hostname);
+				 (long long)time(NULL), auth_policy_get(s->auth)->hostname);
 		}
 		return sasl_challenge(s, c->challenge, strlen(c->challenge));
 	}

@@ -37,6 +37,7 @@ struct scram {
 	struct password_scram keys;
 	bool real;                     /* keys belong to the user */
 	const struct userdb_user *u;
+	const struct auth_cb *cb;      /* -PLUS: the binding the client chose */
 };
 
 static enum password_scram_hash hash_of(const struct sasl *s)
@@ -57,8 +58,20 @@ static bool is_plus(const struct sasl *s)
 static bool plus_offered(const struct sasl *s)
 {
 	unsigned plus = (1u << AUTH_MECH_SCRAM_SHA_256_PLUS) | (1u << AUTH_MECH_SCRAM_SHA_1_PLUS);
-	return s->conn.cb_type != NULL && s->conn.cb_data != NULL &&
-	       (s->auth->s.mechanisms & plus) != 0;
+	return auth_conn_has_cb(&s->conn) && (s->auth->s.mechanisms & plus) != 0;
+}
+
+/* The connection's binding named by the client's "p=" (len bytes), or
+ * NULL. */
+static const struct auth_cb *find_cb(const struct sasl *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < AUTH_CB_MAX; i++) {
+		const struct auth_cb *cb = &s->conn.cb[i];
+		if (cb->type != NULL && cb->data != NULL && strlen(cb->type) == len &&
+		    memcmp(cb->type, name, len) == 0)
+			return cb;
+	}
+	return NULL;
 }
 
 /* saslname: "=2C" is ',', "=3D" is '='; any other '=' or a ',' is an
@@ -123,8 +136,7 @@ static int parse_client_first(struct sasl *s, const char *msg, size_t len)
 		if (is_plus(s) || plus_offered(s))
 			return sasl_finish(s, NULL, AUTH_ECHANNEL);   /* downgrade */
 	} else if (fl > 2 && p[0] == 'p' && p[1] == '=') {
-		if (!is_plus(s) || s->conn.cb_type == NULL ||
-		    strlen(s->conn.cb_type) != fl - 2 || memcmp(p + 2, s->conn.cb_type, fl - 2) != 0)
+		if (!is_plus(s) || (c->cb = find_cb(s, p + 2, fl - 2)) == NULL)
 			return sasl_finish(s, NULL, AUTH_ECHANNEL);
 	} else {
 		return sasl_malformed(s);
@@ -251,11 +263,11 @@ static int client_final(struct sasl *s, const char *msg, size_t len)
 	/* channel binding: base64(gs2-header [cb-data]) */
 	size_t cl = attr_len(msg, end);
 	size_t gl = strlen(c->gs2_header);
-	size_t cb_len = is_plus(s) ? s->conn.cb_len : 0;
+	size_t cb_len = c->cb != NULL ? c->cb->len : 0;
 	unsigned char *want = xmalloc(gl + cb_len + 1);
 	memcpy(want, c->gs2_header, gl);
 	if (cb_len > 0)
-		memcpy(want + gl, s->conn.cb_data, cb_len);
+		memcpy(want + gl, c->cb->data, cb_len);
 	char *want64 = base64_encode_str(want, gl + cb_len);
 	bool cb_ok = strlen(want64) == cl - 2 && memcmp(want64, msg + 2, cl - 2) == 0;
 	free(want);

@@ -29,7 +29,7 @@ int sasl_start(struct auth *auth, const struct auth_conn *conn, const char *name
 	if (m < 0 || !(auth->s.mechanisms & (1u << m)))
 		return AUTH_ENOMECH;
 	if ((m == AUTH_MECH_SCRAM_SHA_256_PLUS || m == AUTH_MECH_SCRAM_SHA_1_PLUS) &&
-	    (conn->cb_type == NULL || conn->cb_data == NULL))
+	    !auth_conn_has_cb(conn))
 		return AUTH_ENOMECH;
 	if (auth_mech_is_plaintext((enum auth_mech)m) && !auth_plaintext_allowed(auth, conn))
 		return AUTH_EPRIVACY;
@@ -38,11 +38,15 @@ int sasl_start(struct auth *auth, const struct auth_conn *conn, const char *name
 	s->auth = auth;
 	s->conn = *conn;
 	s->conn.remote_addr = conn->remote_addr != NULL ? xstrdup(conn->remote_addr) : NULL;
-	s->conn.cb_type = conn->cb_type != NULL ? xstrdup(conn->cb_type) : NULL;
-	if (conn->cb_data != NULL) {
-		unsigned char *cb = xmalloc(conn->cb_len + 1);
-		memcpy(cb, conn->cb_data, conn->cb_len);
-		s->conn.cb_data = cb;
+	for (size_t i = 0; i < AUTH_CB_MAX; i++) {
+		const struct auth_cb *from = &conn->cb[i];
+		if (from->type == NULL || from->data == NULL) {
+			s->conn.cb[i] = (struct auth_cb){ 0 };
+			continue;
+		}
+		unsigned char *cb = xmalloc(from->len + 1);
+		memcpy(cb, from->data, from->len);
+		s->conn.cb[i] = (struct auth_cb){ xstrdup(from->type), cb, from->len };
 	}
 	auth_login_init(&s->login);
 	s->first = true;
@@ -88,10 +92,12 @@ void sasl_free(struct sasl **sp)
 	sasl_free_secret(&s->challenge);
 	free(s->test_nonce);
 	free((char *)s->conn.remote_addr);
-	free((char *)s->conn.cb_type);
-	if (s->conn.cb_data != NULL)
-		x_wipe((void *)s->conn.cb_data, s->conn.cb_len);
-	free((void *)s->conn.cb_data);
+	for (size_t i = 0; i < AUTH_CB_MAX; i++) {
+		free((char *)s->conn.cb[i].type);
+		if (s->conn.cb[i].data != NULL)
+			x_wipe((void *)s->conn.cb[i].data, s->conn.cb[i].len);
+		free((void *)s->conn.cb[i].data);
+	}
 	free(s);
 	*sp = NULL;
 }

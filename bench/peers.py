@@ -86,8 +86,11 @@ class Peer:
         self.stop()
 
 
-def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), cert=None):
-    """cert: (cert, key) paths; default a new ECDSA P-256 certificate."""
+def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), cert=None, hashes=None):
+    """cert: (cert, key) paths; default a new ECDSA P-256 certificate.
+    hashes: {user: "{SCHEME}..."} stored as given (users then only names
+    the passwords for the callers); without it `loft user add` hashes each
+    password with Loft's default scheme."""
     os.makedirs(d, exist_ok=True)
     cert, key = cert or make_cert(d)
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
@@ -118,9 +121,14 @@ level = warn
             proto = {"imap": "imap", "pop3": "pop3", "lmtp": "lmtp"}[proto]
             f.write(f"[listener {name}]\nprotocol = {proto}\naddress = 127.0.0.1\n"
                     f"port = {ports[name]}\ntls = {tls}\n")
-    for user, pw in users:
-        subprocess.run([loft_bin, "-c", conf, "user", "add", user, "--password", pw],
-                       check=False, capture_output=True)
+    if hashes:
+        with open(os.path.join(d, "users"), "w") as f:
+            for user, _pw in users:
+                f.write(f"{user}:{hashes[user]}\n")
+    else:
+        for user, pw in users:
+            subprocess.run([loft_bin, "-c", conf, "user", "add", user, "--password", pw],
+                           check=False, capture_output=True)
     log = open(os.path.join(d, "loft.log"), "wb")
     proc = subprocess.Popen([loft_bin, "-c", conf, "serve"], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)
@@ -129,10 +137,11 @@ level = warn
     return Peer("loft", proc, ports, log)
 
 
-def start_dovecot(d, users=(("bench", "secret"),), cert=None):
+def start_dovecot(d, users=(("bench", "secret"),), cert=None, hashes=None):
     """Dovecot in its documented high-performance login mode
     (service_count = 0, one login process per core). cert: (cert, key)
-    paths; default a new ECDSA P-256 certificate."""
+    paths; default a new ECDSA P-256 certificate. hashes: {user:
+    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords."""
     bu = ensure_bench_user()
     os.makedirs(d, exist_ok=True)
     cert, key = cert or make_cert(d)
@@ -142,7 +151,8 @@ def start_dovecot(d, users=(("bench", "secret"),), cert=None):
     os.chmod(d, 0o755)
     with open(os.path.join(d, "users"), "w") as f:
         for user, pw in users:
-            f.write(f"{user}:{{PLAIN}}{pw}:{bu.pw_uid}:{bu.pw_gid}::{d}/mail/{user}::\n")
+            stored = hashes[user] if hashes else "{PLAIN}" + pw
+            f.write(f"{user}:{stored}:{bu.pw_uid}:{bu.pw_gid}::{d}/mail/{user}::\n")
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
     ncpu = os.cpu_count() or 1
     conf = os.path.join(d, "dovecot.conf")

@@ -8,9 +8,12 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
-	libargon2-dev
+	libargon2-dev libsodium-dev
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail getmail6 procps
+	# mbsync's SCRAM-SHA-256 comes from Cyrus SASL's modules (a Recommends,
+	# not installed with --no-install-recommends); saslpluginviewer lists them.
+	libsasl2-modules sasl2-bin
 	# tests/e2e/test_storage_crash.py traces the durable write order;
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.

@@ -151,6 +151,7 @@ static void reload(struct server_ctx *s)
 		return;
 	}
 	net_server_reload(s->net, snap);
+	services_reload(s->svc, snap->cfg);
 	net_snapshot_unref(&s->snap);
 	s->snap = snap;
 	log_info("reload: configuration applied (log_level=%s); new connections use it",

@@ -1,12 +1,13 @@
 /* Creating and tearing down the server's services (see services.h). Pools
- * stop before the store so that no pool thread is inside a store call when
- * the store is destroyed. */
+ * stop before auth and the store so that no pool thread is inside a
+ * password check or a store call when they are destroyed. */
 #include "server/services.h"
 
 #include <stdlib.h>
 
-#include "auth/userdb.h"
+#include "auth/auth.h"
 #include "lib/xmem.h"
+#include "server/auth-config.h"
 #include "server/engine/pool.h"
 #include "server/store-config.h"
 #include "storage/store.h"
@@ -24,10 +25,12 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		free(svc);
 		return -1;
 	}
-	char *uerr = NULL;
-	if (userdb_load(cfg->users_file, &svc->users, &uerr) != 0) {
-		*err_r = xasprintf("cannot read users_file: %s", uerr ? uerr : "error");
-		free(uerr);
+	struct auth_settings aset;
+	auth_config_settings(cfg, &aset);
+	char *aerr = NULL;
+	if (auth_create(&aset, &svc->auth, &aerr) != AUTH_OK) {
+		*err_r = xasprintf("cannot start authentication: %s", aerr ? aerr : "error");
+		free(aerr);
 		services_close(&svc);
 		return -1;
 	}
@@ -42,6 +45,13 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 	return 0;
 }
 
+void services_reload(struct loft_services *svc, const struct loft_config *cfg)
+{
+	struct auth_settings aset;
+	auth_config_settings(cfg, &aset);
+	auth_reconfigure(svc->auth, &aset);
+}
+
 void services_close(struct loft_services **svcp)
 {
 	struct loft_services *svc = *svcp;
@@ -50,7 +60,7 @@ void services_close(struct loft_services **svcp)
 	*svcp = NULL;
 	work_pool_destroy(&svc->storage_pool);
 	work_pool_destroy(&svc->hash_pool);
-	userdb_free(&svc->users);
+	auth_free(&svc->auth);
 	store_destroy(&svc->store);
 	free(svc);
 }

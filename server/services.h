@@ -1,31 +1,38 @@
-/* What sessions use besides their connection: the mail store, the user
- * database, the work pools that run blocking calls off the event loops and
- * the network server (to post to another session). server.c creates one set
- * at start and destroys it after the last worker loop has stopped; sessions
- * reach it through conn_services() and only read these pointers. */
+/* What sessions use besides their connection: the mail store, the
+ * authentication service (users file, app passwords, login state,
+ * throttling), the work pools that run blocking calls off the event loops
+ * and the network server (to post to another session). server.c creates one
+ * set at start and destroys it after the last worker loop has stopped;
+ * sessions reach it through conn_services() and only read these pointers.
+ * Front ends log users in through server/engine/login.h, which uses the
+ * auth service and the pools. */
 #ifndef LOFT_SERVER_SERVICES_H
 #define LOFT_SERVER_SERVICES_H
 
 #include "conf/config.h"
 
 struct store;
-struct userdb;
+struct auth;
 struct work_pool;
 struct net_server;
 
 struct loft_services {
 	struct store *store;
-	struct userdb *users;
+	struct auth *auth;                /* the server's one auth service */
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */
 };
 
-/* Create store, user database and pools from cfg. cfg must outlive the
+/* Create store, auth service and pools from cfg. cfg must outlive the
  * services (the store borrows its strings). Returns 0, or -1 with a heap
- * message in *err_r and nothing left open. */
+ * message in *err_r and nothing left open. May block (file I/O). */
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r);
-/* After every loop stopped: drain the pools, close the store. */
+/* A configuration reload (main thread): hand the reloadable auth policy
+ * (plaintext_auth, local_domains, hostname) of cfg to the auth service. */
+void services_reload(struct loft_services *svc, const struct loft_config *cfg);
+/* After every loop stopped: drain the pools, then flush the login state
+ * and close auth and the store. */
 void services_close(struct loft_services **svc);
 
 #endif

@@ -99,6 +99,29 @@ int store_user_set_quota(struct store_user *user, uint64_t bytes, uint64_t messa
 	return writer_run(user, &o.op);
 }
 
+int store_user_get_quota(struct store_user *user, uint64_t *bytes_r, uint64_t *messages_r)
+{
+	*bytes_r = *messages_r = 0;
+	MDB_txn *txn;
+	int err = idx_read_begin(&user->idx, &txn);
+	if (err != 0)
+		return err;
+	err = idx_meta_get(&user->idx, txn, "quota_bytes", bytes_r);
+	if (err == STORE_ENOTFOUND) {
+		*bytes_r = 0;
+		err = 0;
+	}
+	if (err == 0) {
+		err = idx_meta_get(&user->idx, txn, "quota_messages", messages_r);
+		if (err == STORE_ENOTFOUND) {
+			*messages_r = 0;
+			err = 0;
+		}
+	}
+	idx_read_end(&user->idx, txn);
+	return err;
+}
+
 static int limit_of(struct idx *idx, MDB_txn *txn, const char *key, uint64_t def, uint64_t *limit_r)
 {
 	uint64_t v;

@@ -112,6 +112,9 @@ const char *store_user_dir(const struct store_user *user);
 
 /* Per-user quota override (0 = use the store default, UINT64_MAX = unlimited). */
 int store_user_set_quota(struct store_user *user, uint64_t bytes, uint64_t messages);
+/* The override as set (0 = none): a read, so a caller can skip a durable
+ * write when the override it wants is already there. */
+int store_user_get_quota(struct store_user *user, uint64_t *bytes_r, uint64_t *messages_r);
 struct store_quota {
 	uint64_t bytes_used, bytes_limit;       /* limit 0 = unlimited */
 	uint64_t messages_used, messages_limit;

@@ -14,10 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/password.h"
+#include "auth/auth.h"
 #include "auth/userdb.h"
 #include "conf/config.h"
 #include "server/cli/cli.h"
+#include "server/auth-config.h"
 #include "server/cli/demo-cert.h"
 #include "server/server.h"
 #include "lib/error.h"
@@ -206,6 +207,12 @@ static char *config_text(unsigned base)
 		"# Passwords without TLS are accepted from 127.0.0.1/::1 only.\n"
 		"plaintext_auth = loopback\n"
 		"\n"
+		"[auth]\n"
+		"# New passwords also get SCRAM-SHA-256 keys, so clients can log in\n"
+		"# without sending the password (mbsync, Thunderbird with SCRAM).\n"
+		"store_scram = sha256\n"
+		"mechanisms = SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN\n"
+		"\n"
 		"[tls]\n"
 		"# Self-signed for localhost by `loft demo` (clients will warn:\n"
 		"# accept it, or trust cert.pem). Use a real certificate elsewhere.\n"
@@ -285,9 +292,12 @@ static char *read_saved_password(const char *path)
 
 /* Make sure the demo user exists and find its password. Sets *user_r (heap)
  * and *password_r (heap, or NULL when unknown). */
-static int setup_user(const struct demo_opts *o, const char *users_file, const char *pw_path,
-		      char **user_r, char **password_r)
+static int setup_user(const struct demo_opts *o, const struct loft_config *cfg,
+		      const char *pw_path, char **user_r, char **password_r)
 {
+	const char *users_file = cfg->users_file;
+	struct auth_settings aset;
+	auth_config_settings(cfg, &aset);
 	*user_r = NULL;
 	*password_r = NULL;
 	struct userdb *db = NULL;
@@ -320,9 +330,9 @@ static int setup_user(const struct demo_opts *o, const char *users_file, const c
 	if (!exists) {
 		pw = o->password != NULL ? xstrdup(o->password)
 		     : saved != NULL ? xstrdup(saved) : random_password();
-		char *hash = NULL;
-		if (password_hash(pw, &hash) < 0 ||
-		    userdb_file_add(users_file, user, hash, &err) < 0) {
+		struct userdb_credentials cred;
+		if (auth_hash_password(&aset, pw, &cred) < 0 ||
+		    userdb_file_add_credentials(users_file, user, &cred, &err) < 0) {
 			fprintf(stderr, "loft demo: cannot add user %s: %s\n", user,
 				err != NULL ? err : "password hashing failed");
 			ret = -1;
@@ -330,21 +340,21 @@ static int setup_user(const struct demo_opts *o, const char *users_file, const c
 			printf("created user %s in %s\n", user, users_file);
 			store = true;
 		}
-		free(hash);
+		auth_credentials_free(&cred);
 	} else if (o->password != NULL) {
 		pw = xstrdup(o->password);
 		if (userdb_verify(db, user, pw) != USERDB_OK) {
 			/* Asked for explicitly: the command line wins. */
-			char *hash = NULL;
-			if (password_hash(pw, &hash) < 0 ||
-			    userdb_file_set_password(users_file, user, hash, &err) < 0) {
+			struct userdb_credentials cred;
+			if (auth_hash_password(&aset, pw, &cred) < 0 ||
+			    userdb_file_set_credentials(users_file, user, &cred, &err) < 0) {
 				fprintf(stderr, "loft demo: cannot set the password of %s: %s\n",
 					user, err != NULL ? err : "password hashing failed");
 				ret = -1;
 			} else {
 				printf("set the password of %s to the one given\n", user);
 			}
-			free(hash);
+			auth_credentials_free(&cred);
 		}
 		store = saved == NULL || strcmp(saved, pw) != 0;
 	} else if (saved != NULL && userdb_verify(db, user, saved) == USERDB_OK) {
@@ -484,7 +494,7 @@ int cli_demo(const struct cli_ctx *cli, int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	if (setup_user(&o, cfg->users_file, pw_path, &user, &pw) < 0)
+	if (setup_user(&o, cfg, pw_path, &user, &pw) < 0)
 		goto out;
 	print_banner(cfg, dir, user, pw);
 	conf_free(cfg);

@@ -1,5 +1,5 @@
 /* The session engine: what every protocol session uses to hand blocking work
- * to a pool and get the result back on its own loop.
+ * to a pool and get the result back on its own loop, or to wait on a timer.
  *
  * A protocol session embeds a struct sess_core. Work goes out as a struct
  * sess_job: work() runs on a pool thread, done() runs afterwards on the
@@ -23,13 +23,16 @@
 #include "server/net/post.h"
 
 struct loft_services;
+struct sess_delay;
 
 struct sess_core {
 	struct conn *conn;                 /* NULL once the connection is gone */
 	struct worker *home;               /* the loop this session lives on */
-	const struct loft_services *svc;   /* store, users, pools */
-	unsigned jobs;                     /* in flight */
+	struct uv_loop_s *loop;            /* home's loop (for timers) */
+	const struct loft_services *svc;   /* store, auth, pools */
+	unsigned jobs;                     /* in flight (delays included) */
 	bool released;                     /* the connection let go of it */
+	struct sess_delay *delays;         /* pending sess_delay() timers */
 	/* Frees the protocol session that embeds this core. */
 	void (*destroy)(struct sess_core *core);
 };
@@ -58,5 +61,14 @@ static inline bool sess_alive(const struct sess_core *core)
 /* Run job->work on pool, then job->done on this loop. job stays owned by
  * the caller (free it in done or after). */
 void sess_submit(struct sess_core *core, struct work_pool *pool, struct sess_job *job);
+
+/* Run job->done on this loop after ms milliseconds (0: on the next loop
+ * turn, never inside this call); job->work is not used. A wait that blocks
+ * nothing, e.g. the delay before a failed login is answered. It counts as
+ * work in flight, so the session stays alive; when the connection goes away
+ * meanwhile, done() runs at once from sess_core_release() with
+ * sess_alive() false, so a pending delay never holds up a closing
+ * connection or a stopping worker. */
+void sess_delay(struct sess_core *core, struct sess_job *job, unsigned ms);
 
 #endif

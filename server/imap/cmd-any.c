@@ -10,7 +10,7 @@ enum imap_cmd_result imap_cmd_capability(struct imap_session *s, const struct im
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "CAPABILITY takes no arguments.");
 		return IMAP_CMD_DONE;
 	}
-	char caps[512];
+	char caps[1024];
 	imap_capability_string(s, caps, sizeof(caps));
 	imap_write_untagged(s->conn, "CAPABILITY", NULL, caps);
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Capability completed.");

@@ -694,6 +694,28 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
 	}
 }
 
+enum imap_line_result imap_parser_read_line(struct imap_parser *p, const char *data,
+					    size_t len, const char **line_r,
+					    size_t *line_len_r, size_t *consumed_r)
+{
+	*line_r = NULL;
+	*line_len_r = 0;
+	*consumed_r = 0;
+	if (p->handed_out)
+		reset_command(p);
+	if (p->in_command || p->state != PS_LINE)
+		return IMAP_LINE_NEED_MORE; /* misuse: a command is being parsed */
+	struct reader_line line;
+	enum reader_result r = reader_line(&p->rd, data, len, &line, consumed_r);
+	if (r == READER_NEED_MORE)
+		return IMAP_LINE_NEED_MORE;
+	if (r == READER_TOO_LONG)
+		return IMAP_LINE_TOO_LONG;
+	*line_r = line.data;
+	*line_len_r = line.len;
+	return IMAP_LINE_DONE;
+}
+
 bool imap_arg_is_atom(const struct imap_arg *a, const char *upper)
 {
 	return a->type == IMAP_ARG_ATOM && strcasecmp(a->str, upper) == 0;

@@ -100,6 +100,27 @@ const struct imap_parse_error *imap_parser_error(const struct imap_parser *p);
 /* Whether the parser is inside a command (after its first line). */
 bool imap_parser_in_command(const struct imap_parser *p);
 
+/* ---- raw lines ---- */
+
+/* A command that goes on with bare lines after its command line (the client
+ * responses of AUTHENTICATE, RFC 9051 6.2.2) takes them through the
+ * parser's own line reader, so the line limit, CR/LF handling and the
+ * dropping of an overlong line are the same as for commands, and command
+ * parsing resumes exactly after the last raw line. */
+enum imap_line_result {
+	IMAP_LINE_NEED_MORE = 0,   /* all of the input was consumed */
+	IMAP_LINE_DONE,            /* *line_r / *line_len_r: the line, no EOL */
+	IMAP_LINE_TOO_LONG,        /* over the line limit: reported once; the
+				    * rest of it is dropped by the next
+				    * read_line or feed */
+};
+/* Only between commands (after IMAP_PARSE_COMMAND, not inside a command).
+ * Same contract as imap_parser_feed for data and *consumed_r; the line
+ * points into data. */
+enum imap_line_result imap_parser_read_line(struct imap_parser *p, const char *data,
+					    size_t len, const char **line_r,
+					    size_t *line_len_r, size_t *consumed_r);
+
 /* ---- streamed literals ---- */
 
 /* Which commands' literals are offered for streaming (e.g. APPEND). */

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "server/engine/login.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
 #include "server/imap/reply.h"
+#include "server/services.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -44,21 +46,40 @@ void imap_reply_tagged(struct imap_session *s, const char *tag, const char *stat
 	imap_write_tagged(s->conn, tag, status, code, text);
 }
 
+void imap_auth_conn(const struct imap_session *s, struct conn_cb cb[CONN_CB_MAX],
+		    struct auth_conn *ac)
+{
+	sess_login_auth_conn(s->conn, USERDB_SERVICE_IMAP, cb, ac);
+}
+
 bool imap_plaintext_allowed(const struct imap_session *s)
 {
-	return conn_plaintext_allowed(s->conn);
+	struct auth_conn ac = {
+		.service = USERDB_SERVICE_IMAP, .remote_addr = conn_remote_ip(s->conn),
+		.tls = conn_is_tls(s->conn),
+	};
+	return auth_plaintext_allowed(s->core.svc->auth, &ac);
 }
 
 void imap_capability_string(const struct imap_session *s, char *buf, size_t size)
 {
 	/* Only what this server really does. */
-	if (s->state == IMAP_STATE_NOT_AUTH)
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ ID%s%s",
-			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
-			 imap_plaintext_allowed(s) ? "" : " LOGINDISABLED");
-	else
+	if (s->state != IMAP_STATE_NOT_AUTH) {
 		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
 			 conn_config(s->conn)->max_literal_size);
+		return;
+	}
+	struct conn_cb cb[CONN_CB_MAX];
+	struct auth_conn ac;
+	imap_auth_conn(s, cb, &ac);
+	int n = snprintf(buf, size, "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
+			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
+			 auth_plaintext_allowed(s->core.svc->auth, &ac) ? "" : " LOGINDISABLED");
+	const char *mechs[AUTH_MECH_COUNT];
+	size_t k = auth_mechanisms(s->core.svc->auth, &ac, mechs, AUTH_MECH_COUNT);
+	for (size_t i = 0; i < k && n >= 0 && (size_t)n < size; i++)
+		n += snprintf(buf + n, size - (size_t)n, " AUTH=%s", mechs[i]);
+	x_wipe(cb, sizeof(cb));
 }
 
 void imap_bye(struct imap_session *s, const char *text, const char *reason)
@@ -101,6 +122,14 @@ struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ct
 	if (s->conn != NULL)
 		conn_pause_input(s->conn);
 	return cmd;
+}
+
+void imap_cmd_read_line(struct imap_session *s, imap_line_fn *fn)
+{
+	if (s->cmd == NULL || s->conn == NULL)
+		return;
+	s->cmd->on_line = fn;
+	conn_resume_input(s->conn);
 }
 
 const char *imap_cmd_tag(const struct imap_session *s)
@@ -245,11 +274,38 @@ static void parse_error(struct imap_session *s)
 		imap_reply_tagged(s, "*", "BAD", e->code, e->text);
 }
 
+/* A raw line for the held command; false when more input is needed. */
+static bool raw_line(struct imap_session *s)
+{
+	const char *data, *line;
+	size_t len, used, line_len;
+	conn_input(s->conn, &data, &len);
+	enum imap_line_result r = imap_parser_read_line(s->parser, data, len, &line, &line_len,
+							&used);
+	if (r == IMAP_LINE_NEED_MORE) {
+		conn_consume(s->conn, used);
+		return false;
+	}
+	imap_line_fn *fn = s->cmd->on_line;
+	s->cmd->on_line = NULL;
+	conn_pause_input(s->conn);
+	/* The line points into the input: consume it after fn has used it. */
+	fn(s, r == IMAP_LINE_DONE ? line : NULL, line_len, r == IMAP_LINE_TOO_LONG);
+	if (s->conn != NULL)
+		conn_consume(s->conn, used);
+	return true;
+}
+
 static void imap_session_input(void *ctx)
 {
 	struct imap_session *s = ctx;
 	struct conn *c = s->conn;
 	while (!conn_is_closing(c) && s->state != IMAP_STATE_LOGOUT) {
+		if (s->cmd != NULL && s->cmd->on_line != NULL) {
+			if (!raw_line(s))
+				return;
+			continue;
+		}
 		if ((s->cmd != NULL && !s->cmd->collecting) || s->literal_pending)
 			return; /* imap_cmd_finish() or the decision resumes */
 		const char *data;
@@ -324,7 +380,16 @@ static void *imap_session_create(struct conn *c)
 	s->parser = imap_parser_create(&lim);
 	imap_parser_set_stream_filter(s->parser, imap_command_streams, NULL);
 	conn_set_max_line(c, lim.max_line);
-	char caps[256], code[300];
+	/* On implicit TLS the greeting is written before the handshake, when
+	 * the channel bindings that decide AUTH=...-PLUS are not known yet:
+	 * no capabilities there, so the client asks for the true list (a
+	 * list without -PLUS would make a binding client's "y" flag look
+	 * like a downgrade, RFC 5802 6). */
+	if (conn_is_tls(c)) {
+		conn_write_str(c, "* OK Loft ready.\r\n");
+		return s;
+	}
+	char caps[1024], code[1100];
 	imap_capability_string(s, caps, sizeof(caps));
 	snprintf(code, sizeof(code), "CAPABILITY %s", caps);
 	imap_write_untagged(c, "OK", code, "Loft ready.");
@@ -351,7 +416,7 @@ static void imap_session_timeout(void *ctx)
 static void imap_session_shutdown(void *ctx, bool force)
 {
 	struct imap_session *s = ctx;
-	if (s->cmd != NULL && !force) {
+	if (s->cmd != NULL && !force && s->cmd->on_line == NULL) {
 		/* Let the command in flight (an upload included) finish and
 		 * answer first; shutdown_timeout bounds the wait. */
 		s->bye_after_command = true;

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "server/engine/session.h"
 #include "server/imap/parser.h"
 #include "server/net/conn.h"
@@ -45,6 +46,12 @@ struct imap_session;
 struct imap_command_def;
 struct store_user;
 
+/* A raw line for a held command (imap_cmd_read_line): the line without
+ * its end, or too_long (line NULL) when it was over the line limit and is
+ * being dropped. */
+typedef void imap_line_fn(struct imap_session *s, const char *line, size_t len,
+			  bool too_long);
+
 /* The command in flight. */
 struct imap_cmd {
 	const struct imap_command_def *def;
@@ -57,6 +64,8 @@ struct imap_cmd {
 	/* Held while its literals stream in: input keeps being parsed until
 	 * the command line is complete, then the handler runs. */
 	bool collecting;
+	/* Waiting for a raw line from the client (imap_cmd_read_line). */
+	imap_line_fn *on_line;
 };
 
 struct imap_session {
@@ -99,6 +108,11 @@ void imap_bye(struct imap_session *s, const char *text, const char *reason);
  * is the handler's state, freed with free_ctx when the command ends. */
 struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ctx,
 			       void (*free_ctx)(void *ctx));
+/* The held command continues with a bare line from the client (AUTHENTICATE
+ * after a "+ " continuation, RFC 9051 6.2.2): the next line, read by the
+ * parser's line reader under the session's line limit, goes to fn (once)
+ * instead of the command parser. Input resumes for it now. */
+void imap_cmd_read_line(struct imap_session *s, imap_line_fn *fn);
 /* End the held command (its tagged reply was sent, or the session is gone)
  * and go on with pipelined input. Safe when the session is gone. */
 void imap_cmd_finish(struct imap_session *s);
@@ -109,8 +123,12 @@ const char *imap_cmd_tag(const struct imap_session *s);
  * (e.g. a literal accepted or refused by a pool job's completion). */
 void imap_session_resume(struct imap_session *s);
 
+/* The connection as the auth service sees it (service imap), with its
+ * channel bindings in cb_r. */
+void imap_auth_conn(const struct imap_session *s, struct conn_cb cb_r[CONN_CB_MAX],
+		    struct auth_conn *ac_r);
 /* Whether cleartext passwords (LOGIN, AUTH=PLAIN) are allowed on this
- * connection (plaintext_auth, TLS, loopback). */
+ * connection (the auth service's plaintext policy, TLS, loopback). */
 bool imap_plaintext_allowed(const struct imap_session *s);
 /* Login succeeded: state, limits and timeouts of an authenticated session.
  * Takes ownership of user and store_user. */

@@ -61,6 +61,22 @@ int conn_starttls(struct conn *c)
 	return conn_tls_start(c);
 }
 
+_Static_assert(CONN_CB_MAX_LEN >= TLS_CB_MAX_LEN, "channel binding buffer");
+
+size_t conn_channel_bindings(const struct conn *c, struct conn_cb cb[CONN_CB_MAX])
+{
+	static const char *const types[CONN_CB_MAX] = { "tls-exporter", "tls-server-end-point" };
+	size_t n = 0;
+	for (size_t i = 0; c->tls != NULL && i < CONN_CB_MAX; i++) {
+		if (tls_conn_channel_binding(c->tls, types[i], cb[n].data, sizeof(cb[n].data),
+					     &cb[n].len) == 0) {
+			cb[n].type = types[i];
+			n++;
+		}
+	}
+	return n;
+}
+
 void conn_tls_encrypt(struct conn *c)
 {
 	if (obuf_len(&c->out) == 0 || !tls_conn_handshake_done(c->tls))

@@ -37,17 +37,6 @@ const char *conn_remote(const struct conn *c) { return c->remote; }
 const char *conn_remote_ip(const struct conn *c) { return c->ip; }
 bool conn_remote_is_loopback(const struct conn *c) { return c->loopback; }
 
-bool conn_plaintext_allowed(const struct conn *c)
-{
-	if (conn_is_tls(c))
-		return true;
-	switch (conn_config(c)->plaintext_auth) {
-	case CONF_PLAIN_ALWAYS: return true;
-	case CONF_PLAIN_LOOPBACK: return c->loopback;
-	case CONF_PLAIN_NEVER: break;
-	}
-	return false;
-}
 const char *conn_proto_name(const struct conn *c) { return c->proto->name; }
 const struct conf_listener *conn_listener(const struct conn *c) { return &c->lst->conf; }
 const struct loft_config *conn_config(const struct conn *c) { return c->snap->cfg; }

@@ -76,10 +76,6 @@ const char *conn_id(const struct conn *c);          /* hex, e.g. "6a1f03" */
 const char *conn_remote(const struct conn *c);      /* "1.2.3.4:5678", "[::1]:5678" */
 const char *conn_remote_ip(const struct conn *c);   /* "1.2.3.4", "::1" */
 bool conn_remote_is_loopback(const struct conn *c);
-/* Whether cleartext passwords (IMAP LOGIN, POP3 USER/PASS, SASL PLAIN) may
- * be used: always over TLS, otherwise per plaintext_auth (never, from
- * loopback, always). */
-bool conn_plaintext_allowed(const struct conn *c);
 const char *conn_proto_name(const struct conn *c);
 const struct conf_listener *conn_listener(const struct conn *c);
 /* The configuration snapshot the connection was accepted under; valid for
@@ -167,6 +163,20 @@ bool conn_can_starttls(const struct conn *c);
  * command line is discarded and logged. Returns 0 or LOFT_EINVAL when TLS
  * cannot start (already TLS, no certificate). */
 int conn_starttls(struct conn *c);
+
+/* Channel bindings (RFC 5056) the connection's TLS session offers to SASL's
+ * -PLUS mechanisms, by their RFC names: "tls-exporter" (RFC 9266, TLS 1.3
+ * only) and "tls-server-end-point" (RFC 5929). */
+#define CONN_CB_MAX 2
+#define CONN_CB_MAX_LEN 64
+struct conn_cb {
+	const char *type;               /* static string */
+	unsigned char data[CONN_CB_MAX_LEN];
+	size_t len;
+};
+/* Fill cb_r with the bindings of the finished handshake, tls-exporter
+ * first; returns how many (0 without TLS). */
+size_t conn_channel_bindings(const struct conn *c, struct conn_cb cb_r[CONN_CB_MAX]);
 
 /* ---- closing ---- */
 

@@ -14,6 +14,8 @@
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "lib/error.h"
 #include "lib/xmem.h"
@@ -409,6 +411,56 @@ const char *tls_conn_server_name(const struct tls_conn *t)
 bool tls_conn_resumed(const struct tls_conn *t)
 {
 	return SSL_session_reused(t->ssl) == 1;
+}
+
+static int cb_exporter(const struct tls_conn *t, unsigned char *out, size_t cap,
+		       size_t *len_r)
+{
+	static const char label[] = "EXPORTER-Channel-Binding";
+	if (SSL_version(t->ssl) < TLS1_3_VERSION || cap < 32)
+		return LOFT_EINVAL;
+	if (SSL_export_keying_material(t->ssl, out, 32, label, sizeof(label) - 1, NULL, 0,
+				       0) != 1) {
+		ERR_clear_error();
+		return LOFT_EINVAL;
+	}
+	*len_r = 32;
+	return 0;
+}
+
+static int cb_server_end_point(const struct tls_conn *t, unsigned char *out, size_t cap,
+			       size_t *len_r)
+{
+	X509 *cert = SSL_get_certificate(t->ssl);
+	int md_nid = NID_undef;
+	if (cert == NULL || X509_get_signature_info(cert, &md_nid, NULL, NULL, NULL) != 1 ||
+	    md_nid == NID_undef)
+		return LOFT_EINVAL;
+	if (md_nid == NID_md5 || md_nid == NID_sha1)
+		md_nid = NID_sha256;
+	const EVP_MD *md = EVP_get_digestbynid(md_nid);
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (md == NULL || X509_digest(cert, md, buf, &n) != 1 || n > cap) {
+		ERR_clear_error();
+		return LOFT_EINVAL;
+	}
+	memcpy(out, buf, n);
+	*len_r = n;
+	return 0;
+}
+
+int tls_conn_channel_binding(const struct tls_conn *t, const char *type, unsigned char *out,
+			     size_t cap, size_t *len_r)
+{
+	*len_r = 0;
+	if (!SSL_is_init_finished(t->ssl))
+		return LOFT_EINVAL;
+	if (strcmp(type, "tls-exporter") == 0)
+		return cb_exporter(t, out, cap, len_r);
+	if (strcmp(type, "tls-server-end-point") == 0)
+		return cb_server_end_point(t, out, cap, len_r);
+	return LOFT_EINVAL;
 }
 
 const char *tls_conn_error(const struct tls_conn *t)

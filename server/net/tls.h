@@ -51,6 +51,20 @@ const char *tls_conn_cipher(const struct tls_conn *tls);
 /* SNI host name the client sent, or NULL. */
 const char *tls_conn_server_name(const struct tls_conn *tls);
 bool tls_conn_resumed(const struct tls_conn *tls);
+/* Channel-binding data (RFC 5056) of the finished handshake, by the type
+ * names SASL uses: "tls-exporter" (RFC 9266: 32 bytes exported with label
+ * "EXPORTER-Channel-Binding" and no context; offered for TLS 1.3 only, where
+ * the exporter is bound to the whole handshake) or "tls-server-end-point"
+ * (RFC 5929: a hash of our certificate, with the hash of its signature
+ * algorithm, SHA-256 for MD5 and SHA-1). Writes *len_r bytes (at most cap;
+ * TLS_CB_MAX_LEN is always enough) and returns 0, or LOFT_EINVAL when the
+ * type is unknown or not defined here (handshake not done, TLS 1.2 for
+ * tls-exporter, a certificate signed without a single hash such as
+ * Ed25519 for tls-server-end-point). */
+#define TLS_CB_MAX_LEN 64
+int tls_conn_channel_binding(const struct tls_conn *tls, const char *type,
+			     unsigned char *out, size_t cap, size_t *len_r);
+
 /* The reason the last tls_conn_read/tls_conn_write that failed on this
  * thread gave (a static buffer per thread: read it before the next call). */
 const char *tls_conn_error(const struct tls_conn *tls);

@@ -70,7 +70,7 @@ enum pop3_cmd_result pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd
 {
 	if (!no_args(s, cmd))
 		return POP3_CMD_DONE;
-	char lines[512];
+	char lines[1024];
 	pop3_capa_lines(s, lines, sizeof(lines));
 	pop3_ok(s, "Capability list follows");
 	conn_write_str(s->conn, lines);

@@ -6,21 +6,28 @@
  * each split by the store into durable batches. */
 #include "server/pop3/maildrop.h"
 
+#include "auth/userdb-fields.h"
+
 #include <string.h>
 #include <strings.h>
 
 #include "lib/log.h"
 #include "lib/xmem.h"
 
-void pop3_policy_get(const struct loft_config *cfg, const char *user, struct pop3_policy *p)
+void pop3_policy_get(const struct loft_config *cfg, const struct userdb_fields *fields,
+		     struct pop3_policy *p)
 {
-	/* The one place that decides a user's POP3 policy. Today: the server
-	 * settings. The users file's extra fields (pop3_delete=expunge|hide,
-	 * pop3_seen=yes|no) override del and mark_seen here once auth/
-	 * provides them at login. */
-	(void)user;
+	/* The one place that decides a user's POP3 policy: the server
+	 * settings, with the users file's pop3_delete=expunge|hide and
+	 * pop3_seen=yes|no fields over them. */
 	p->del = cfg->pop3_delete;
 	p->mark_seen = cfg->pop3_mark_seen;
+	if (fields != NULL && fields->pop3_delete == USERDB_POP3_DELETE_EXPUNGE)
+		p->del = CONF_POP3_EXPUNGE;
+	else if (fields != NULL && fields->pop3_delete == USERDB_POP3_DELETE_HIDE)
+		p->del = CONF_POP3_HIDE;
+	if (fields != NULL && fields->pop3_seen != USERDB_FLAG_DEFAULT)
+		p->mark_seen = fields->pop3_seen == USERDB_FLAG_YES;
 	p->retention_days = cfg->pop3_retention_days;
 	p->login_delay_s = (cfg->pop3_login_delay_ms + 999) / 1000;
 	p->max_messages = cfg->pop3_max_messages;

@@ -36,7 +36,11 @@ struct pop3_policy {
 	enum conf_uidl_import uidl_import;
 	const char *uidl_import_format; /* borrowed from the config */
 };
-void pop3_policy_get(const struct loft_config *cfg, const char *user, struct pop3_policy *p_r);
+struct userdb_fields;
+/* The server settings, overridden by the user's pop3_delete / pop3_seen
+ * fields (fields may be NULL: the server's policy). */
+void pop3_policy_get(const struct loft_config *cfg, const struct userdb_fields *fields,
+		     struct pop3_policy *p_r);
 
 enum pop3_mark {
 	POP3_MARK_DELE = 1u << 0,    /* DELE in this session */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "server/engine/login.h"
+#include "server/services.h"
 #include "server/pop3/commands.h"
 #include "server/pop3/pop3.h"
 #include "server/pop3/readahead.h"
@@ -78,7 +80,31 @@ void pop3_bye(struct pop3_session *s, bool ok, const char *text, const char *rea
 
 bool pop3_plaintext_allowed(const struct pop3_session *s)
 {
-	return conn_plaintext_allowed(s->conn);
+	struct conn_cb cb[CONN_CB_MAX];
+	struct auth_conn ac;
+	sess_login_auth_conn(s->conn, USERDB_SERVICE_POP3, cb, &ac);
+	bool ok = auth_plaintext_allowed(s->core.svc->auth, &ac);
+	x_wipe(cb, sizeof(cb));
+	return ok;
+}
+
+/* "SASL m1 m2\r\n" with the mechanisms this connection may use, or "". */
+static void sasl_line(const struct pop3_session *s, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	struct conn_cb cb[CONN_CB_MAX];
+	struct auth_conn ac;
+	sess_login_auth_conn(s->conn, USERDB_SERVICE_POP3, cb, &ac);
+	const char *mechs[AUTH_MECH_COUNT];
+	size_t n = auth_mechanisms(s->core.svc->auth, &ac, mechs, AUTH_MECH_COUNT);
+	x_wipe(cb, sizeof(cb));
+	if (n == 0)
+		return;
+	size_t len = (size_t)snprintf(buf, size, "SASL");
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, " %s", mechs[i]);
+	if (len < size)
+		snprintf(buf + len, size - len, "\r\n");
 }
 
 void pop3_capa_lines(const struct pop3_session *s, char *buf, size_t size)
@@ -98,10 +124,13 @@ void pop3_capa_lines(const struct pop3_session *s, char *buf, size_t size)
 	if (p.login_delay_s > 0)
 		snprintf(delay, sizeof(delay), "LOGIN-DELAY %u\r\n", p.login_delay_s);
 	bool auth = s->state == POP3_STATE_AUTHORIZATION;
-	snprintf(buf, size, "%s%sTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-		 "%s%sIMPLEMENTATION Loft\r\n",
+	char sasl[256] = "";
+	if (auth)
+		sasl_line(s, sasl, sizeof(sasl));
+	snprintf(buf, size, "%s%s%sTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+		 "PIPELINING\r\n%s%sIMPLEMENTATION Loft\r\n",
 		 auth && conn_can_starttls(s->conn) ? "STLS\r\n" : "",
-		 auth && pop3_plaintext_allowed(s) ? "USER\r\n" : "",
+		 auth && pop3_plaintext_allowed(s) ? "USER\r\n" : "", sasl,
 		 expire, delay);
 }
 
@@ -216,12 +245,19 @@ static void pop3_session_input(void *ctx)
 	struct pop3_session *s = ctx;
 	struct conn *c = s->conn;
 	while (!conn_is_closing(c) && s->state != POP3_STATE_LOGOUT) {
-		if (s->cmd != NULL)
+		if (s->cmd != NULL && s->read_line == NULL)
 			return; /* pop3_cmd_finish() resumes */
 		struct reader_line line;
 		enum reader_result r = conn_read_line(c, &line);
 		if (r == READER_NEED_MORE)
 			return;
+		if (s->read_line != NULL) {
+			/* AUTH: a SASL response line, not a command. */
+			void (*cb)(struct pop3_session *, const char *, size_t, bool) = s->read_line;
+			s->read_line = NULL;
+			cb(s, line.data, line.len, r == READER_TOO_LONG);
+			continue;
+		}
 		if (r == READER_TOO_LONG)
 			pop3_err(s, NULL, "Line too long.");
 		else

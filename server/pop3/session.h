@@ -61,6 +61,9 @@ struct pop3_session {
 	bool bye_after_command;         /* shutdown waits for the command */
 	/* AUTHORIZATION: the name given with USER, until PASS. */
 	char *user_arg;
+	/* AUTH: the held command reads the client's responses as raw lines
+	 * through this callback instead of parsing commands. */
+	void (*read_line)(struct pop3_session *s, const char *line, size_t len, bool too_long);
 	/* TRANSACTION (after login). */
 	char *user;
 	struct pop3_policy policy;

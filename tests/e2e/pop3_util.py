@@ -27,7 +27,9 @@ USERS = {"alice": "secret", "bob": "secret"}
 
 
 def pop3_server(make_loft, pop3=None, users=None, listeners=None, extra=None):
-    cfg = {"pop3": dict(pop3 or {})}
+    # failed logins answer at once here (tests/e2e/test_auth_throttle.py
+    # covers the delays)
+    cfg = {"pop3": dict(pop3 or {}), "auth": {"fail_delay": "0s"}}
     for sec, kv in (extra or {}).items():
         cfg.setdefault(sec, {}).update(kv)
     return make_loft(listeners=listeners or ["pop3", "pop3s", "imap"],

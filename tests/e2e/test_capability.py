@@ -73,6 +73,23 @@ def test_imap_logindisabled_only_where_plaintext_is_refused(make_loft):
         assert c.read_until_tag("n")[-1].startswith(b"n OK")
 
 
+def test_imap_login_offered_after_tls(make_loft):
+    """RFC 9051 6.2.3/11.1: once TLS is up the client must be able to log
+    in: no LOGINDISABLED, AUTH=PLAIN offered, and both work."""
+    srv = make_loft(listeners=["imaps"], users={"alice": "pw"})
+    with srv.connect("imaps") as c:
+        c.readline()
+        caps = upper(imap_caps(c))
+        assert "LOGINDISABLED" not in caps, caps
+        assert "AUTH=PLAIN" in caps and "SASL-IR" in caps, caps
+        c.sendline("l LOGIN alice pw")
+        assert c.read_until_tag("l")[-1].startswith(b"l OK [CAPABILITY ")
+    with srv.connect("imaps") as c:
+        c.readline()
+        c.sendline("a AUTHENTICATE PLAIN AGFsaWNlAHB3")   # \0alice\0pw
+        assert c.read_until_tag("a")[-1].startswith(b"a OK [CAPABILITY ")
+
+
 def test_imaps_capability_has_no_starttls(loft):
     with loft.connect("imaps") as c:
         c.readline()
@@ -112,20 +129,27 @@ def test_pop3_capa_stls_only_before_tls(loft):
 
 def test_pop3_capa_offers_user_where_plaintext_is_allowed(make_loft):
     """USER is announced only where USER/PASS may be used (RFC 2449 5:
-    CAPA lists only what works); no SASL is announced while no mechanism
-    is offered, and AUTH is refused with -ERR."""
+    CAPA lists only what works), and SASL lists exactly the mechanisms
+    this connection may use: none of the cleartext ones without TLS when
+    plaintext_auth = never."""
     srv = make_loft(listeners=["pop3", "pop3s"],
                     config_extra={"server": {"plaintext_auth": "never"}})
     with srv.connect("pop3s") as c:
         c.readline()
-        keys = [x.split()[0] for x in pop3_capa(c)]
-        assert "USER" in keys and "SASL" not in keys, keys
-        c.sendline("AUTH PLAIN")
+        caps = pop3_capa(c)
+        keys = [x.split()[0] for x in caps]
+        assert "USER" in keys and "SASL" in keys, keys
+        sasl = [x for x in caps if x.startswith("SASL")][0].split()[1:]
+        assert "PLAIN" in sasl, caps
+        c.sendline("AUTH NONSENSE")
         assert c.readline().startswith(b"-ERR")
     with srv.connect("pop3") as c:
         c.readline()
-        keys = [x.split()[0] for x in pop3_capa(c)]
+        caps = pop3_capa(c)
+        keys = [x.split()[0] for x in caps]
         assert "USER" not in keys and "STLS" in keys, keys
+        sasl = [x for x in caps if x.startswith("SASL")]
+        assert not sasl or "PLAIN" not in sasl[0].split(), caps
         c.sendline("USER alice")
         assert c.readline().startswith(b"-ERR [AUTH]")
         c.sendline("QUIT")
@@ -262,6 +286,24 @@ def test_advertised_imap_commands_are_known(loft):
     with loft.connect("imap") as c:
         c.readline()
         check_commands_known(c, imap_caps(c))
+
+
+def test_advertised_imap_commands_are_known_after_login(make_loft):
+    """After login every advertised capability still names a command the
+    server knows. (Mailbox selection and the capabilities that need it
+    come with the IMAP mailbox commands.)"""
+    srv = make_loft(listeners=["imap"], users={"alice": "secret pw"})
+    with srv.connect("imap") as c:
+        c.readline()
+        c.sendline("t STARTTLS")
+        assert c.readline().startswith(b"t OK")
+        c.starttls(srv.client_context())
+        c.sendline('l LOGIN alice "secret pw"')
+        line = c.read_until_tag("l")[-1]
+        assert line.startswith(b"l OK"), line
+        caps = imap_caps(c)
+        assert "IMAP4rev1" in caps and not any(x.startswith("AUTH=") for x in caps), caps
+        check_commands_known(c, caps)
 
 
 def test_imap_unknown_command_is_bad(loft):

@@ -245,6 +245,45 @@ def test_authentication_errors_and_response_codes(make_loft):
     assert c.readline().startswith(b"+OK")
 
 
+def test_auth_sasl(make_loft):
+    """AUTH with SASL (RFC 5034): PLAIN with an initial response, PLAIN
+    and LOGIN with "+" challenges, "*" cancels, a wrong password gets
+    [AUTH], and the bare AUTH lists the mechanisms."""
+    import base64
+    srv = pop3_server(make_loft)
+    deliver(srv, "alice", msg(1))
+    b64 = lambda s: base64.b64encode(s.encode()).decode()
+    c = srv.connect("pop3")
+    c.readline()
+    c.sendline("AUTH")
+    lines = c.read_multiline()
+    assert lines[0].startswith(b"+OK") and b"PLAIN\r\n" in lines, lines
+    c.sendline("AUTH PLAIN " + b64("\0alice\0wrong"))
+    assert c.readline().startswith(b"-ERR [AUTH] ")
+    c.sendline("AUTH PLAIN")
+    assert c.readline().startswith(b"+ ")
+    c.sendline("*")
+    assert c.readline().startswith(b"-ERR")
+    c.sendline("AUTH LOGIN")
+    assert c.readline().startswith(b"+ ")
+    c.sendline(b64("alice"))
+    assert c.readline().startswith(b"+ ")
+    c.sendline(b64("secret"))
+    assert c.readline().startswith(b"+OK")
+    c.sendline("STAT")
+    assert c.readline().startswith(b"+OK 1 ")
+    c.sendline("QUIT")
+    assert c.readline().startswith(b"+OK")
+    c = srv.connect("pop3")
+    c.readline()
+    # pipelined: the initial response and the next command in one packet
+    c.send(("AUTH PLAIN %s\r\nSTAT\r\n" % b64("\0alice\0secret")).encode())
+    assert c.readline().startswith(b"+OK")
+    assert c.readline().startswith(b"+OK 1 ")
+    c.sendline("QUIT")
+    c.readline()
+
+
 def test_password_with_spaces(make_loft):
     srv = pop3_server(make_loft, users={"carol": "pass word  x"})
     c = login(srv, "carol", password="pass word  x")
@@ -290,14 +329,17 @@ def test_capa_lists_what_works_per_state(make_loft):
     c = srv.connect("pop3")
     c.readline()
     before = capa(c)
-    assert set(before) == {"STLS", "USER", "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
-                           "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Loft"}, before
+    sasl = [x for x in before if x.startswith("SASL ")]
+    assert len(sasl) == 1 and "PLAIN" in sasl[0].split(), before
+    assert set(before) - set(sasl) == {"STLS", "USER", "TOP", "UIDL", "RESP-CODES",
+                                       "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER",
+                                       "IMPLEMENTATION Loft"}, before
     c.sendline("USER alice")
     c.readline()
     c.sendline("PASS secret")
     c.readline()
     after = capa(c)
-    assert set(after) == set(before) - {"STLS", "USER"}, after
+    assert set(after) == set(before) - {"STLS", "USER"} - set(sasl), after
     c.sendline("QUIT")
     c.readline()
 

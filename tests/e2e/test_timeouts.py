@@ -1,6 +1,7 @@
 """Timeouts: an idle client that has not logged in is disconnected after
-preauth_timeout with the protocol's goodbye; activity keeps it alive; a
-client that stalls the TLS handshake is dropped after handshake_timeout."""
+preauth_timeout with the protocol's goodbye; activity keeps it alive; after
+login the longer idle_timeout applies; a client that stalls the TLS
+handshake is dropped after handshake_timeout."""
 
 import re
 import time
@@ -95,3 +96,21 @@ def test_timeouts_leave_server_healthy(srv):
         c.close()
     with srv.connect("imap") as c:
         assert c.readline().startswith(b"* OK")
+
+
+def test_idle_timeout_after_login(make_loft):
+    """After login the (longer) idle_timeout applies instead of
+    preauth_timeout, and it too ends with a BYE."""
+    srv = make_loft(listeners=["imaps"], users={"alice": "pw"},
+                    config_extra={"limits": {"preauth_timeout": "1s", "idle_timeout": "3s"}})
+    mark = srv.log_mark()
+    with srv.connect("imaps") as c:
+        c.readline()
+        c.sendline("l LOGIN alice pw")
+        assert c.read_until_tag("l")[-1].startswith(b"l OK")
+        t0 = time.monotonic()
+        rest = c.read_eof(timeout=10)
+        elapsed = time.monotonic() - t0
+        assert elapsed >= 2.5, "closed after %.1fs: preauth_timeout still applied" % elapsed
+        assert re.search(rb"^\* BYE", rest, re.M), rest
+    closed_by(srv, mark, "timeout")

@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct auth_conn conn = {
 		.service = USERDB_SERVICE_IMAP, .tls = tls,
 		.remote_addr = (ctl & 0x40) ? "192.0.2.1" : "127.0.0.1",
-		.cb_type = tls ? "tls-exporter" : NULL, .cb_data = tls ? cb_data : NULL,
-		.cb_len = tls ? sizeof(cb_data) : 0,
+		.cb = { { tls ? "tls-exporter" : NULL, tls ? cb_data : NULL,
+			  tls ? sizeof(cb_data) : 0 } },
 	};
 	struct sasl *s = NULL;
 	enum auth_mech mech = (enum auth_mech)((ctl & 0x07) % AUTH_MECH_COUNT);

@@ -68,6 +68,8 @@ def write():
         b"a3 FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n",
         b"a4 STORE 1 +FLAGS (\\Deleted)\r\na5 SEARCH CHARSET UTF-8 TEXT \"x\\\"y\"\r\n",
         b"a6 LIST \"\" \"%\"\r\na7 SELECT \"&AMk-t&AOk-\"\r\n((((a))))\r\n",
+        # the driver reads 2 raw lines after "AUTHENTICATE 2" (SASL responses)
+        b"a8 AUTHENTICATE 2 PLAIN\r\nAGFsaWNlAHB3\r\n*\r\na9 NOOP\r\n",
     ]
     for e in extra:
         put("imap-parser", bytes([119, 63, 7, 90]) + e)

@@ -6,7 +6,10 @@
  * {len:streamed}, lists in ()), "E <tag or *> <NO|BAD>[ [CODE]] <text>|"
  * per error, "L <tag> <size>[+][ lit8] args=<n> depth=<d>|" when an APPEND
  * literal is offered for streaming, "D <bytes>|" once a streamed literal is
- * complete, "R:<unconsumed byte count>" at the end. The decision at an
+ * complete, "R:<unconsumed byte count>" at the end. A command
+ * "AUTHENTICATE <digit> ..." makes the next <digit> lines raw lines
+ * (imap_parser_read_line), each written "W <line>|", or "T|" when it is
+ * over the line limit. The decision at an
  * offered literal is the config's: 'b'uffer, 's'tream, 'r'efuse, or 'x'
  * (by the literal's size: size % 3 picks b, s or r). A command that breaks the
  * limits it was parsed under (depth, argument count, literal size) or an
@@ -30,6 +33,7 @@ struct imap_drv {
 	struct split_in in;
 	struct split_out out;
 	struct split_out streamed;   /* bytes of the literal being streamed */
+	unsigned raw_left;           /* raw lines to read before commands */
 };
 
 /* APPEND's literals are offered for streaming, as in the server. */
@@ -120,6 +124,27 @@ static inline void imap_drv_feed(void *drvp, const char *p, size_t n)
 	split_in_append(&d->in, p, n);
 	for (;;) {
 		size_t used;
+		if (d->raw_left > 0) {
+			const char *line;
+			size_t llen;
+			enum imap_line_result lr = imap_parser_read_line(d->p, d->in.pend, d->in.plen,
+									 &line, &llen, &used);
+			if (lr == IMAP_LINE_DONE) {
+				if (line < d->in.pend || line + llen > d->in.pend + used ||
+				    llen > d->lim.max_line)
+					abort();
+				split_out_str(&d->out, "W ");
+				split_out_put(&d->out, line, llen);
+				split_out_str(&d->out, "|");
+			} else if (lr == IMAP_LINE_TOO_LONG) {
+				split_out_str(&d->out, "T|");
+			}
+			split_in_consume(&d->in, used);
+			if (lr == IMAP_LINE_NEED_MORE)
+				return;
+			d->raw_left--;
+			continue;
+		}
 		enum imap_parse_result r = imap_parser_feed(d->p, d->in.pend, d->in.plen, &used);
 		bool last = false;
 		if (r == IMAP_PARSE_LITERAL_DATA) {
@@ -154,6 +179,10 @@ static inline void imap_drv_feed(void *drvp, const char *p, size_t n)
 			if (imap_drv_args(d, c->args, c->n_args, 0) > d->lim.max_args)
 				abort();
 			split_out_str(&d->out, "|");
+			if (strcmp(c->name, "AUTHENTICATE") == 0 && c->n_args > 0 &&
+			    c->args[0].type == IMAP_ARG_ATOM && c->args[0].len == 1 &&
+			    c->args[0].str[0] >= '0' && c->args[0].str[0] <= '9')
+				d->raw_left = (unsigned)(c->args[0].str[0] - '0');
 		} else {
 			const struct imap_parse_error *e = imap_parser_error(d->p);
 			split_out_printf(&d->out, "E %s %s%s%s%s %s|", e->tag ? e->tag : "*",

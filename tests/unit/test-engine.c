@@ -3,7 +3,8 @@
  * loop keeps serving other connections, pipelined commands wait for the
  * command in flight and answer in order, a session whose client left during
  * a job is freed only after the job returned, posting to a connection by
- * handle from another thread (and to one that is gone), shutdown waiting for
+ * handle from another thread (and to one that is gone), delays on the loop's
+ * timers (ended at once when the client leaves), shutdown waiting for
  * work in flight, the streaming sink's order and back-pressure, and the
  * loop-thread check on blocking calls. */
 #include <setjmp.h>
@@ -93,6 +94,22 @@ static void slow_work(struct sess_job *job)
 	if (thread_role_get() == THREAD_ROLE_LOOP)
 		atomic_fetch_add(&worked_on_loop, 1);
 	sleep_ms(j->ms);
+}
+
+static atomic_int delays_ended_dead;
+
+/* "WAIT n": a sess_delay of n ms, answered "WAITED n". */
+static void wait_done(struct sess_job *job)
+{
+	struct slow_job *j = (struct slow_job *)job;
+	struct esess *s = j->s;
+	if (sess_alive(&s->core)) {
+		conn_printf(s->core.conn, "WAITED %u\r\n", j->ms);
+		finish_command(s);
+	} else {
+		atomic_fetch_add(&delays_ended_dead, 1);
+	}
+	free(j);
 }
 
 static void slow_done(struct sess_job *job)
@@ -228,6 +245,15 @@ static void e_input(void *ctx)
 			s->busy = true;
 			conn_pause_input(c);
 			sess_submit(&s->core, s->core.svc->storage_pool, &j->job);
+			return;
+		} else if (sscanf(buf, "WAIT %u", &n) == 1) {
+			struct slow_job *j = xcalloc(1, sizeof(*j));
+			j->s = s;
+			j->ms = n;
+			j->job.done = wait_done;
+			s->busy = true;
+			conn_pause_input(c);
+			sess_delay(&s->core, &j->job, n);
 			return;
 		} else if (sscanf(buf, "SINK %u", &n) == 1) {
 			s->busy = true;
@@ -397,6 +423,39 @@ static void test_session_outlives_connection_during_work(void **state)
 	assert_int_equal(atomic_load(&destroyed), 0);
 	wait_for(&destroyed, 1);
 	close(fd);
+	stop_server(f);
+}
+
+/* sess_delay: the answer comes after the delay from a timer, the loop
+ * serves others meanwhile, pipelined input waits; a client that leaves
+ * during a delay ends it at once (done() sees the session gone) and the
+ * session is freed without waiting for the timer (the connection closes on
+ * its inactivity timeout: paused input reads no EOF). */
+static void test_delay(void **state)
+{
+	(void)state;
+	atomic_store(&delays_ended_dead, 0);
+	struct fixture *f = start_server("2s");
+	int a = lb_connect(f->port), b = lb_connect(f->port);
+	lb_expect(a, "HELLO\r\n");
+	lb_expect(b, "HELLO\r\n");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	lb_send(a, "WAIT 300\r\nPING\r\nWAIT 0\r\n");
+	lb_send(b, "PING\r\n");
+	lb_expect(b, "PONG\r\n");
+	lb_expect(a, "WAITED 300\r\nPONG\r\nWAITED 0\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 290);
+	close(a);
+	/* b's inactivity timeout closes it during a minute's delay */
+	lb_send(b, "TIMEOUT 100\r\n");
+	lb_expect(b, "OK\r\n");
+	lb_send(b, "WAIT 60000\r\n");
+	wait_for(&destroyed, 2);
+	close(b);
+	assert_int_equal(atomic_load(&delays_ended_dead), 1);
 	stop_server(f);
 }
 
@@ -597,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined_commands_wait_for_work),
 		cmocka_unit_test(test_loop_serves_others_during_work),
 		cmocka_unit_test(test_session_outlives_connection_during_work),
+		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_post_by_handle),
 		cmocka_unit_test(test_post_to_closed_connection),
 		cmocka_unit_test(test_shutdown_waits_for_command),

@@ -269,6 +269,49 @@ static void test_set_limits_between_commands(void **state)
 	imap_parser_free(&p);
 }
 
+/* Raw lines between commands (AUTHENTICATE's responses): the same line
+ * limit and line ends as commands, "*" and "=" are plain lines, and after
+ * an overlong raw line its tail is dropped and parsing goes on with the
+ * next command. */
+static void test_raw_lines(void **state)
+{
+	(void)state;
+	check("a AUTHENTICATE 2 PLAIN\r\ndGVzdA==\r\n*\nb NOOP\r\n",
+	      "C a AUTHENTICATE 2 PLAIN|W dGVzdA==|W *|C b NOOP|R:0");
+	check("a AUTHENTICATE 1\r\n\r\nb NOOP\r\n", "C a AUTHENTICATE 1|W |C b NOOP|R:0");
+	/* a raw line is not a command: "b NOOP" here is data */
+	check("a AUTHENTICATE 1\r\nb NOOP\r\nc NOOP\r\n",
+	      "C a AUTHENTICATE 1|W b NOOP|C c NOOP|R:0");
+	/* over the 64-byte limit, with and without its LF in sight */
+	char in[400], want[200];
+	char big[100];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(in, sizeof(in), "a AUTHENTICATE 2\r\n%s\r\n=\r\nb NOOP\r\n", big);
+	snprintf(want, sizeof(want), "C a AUTHENTICATE 2|T|W =|C b NOOP|R:0");
+	check(in, want);
+	snprintf(in, sizeof(in), "a AUTHENTICATE 1\r\n%s%s\r\nb NOOP\r\n", big, big);
+	check(in, "C a AUTHENTICATE 1|T|C b NOOP|R:0");
+	/* exactly at the limit is fine */
+	char edge[65];
+	memset(edge, 'B', 64);
+	edge[64] = '\0';
+	snprintf(in, sizeof(in), "a AUTHENTICATE 1\r\n%s\r\nb NOOP\r\n", edge);
+	snprintf(want, sizeof(want), "C a AUTHENTICATE 1|W %s|C b NOOP|R:0", edge);
+	check(in, want);
+	/* an unfinished raw line stays in the input */
+	check("a AUTHENTICATE 1\r\nabc", "C a AUTHENTICATE 1|R:3");
+	/* inside a command (before it is complete) no raw line is taken */
+	struct imap_parser *p = imap_parser_create(&default_limits);
+	size_t used, len;
+	const char *line;
+	assert_int_equal(imap_parser_feed(p, "a X {3}\r\n", 10, &used), IMAP_PARSE_CONTINUE);
+	assert_int_equal(imap_parser_read_line(p, "abc\r\n", 5, &line, &len, &used),
+			 IMAP_LINE_NEED_MORE);
+	assert_int_equal(used, 0);
+	imap_parser_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_literal_total),
 		cmocka_unit_test(test_streamed_literals),
 		cmocka_unit_test(test_set_limits_between_commands),
+		cmocka_unit_test(test_raw_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* Unit tests for auth/password*.c: every accepted scheme against the hashes
  * Dovecot's own `doveadm pw` made (tests/unit/fixtures/doveadm-pw.tsv), the
  * hashes Loft made that doveadm accepted (loft-pw.tsv), wrong passwords,
- * malformed and unsupported hashes, ARGON2ID/SHA512-CRYPT generation, SCRAM
- * keys, CRAM-MD5 contexts and the cost classes of the unknown-user dummy. */
+ * malformed and unsupported hashes, both Argon2 engines (libsodium and
+ * libargon2), ARGON2ID/SHA512-CRYPT generation, SCRAM keys, CRAM-MD5
+ * contexts and the cost classes of the unknown-user dummy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,9 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#include <argon2.h>
+#include <sodium.h>
 
 #include "auth/password.h"
 #include "lib/base64.h"
@@ -348,6 +352,51 @@ static void test_hash_params(void **state)
 	free(h);
 }
 
+/* Verification runs through libsodium for version 1.3, one lane and a
+ * 16-byte salt, through libargon2 otherwise: hashes made by each library
+ * with every kind of parameters check right (and wrong passwords fail) either
+ * way, so the two engines agree on the encoding. */
+static void test_argon2_engines(void **state)
+{
+	(void)state;
+	static const unsigned char salt16[16] = "0123456789abcdef", salt8[8] = "01234567";
+	struct {
+		argon2_type type;
+		unsigned t, m, p, version;
+		const unsigned char *salt;
+		size_t salt_len, hash_len;
+	} cases[] = {
+		{ Argon2_id, 3, 256, 1, ARGON2_VERSION_13, salt16, 16, 32 },  /* libsodium */
+		{ Argon2_id, 1, 64, 1, ARGON2_VERSION_13, salt16, 16, 16 },   /* libsodium */
+		{ Argon2_id, 2, 128, 1, ARGON2_VERSION_13, salt16, 16, 64 },  /* libsodium */
+		{ Argon2_i, 3, 256, 1, ARGON2_VERSION_13, salt16, 16, 32 },   /* libsodium */
+		{ Argon2_i, 1, 256, 1, ARGON2_VERSION_13, salt16, 16, 32 },   /* t < 3 */
+		{ Argon2_id, 2, 256, 2, ARGON2_VERSION_13, salt16, 16, 32 },  /* 2 lanes */
+		{ Argon2_id, 2, 256, 1, ARGON2_VERSION_10, salt16, 16, 32 },  /* v=16 */
+		{ Argon2_id, 2, 256, 1, ARGON2_VERSION_13, salt8, 8, 32 },    /* short salt */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char enc[256], stored[300];
+		assert_int_equal(argon2_hash(cases[i].t, cases[i].m, cases[i].p, "pw", 2,
+					     cases[i].salt, cases[i].salt_len, NULL,
+					     cases[i].hash_len, enc, sizeof(enc), cases[i].type,
+					     cases[i].version), ARGON2_OK);
+		snprintf(stored, sizeof(stored), "{%s}%s",
+			 cases[i].type == Argon2_id ? "ARGON2ID" : "ARGON2I", enc);
+		assert_int_equal(password_verify("pw", stored), PASSWORD_OK);
+		assert_int_equal(password_verify("pv", stored), PASSWORD_MISMATCH);
+		assert_int_equal(password_verify("", stored), PASSWORD_MISMATCH);
+	}
+	/* and what libsodium itself writes */
+	assert_true(sodium_init() >= 0);
+	char sstr[crypto_pwhash_STRBYTES], stored[crypto_pwhash_STRBYTES + 16];
+	assert_int_equal(crypto_pwhash_str_alg(sstr, "secret", 6, 3, 256 * 1024,
+					       crypto_pwhash_ALG_ARGON2ID13), 0);
+	snprintf(stored, sizeof(stored), "{ARGON2ID}%s", sstr);
+	assert_int_equal(password_verify("secret", stored), PASSWORD_OK);
+	assert_int_equal(password_verify("Secret", stored), PASSWORD_MISMATCH);
+}
+
 /* Argon2 strings that must not verify, and costs a users file may not ask
  * for (a line asking for 8 GiB must not allocate it). */
 static void test_argon2_malformed(void **state)
@@ -574,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_digest_every_byte),
 		cmocka_unit_test(test_hash_generate),
 		cmocka_unit_test(test_hash_params),
+		cmocka_unit_test(test_argon2_engines),
 		cmocka_unit_test(test_argon2_malformed),
 		cmocka_unit_test(test_scram_keys),
 		cmocka_unit_test(test_cram_md5_context),

@@ -352,9 +352,7 @@ static void test_scram_plus(void **state)
 {
 	struct fx *f = *state;
 	struct auth_conn c = conn_tls;
-	c.cb_type = "tls-exporter";
-	c.cb_data = cb_bytes;
-	c.cb_len = sizeof(cb_bytes);
+	c.cb[0] = (struct auth_cb){ "tls-exporter", cb_bytes, sizeof(cb_bytes) };
 	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256-PLUS", "p=tls-exporter,,", "dove",
 				     "secret", cb_bytes, sizeof(cb_bytes)), AUTH_OK);
 	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-1-PLUS", "p=tls-exporter,,", "multi",
@@ -378,9 +376,19 @@ static void test_scram_plus(void **state)
 	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256", "p=tls-exporter,,", "dove",
 				     "secret", cb_bytes, sizeof(cb_bytes)), AUTH_ECHANNEL);
 	/* tls-server-end-point works the same way */
-	c.cb_type = "tls-server-end-point";
+	c.cb[0].type = "tls-server-end-point";
 	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,",
 				     "dove", "secret", cb_bytes, sizeof(cb_bytes)), AUTH_OK);
+	/* a connection offering both: the client's choice decides which bytes
+	 * are bound, and the other type's bytes do not pass */
+	c.cb[0] = (struct auth_cb){ "tls-exporter", cb_bytes, sizeof(cb_bytes) };
+	c.cb[1] = (struct auth_cb){ "tls-server-end-point", other, sizeof(other) };
+	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,",
+				     "dove", "secret", other, sizeof(other)), AUTH_OK);
+	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256-PLUS", "p=tls-exporter,,",
+				     "dove", "secret", cb_bytes, sizeof(cb_bytes)), AUTH_OK);
+	assert_int_equal(scram_login(f, &c, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,",
+				     "dove", "secret", cb_bytes, sizeof(cb_bytes)), AUTH_ECHANNEL);
 	/* without channel binding on the connection: no -PLUS, and "y" is fine */
 	struct sasl *s = NULL;
 	assert_int_equal(sasl_start(f->a, &conn_tls, "SCRAM-SHA-256-PLUS", &s), AUTH_ENOMECH);
@@ -679,8 +687,20 @@ static void test_accounts(void **state)
 	struct auth_conn pop = conn_tls;
 	pop.service = USERDB_SERVICE_POP3;
 	assert_int_equal(plain(f, &pop, "", "imaponly", "imappw"), AUTH_EDISABLED);
-	/* fields come back with a successful login, credentials never */
+	/* a refused account's fields say why: disabled, or not this service */
 	struct auth_login l;
+	auth_password_login(f->a, &conn_tls, "off", "offpw", &l);
+	assert_int_equal(l.result, AUTH_EDISABLED);
+	assert_true(l.fields.disabled);
+	auth_password_login(f->a, &pop, "imaponly", "imappw", &l);
+	assert_int_equal(l.result, AUTH_EDISABLED);
+	assert_false(l.fields.disabled);
+	assert_int_equal(l.fields.services, 1u << USERDB_SERVICE_IMAP);
+	assert_null(l.fields.scram_sha256);
+	auth_password_login(f->a, &conn_tls, "off", "wrong", &l);
+	assert_int_equal(l.result, AUTH_EFAIL);
+	assert_false(l.fields.disabled);
+	/* fields come back with a successful login, credentials never */
 	auth_password_login(f->a, &conn_tls, "multi", "secret", &l);
 	assert_int_equal(l.result, AUTH_OK);
 	assert_true(l.fields.has_quota_bytes);
@@ -698,9 +718,7 @@ static void test_policy_and_mechanisms(void **state)
 	assert_string_equal(names[0], "SCRAM-SHA-256");
 	assert_string_equal(names[4], "LOGIN");
 	struct auth_conn cb = conn_tls;
-	cb.cb_type = "tls-exporter";
-	cb.cb_data = cb_bytes;
-	cb.cb_len = 32;
+	cb.cb[0] = (struct auth_cb){ "tls-exporter", cb_bytes, 32 };
 	assert_int_equal(auth_mechanisms(f->a, &cb, names, AUTH_MECH_COUNT), 7);
 	assert_string_equal(names[0], "SCRAM-SHA-256-PLUS");
 	/* plaintext_auth = loopback (the default) */
@@ -752,6 +770,36 @@ static void test_policy_and_mechanisms(void **state)
 	assert_false(auth_addr_is_loopback("::2"));
 	assert_false(auth_addr_is_loopback("localhost"));
 	assert_false(auth_addr_is_loopback(NULL));
+}
+
+/* A reload changes the plaintext policy, the local domains and the host
+ * name of CRAM-MD5 challenges; the rest stays as created. */
+static void test_reconfigure(void **state)
+{
+	struct fx *f = *state;
+	assert_false(auth_plaintext_allowed(f->a, &conn_plain_remote));
+	assert_int_equal(plain(f, &conn_tls, "", "plainuser@example.net", "plainpw"), AUTH_OK);
+	struct auth_settings s = f->s;
+	s.plaintext = AUTH_PLAINTEXT_ALWAYS;
+	s.local_domains = "other.example";
+	s.hostname = "imap.other.example";
+	s.mechanisms = 0;   /* not reloadable: ignored */
+	auth_reconfigure(f->a, &s);
+	assert_true(auth_plaintext_allowed(f->a, &conn_plain_remote));
+	assert_int_equal(plain(f, &conn_tls, "", "plainuser@example.net", "plainpw"), AUTH_EFAIL);
+	assert_int_equal(plain(f, &conn_tls, "", "plainuser@other.example", "plainpw"), AUTH_OK);
+	struct sasl *m = start(f, &conn_tls, "CRAM-MD5");
+	const char *ch;
+	assert_int_equal(sasl_step(m, NULL, 0, &ch), SASL_CONTINUE);
+	unsigned char raw[256];
+	long n = base64_decode(ch, strlen(ch), raw, sizeof(raw) - 1, true);
+	assert_true(n > 0);
+	raw[n] = '\0';
+	assert_non_null(strstr((char *)raw, "@imap.other.example>"));
+	sasl_free(&m);
+	s.plaintext = AUTH_PLAINTEXT_NEVER;
+	auth_reconfigure(f->a, &s);
+	assert_false(auth_plaintext_allowed(f->a, &conn_plain_loopback));
 }
 
 static void test_app_password(void **state)
@@ -844,6 +892,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cram_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_and_mechanisms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconfigure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_integration, setup, teardown),
 	};

@@ -275,7 +275,12 @@ static void test_quota_messages(void **state)
 	assert_int_equal(try_append(fx->user, "INBOX", "A: b\r\n\r\n", 8, NULL, NULL, NULL),
 			 STORE_EQUOTA);
 	/* A per-user override wins over the default, 0 returns to it. */
+	uint64_t ob, om;
+	assert_int_equal(store_user_get_quota(fx->user, &ob, &om), STORE_OK);
+	assert_true(ob == 0 && om == 0);
 	assert_int_equal(store_user_set_quota(fx->user, 0, 3), STORE_OK);
+	assert_int_equal(store_user_get_quota(fx->user, &ob, &om), STORE_OK);
+	assert_true(ob == 0 && om == 3);
 	add(fx->user, "INBOX", 3);
 	assert_int_equal(try_append(fx->user, "INBOX", "A: b\r\n\r\n", 8, NULL, NULL, NULL),
 			 STORE_EQUOTA);
