@@ -61,7 +61,7 @@ def test_format_and_off_by_default(make_loft):
     migrate(srv)
     got = uidls(srv)
     assert got["Subject: old 1"] == "1234567890.1"
-    srv.write_config({"pop3": {"uidl_import": "none"}})
+    srv.write_config({"pop3": {"uidl_import": "none"}, "auth": {"fail_delay": "0s"}})
     srv.reload()
     srv.wait_log("reload")
     got = uidls(srv)

@@ -6,7 +6,7 @@
 # users: alice:secret
 # config: storage.initial_mailboxes = ""
 # config: limits.max_literal_size = 1M
-S: ^\* OK \[CAPABILITY IMAP4rev1 LITERAL\+ ID STARTTLS\] Loft ready\.$
+S: ^\* OK \[CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN\] Loft ready\.$
 C: a ID ("name" "transcript" "version" "1")
 S: ^\* ID \("name" "Loft" "version" "[0-9.]+"\)$
 S: ^a OK ID completed\.$
