@@ -10,6 +10,7 @@
 #include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
+#include "server/imap/selected.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -66,7 +67,7 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
 			 imap_plaintext_allowed(s) ? "" : " LOGINDISABLED");
 	else
-		snprintf(buf, size, "IMAP4rev1 LITERAL+");
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s", IMAP_CAPS_SELECTED);
 }
 
 void imap_bye(struct imap_session *s, const char *text, const char *reason)
@@ -149,6 +150,7 @@ static void session_destroy(struct sess_core *core)
 	struct imap_session *s = (struct imap_session *)core;
 	cmd_free(&s->cmd);
 	imap_parser_free(&s->parser);
+	imap_sel_close(s);      /* closed on the storage pool */
 	/* The user's store handle is closed by whoever held it last: a
 	 * session can only be destroyed with no job in flight, and closing
 	 * only drops a reference (no I/O). */
@@ -195,6 +197,13 @@ static bool command_allowed(struct imap_session *s, const struct imap_command_de
 	return true;
 }
 
+void imap_session_run_handler(struct imap_session *s, const struct imap_command_def *def,
+			      const struct imap_command *cmd)
+{
+	if (def->handler(s, cmd) == IMAP_CMD_DONE && s->cmd != NULL)
+		imap_cmd_finish(s);
+}
+
 static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_command_def *def;
@@ -206,6 +215,9 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 	} else {
 		def = imap_command_find(cmd->name);
 		if (!command_allowed(s, def, cmd->tag, cmd->name))
+			return;
+		/* changes announced by other sessions come first */
+		if (imap_sel_defer_command(s, def, cmd))
 			return;
 	}
 	if (def->handler(s, cmd) == IMAP_CMD_DONE && s->cmd != NULL) {
@@ -258,6 +270,11 @@ static void imap_session_input(void *ctx)
 	struct imap_session *s = ctx;
 	struct conn *c = s->conn;
 	while (!conn_is_closing(c) && s->state != IMAP_STATE_LOGOUT) {
+		if (s->cmd != NULL && s->cmd->on_input != NULL) {
+			if (!s->cmd->on_input(s))
+				return;
+			continue;
+		}
 		if ((s->cmd != NULL && !s->cmd->collecting) || s->literal_pending)
 			return; /* imap_cmd_finish() or the decision resumes */
 		const char *data;
@@ -358,9 +375,10 @@ static void imap_session_timeout(void *ctx)
 static void imap_session_shutdown(void *ctx, bool force)
 {
 	struct imap_session *s = ctx;
-	if (s->cmd != NULL && !force) {
+	if (s->cmd != NULL && !force && s->cmd->on_input == NULL) {
 		/* Let the command in flight (an upload included) finish and
-		 * answer first; shutdown_timeout bounds the wait. */
+		 * answer first; shutdown_timeout bounds the wait. IDLE, which
+		 * only waits for the client, ends at once. */
 		s->bye_after_command = true;
 		return;
 	}

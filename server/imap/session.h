@@ -34,8 +34,17 @@ enum imap_cmd_result {
 	IMAP_CMD_AGAIN,      /* held: imap_cmd_finish() comes later */
 };
 
+/* Extensions the client turned on with ENABLE (RFC 5161), one bit each;
+ * cmd-enable.c has the table of names. */
+enum imap_enabled {
+	IMAP_ENABLED_UTF8_ACCEPT = 1u << 0,   /* RFC 9755: UTF-8 names, strings */
+	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051 (not offered yet) */
+};
+
 struct imap_session;
+struct imap_command;
 struct imap_command_def;
+struct imap_selected;
 struct store_user;
 
 /* The command in flight. */
@@ -50,6 +59,10 @@ struct imap_cmd {
 	/* Held while its literals stream in: input keeps being parsed until
 	 * the command line is complete, then the handler runs. */
 	bool collecting;
+	/* A held command that reads raw input lines itself (IDLE's DONE):
+	 * called with input while it is held; returns true when it ended
+	 * (imap_cmd_finish was called) and parsing goes on. Optional. */
+	bool (*on_input)(struct imap_session *s);
 };
 
 struct imap_session {
@@ -59,6 +72,8 @@ struct imap_session {
 	struct imap_parser *parser;
 	unsigned bad_in_row;            /* consecutive BAD answers */
 	struct imap_cmd *cmd;           /* in flight, or NULL */
+	/* The selected mailbox (selected.h), NULL outside the selected state. */
+	struct imap_selected *sel;
 	bool bye_after_command;         /* shutdown waits for the command */
 	/* A streaming command's literal waits for its handler's decision
 	 * (made after async work): no input is parsed meanwhile. */
@@ -66,7 +81,16 @@ struct imap_session {
 	/* After login. */
 	char *user;
 	struct store_user *store_user;
+	/* IMAP_ENABLED_* bits (ENABLE). */
+	unsigned enabled;
 };
+
+/* Whether mailbox names and quoted strings are UTF-8 for this session
+ * (IMAP4rev2 or UTF8=ACCEPT enabled) rather than modified UTF-7 / 7-bit. */
+static inline bool imap_session_utf8(const struct imap_session *s)
+{
+	return (s->enabled & (IMAP_ENABLED_UTF8_ACCEPT | IMAP_ENABLED_IMAP4REV2)) != 0;
+}
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);
 const char *imap_state_name(enum imap_state state);
@@ -88,6 +112,12 @@ struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ct
 void imap_cmd_finish(struct imap_session *s);
 /* The tag of the held command. */
 const char *imap_cmd_tag(const struct imap_session *s);
+
+/* Run a command's handler now, as the dispatcher would (for a command whose
+ * start was deferred: its parsed arguments stay valid because no input is
+ * parsed while it is held). */
+void imap_session_run_handler(struct imap_session *s, const struct imap_command_def *def,
+			      const struct imap_command *cmd);
 
 /* Go on reading input after a decision made outside the input callback
  * (e.g. a literal accepted or refused by a pool job's completion). */
