@@ -217,7 +217,7 @@ enum imap_cmd_result imap_store_command(struct imap_session *s, const struct ima
 	sc->flags = f.flags;
 	sc->kw = xcalloc(f.n_keywords + 1, sizeof(*sc->kw));
 	for (size_t i = 0; i < f.n_keywords; i++)
-		sc->kw[i] = xstrdup(f.keywords[i]);
+		sc->kw[i] = xstrdup(imap_sel_keyword_spelling(s->sel, f.keywords[i]));
 	sc->n_kw = f.n_keywords;
 	free(f.keywords);
 	if (imap_sel_message_set(s, cmd->tag, &cmd->args[0], by_uid, &sc->set) < 0) {

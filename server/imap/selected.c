@@ -166,6 +166,13 @@ static bool kw_known(const struct imap_selected *sel, const char *kw)
 	       bsearch(&kw, sel->keywords, sel->n_keywords, sizeof(*sel->keywords), kw_cmp) != NULL;
 }
 
+const char *imap_sel_keyword_spelling(const struct imap_selected *sel, const char *name)
+{
+	char *const *k = sel->n_keywords == 0 ? NULL
+		: bsearch(&name, sel->keywords, sel->n_keywords, sizeof(*sel->keywords), kw_cmp);
+	return k != NULL ? *k : name;
+}
+
 bool imap_sel_is_recent(const struct imap_selected *sel, uint32_t uid)
 {
 	if (sel->rev2)

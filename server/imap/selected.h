@@ -131,6 +131,9 @@ void imap_sel_write_flags(const struct imap_selected *sel, struct imap_outbuf *o
  * "* OK [PERMANENTFLAGS]" to out when any is new. */
 void imap_sel_note_keywords(struct imap_selected *sel, struct imap_outbuf *out,
 			    const char *const *keywords, size_t n_keywords);
+/* Keywords are case-insensitive in IMAP (RFC 3501 9) but the store keeps
+ * them as spelled: the spelling already known for name, else name. */
+const char *imap_sel_keyword_spelling(const struct imap_selected *sel, const char *name);
 /* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)] ..." for the current
  * keyword list. */
 void imap_sel_write_flag_lists(const struct imap_selected *sel, struct imap_outbuf *out);
