@@ -8,6 +8,7 @@
 #include "server/imap/selected.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -113,17 +114,30 @@ static void sel_free(struct imap_selected *sel)
 }
 
 /* Closing touches the store (the watch registry's lock, the user's
- * references): on the pool, owned by an item that needs no session. */
+ * references): on the pool, owned by an item that needs no session. The
+ * session's worker is held until the watch is gone, so the network server
+ * (which the watch posts to) outlives every watch. */
 struct sel_cleanup {
 	struct work_item item;
+	struct net_msg back;
+	struct worker *home;
 	struct imap_selected *sel;
 };
+
+static void cleanup_back(struct net_msg *msg)
+{
+	struct sel_cleanup *c = (struct sel_cleanup *)((char *)msg -
+						       offsetof(struct sel_cleanup, back));
+	worker_release(c->home);
+	free(c);
+}
 
 static void cleanup_run(struct work_item *item)
 {
 	struct sel_cleanup *c = (struct sel_cleanup *)item;
 	sel_free(c->sel);
-	free(c);
+	c->back.run = cleanup_back;
+	worker_post(c->home, &c->back);
 }
 
 void imap_sel_discard(struct imap_session *s, struct imap_selected *sel)
@@ -132,7 +146,9 @@ void imap_sel_discard(struct imap_session *s, struct imap_selected *sel)
 		return;
 	struct sel_cleanup *c = xcalloc(1, sizeof(*c));
 	c->item.run = cleanup_run;
+	c->home = s->core.home;
 	c->sel = sel;
+	worker_hold(c->home);
 	work_pool_submit(s->core.svc->storage_pool, &c->item);
 }
 
@@ -453,7 +469,8 @@ static void upd_work(struct sess_job *job)
 		u->send_recent = true;
 	}
 	imap_sel_own_clear(sel);
-	qsort(u->chg, u->n_chg, sizeof(*u->chg), u32_cmp);
+	if (u->n_chg > 1)
+		qsort(u->chg, u->n_chg, sizeof(*u->chg), u32_cmp);
 }
 
 static void upd_end(struct imap_session *s, struct sel_update *u, int err)

@@ -18,18 +18,22 @@
                             store gives them UIDs at the next SELECT; the
                             fast way to fill a mailbox with thousands
   create_mailbox(srv, name) a mailbox made through the store (store-ctl),
-                            for COPY/MOVE targets
+                            for COPY/MOVE targets; delete_mailbox(srv, name)
+                            removes one the same way
   untagged(lines, word)     the untagged lines whose second or third token
                             is word ("EXISTS", "FETCH", "EXPUNGE", ...)
   corpus(source, n)         the first n messages (bytes, by path) of a
                             source folder of the shared corpus
+  sanitizer_build()         whether the loft binary is built with ASan
+                            (its allocations carry redzones and freed
+                            memory is quarantined: memory bounds differ)
 """
 
 import os
 import re
 import subprocess
 
-from storage_util import tool_bin
+from storage_util import loft_bin, tool_bin
 
 CORPUS = "/work/shared/corpus"
 USER = "alice"
@@ -85,10 +89,18 @@ def drop_maildir(srv, n, mailbox_dir="", body=None):
             f.write(body if body is not None else message(i))
 
 
-def create_mailbox(srv, name):
-    p = subprocess.run([tool_bin("store-ctl"), "-d", srv.mail_dir, "-u", USER, "create", name],
+def _store_ctl(srv, op, name):
+    p = subprocess.run([tool_bin("store-ctl"), "-d", srv.mail_dir, "-u", USER, op, name],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 0, p.stderr.decode()
+
+
+def create_mailbox(srv, name):
+    _store_ctl(srv, "create", name)
+
+
+def delete_mailbox(srv, name):
+    _store_ctl(srv, "delete", name)
 
 
 def untagged(lines, word):
@@ -109,3 +121,8 @@ def corpus(source, n):
                    for f in files if f.endswith(".eml"))[:n]
     assert len(paths) == n, "corpus %s has %d messages" % (source, len(paths))
     return [(p, open(p, "rb").read()) for p in paths]
+
+
+def sanitizer_build():
+    with open(loft_bin(), "rb") as f:
+        return b"__asan_init" in f.read()

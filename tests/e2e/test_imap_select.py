@@ -6,7 +6,8 @@ responses' sequence numbers."""
 
 import re
 
-from imap_util import append, cmd, create_mailbox, imap_server, login, message, raw_login
+from imap_util import (append, cmd, create_mailbox, delete_mailbox, imap_server, login, message,
+                       raw_login)
 
 SYS = rb"\Answered \Flagged \Deleted \Seen \Draft"
 
@@ -187,3 +188,14 @@ def test_capabilities_after_login(make_loft):
         assert cap in caps
     # not before every part of it works
     assert b"OBJECTID" not in caps and b"CONDSTORE" not in caps
+
+
+def test_selected_mailbox_deleted_by_another_process(make_loft):
+    srv = imap_server(make_loft)
+    create_mailbox(srv, "Work")
+    c = raw_login(srv)
+    cmd(c, "s", "SELECT Work")
+    delete_mailbox(srv, "Work")
+    c.sendline("n NOOP")
+    assert c.readline() == b"* BYE Selected mailbox was deleted.\r\n"
+    assert c.read_eof() == b""
