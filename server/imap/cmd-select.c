@@ -209,7 +209,7 @@ static void close_done(struct sess_job *job)
 		return;
 	}
 	imap_sel_close(s);
-	if (j->err != 0) {
+	if (j->err != 0 && j->err != STORE_ENOTFOUND) {   /* a deleted one is just closed */
 		conn_warn(s->conn, "close: expunge failed: %s", store_strerror(j->err));
 		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "SERVERBUG",
 				  "Mailbox closed, but its deleted messages could not be expunged.");

@@ -53,7 +53,8 @@ struct imap_fetch_spec {
 	struct imap_fetch_item *items;
 	size_t n;
 	bool has_flags, has_uid;
-	bool body;                  /* some item reads the message file */
+	bool body;                  /* some item reads the message file (or,
+				     * later, its parse): one message at a time */
 	bool seen;                  /* some item sets \Seen (not PEEK) */
 	bool header;                /* some item needs the header's end */
 };

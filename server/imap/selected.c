@@ -323,6 +323,10 @@ void imap_sel_own_clear(struct imap_selected *sel)
 {
 	sel->n_own = 0;
 	sel->own_overflow = false;
+	if (sel->cap_own > 64) {     /* an idle session keeps no big array */
+		x_free(&sel->own);
+		sel->cap_own = 0;
+	}
 }
 
 /* ---- arguments ---- */
