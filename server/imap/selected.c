@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/log.h"
 #include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/fetch.h"
@@ -465,10 +466,12 @@ static void upd_work(struct sess_job *job)
 		sel->expunges_held = u->info.expunges_pending;
 		sel->highestmodseq = u->info.highestmodseq;
 	}
-	if (u->err == 0 && u->info.added > 0 && !sel->rev2) {
+	if (u->info.added > 0 && !sel->rev2) {
+		/* claims \Recent of the new messages; \Recent is a hint, so a
+		 * failed claim only means they are not recent here */
 		struct store_status st;
-		if (!sel->read_only)     /* claims \Recent of the new messages */
-			u->err = store_mailbox_status(sel->mbox, &st);
+		if (!sel->read_only && store_mailbox_status(sel->mbox, &st) != 0)
+			log_warn("imap: mailbox=%s: \\Recent not claimed", sel->name);
 		u->recent = imap_sel_recent_count(sel);
 		u->send_recent = true;
 	}
@@ -564,7 +567,7 @@ static void upd_emit(struct imap_session *s)
 		}
 		u->stage = UPD_END;
 	}
-	upd_end(s, u, 0);
+	upd_end(s, u, u->err);
 }
 
 static void upd_done(struct sess_job *job)
@@ -581,11 +584,10 @@ static void upd_done(struct sess_job *job)
 		upd_end(s, u, IMAP_SEL_GONE);
 		return;
 	}
-	if (u->err != 0) {
+	/* A failed sync may still have moved the view part way (expunges are
+	 * applied first): what it absorbed is reported all the same. */
+	if (u->err != 0)
 		conn_warn(s->conn, "update mailbox=%s: %s", s->sel->name, store_strerror(u->err));
-		upd_end(s, u, u->err);
-		return;
-	}
 	upd_emit(s);
 }
 
