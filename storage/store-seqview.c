@@ -85,6 +85,33 @@ uint32_t store_view_seq_ceil(const struct store_view *v, uint32_t uid)
 	return v->run_seq[lo] + (uid - v->run_uid[lo]);
 }
 
+void store_view_uid_ranges(const struct store_view *v, uint32_t seq_lo, uint32_t seq_hi,
+			   struct store_uid_set *set)
+{
+	if (seq_lo == 0)
+		seq_lo = 1;
+	if (seq_hi > v->count)
+		seq_hi = v->count;
+	if (seq_lo > seq_hi)
+		return;
+	size_t lo = 0, hi = v->n_runs;      /* last run with run_seq <= seq_lo */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->run_seq[mid] <= seq_lo)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < v->n_runs && v->run_seq[i] <= seq_hi; i++) {
+		uint32_t first = v->run_seq[i] > seq_lo ? v->run_seq[i] : seq_lo;
+		uint32_t last = v->run_seq[i] + run_len(v, i) - 1;
+		if (last > seq_hi)
+			last = seq_hi;
+		uint32_t uid = v->run_uid[i] + (first - v->run_seq[i]);
+		store_uid_set_push_range(set, uid, uid + (last - first));
+	}
+}
+
 uint32_t store_view_seq(const struct store_view *v, uint32_t uid)
 {
 	uint32_t seq = store_view_seq_ceil(v, uid);

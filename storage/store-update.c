@@ -38,6 +38,17 @@ void store_uid_set_push(struct store_uid_set *set, uint32_t uid)
 	set->ranges[set->count++] = (struct store_uid_range){ uid, uid };
 }
 
+void store_uid_set_push_range(struct store_uid_set *set, uint32_t lo, uint32_t hi)
+{
+	if (set->count > 0 && set->ranges[set->count - 1].hi != UINT32_MAX &&
+	    set->ranges[set->count - 1].hi + 1 == lo) {
+		set->ranges[set->count - 1].hi = hi;
+		return;
+	}
+	store_uid_set_push(set, lo);
+	set->ranges[set->count - 1].hi = hi;
+}
+
 uint64_t store_uid_set_size(const struct store_uid_set *set)
 {
 	uint64_t n = 0;

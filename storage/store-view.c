@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -439,6 +440,39 @@ int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *da
 	struct op_cache o = { .op = { .run = run_cache_set, .nosync = true }, .mbox_id = mbox->id,
 			      .uid = uid, .data = data, .len = len };
 	return writer_run(mbox->user, &o.op);
+}
+
+/* ---- keywords ---- */
+
+static int kw_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_keywords(struct store_user *user, char ***names_r, size_t *count_r)
+{
+	*names_r = NULL;
+	*count_r = 0;
+	MDB_txn *txn;
+	int err = idx_read_begin(&user->idx, &txn);
+	if (err != 0)
+		return err;
+	char **table = NULL;
+	size_t n = 0, k = 0;
+	err = idx_keyword_table(&user->idx, txn, &table, &n);
+	idx_read_end(&user->idx, txn);
+	if (err != 0) {
+		store_strv_free(table, n);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {       /* close the id holes */
+		if (table[i] != NULL)
+			table[k++] = table[i];
+	}
+	store_qsort(table, k, sizeof(*table), kw_cmp);
+	*names_r = table;
+	*count_r = k;
+	return 0;
 }
 
 /* ---- changes since ---- */

@@ -279,6 +279,11 @@ int store_msg_cache_set(struct store_mailbox *mbox, uint32_t uid, const void *da
  * msg_info_free(). */
 int store_msg_info(struct store_mailbox *mbox, uint32_t uid, struct msg_info **info_r);
 
+/* Every keyword name the user's messages have used (keywords are per user,
+ * created by the first store or append that names them), sorted by name
+ * ASCII case-insensitively. Free with store_strv_free. */
+int store_keywords(struct store_user *user, char ***names_r, size_t *count_r);
+
 /* Streaming a message as IMAP and POP3 count it: every bare LF becomes CRLF
  * (RFC822.SIZE, BODY[]<partial>, POP3 octets). A file already in CRLF form
  * (size == vsize) is read as is. Otherwise the reader keeps a sparse index
@@ -339,6 +344,8 @@ struct store_uid_range { uint32_t lo, hi; };
 struct store_uid_set { struct store_uid_range *ranges; size_t count, cap; };
 /* Add a UID above every UID already in the set (extends the last range). */
 void store_uid_set_push(struct store_uid_set *set, uint32_t uid);
+/* Add lo..hi (lo <= hi), above every UID already in the set. */
+void store_uid_set_push_range(struct store_uid_set *set, uint32_t lo, uint32_t hi);
 uint64_t store_uid_set_size(const struct store_uid_set *set);
 void store_uid_set_free(struct store_uid_set *set);
 
@@ -425,6 +432,11 @@ uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
 /* Sequence number of the first message with UID >= uid (count + 1 if none):
  * turns UID ranges into sequence ranges and back. */
 uint32_t store_view_seq_ceil(const struct store_view *view, uint32_t uid);
+/* Append to *set the UIDs of messages seq_lo..seq_hi (clamped to the view)
+ * as ranges: O(log runs + runs covered), never one entry per message. The
+ * UIDs must be above every UID already in *set. */
+void store_view_uid_ranges(const struct store_view *view, uint32_t seq_lo, uint32_t seq_hi,
+			   struct store_uid_set *set);
 /* The HIGHESTMODSEQ / UIDNEXT of the last sync (or open). */
 uint64_t store_view_highestmodseq(const struct store_view *view);
 uint32_t store_view_uidnext(const struct store_view *view);

@@ -23,6 +23,8 @@ enum imap_cmd_result imap_cmd_noop(struct imap_session *s, const struct imap_com
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "NOOP takes no arguments.");
 		return IMAP_CMD_DONE;
 	}
+	if (s->state == IMAP_STATE_SELECTED)
+		return imap_cmd_noop_selected(s, cmd);   /* reports changes */
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "NOOP completed.");
 	return IMAP_CMD_DONE;
 }

@@ -8,6 +8,7 @@
  * and only then is OK sent. */
 #include "server/imap/commands.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/xmem.h"
@@ -15,6 +16,7 @@
 #include "server/imap/args.h"
 #include "server/imap/reply.h"
 #include "server/imap/store-errors.h"
+#include "server/imap/selected.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -230,13 +232,33 @@ static void commit_work(struct sess_job *job)
 	a->err = store_append_commit(&a->app, &meta, &a->uid, &a->uidvalidity);
 }
 
+/* RFC 4315 3: OK [APPENDUID uidvalidity uid]. */
+static void reply_appended(struct imap_session *s, const struct append *a)
+{
+	char code[64];
+	snprintf(code, sizeof(code), "APPENDUID %u %u", a->uidvalidity, a->uid);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK", code, "Append completed.");
+}
+
+static void appended_updated(struct imap_session *s, int err, void *arg)
+{
+	if (err != IMAP_SEL_GONE && sess_alive(&s->core))
+		reply_appended(s, arg);
+	imap_cmd_finish(s);
+}
+
 static void commit_done(struct sess_job *job)
 {
 	struct append *a = (struct append *)job;
 	struct imap_session *s = a->s;
 	if (sess_alive(&s->core)) {
+		if (a->err == STORE_OK && s->sel != NULL && strcmp(s->sel->name, a->mailbox) == 0) {
+			/* RFC 9051 6.3.12: the selected mailbox's EXISTS at once */
+			imap_sel_update(s, 0, appended_updated, a);
+			return;
+		}
 		if (a->err == STORE_OK)
-			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "Append completed.");
+			reply_appended(s, a);
 		else
 			imap_reply_tagged(s, imap_cmd_tag(s), "NO", store_code(a->err),
 					  store_text(a->err));

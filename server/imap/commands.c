@@ -10,11 +10,14 @@
 /* A row: name, handler, states, flags, RFC (streaming hooks optional). */
 #define CMD(n, h, st, fl, r) .name = (n), .handler = (h), .states = (st), .flags = (fl), .rfc = (r)
 #define AUTHED (IMAP_STATE_BIT(IMAP_STATE_AUTH) | IMAP_STATE_BIT(IMAP_STATE_SELECTED))
+#define SELECTED IMAP_STATE_BIT(IMAP_STATE_SELECTED)
+#define SELF IMAP_CMD_SELF_UPDATES
+#define SEQS IMAP_CMD_USES_SEQS
 
 static const struct imap_command_def commands[] = {
 	{ CMD("CAPABILITY", imap_cmd_capability, ANY, 0, "RFC 9051 6.1.1") },
-	{ CMD("NOOP", imap_cmd_noop, ANY, 0, "RFC 9051 6.1.2") },
-	{ CMD("LOGOUT", imap_cmd_logout, ANY, 0, "RFC 9051 6.1.3") },
+	{ CMD("NOOP", imap_cmd_noop, ANY, SELF, "RFC 9051 6.1.2") },
+	{ CMD("LOGOUT", imap_cmd_logout, ANY, SELF, "RFC 9051 6.1.3") },
 	{ CMD("STARTTLS", imap_cmd_starttls, NOT_AUTH, 0, "RFC 9051 6.2.1") },
 	{ CMD("AUTHENTICATE", imap_cmd_authenticate, NOT_AUTH, 0, "RFC 9051 6.2.2") },
 	{ CMD("LOGIN", imap_cmd_login, NOT_AUTH, 0, "RFC 9051 6.2.3") },
@@ -32,6 +35,20 @@ static const struct imap_command_def commands[] = {
 	{ CMD("APPEND", imap_cmd_append, AUTHED, 0, "RFC 9051 6.3.12, RFC 3516"),
 	  .literal = imap_append_literal, .literal_room = imap_append_literal_room,
 	  .literal_data = imap_append_literal_data },
+	{ CMD("SELECT", imap_cmd_select, AUTHED, SELF, "RFC 9051 6.3.2") },
+	{ CMD("EXAMINE", imap_cmd_examine, AUTHED, SELF, "RFC 9051 6.3.3") },
+	{ CMD("IDLE", imap_cmd_idle, AUTHED, SELF, "RFC 9051 6.3.13, RFC 2177") },
+	{ CMD("CHECK", imap_cmd_check, SELECTED, SELF, "RFC 3501 6.4.1") },
+	{ CMD("CLOSE", imap_cmd_close, SELECTED, SELF, "RFC 9051 6.4.1") },
+	{ CMD("UNSELECT", imap_cmd_unselect, SELECTED, SELF, "RFC 9051 6.4.2, RFC 3691") },
+	{ CMD("EXPUNGE", imap_cmd_expunge, SELECTED, SELF | IMAP_CMD_BREAKS_SEQS,
+	      "RFC 9051 6.4.3") },
+	{ CMD("FETCH", imap_cmd_fetch, SELECTED, SELF | SEQS, "RFC 9051 6.4.5, RFC 8474") },
+	{ CMD("STORE", imap_cmd_store, SELECTED, SELF | SEQS, "RFC 9051 6.4.6") },
+	{ CMD("COPY", imap_cmd_copy, SELECTED, SELF | SEQS, "RFC 9051 6.4.7, RFC 4315") },
+	{ CMD("MOVE", imap_cmd_move, SELECTED, SELF | SEQS | IMAP_CMD_BREAKS_SEQS,
+	      "RFC 9051 6.4.8, RFC 6851") },
+	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315") },
 };
 
 static const char *const auth_only[] = {

@@ -10,6 +10,9 @@ enum imap_cmd_flags {
 	IMAP_CMD_NEEDS_TLS = 1u << 0,   /* refused without TLS */
 	IMAP_CMD_USES_SEQS = 1u << 1,   /* uses message sequence numbers */
 	IMAP_CMD_BREAKS_SEQS = 1u << 2, /* may expunge */
+	/* Reports mailbox changes itself (or must not see them first): no
+	 * update of the selected view runs before it (selected.h). */
+	IMAP_CMD_SELF_UPDATES = 1u << 3,
 };
 
 typedef enum imap_cmd_result imap_handler(struct imap_session *s,
@@ -57,6 +60,26 @@ imap_handler imap_cmd_subscribe, imap_cmd_unsubscribe;
 imap_handler imap_cmd_list, imap_cmd_lsub, imap_cmd_status;
 imap_handler imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate;
 imap_handler imap_cmd_append;
+/* The selected state (cmd-select.c, cmd-fetch.c, cmd-store.c, cmd-copy.c,
+ * cmd-expunge.c, cmd-idle.c, cmd-uid.c). */
+imap_handler imap_cmd_select, imap_cmd_examine, imap_cmd_close, imap_cmd_unselect;
+imap_handler imap_cmd_check, imap_cmd_expunge, imap_cmd_fetch, imap_cmd_store;
+imap_handler imap_cmd_copy, imap_cmd_move, imap_cmd_idle, imap_cmd_uid;
+/* NOOP in the selected state: report changes (cmd-expunge.c). */
+imap_handler imap_cmd_noop_selected;
+/* The commands UID prefixes: args[0] is the message set, as UIDs when
+ * by_uid. */
+enum imap_cmd_result imap_fetch_command(struct imap_session *s, const struct imap_command *cmd,
+					bool by_uid);
+enum imap_cmd_result imap_store_command(struct imap_session *s, const struct imap_command *cmd,
+					bool by_uid);
+enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap_command *cmd,
+				       bool by_uid, bool move);
+enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
+					      const struct imap_command *cmd);
+/* Capability tokens of the selected-state commands after login. */
+#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
+
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);

@@ -13,6 +13,7 @@
 #include "server/imap/imap.h"
 #include "server/imap/reply.h"
 #include "server/services.h"
+#include "server/imap/selected.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -65,8 +66,8 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
-			 conn_config(s->conn)->max_literal_size);
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
+			 IMAP_CAPS_SELECTED, conn_config(s->conn)->max_literal_size);
 		return;
 	}
 	struct conn_cb cb[CONN_CB_MAX];
@@ -170,6 +171,7 @@ static void session_destroy(struct sess_core *core)
 	struct imap_session *s = (struct imap_session *)core;
 	cmd_free(&s->cmd);
 	imap_parser_free(&s->parser);
+	imap_sel_close(s);      /* closed on the storage pool */
 	/* The user's store handle is closed by whoever held it last: a
 	 * session can only be destroyed with no job in flight, and closing
 	 * only drops a reference (no I/O). */
@@ -216,6 +218,13 @@ static bool command_allowed(struct imap_session *s, const struct imap_command_de
 	return true;
 }
 
+void imap_session_run_handler(struct imap_session *s, const struct imap_command_def *def,
+			      const struct imap_command *cmd)
+{
+	if (def->handler(s, cmd) == IMAP_CMD_DONE && s->cmd != NULL)
+		imap_cmd_finish(s);
+}
+
 static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_command_def *def;
@@ -227,6 +236,9 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 	} else {
 		def = imap_command_find(cmd->name);
 		if (!command_allowed(s, def, cmd->tag, cmd->name))
+			return;
+		/* changes announced by other sessions come first */
+		if (imap_sel_defer_command(s, def, cmd))
 			return;
 	}
 	if (def->handler(s, cmd) == IMAP_CMD_DONE && s->cmd != NULL) {
@@ -303,6 +315,11 @@ static void imap_session_input(void *ctx)
 	while (!conn_is_closing(c) && s->state != IMAP_STATE_LOGOUT) {
 		if (s->cmd != NULL && s->cmd->on_line != NULL) {
 			if (!raw_line(s))
+				return;
+			continue;
+		}
+		if (s->cmd != NULL && s->cmd->on_input != NULL) {
+			if (!s->cmd->on_input(s))
 				return;
 			continue;
 		}
@@ -416,9 +433,10 @@ static void imap_session_timeout(void *ctx)
 static void imap_session_shutdown(void *ctx, bool force)
 {
 	struct imap_session *s = ctx;
-	if (s->cmd != NULL && !force && s->cmd->on_line == NULL) {
+	if (s->cmd != NULL && !force && s->cmd->on_line == NULL && s->cmd->on_input == NULL) {
 		/* Let the command in flight (an upload included) finish and
-		 * answer first; shutdown_timeout bounds the wait. */
+		 * answer first; shutdown_timeout bounds the wait. IDLE, which
+		 * only waits for the client, ends at once. */
 		s->bye_after_command = true;
 		return;
 	}

@@ -43,7 +43,9 @@ enum imap_enabled {
 };
 
 struct imap_session;
+struct imap_command;
 struct imap_command_def;
+struct imap_selected;
 struct store_user;
 
 /* A raw line for a held command (imap_cmd_read_line): the line without
@@ -66,6 +68,10 @@ struct imap_cmd {
 	bool collecting;
 	/* Waiting for a raw line from the client (imap_cmd_read_line). */
 	imap_line_fn *on_line;
+	/* A held command that reads raw input lines itself (IDLE's DONE):
+	 * called with input while it is held; returns true when it ended
+	 * (imap_cmd_finish was called) and parsing goes on. Optional. */
+	bool (*on_input)(struct imap_session *s);
 };
 
 struct imap_session {
@@ -75,6 +81,8 @@ struct imap_session {
 	struct imap_parser *parser;
 	unsigned bad_in_row;            /* consecutive BAD answers */
 	struct imap_cmd *cmd;           /* in flight, or NULL */
+	/* The selected mailbox (selected.h), NULL outside the selected state. */
+	struct imap_selected *sel;
 	bool bye_after_command;         /* shutdown waits for the command */
 	/* A streaming command's literal waits for its handler's decision
 	 * (made after async work): no input is parsed meanwhile. */
@@ -118,6 +126,12 @@ void imap_cmd_read_line(struct imap_session *s, imap_line_fn *fn);
 void imap_cmd_finish(struct imap_session *s);
 /* The tag of the held command. */
 const char *imap_cmd_tag(const struct imap_session *s);
+
+/* Run a command's handler now, as the dispatcher would (for a command whose
+ * start was deferred: its parsed arguments stay valid because no input is
+ * parsed while it is held). */
+void imap_session_run_handler(struct imap_session *s, const struct imap_command_def *def,
+			      const struct imap_command *cmd);
 
 /* Go on reading input after a decision made outside the input callback
  * (e.g. a literal accepted or refused by a pool job's completion). */

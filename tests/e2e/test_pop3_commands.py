@@ -11,7 +11,7 @@ import pytest
 from pop3_util import (crlf, deliver, login, pop3_server, raw_login, read_body,
                        top_of)
 
-CORPUS = "/work/shared/corpus"
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus", "mail")
 
 
 def msg(i, body="hello"):

@@ -62,7 +62,8 @@ def test_format_and_off_by_default(make_loft):
     got = uidls(srv)
     assert got["Subject: old 1"] == "1234567890.1"
     srv.write_config({"pop3": {"uidl_import": "none"}, "auth": {"fail_delay": "0s"}})
+    mark = srv.log_mark()
     srv.reload()
-    srv.wait_log("reload")
+    srv.wait_log("reload: configuration applied", since=mark)
     got = uidls(srv)
     assert all(len(u) == 20 for u in got.values()), got

@@ -3,6 +3,7 @@
  * as the index reports it (so Python can compare before and after damage).
  *
  *   store-ctl -d MAIL_DIR -u USER create NAME
+ *   store-ctl -d MAIL_DIR -u USER delete NAME
  *   store-ctl -d MAIL_DIR -u USER list
  *   store-ctl -d MAIL_DIR -u USER append NAME FLAGS KEYWORDS < message
  *   store-ctl -d MAIL_DIR -u USER flags NAME UID FLAGS KEYWORDS   (SET)
@@ -259,7 +260,9 @@ int main(int argc, char **argv)
 		return ctl_err("open user", ret);
 	}
 	int code;
-	if (strcmp(op, "create") == 0 && nargs == 1) {
+	if (strcmp(op, "delete") == 0 && nargs == 1) {
+		code = ctl_err("delete", store_mailbox_delete(user, args[0]));
+	} else if (strcmp(op, "create") == 0 && nargs == 1) {
 		code = ctl_err("create", store_mailbox_create(user, args[0], 0));
 	} else if (strcmp(op, "list") == 0 && nargs == 0) {
 		struct store_mailbox_info *list = NULL;

@@ -1,0 +1,139 @@
+/* COPY, MOVE and their UID forms (RFC 9051 6.4.7, 6.4.8, RFC 6851, RFC
+ * 4315): one store_copy_set on the storage pool (durable batches of
+ * write_batch_messages), answered with [COPYUID uidvalidity src dst].
+ * MOVE sends its COPYUID in an untagged OK, then the EXPUNGEs of the moved
+ * messages through the view update. A missing destination is [TRYCREATE].
+ *
+ * A MOVE that fails after some batches were committed (I/O error, quota of
+ * a later batch) leaves those batches moved: their EXPUNGEs are still sent
+ * before the tagged NO, and the messages not moved stay in the source (see
+ * storage/store.h and docs/PROTOCOLS.md). A failed COPY removes the copies
+ * it made. */
+#include "server/imap/commands.h"
+
+#include <string.h>
+
+#include "lib/xmem.h"
+#include "server/imap/args.h"
+#include "server/imap/outbuf.h"
+#include "server/imap/selected.h"
+#include "server/imap/seqset.h"
+#include "server/services.h"
+
+struct copy_cmd {
+	struct sess_job job;
+	struct imap_session *s;
+	bool move;
+	char *dst;
+	struct store_uid_set set;
+	struct store_uid_set src_uids, dst_uids;
+	uint32_t uidvalidity;
+	int err;
+	char *code;                  /* COPYUID response code */
+};
+
+static void copy_cmd_free(void *ctx)
+{
+	struct copy_cmd *cc = ctx;
+	free(cc->dst);
+	free(cc->code);
+	store_uid_set_free(&cc->set);
+	store_uid_set_free(&cc->src_uids);
+	store_uid_set_free(&cc->dst_uids);
+	free(cc);
+}
+
+static void copy_work(struct sess_job *job)
+{
+	struct copy_cmd *cc = (struct copy_cmd *)job;
+	cc->err = store_copy_set(cc->s->sel->mbox, cc->set.ranges, cc->set.count, cc->dst, cc->move,
+				 &cc->src_uids, &cc->dst_uids, &cc->uidvalidity);
+	if (cc->err != 0 || cc->src_uids.count == 0)
+		return;
+	struct imap_outbuf b = { 0 };
+	imap_outbuf_printf(&b, "COPYUID %u ", cc->uidvalidity);
+	imap_uidset_format(&b, &cc->src_uids);
+	imap_outbuf_str(&b, " ");
+	imap_uidset_format(&b, &cc->dst_uids);
+	cc->code = b.data;
+}
+
+static void copy_updated(struct imap_session *s, int err, void *arg)
+{
+	struct copy_cmd *cc = arg;
+	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
+		const char *tag = imap_cmd_tag(s);
+		if (cc->err != 0)
+			imap_sel_reply_error(s, tag, cc->err, true);
+		else if (cc->move)
+			imap_reply_tagged(s, tag, "OK", NULL, "MOVE completed.");
+		else if (cc->code != NULL)
+			imap_reply_tagged(s, tag, "OK", cc->code, "COPY completed.");
+		else
+			imap_reply_tagged(s, tag, "OK", NULL, "COPY completed (no messages).");
+	}
+	imap_cmd_finish(s);
+}
+
+static void copy_done(struct sess_job *job)
+{
+	struct copy_cmd *cc = (struct copy_cmd *)job;
+	struct imap_session *s = cc->s;
+	if (!sess_alive(&s->core)) {
+		imap_cmd_finish(s);
+		return;
+	}
+	if (cc->move && cc->code != NULL) {
+		/* RFC 6851 4.3: COPYUID before the EXPUNGEs */
+		struct imap_outbuf b = { 0 };
+		imap_outbuf_printf(&b, "* OK [%s] Moved.\r\n", cc->code);
+		imap_sel_send(s, &b);
+		imap_outbuf_free(&b);
+	}
+	/* COPY into the selected mailbox: EXISTS; MOVE: its EXPUNGEs */
+	imap_sel_update(s, 0, copy_updated, cc);
+}
+
+enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap_command *cmd,
+				       bool by_uid, bool move)
+{
+	const char *why = move ? "MOVE needs a message set and a mailbox."
+			       : "COPY needs a message set and a mailbox.";
+	char *dst = NULL;
+	if (cmd->n_args != 2) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (imap_arg_mailbox(&cmd->args[1], imap_session_utf8(s), &dst, &why) < 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	struct copy_cmd *cc = xcalloc(1, sizeof(*cc));
+	cc->s = s;
+	cc->move = move;
+	cc->dst = dst;
+	if (imap_sel_message_set(s, cmd->tag, &cmd->args[0], by_uid, &cc->set) < 0) {
+		copy_cmd_free(cc);
+		return IMAP_CMD_DONE;
+	}
+	if (move && s->sel->read_only) {
+		copy_cmd_free(cc);
+		imap_reply_tagged(s, cmd->tag, "NO", NULL, "Mailbox is read-only.");
+		return IMAP_CMD_DONE;
+	}
+	imap_cmd_hold(s, cmd->tag, cc, copy_cmd_free);
+	cc->job.work = copy_work;
+	cc->job.done = copy_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &cc->job);
+	return IMAP_CMD_AGAIN;
+}
+
+enum imap_cmd_result imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
+{
+	return imap_copy_command(s, cmd, false, false);
+}
+
+enum imap_cmd_result imap_cmd_move(struct imap_session *s, const struct imap_command *cmd)
+{
+	return imap_copy_command(s, cmd, false, true);
+}

@@ -1,0 +1,255 @@
+/* SELECT, EXAMINE, CLOSE and UNSELECT (RFC 9051 6.3.2, 6.3.3, 6.4.1, RFC
+ * 3691). SELECT opens the mailbox, its change watch and the session view
+ * on the storage pool and answers FLAGS, PERMANENTFLAGS, EXISTS, UIDVALIDITY
+ * and UIDNEXT (plus RECENT and UNSEEN for IMAP4rev1, LIST for IMAP4rev2).
+ * Selecting closes the mailbox selected before, without expunging; a failed
+ * SELECT leaves the session authenticated. CLOSE expunges \Deleted
+ * messages silently in a read-write mailbox. */
+#include "server/imap/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/xmem.h"
+#include "server/imap/args.h"
+#include "server/imap/outbuf.h"
+#include "server/imap/selected.h"
+#include "server/services.h"
+#include "storage/store.h"
+
+struct select_job {
+	struct sess_job job;
+	struct imap_session *s;
+	struct imap_selected *sel;
+	int err;
+	struct store_status st;
+	uint32_t first_unseen;       /* sequence number, 0 = none */
+	uint32_t recent;
+};
+
+static void select_free(void *ctx)
+{
+	struct select_job *j = ctx;
+	if (j->sel != NULL)
+		imap_sel_discard(j->s, j->sel);
+	free(j);
+}
+
+struct unseen_scan {
+	const struct store_view *view;
+	uint32_t seq;
+};
+
+static int unseen_cb(const struct store_msg *m, void *ctx)
+{
+	struct unseen_scan *u = ctx;
+	if (m->flags & STORE_FLAG_SEEN)
+		return 0;
+	u->seq = store_view_seq(u->view, m->uid);
+	return u->seq != 0 ? 1 : 0;
+}
+
+static void select_work(struct sess_job *job)
+{
+	struct select_job *j = (struct select_job *)job;
+	struct imap_selected *sel = j->sel;
+	j->err = imap_sel_open_work(j->s, sel);
+	if (j->err == 0)
+		j->err = store_mailbox_status(sel->mbox, &j->st);
+	if (j->err != 0 || sel->rev2)
+		return;
+	j->recent = imap_sel_recent_count(sel);
+	if (j->st.unseen > 0) {
+		struct unseen_scan u = { sel->view, 0 };
+		int r = store_msg_scan(sel->mbox, 1, UINT32_MAX, unseen_cb, &u);
+		if (r < 0)
+			j->err = r;
+		j->first_unseen = u.seq;
+	}
+}
+
+/* A mailbox name for the rev2 LIST response: an atom when it can be one,
+ * else a quoted string (UTF-8 is allowed in IMAP4rev2 quoted strings). */
+static void write_list_name(struct imap_outbuf *out, const char *name)
+{
+	bool atom = *name != '\0';
+	for (const char *p = name; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			atom = false;
+	}
+	if (atom) {
+		imap_outbuf_str(out, name);
+		return;
+	}
+	imap_outbuf_str(out, "\"");
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			imap_outbuf_str(out, "\\");
+		imap_outbuf_add(out, p, 1);
+	}
+	imap_outbuf_str(out, "\"");
+}
+
+static void select_done(struct sess_job *job)
+{
+	struct select_job *j = (struct select_job *)job;
+	struct imap_session *s = j->s;
+	if (!sess_alive(&s->core)) {
+		imap_cmd_finish(s);
+		return;
+	}
+	const char *what = j->sel->read_only ? "EXAMINE" : "SELECT";
+	if (j->err != 0) {
+		conn_debug(s->conn, "%s %s: %s", what, j->sel->name, store_strerror(j->err));
+		if (j->err == STORE_ENOTFOUND || j->err == STORE_EINVALID)
+			imap_reply_tagged(s, imap_cmd_tag(s), "NO", "NONEXISTENT",
+					  "Mailbox does not exist.");
+		else
+			imap_sel_reply_error(s, imap_cmd_tag(s), j->err, false);
+		imap_cmd_finish(s);
+		return;
+	}
+	struct imap_selected *sel = j->sel;
+	j->sel = NULL;
+	imap_sel_attach(s, sel);
+	struct imap_outbuf out = { 0 };
+	imap_sel_write_flag_lists(sel, &out);
+	imap_outbuf_printf(&out, "* %u EXISTS\r\n", store_view_count(sel->view));
+	if (!sel->rev2) {
+		imap_outbuf_printf(&out, "* %u RECENT\r\n", j->recent);
+		if (j->first_unseen != 0)
+			imap_outbuf_printf(&out, "* OK [UNSEEN %u] First unseen.\r\n",
+					   j->first_unseen);
+	}
+	imap_outbuf_printf(&out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", j->st.uidvalidity);
+	imap_outbuf_printf(&out, "* OK [UIDNEXT %u] Predicted next UID.\r\n",
+			   store_view_uidnext(sel->view));
+	if (sel->rev2) {
+		imap_outbuf_printf(&out, "* LIST () \"%c\" ", STORE_HIERARCHY_SEP);
+		write_list_name(&out, sel->name);
+		imap_outbuf_str(&out, "\r\n");
+	}
+	imap_sel_send(s, &out);
+	imap_outbuf_free(&out);
+	char text[32];
+	snprintf(text, sizeof(text), "%s completed.", what);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK", sel->read_only ? "READ-ONLY" : "READ-WRITE",
+			  text);
+	imap_cmd_finish(s);
+}
+
+static enum imap_cmd_result select_common(struct imap_session *s, const struct imap_command *cmd,
+					  bool read_only)
+{
+	const char *why = NULL;
+	char *name = NULL;
+	if (cmd->n_args != 1) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL,
+				  read_only ? "EXAMINE takes a mailbox name."
+					    : "SELECT takes a mailbox name.");
+		return IMAP_CMD_DONE;
+	}
+	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &name, &why) < 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	/* RFC 9051 6.3.2: the mailbox selected before is closed first (no
+	 * expunge), also when this SELECT fails. */
+	imap_sel_close(s);
+	struct select_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->sel = imap_sel_new(s, name, read_only);
+	free(name);
+	imap_cmd_hold(s, cmd->tag, j, select_free);
+	j->job.work = select_work;
+	j->job.done = select_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &j->job);
+	return IMAP_CMD_AGAIN;
+}
+
+enum imap_cmd_result imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
+{
+	return select_common(s, cmd, false);
+}
+
+enum imap_cmd_result imap_cmd_examine(struct imap_session *s, const struct imap_command *cmd)
+{
+	return select_common(s, cmd, true);
+}
+
+/* ---- CLOSE and UNSELECT ---- */
+
+struct close_job {
+	struct sess_job job;
+	struct imap_session *s;
+	struct store_uid_set all;
+	int err;
+};
+
+static void close_free(void *ctx)
+{
+	struct close_job *j = ctx;
+	store_uid_set_free(&j->all);
+	free(j);
+}
+
+static void close_work(struct sess_job *job)
+{
+	struct close_job *j = (struct close_job *)job;
+	j->err = store_expunge_set(j->s->sel->mbox, j->all.ranges, j->all.count, true, NULL);
+}
+
+static void close_done(struct sess_job *job)
+{
+	struct close_job *j = (struct close_job *)job;
+	struct imap_session *s = j->s;
+	if (!sess_alive(&s->core)) {
+		imap_cmd_finish(s);
+		return;
+	}
+	imap_sel_close(s);
+	if (j->err != 0 && j->err != STORE_ENOTFOUND) {   /* a deleted one is just closed */
+		conn_warn(s->conn, "close: expunge failed: %s", store_strerror(j->err));
+		imap_reply_tagged(s, imap_cmd_tag(s), "NO", "SERVERBUG",
+				  "Mailbox closed, but its deleted messages could not be expunged.");
+	} else {
+		imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "CLOSE completed.");
+	}
+	imap_cmd_finish(s);
+}
+
+enum imap_cmd_result imap_cmd_close(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "CLOSE takes no arguments.");
+		return IMAP_CMD_DONE;
+	}
+	struct imap_selected *sel = s->sel;
+	uint32_t count = store_view_count(sel->view);
+	if (sel->read_only || count == 0) {
+		imap_sel_close(s);
+		imap_reply_tagged(s, cmd->tag, "OK", NULL, "CLOSE completed.");
+		return IMAP_CMD_DONE;
+	}
+	/* RFC 9051 6.4.1: \Deleted messages go, without EXPUNGE responses */
+	struct close_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	store_view_uid_ranges(sel->view, 1, count, &j->all);
+	imap_cmd_hold(s, cmd->tag, j, close_free);
+	j->job.work = close_work;
+	j->job.done = close_done;
+	sess_submit(&s->core, s->core.svc->storage_pool, &j->job);
+	return IMAP_CMD_AGAIN;
+}
+
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "UNSELECT takes no arguments.");
+		return IMAP_CMD_DONE;
+	}
+	imap_sel_close(s);
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "UNSELECT completed.");
+	return IMAP_CMD_DONE;
+}
