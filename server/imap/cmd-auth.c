@@ -223,7 +223,7 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, const struct 
 	int r = sess_login_sasl_start(&s->core, USERDB_SERVICE_IMAP, cmd->args[0].str,
 				      &login_ops, a, &a->login);
 	if (r != 0) {
-		free(a);
+		auth_cmd_free(a);
 		struct sess_login_result res = { .result = r };
 		login_reply(s, cmd->tag, &res);
 		return IMAP_CMD_DONE;

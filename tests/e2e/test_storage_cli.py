@@ -111,7 +111,11 @@ def test_deliver_streams_large_message(tmp_path):
     p.stdin.write(view[tail:])
     p.stdin.close()
     assert p.wait(timeout=60) == 0, p.stderr.read()
-    assert hwm < 16 * 1024, "loft deliver peak RSS %d KiB for a 30 MB message" % hwm
+    # A sanitizer build carries its own shadow memory and allocator
+    # quarantine: a wider bound there, still far below the message.
+    with open(loft_bin(), "rb") as f:
+        limit = 24 if b"__asan_init" in f.read() else 16
+    assert hwm < limit * 1024, "loft deliver peak RSS %d KiB for a 30 MB message" % hwm
     msgs = env.dump(USER)[0]
     (m,) = msgs.values()
     assert m[1] == sha256(data)
