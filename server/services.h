@@ -12,6 +12,7 @@ struct store;
 struct userdb;
 struct work_pool;
 struct net_server;
+struct spam_learner;
 
 struct loft_services {
 	struct store *store;
@@ -19,6 +20,9 @@ struct loft_services {
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */
+	/* rspamd learning (server/spam/learn.h): spam_learn_moved() from IMAP
+	 * COPY/MOVE; NULL when [spam] learn is off. */
+	struct spam_learner *spam_learner;
 };
 
 /* Create store, user database and pools from cfg. cfg must outlive the

@@ -229,13 +229,17 @@ static enum spam_http_result line_done(struct spam_http *h, char *s, size_t n)
 	}
 }
 
+/* The sink sees the bytes up to the limit before the limit fails the
+ * reply, so the error is the same wherever the input was cut. */
 static enum spam_http_result body_bytes(struct spam_http *h, const char *p, size_t n)
 {
-	h->body_len += n;
-	if (h->body_len > h->max_body)
-		return fail(h, SPAM_HTTP_ETOOBIG);
-	if (h->sink != NULL && n > 0 && h->sink(h->sink_ctx, p, n) != 0)
+	uint64_t room = h->max_body - h->body_len;
+	size_t give = n < room ? n : (size_t)room;
+	h->body_len += give;
+	if (h->sink != NULL && give > 0 && h->sink(h->sink_ctx, p, give) != 0)
 		return fail(h, SPAM_HTTP_ESINK);
+	if (give < n)
+		return fail(h, SPAM_HTTP_ETOOBIG);
 	return SPAM_HTTP_NEED_MORE;
 }
 

@@ -113,9 +113,12 @@ static inline char *reply_drv_finish(void *drv, size_t *len_r)
 	struct split_out o = { 0 };
 	if (d->hr == SPAM_HTTP_NEED_MORE)
 		d->hr = spam_http_eof(&d->http);
+	/* after a failure the bytes counted depend on where the input was cut
+	 * (the body sink fails inside a chunk): only a success has them */
+	bool ok = d->hr == SPAM_HTTP_DONE;
 	split_out_printf(&o, "http=%d status=%d keep=%d body=%llu extra=%zu err=%s\n", d->hr,
 			 d->http.status, d->http.keep_alive,
-			 (unsigned long long)d->http.body_len, d->extra,
+			 ok ? (unsigned long long)d->http.body_len : 0ull, ok ? d->extra : 0,
 			 spam_http_strerror(d->http.error));
 	if (d->hr == SPAM_HTTP_DONE && d->json_err == 0)
 		d->json_err = spam_result_finish(&d->reader, true);
