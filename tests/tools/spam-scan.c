@@ -110,6 +110,19 @@ static char *read_file(const char *path, size_t *len_r)
 	return buf;
 }
 
+/* Action names as one word ("no action" -> "no_action"). */
+static const char *action_word(enum spam_action a)
+{
+	static char buf[SPAM_ACTIONS][32];
+	const char *n = spam_action_name(a);
+	char *w = buf[(unsigned)a < SPAM_ACTIONS ? a : SPAM_ACTION_UNKNOWN];
+	snprintf(w, 32, "%s", n);
+	for (char *p = w; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '_';
+	return w;
+}
+
 static const char *outcome_name(enum spam_outcome o)
 {
 	return o == SPAM_REJECT ? "reject" : o == SPAM_TEMPFAIL ? "tempfail" : "deliver";
@@ -214,7 +227,7 @@ static int cmd_scan(const struct loft_config *cfg, struct opts *o, char **files,
 		const struct spam_decision *d = &j->d;
 		printf("file=%s outcome=%s junk=%d scanned=%d action=%s score=%.2f required=%.2f "
 		       "fail=%s elapsed_ms=%llu reply=%s\n", j->file, outcome_name(d->outcome),
-		       d->junk, d->scanned, spam_action_name(d->action), d->score, d->required,
+		       d->junk, d->scanned, action_word(d->action), d->score, d->required,
 		       spam_fail_name(d->fail), (unsigned long long)d->elapsed_ms,
 		       d->reply[0] ? d->reply : "-");
 		for (char *h = d->headers; h != NULL && *h != '\0';) {
@@ -311,7 +324,7 @@ static int cmd_verdict(const struct loft_config *cfg, char **args, int n)
 		err = store_msg_spam_get(mbox, (uint32_t)strtoul(args[2], NULL, 10), &sp);
 	if (err == STORE_OK)
 		printf("verdict=%u action=%s score_milli=%d required_milli=%d spamtest=%d "
-		       "percent=%d\n", sp.verdict, spam_action_name(sp.action), sp.score_milli,
+		       "percent=%d\n", sp.verdict, action_word(sp.action), sp.score_milli,
 		       sp.required_milli, spam_sieve_spamtest(&sp), spam_sieve_percent(&sp));
 	else
 		printf("verdict=none (%s)\n", store_strerror(err));
