@@ -519,6 +519,9 @@ struct spam_req *spam_req_start(struct spam_pool *pool, const struct spam_req_pa
 	r->kind = p->kind;
 	r->body_size = p->body_size;
 	r->chunked = p->body_size < 0;
+	/* the loop's clock is that of the iteration's start: a caller that
+	 * worked a while before this call would start the timers short */
+	uv_update_time(pool->loop);
 	r->start_ms = uv_now(pool->loop);
 	uv_timer_init(pool->loop, &r->timer);
 	r->timer.data = r;
