@@ -12,6 +12,7 @@
  * p50/p90/p99 latency in ms. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ static void start_one(struct slot *s)
 
 int main(int argc, char **argv)
 {
+	signal(SIGPIPE, SIG_IGN);   /* as loft does: a closed peer is an error */
 	const char *config = NULL, *user_name = "bench";
 	size_t n = 300;
 	unsigned jobs = 8;

@@ -6,7 +6,9 @@
  * kept-alive connections. The reply is read as it arrives
  * (server/spam/http.c, result.c) and handed to done() on the same loop.
  *
- * Threads: everything here runs on the loop thread of the pool.
+ * Threads: everything here runs on the loop thread of the pool. The
+ * process must ignore SIGPIPE (loft does, server.c): a write to a
+ * connection rspamd closed is then an error, not the end of the process.
  * Ownership: the caller creates and frees the pool (spam_pool_stop before
  * its loop ends, spam_pool_free after); a request belongs to the client
  * from spam_req_start until done() returned or spam_req_cancel(). */

@@ -89,11 +89,22 @@ struct spam_scan *spam_scan_begin_on(struct spam_pool *pool, const struct loft_c
 	return s;
 }
 
+static void worker_pool_stop(void *ptr)
+{
+	spam_pool_stop(ptr);
+}
+
+static void worker_pool_free(void *ptr)
+{
+	struct spam_pool *pool = ptr;
+	spam_pool_free(&pool);
+}
+
 struct spam_pool *spam_worker_pool(struct sess_core *core)
 {
 	static const struct worker_ext_ops ops = {
-		.stop = (void (*)(void *))spam_pool_stop,
-		.free = NULL,
+		.stop = worker_pool_stop,
+		.free = worker_pool_free,
 	};
 	struct spam_pool *pool = worker_ext_get(core->home, WORKER_EXT_SPAM);
 	if (pool == NULL) {

@@ -26,6 +26,7 @@
  * Exit 0 when every step ran (whatever rspamd said), 1 on errors. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,7 @@ static int cmd_verdict(const struct loft_config *cfg, char **args, int n)
 
 int main(int argc, char **argv)
 {
+	signal(SIGPIPE, SIG_IGN);   /* as loft does: a closed peer is an error */
 	struct opts o = { .proto = CONF_PROTO_SMTP, .wait_s = 30 };
 	o.env.client_ip = "192.0.2.10";
 	o.env.helo = "client.example.net";
