@@ -28,6 +28,7 @@
 #include "server/spam/spam.h"
 #include "fake-rspamd.h"
 #include "loopback.h"
+#include "net-fixture.h"
 
 static atomic_int destroyed;
 
@@ -162,47 +163,23 @@ static const struct conn_proto scan_proto = {
 	.refuse = s_refuse,
 };
 
-struct fixture {
-	struct net_server *srv;
-	struct loft_services svc;
-	uint16_t port;
-};
-
 static struct fixture *start_server(const char *spam)
 {
 	log_set_level(LOG_LEVEL_WARN);
 	atomic_store(&destroyed, 0);
-	struct fixture *f = xcalloc(1, sizeof(*f));
 	char *text = xasprintf("[server]\nworkers = 1\nshutdown_timeout = 2s\n"
 			       "[listener t]\nprotocol = smtp\naddress = 127.0.0.1\nport = %u\n"
 			       "tls = none\n[spam]\nenabled = yes\nrspamd_port = %d\n%s%s",
 			       lb_free_port(), srv.port, spam,
 			       strstr(spam, "timeout =") == NULL ? "timeout = 1s\n" : "");
-	struct loft_config *cfg;
-	char *err = NULL;
-	if (conf_load_string("test-spam-session.conf", text, &cfg, &err) != 0)
-		fail_msg("config: %s", err);
+	struct fixture *f = net_fixture_start("test-spam-session.conf", text, &scan_proto, 2);
 	free(text);
-	struct net_snapshot *snap = net_snapshot_create(cfg, &err);
-	assert_non_null(snap);
-	net_proto_table protos = { &scan_proto, &scan_proto, &scan_proto, &scan_proto };
-	if (net_server_create(snap, protos, &f->srv, &err) != 0)
-		fail_msg("create: %s", err);
-	net_snapshot_unref(&snap);
-	f->svc.storage_pool = work_pool_create("test", 2);
-	f->svc.net = f->srv;
-	net_server_set_services(f->srv, &f->svc);
-	assert_int_equal(net_server_start(f->srv, &err), 0);
-	f->port = net_server_port(f->srv, 0);
 	return f;
 }
 
 static void stop_server(struct fixture *f)
 {
-	net_server_stop(f->srv);
-	net_server_join(&f->srv);   /* the worker's pool is stopped and freed */
-	work_pool_destroy(&f->svc.storage_pool);
-	free(f);
+	net_fixture_stop(f);   /* the worker's pool is stopped and freed */
 }
 
 static char *message(size_t size)
