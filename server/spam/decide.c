@@ -18,14 +18,25 @@ void spam_decision_clear(struct spam_decision *d)
 	d->headers = NULL;
 }
 
-static int handling_for(const struct loft_config *cfg, enum spam_action a)
+void spam_policy_from_config(const struct loft_config *cfg, struct spam_policy *p_r)
+{
+	p_r->on_failure = cfg->spam_on_failure;
+	p_r->reject = cfg->spam_reject;
+	p_r->soft_reject = cfg->spam_soft_reject;
+	p_r->greylist = cfg->spam_greylist;
+	p_r->add_header = cfg->spam_add_header;
+	p_r->rewrite_subject = cfg->spam_rewrite_subject;
+	p_r->result_header = cfg->spam_result_header;
+}
+
+static int handling_for(const struct spam_policy *pol, enum spam_action a)
 {
 	switch (a) {
-	case SPAM_ACTION_GREYLIST: return cfg->spam_greylist;
-	case SPAM_ACTION_ADD_HEADER: return cfg->spam_add_header;
-	case SPAM_ACTION_REWRITE_SUBJECT: return cfg->spam_rewrite_subject;
-	case SPAM_ACTION_SOFT_REJECT: return cfg->spam_soft_reject;
-	case SPAM_ACTION_REJECT: return cfg->spam_reject;
+	case SPAM_ACTION_GREYLIST: return pol->greylist;
+	case SPAM_ACTION_ADD_HEADER: return pol->add_header;
+	case SPAM_ACTION_REWRITE_SUBJECT: return pol->rewrite_subject;
+	case SPAM_ACTION_SOFT_REJECT: return pol->soft_reject;
+	case SPAM_ACTION_REJECT: return pol->reject;
 	default: return CONF_SPAM_IGNORE;
 	}
 }
@@ -108,7 +119,7 @@ static void set_reply(struct spam_decision *d, const char *base, const char *msg
 		snprintf(d->reply, sizeof(d->reply), "%s", base);
 }
 
-void spam_decide(const struct loft_config *cfg, const struct spam_reply *reply,
+void spam_decide(const struct spam_policy *pol, const struct spam_reply *reply,
 		 bool can_reject, struct spam_decision *d_r)
 {
 	struct spam_decision *d = d_r;
@@ -117,7 +128,7 @@ void spam_decide(const struct loft_config *cfg, const struct spam_reply *reply,
 	d->fail = reply->fail;
 	d->elapsed_ms = reply->elapsed_ms;
 	if (reply->fail != SPAM_FAIL_NONE) {
-		if (cfg->spam_on_failure == CONF_SPAM_TEMPFAIL) {
+		if (pol->on_failure == CONF_SPAM_TEMPFAIL) {
 			d->outcome = SPAM_TEMPFAIL;
 			set_reply(d, "451 4.7.1 Spam filter unavailable, try again later", NULL);
 			return;
@@ -137,7 +148,7 @@ void spam_decide(const struct loft_config *cfg, const struct spam_reply *reply,
 	d->store.action = (uint8_t)res->action;
 	d->store.score_milli = milli(res->score);
 	d->store.required_milli = milli(res->required);
-	int h = handling_for(cfg, res->action);
+	int h = handling_for(pol, res->action);
 	if (h == CONF_SPAM_REJECT && !can_reject)
 		h = CONF_SPAM_JUNK;      /* never refuse after accepting (LMTP) */
 	switch (h) {
@@ -156,7 +167,7 @@ void spam_decide(const struct loft_config *cfg, const struct spam_reply *reply,
 		break;
 	}
 	bool mark = h == CONF_SPAM_JUNK || h == CONF_SPAM_HEADER;
-	d->headers = result_headers(res, spam, mark, cfg->spam_result_header);
+	d->headers = result_headers(res, spam, mark, pol->result_header);
 }
 
 int spam_sieve_spamtest(const struct store_spam *s)

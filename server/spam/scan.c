@@ -18,7 +18,7 @@
 
 struct spam_scan {
 	struct spam_req *req;
-	const struct loft_config *cfg;
+	struct spam_policy policy;     /* copied: the config may go first */
 	enum conf_proto proto;
 	spam_scan_done_fn *done;
 	void *arg;
@@ -58,7 +58,7 @@ static void on_reply(struct spam_req *req, const struct spam_reply *rep, void *a
 	s->req = NULL;
 	spam_feed_detach(&s->feed);
 	struct spam_decision d;
-	spam_decide(s->cfg, rep, s->proto == CONF_PROTO_SMTP, &d);
+	spam_decide(&s->policy, rep, s->proto == CONF_PROTO_SMTP, &d);
 	log_decision(s, &d, rep);
 	spam_stats_count(&d);
 	s->done(s->arg, &d);
@@ -73,7 +73,7 @@ struct spam_scan *spam_scan_begin_on(struct spam_pool *pool, const struct loft_c
 	if (!spam_scan_wanted(cfg, proto))
 		return NULL;
 	struct spam_scan *s = xcalloc(1, sizeof(*s));
-	s->cfg = cfg;
+	spam_policy_from_config(cfg, &s->policy);
 	s->proto = proto;
 	s->done = done;
 	s->arg = arg;

@@ -100,11 +100,20 @@ struct spam_decision {
 };
 void spam_decision_clear(struct spam_decision *d);
 
-/* From rspamd's reply (or its failure) and the [spam] settings: the
- * outcome, the headers and the record to keep. can_reject: the session can
- * still refuse the message (SMTP before its 250); LMTP turns a reject into
- * junk. Pure: logs nothing, counts nothing. */
-void spam_decide(const struct loft_config *cfg, const struct spam_reply *reply,
+/* The [spam] settings a decision follows (enum conf_spam_handling each),
+ * copied out of the configuration so a scan does not depend on the
+ * connection's configuration snapshot staying alive. */
+struct spam_policy {
+	int on_failure, reject, soft_reject, greylist, add_header, rewrite_subject;
+	bool result_header;
+};
+void spam_policy_from_config(const struct loft_config *cfg, struct spam_policy *p_r);
+
+/* From rspamd's reply (or its failure) and the policy: the outcome, the
+ * headers and the record to keep. can_reject: the session can still
+ * refuse the message (SMTP before its 250); LMTP turns a reject into junk.
+ * Pure: logs nothing, counts nothing. */
+void spam_decide(const struct spam_policy *pol, const struct spam_reply *reply,
 		 bool can_reject, struct spam_decision *d_r);
 
 /* Sieve (RFC 3685) for a stored verdict: spamtest 0 (not tested), 1 (not
@@ -132,7 +141,7 @@ struct spam_scan *spam_scan_begin(struct sess_core *core, enum conf_proto proto,
 				  const struct spam_envelope *env, int64_t size,
 				  spam_scan_done_fn *done, void *arg);
 /* The same on a given pool and configuration (tools, tests, benchmarks);
- * cfg must outlive the scan. */
+ * cfg is read during the call only. */
 struct spam_scan *spam_scan_begin_on(struct spam_pool *pool, const struct loft_config *cfg,
 				     enum conf_proto proto, const struct spam_envelope *env,
 				     int64_t size, spam_scan_done_fn *done, void *arg);

@@ -254,12 +254,12 @@ def test_learn_spam_reaches_rspamd(make_loft, rspamd):
     # rspamd's statistics hold the spam class now
     spam = [s for s in st["statfiles"] if s["symbol"] == "BAYES_SPAM"][0]
     assert spam["revision"] >= 3
-    # learning the same message again: rspamd says "already learned", done
+    # learning the same message again is done, not a failure to retry:
+    # rspamd answers "already learned" (404) when its learn cache has it
     p = subprocess.run([tool_bin("spam-scan"), "-c", srv.config_path, "learn", "spam", "alice",
                         files[0]], stdout=subprocess.PIPE, timeout=120)
     counts = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", p.stdout.decode()))
-    assert counts["learned"] == 1 and counts["failed"] == 0
-    assert rspamd.stat()["learned"] == before + 3
+    assert counts["learned"] == 1 and counts["failed"] == 0 and counts["retried"] == 0
     # the server itself runs the learner thread with learn = yes, and stops
     # it cleanly (the fixture checks the exit and the log)
     srv.wait_log(r"loft .* serving")

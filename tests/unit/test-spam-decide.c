@@ -31,6 +31,13 @@ static struct loft_config *load(const char *extra)
 	return cfg;
 }
 
+static const struct spam_policy *pol(const struct loft_config *cfg)
+{
+	static struct spam_policy p;
+	spam_policy_from_config(cfg, &p);
+	return &p;
+}
+
 static void test_request_headers(void **state)
 {
 	(void)state;
@@ -90,14 +97,14 @@ static void test_decide_defaults(void **state)
 	struct spam_decision d;
 
 	struct spam_reply r = answer("reject", SPAM_ACTION_REJECT, 16);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_REJECT);
 	assert_string_equal(d.reply, "550 5.7.1 Message refused as spam (Gtube pattern)");
 	assert_null(d.headers);
 	spam_decision_clear(&d);
 
 	/* LMTP cannot refuse after accepting: junk instead */
-	spam_decide(cfg, &r, false, &d);
+	spam_decide(pol(cfg), &r, false, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_true(d.junk);
 	assert_int_equal(d.store.verdict, STORE_SPAM_SPAM);
@@ -109,26 +116,26 @@ static void test_decide_defaults(void **state)
 	spam_decision_clear(&d);
 
 	r = answer("add header", SPAM_ACTION_ADD_HEADER, 7.5);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_true(d.junk);
 	assert_non_null(strstr(d.headers, "X-Spam: Yes\r\n"));
 	spam_decision_clear(&d);
 
 	r = answer("soft reject", SPAM_ACTION_SOFT_REJECT, 1);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_TEMPFAIL);
 	assert_string_equal(d.reply, "451 4.7.1 Message deferred, try again later (Gtube pattern)");
 	spam_decision_clear(&d);
 
 	r = answer("greylist", SPAM_ACTION_GREYLIST, 5);
-	spam_decide(cfg, &r, false, &d);
+	spam_decide(pol(cfg), &r, false, &d);
 	assert_int_equal(d.outcome, SPAM_TEMPFAIL);
 	spam_decision_clear(&d);
 
 	/* clean: only the summary (result_header = yes) */
 	r = answer("no action", SPAM_ACTION_NONE, -1);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_false(d.junk);
 	assert_int_equal(d.store.verdict, STORE_SPAM_HAM);
@@ -138,7 +145,7 @@ static void test_decide_defaults(void **state)
 
 	/* a custom action is no action */
 	r = answer("quarantine", SPAM_ACTION_UNKNOWN, 99);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_false(d.junk);
 	spam_decision_clear(&d);
@@ -147,7 +154,7 @@ static void test_decide_defaults(void **state)
 	struct spam_reply f;
 	memset(&f, 0, sizeof(f));
 	f.fail = SPAM_FAIL_TIMEOUT;
-	spam_decide(cfg, &f, true, &d);
+	spam_decide(pol(cfg), &f, true, &d);
 	assert_int_equal(d.outcome, SPAM_TEMPFAIL);
 	assert_false(d.scanned);
 	assert_string_equal(d.reply, "451 4.7.1 Spam filter unavailable, try again later");
@@ -165,39 +172,39 @@ static void test_decide_settings(void **state)
 	struct spam_reply f;
 	memset(&f, 0, sizeof(f));
 	f.fail = SPAM_FAIL_CONNECT;
-	spam_decide(cfg, &f, true, &d);
+	spam_decide(pol(cfg), &f, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_string_equal(d.headers, "X-Spam-Status: Unscanned (rspamd connect)\r\n");
 	assert_int_equal(d.store.verdict, STORE_SPAM_UNSCANNED);
 	spam_decision_clear(&d);
 
 	struct spam_reply r = answer("reject", SPAM_ACTION_REJECT, 20);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_true(d.junk);
 	spam_decision_clear(&d);
 
 	r = answer("add header", SPAM_ACTION_ADD_HEADER, 8);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_false(d.junk);
 	assert_non_null(strstr(d.headers, "X-Spam: Yes\r\nX-Spamd-Result: default: True"));
 	spam_decision_clear(&d);
 
 	r = answer("soft reject", SPAM_ACTION_SOFT_REJECT, 8);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_DELIVER);
 	assert_null(d.headers);      /* ignore, and no summary asked for */
 	spam_decision_clear(&d);
 
 	r = answer("no action", SPAM_ACTION_NONE, 0);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_null(d.headers);
 	spam_decision_clear(&d);
 	conf_free(cfg);
 
 	cfg = load("reject = tempfail\n");
 	r = answer("reject", SPAM_ACTION_REJECT, 20);
-	spam_decide(cfg, &r, true, &d);
+	spam_decide(pol(cfg), &r, true, &d);
 	assert_int_equal(d.outcome, SPAM_TEMPFAIL);
 	spam_decision_clear(&d);
 	conf_free(cfg);
