@@ -227,6 +227,40 @@ static void test_scan_wanted(void **state)
 	conf_free(cfg);
 }
 
+/* rspamd is reached at a literal address or a socket, never a name; the
+ * client's limits come from the settings. */
+static void test_client_settings(void **state)
+{
+	(void)state;
+	struct loft_config *cfg = NULL;
+	char *err = NULL;
+	assert_int_not_equal(conf_load_string("t.conf", "[spam]\nrspamd_address = rspamd.example\n",
+					      &cfg, &err), 0);
+	assert_non_null(strstr(err, "rspamd_address"));
+	free(err);
+	cfg = load("rspamd_address = ::1\nrspamd_port = 1133\ncontroller_port = 1134\n"
+		   "password = pw\nconnect_timeout = 250ms\ntimeout = 3s\nmax_idle_connections = 7\n"
+		   "idle_timeout = 9s\nmax_reply_size = 64K\ncontroller_socket = /run/c.sock\n");
+	struct spam_client_settings set;
+	spam_client_settings_from_config(cfg, &set);
+	assert_string_equal(set.scan.address, "::1");
+	assert_int_equal(set.scan.port, 1133);
+	assert_null(set.scan.socket);
+	assert_int_equal(set.controller.port, 1134);
+	assert_string_equal(set.controller.socket, "/run/c.sock");
+	assert_string_equal(set.password, "pw");
+	assert_int_equal(set.connect_timeout_ms, 250);
+	assert_int_equal(set.timeout_ms, 3000);
+	assert_int_equal(set.max_idle, 7);
+	assert_int_equal(set.idle_timeout_ms, 9000);
+	assert_int_equal(set.max_reply, 64 * 1024);
+	conf_free(cfg);
+	/* below the minimum */
+	assert_int_not_equal(conf_load_string("t.conf", "[spam]\nmax_reply_size = 100\n", &cfg,
+					      &err), 0);
+	free(err);
+}
+
 static void test_learn_class(void **state)
 {
 	(void)state;
@@ -276,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_decide_defaults),
 		cmocka_unit_test(test_decide_settings),
 		cmocka_unit_test(test_scan_wanted),
+		cmocka_unit_test(test_client_settings),
 		cmocka_unit_test(test_learn_class),
 		cmocka_unit_test(test_sieve),
 	};
