@@ -19,6 +19,17 @@ enum conf_store_scram { CONF_SCRAM_NO, CONF_SCRAM_SHA256, CONF_SCRAM_BOTH };
 /* What POP3 DELE does at QUIT: remove the message, or hide it from POP3 only
  * (a keyword IMAP clients see; the message stays for them). */
 enum conf_pop3_delete { CONF_POP3_EXPUNGE, CONF_POP3_HIDE };
+/* What Loft does with a message for one of rspamd's answers ([spam]
+ * reject, soft_reject, greylist, add_header, rewrite_subject) or when
+ * rspamd cannot be asked (on_failure: tempfail or accept only). */
+enum conf_spam_handling {
+	CONF_SPAM_TEMPFAIL,   /* 451 4.7.1: the sender tries again later */
+	CONF_SPAM_REJECT,     /* 550 5.7.1 before the 250 (SMTP; else junk) */
+	CONF_SPAM_JUNK,       /* X-Spam headers, filed into the \Junk mailbox */
+	CONF_SPAM_HEADER,     /* X-Spam headers, delivered as addressed */
+	CONF_SPAM_IGNORE,     /* delivered as if clean (the verdict is kept) */
+	CONF_SPAM_ACCEPT,     /* on_failure: delivered unscanned, a header says so */
+};
 /* Where UIDLs a previous server gave come from (migrations). */
 enum conf_uidl_import { CONF_UIDL_IMPORT_NONE, CONF_UIDL_IMPORT_DOVECOT };
 
@@ -153,6 +164,33 @@ struct loft_config {
 	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
 	enum conf_uidl_import pop3_uidl_import;
 	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */
+
+	/* [spam] (server/spam/) */
+	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */
+	bool spam_scan_lmtp;                 /* ... and LMTP deliveries */
+	char *spam_address;                  /* rspamd's scanner: IP literal */
+	unsigned spam_port;
+	char *spam_socket;                   /* or a UNIX socket (overrides) */
+	unsigned spam_controller_port;       /* learning: same address */
+	char *spam_controller_socket;
+	char *spam_password;                 /* controller password, NULL = none */
+	unsigned spam_connect_timeout_ms;
+	unsigned spam_timeout_ms;            /* whole scan, connect included */
+	unsigned spam_max_idle;              /* kept-alive connections per worker */
+	unsigned spam_idle_timeout_ms;
+	size_t spam_max_reply;               /* bytes of one rspamd reply */
+	int spam_on_failure;                 /* enum conf_spam_handling */
+	int spam_reject;
+	int spam_soft_reject;
+	int spam_greylist;
+	int spam_add_header;
+	int spam_rewrite_subject;
+	bool spam_result_header;             /* X-Spamd-Result on scanned mail */
+	bool spam_learn;                     /* learn from moves into/out of Junk */
+	bool spam_learn_per_user;            /* rspamd statistics per user */
+	unsigned spam_learn_queue;           /* messages waiting, at most */
+	unsigned spam_learn_retries;
+	unsigned spam_learn_backoff_ms;      /* first retry; doubles */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

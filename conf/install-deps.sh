@@ -18,6 +18,8 @@ packages=(
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.
 	strace dovecot-core util-linux
+	# tests/e2e/test_spam.py and bench/spam.py run a real rspamd on loopback
+	rspamd
 )
 
 for arg in "$@"; do

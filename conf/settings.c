@@ -111,6 +111,36 @@ static const struct conf_enum_name uidl_import_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct conf_enum_name spam_failure_names[] = {
+	{ "tempfail", CONF_SPAM_TEMPFAIL },
+	{ "accept", CONF_SPAM_ACCEPT },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name spam_reject_names[] = {
+	{ "reject", CONF_SPAM_REJECT },
+	{ "tempfail", CONF_SPAM_TEMPFAIL },
+	{ "junk", CONF_SPAM_JUNK },
+	{ "header", CONF_SPAM_HEADER },
+	{ "ignore", CONF_SPAM_IGNORE },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name spam_defer_names[] = {
+	{ "tempfail", CONF_SPAM_TEMPFAIL },
+	{ "junk", CONF_SPAM_JUNK },
+	{ "header", CONF_SPAM_HEADER },
+	{ "ignore", CONF_SPAM_IGNORE },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name spam_mark_names[] = {
+	{ "junk", CONF_SPAM_JUNK },
+	{ "header", CONF_SPAM_HEADER },
+	{ "ignore", CONF_SPAM_IGNORE },
+	{ NULL, 0 },
+};
+
 #define R CONF_F_RELOAD
 
 const struct conf_setting conf_settings[] = {
@@ -381,6 +411,81 @@ const struct conf_setting conf_settings[] = {
 	{ "pop3", "uidl_import_format", CONF_T_STRING, MAIN(pop3_uidl_import_format),
 	  "%08Xu%08Xv", NULL, 0, 0, NULL, R, NULL,
 	  "UIDL of an imported message without a P field (%u %v %f, %08X...)." },
+
+	/* [spam] */
+	{ "spam", "enabled", CONF_T_BOOL, MAIN(spam_enabled), "no", NULL, 0, 0, NULL, R, NULL,
+	  "Ask rspamd about every message delivered over SMTP." },
+	{ "spam", "scan_lmtp", CONF_T_BOOL, MAIN(spam_scan_lmtp), "no", NULL, 0, 0, NULL, R,
+	  NULL,
+	  "Also ask about LMTP deliveries (usually the MTA scanned them)." },
+	{ "spam", "rspamd_address", CONF_T_ADDRESS, MAIN(spam_address), "127.0.0.1", NULL, 0, 0,
+	  NULL, R, NULL,
+	  "rspamd's IP address (a literal: no name is ever looked up)." },
+	{ "spam", "rspamd_port", CONF_T_UINT, MAIN(spam_port), "11333", NULL, 1, 65535, NULL, R,
+	  NULL,
+	  "Port of rspamd's scanner (normal worker) for /checkv2." },
+	{ "spam", "rspamd_socket", CONF_T_PATH, MAIN(spam_socket), NULL, "unset (use address)",
+	  0, 0, NULL, R, "/run/rspamd/normal.sock",
+	  "UNIX socket of rspamd's scanner; overrides rspamd_address and _port." },
+	{ "spam", "controller_port", CONF_T_UINT, MAIN(spam_controller_port), "11334", NULL,
+	  1, 65535, NULL, 0, NULL,
+	  "Port of rspamd's controller (learn_spam/learn_ham), same address." },
+	{ "spam", "controller_socket", CONF_T_PATH, MAIN(spam_controller_socket), NULL,
+	  "unset (use address)", 0, 0, NULL, 0, "/run/rspamd/controller.sock",
+	  "UNIX socket of rspamd's controller; overrides controller_port." },
+	{ "spam", "password", CONF_T_STRING, MAIN(spam_password), NULL, "unset (none sent)",
+	  0, 0, NULL, 0, "secret",
+	  "rspamd controller password for learning (its enable_password)." },
+	{ "spam", "connect_timeout", CONF_T_DURATION, MAIN(spam_connect_timeout_ms), "2s",
+	  NULL, 10, MS_M, NULL, R, NULL,
+	  "Time to connect to rspamd before the scan counts as failed." },
+	{ "spam", "timeout", CONF_T_DURATION, MAIN(spam_timeout_ms), "15s", NULL, 100,
+	  10 * MS_M, NULL, R, NULL,
+	  "Time for a whole scan (connect, send, verdict); then on_failure." },
+	{ "spam", "max_idle_connections", CONF_T_UINT, MAIN(spam_max_idle), "4", NULL, 0,
+	  1024, NULL, R, NULL,
+	  "Kept-alive connections to rspamd per worker; 0 = one per scan." },
+	{ "spam", "idle_timeout", CONF_T_DURATION, MAIN(spam_idle_timeout_ms), "20s", NULL,
+	  100, MS_H, NULL, R, NULL,
+	  "How long an unused kept-alive connection stays open." },
+	{ "spam", "max_reply_size", CONF_T_SIZE, MAIN(spam_max_reply), "1M", NULL,
+	  1 * KIB, 64 * MIB, NULL, R, NULL,
+	  "Largest rspamd reply read; a larger one fails the scan." },
+	{ "spam", "on_failure", CONF_T_ENUM, MAIN(spam_on_failure), "tempfail", NULL, 0, 0,
+	  spam_failure_names, R, NULL,
+	  "rspamd down or slow: tempfail (451) or accept unscanned with a header." },
+	{ "spam", "reject", CONF_T_ENUM, MAIN(spam_reject), "reject", NULL, 0, 0,
+	  spam_reject_names, R, NULL,
+	  "rspamd says reject: reject (550 on SMTP, else junk), tempfail, junk, ..." },
+	{ "spam", "soft_reject", CONF_T_ENUM, MAIN(spam_soft_reject), "tempfail", NULL, 0, 0,
+	  spam_defer_names, R, NULL,
+	  "rspamd says soft reject: tempfail (451), junk, header or ignore." },
+	{ "spam", "greylist", CONF_T_ENUM, MAIN(spam_greylist), "tempfail", NULL, 0, 0,
+	  spam_defer_names, R, NULL,
+	  "rspamd says greylist: tempfail (451), junk, header or ignore." },
+	{ "spam", "add_header", CONF_T_ENUM, MAIN(spam_add_header), "junk", NULL, 0, 0,
+	  spam_mark_names, R, NULL,
+	  "rspamd says add header: junk (X-Spam, into Junk), header or ignore." },
+	{ "spam", "rewrite_subject", CONF_T_ENUM, MAIN(spam_rewrite_subject), "junk", NULL,
+	  0, 0, spam_mark_names, R, NULL,
+	  "rspamd says rewrite subject: junk, header or ignore (no rewriting)." },
+	{ "spam", "result_header", CONF_T_BOOL, MAIN(spam_result_header), "yes", NULL, 0, 0,
+	  NULL, R, NULL,
+	  "Add X-Spamd-Result (score and symbols) to every scanned message." },
+	{ "spam", "learn", CONF_T_BOOL, MAIN(spam_learn), "no", NULL, 0, 0, NULL, 0, NULL,
+	  "Teach rspamd from messages users move into or out of Junk." },
+	{ "spam", "learn_per_user", CONF_T_BOOL, MAIN(spam_learn_per_user), "no", NULL, 0, 0,
+	  NULL, 0, NULL,
+	  "Send the user as Deliver-To (rspamd per_user statistics)." },
+	{ "spam", "learn_queue", CONF_T_UINT, MAIN(spam_learn_queue), "1000", NULL, 1,
+	  1000000, NULL, 0, NULL,
+	  "Messages waiting to be learned, at most; more are dropped and counted." },
+	{ "spam", "learn_retries", CONF_T_UINT, MAIN(spam_learn_retries), "5", NULL, 0, 100,
+	  NULL, 0, NULL,
+	  "Attempts after the first when rspamd cannot be reached." },
+	{ "spam", "learn_backoff", CONF_T_DURATION, MAIN(spam_learn_backoff_ms), "2s", NULL,
+	  10, MS_H, NULL, 0, NULL,
+	  "Wait before the first retry of a learn; doubles each time." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -433,6 +538,10 @@ const struct conf_section conf_sections[] = {
 	  "login state and the throttling of failed logins." },
 	{ "pop3", false, conf_settings + 75, 9,
 	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
+	{ "spam", false, conf_settings + 84, 25,
+	  "Spam verdicts from rspamd at delivery and learning from the Junk mailbox "
+	  "(docs/PROTOCOLS.md \"Spam filtering\"). Loft talks to rspamd only, at "
+	  "the configured literal address or socket." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

@@ -23,6 +23,7 @@
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
 #include "server/services.h"
+#include "server/spam/stats.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
@@ -274,6 +275,7 @@ int server_main(const char *config_path, bool check_only)
 	net_server_join(&s.net);
 	close_signals(&s);
 	services_close(&s.svc);
+	spam_stats_log();   /* the counters of scans and learns, once */
 	net_snapshot_unref(&svc_snap);
 	uv_loop_close(&s.loop);
 	net_snapshot_unref(&s.snap);

@@ -9,6 +9,7 @@
 #include "lib/xmem.h"
 #include "server/auth-config.h"
 #include "server/engine/pool.h"
+#include "server/spam/learn.h"
 #include "server/store-config.h"
 #include "storage/store.h"
 
@@ -41,6 +42,10 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		services_close(&svc);
 		return -1;
 	}
+	if (cfg->spam_learn && spam_learner_start(cfg, &svc->spam_learner, err_r) != 0) {
+		services_close(&svc);
+		return -1;
+	}
 	*svc_r = svc;
 	return 0;
 }
@@ -58,6 +63,7 @@ void services_close(struct loft_services **svcp)
 	if (svc == NULL)
 		return;
 	*svcp = NULL;
+	spam_learner_stop(&svc->spam_learner);
 	work_pool_destroy(&svc->storage_pool);
 	work_pool_destroy(&svc->hash_pool);
 	auth_free(&svc->auth);

@@ -15,6 +15,7 @@ struct store;
 struct auth;
 struct work_pool;
 struct net_server;
+struct spam_learner;
 
 struct loft_services {
 	struct store *store;
@@ -22,6 +23,9 @@ struct loft_services {
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */
+	/* rspamd learning (server/spam/learn.h): spam_learn_moved() from IMAP
+	 * COPY/MOVE; NULL when [spam] learn is off. */
+	struct spam_learner *spam_learner;
 };
 
 /* Create store, auth service and pools from cfg. cfg must outlive the

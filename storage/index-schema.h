@@ -17,6 +17,7 @@
  *   kwid          u16 BE id -> keyword name
  *   subs          subscribed name -> empty
  *   cache         (u32 BE mailbox id, u32 BE uid) -> opaque blob
+ *   spam          (u32 BE mailbox id, u32 BE uid) -> IDX_SPAM_V1 record
  *
  * Mailbox record (IDX_MBOX_V1): u8 version, u32 uidvalidity, u32 uidnext,
  *   u64 highestmodseq, u32 recent_uid, u32 special_use, u32 messages,
@@ -24,7 +25,11 @@
  *   i64 new_stamp_ns, then the name bytes (rest of the value, no NUL).
  * Message record (IDX_MSG_V1): u8 version, u32 flags, u64 modseq,
  *   i64 internal_date, u64 size, u64 vsize, u16 n_keywords,
- *   u16 keyword_id[n_keywords], then the Maildir base name (rest, no NUL). */
+ *   u16 keyword_id[n_keywords], then the Maildir base name (rest, no NUL).
+ * Spam record (IDX_SPAM_V1): u8 version, u8 verdict, u8 action, u8 zero,
+ *   i32 score_milli, i32 required_milli (two's complement, big-endian).
+ *   Only messages a filter looked at have one; a longer value (a later
+ *   version) is read for its first fields. */
 #ifndef LOFT_STORAGE_INDEX_SCHEMA_H
 #define LOFT_STORAGE_INDEX_SCHEMA_H
 
@@ -34,6 +39,8 @@
 #define IDX_SCHEMA_VERSION 1u
 #define IDX_MBOX_V1 1u
 #define IDX_MSG_V1 1u
+#define IDX_SPAM_V1 1u
+#define IDX_SPAM_LEN 12
 
 #define IDX_MBOX_FIXED_LEN (1 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + 8)
 #define IDX_MSG_FIXED_LEN (1 + 4 + 8 + 8 + 8 + 8 + 2)

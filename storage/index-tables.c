@@ -1,6 +1,6 @@
 /* The index's small side tables (see index-schema.h): keyword names and ids,
- * subscriptions and the opaque per-message parse cache. Like index.c, it
- * copies everything out of LMDB before returning; the message, modseq and
+ * subscriptions, the opaque per-message parse cache and spam verdicts. Like
+ * index.c, it copies everything out of LMDB before returning; the message, modseq and
  * tombstone tables stay in index.c, the only file that opens cursors on
  * them. */
 #include "storage/index.h"
@@ -181,4 +181,53 @@ int idx_cache_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
 	idx_msg_key(kb, mbox_id, uid);
 	MDB_val k = { sizeof(kb), kb }, v = { len, (void *)data };
 	return idx_err(mdb_put(txn, idx->dbi.cache, &k, &v, 0), "cache put");
+}
+
+/* ---- spam verdicts ---- */
+
+int idx_spam_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
+		 struct store_spam *spam_r)
+{
+	memset(spam_r, 0, sizeof(*spam_r));
+	unsigned char kb[IDX_MSG_KEY_LEN];
+	idx_msg_key(kb, mbox_id, uid);
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc = mdb_get(txn, idx->dbi.spam, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : idx_err(rc, "spam get");
+	const unsigned char *p = v.mv_data;
+	if (v.mv_size < IDX_SPAM_LEN || p[0] < IDX_SPAM_V1)
+		return STORE_ECORRUPT;
+	spam_r->verdict = p[1];
+	spam_r->action = p[2];
+	spam_r->score_milli = (int32_t)idx_get_u32(p + 4);
+	spam_r->required_milli = (int32_t)idx_get_u32(p + 8);
+	return 0;
+}
+
+int idx_spam_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
+		 const struct store_spam *spam)
+{
+	unsigned char kb[IDX_MSG_KEY_LEN], vb[IDX_SPAM_LEN];
+	idx_msg_key(kb, mbox_id, uid);
+	vb[0] = IDX_SPAM_V1;
+	vb[1] = spam->verdict;
+	vb[2] = spam->action;
+	vb[3] = 0;
+	idx_put_u32(vb + 4, (uint32_t)spam->score_milli);
+	idx_put_u32(vb + 8, (uint32_t)spam->required_milli);
+	MDB_val k = { sizeof(kb), kb }, v = { sizeof(vb), vb };
+	return idx_err(mdb_put(txn, idx->dbi.spam, &k, &v, 0), "spam put");
+}
+
+int idx_spam_carry(struct idx *idx, MDB_txn *txn, uint32_t src_mbox, uint32_t src_uid,
+		   uint32_t dst_mbox, uint32_t dst_uid)
+{
+	struct store_spam spam;
+	int err = idx_spam_get(idx, txn, src_mbox, src_uid, &spam);
+	if (err == STORE_ENOTFOUND || err == STORE_ECORRUPT)
+		return 0;   /* nothing (usable) to keep */
+	if (err != 0)
+		return err;
+	return idx_spam_put(idx, txn, dst_mbox, dst_uid, &spam);
 }

@@ -67,6 +67,7 @@ static int open_dbis(struct idx *idx)
 		{ "kwid", offsetof(struct idx_dbis, kwid) },
 		{ "subs", offsetof(struct idx_dbis, subs) },
 		{ "cache", offsetof(struct idx_dbis, cache) },
+		{ "spam", offsetof(struct idx_dbis, spam) },
 	};
 	MDB_txn *txn;
 	size_t n_tables = sizeof(tables) / sizeof(tables[0]);
@@ -507,6 +508,8 @@ int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb)
 		rc = drop_prefix(txn, idx->dbi.expunged, mb->id);
 	if (rc == 0)
 		rc = drop_prefix(txn, idx->dbi.cache, mb->id);
+	if (rc == 0)
+		rc = drop_prefix(txn, idx->dbi.spam, mb->id);
 	int err = idx_err(rc, "mailbox drop");
 	char key[32];
 	tomb_meta_key(key, sizeof(key), "tombs", mb->id);
@@ -723,6 +726,9 @@ int idx_msg_remove(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const str
 	rc = mdb_del(txn, idx->dbi.cache, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return idx_err(rc, "cache del");
+	rc = mdb_del(txn, idx->dbi.spam, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return idx_err(rc, "spam del");
 	uint64_t modseq = ++mb->highestmodseq;
 	/* count first: a missing counter is counted from the table */
 	err = tomb_count_add(idx, txn, mb->id, 1);

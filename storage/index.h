@@ -6,7 +6,7 @@
  * tombstones, mailbox counters) consistent in that same transaction.
  * Files: index.c (environment, meta, messages, tombstones, iterators: the
  * only cursors on the message tables), index-mbox.c (mailbox records),
- * index-tables.c (keywords, subscriptions, parse cache). */
+ * index-tables.c (keywords, subscriptions, parse cache, spam verdicts). */
 #ifndef LOFT_STORAGE_INDEX_H
 #define LOFT_STORAGE_INDEX_H
 
@@ -22,7 +22,8 @@
 #define IDX_BASE_MAX STORE_ID_SRC_MAX
 
 struct idx_dbis {
-	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache;
+	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache,
+		spam;
 };
 
 /* One open environment. The read pool holds reset MDB_NOTLS read handles so a
@@ -222,6 +223,17 @@ int idx_cache_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
 		  size_t *len_r);
 int idx_cache_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, const void *data,
 		  size_t len);
+
+/* Spam verdicts (IDX_SPAM_V1): get returns STORE_ENOTFOUND when absent.
+ * carry copies the source message's verdict, if any, to a new message
+ * (copy and move keep it); removal goes with idx_msg_remove and the
+ * mailbox drop. */
+int idx_spam_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
+		 struct store_spam *spam_r);
+int idx_spam_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
+		 const struct store_spam *spam);
+int idx_spam_carry(struct idx *idx, MDB_txn *txn, uint32_t src_mbox, uint32_t src_uid,
+		   uint32_t dst_mbox, uint32_t dst_uid);
 
 /* Maildir letters <-> keyword ids 0..25. */
 uint32_t idx_msg_keyword_bits(const struct idx_msg *m);

@@ -175,6 +175,8 @@ static int run_append(struct wtxn *w, struct wop *op)
 		err = idx_mbox_put(w->idx, w->txn, &mb, false);
 	if (err == 0 && o->meta != NULL && o->meta->cache != NULL)
 		err = idx_cache_put(w->idx, w->txn, mb.id, m.uid, o->meta->cache, o->meta->cache_len);
+	if (err == 0 && o->meta != NULL && o->meta->spam.verdict != STORE_SPAM_NONE)
+		err = idx_spam_put(w->idx, w->txn, mb.id, m.uid, &o->meta->spam);
 	if (err != 0)
 		return err;
 	char *path = store_msg_path(app->dir, &m);

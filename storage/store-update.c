@@ -523,7 +523,9 @@ static int run_copy(struct wtxn *w, struct wop *op)
 				memcpy(nm.origin, nm.base, sizeof(nm.origin));
 			maildir_new_base(nm.base, sizeof(nm.base));
 		}
-		if (o->move)
+		/* the verdict first: removing the source drops its entry */
+		err = idx_spam_carry(w->idx, w->txn, src.id, m->uid, dst->id, nm.uid);
+		if (err == 0 && o->move)
 			err = idx_msg_remove(w->idx, w->txn, &src, m);
 		if (err == 0)
 			err = idx_msg_insert(w->idx, w->txn, dst, &nm);

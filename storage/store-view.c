@@ -413,6 +413,20 @@ int store_msg_cache_get(struct store_mailbox *mbox, uint32_t uid, void **data_r,
 	return err;
 }
 
+int store_msg_spam_get(struct store_mailbox *mbox, uint32_t uid, struct store_spam *spam_r)
+{
+	struct idx *idx = &mbox->user->idx;
+	MDB_txn *txn;
+	int err = idx_read_begin(idx, &txn);
+	if (err != 0) {
+		memset(spam_r, 0, sizeof(*spam_r));
+		return err;
+	}
+	err = idx_spam_get(idx, txn, mbox->id, uid, spam_r);
+	idx_read_end(idx, txn);
+	return err;
+}
+
 struct op_cache {
 	struct wop op;
 	uint32_t mbox_id, uid;

@@ -300,6 +300,30 @@ int store_reader_seek(struct store_reader *reader, uint64_t offset);
 int store_reader_read(struct store_reader *reader, void *buf, size_t len, size_t *got_r);
 void store_reader_close(struct store_reader **reader);
 
+/* ---- spam verdicts ----
+ * What a spam filter (rspamd at delivery, server/spam/) said about a
+ * message, kept in the index beside it: Sieve's spamtest and IMAP SEARCH
+ * read it back. Written with the message (store_append_meta.spam) in the
+ * append's own commit; copy and move carry it to the new message; expunge
+ * removes it. A rebuild from the Maildir alone does not restore it (the
+ * X-Spam headers stay in the message). */
+enum store_spam_verdict {
+	STORE_SPAM_NONE = 0,      /* not looked at: nothing is stored */
+	STORE_SPAM_HAM = 1,       /* scanned, not spam */
+	STORE_SPAM_SPAM = 2,      /* scanned, spam (filed or flagged as such) */
+	STORE_SPAM_UNSCANNED = 3, /* the filter was down: accepted unscanned */
+};
+struct store_spam {
+	uint8_t verdict;          /* enum store_spam_verdict */
+	uint8_t action;           /* the filter's action, opaque to the store
+				   * (server/spam/spam.h enum spam_action) */
+	int32_t score_milli;      /* score x 1000 (rspamd: 15.5 -> 15500) */
+	int32_t required_milli;   /* the filter's reject threshold x 1000 */
+};
+/* The verdict stored with a message; STORE_ENOTFOUND when it has none
+ * (never scanned, or expunged). Read-only, any thread but a loop's. */
+int store_msg_spam_get(struct store_mailbox *mbox, uint32_t uid, struct store_spam *spam_r);
+
 /* ---- append (streamed) ---- */
 
 struct store_append;
@@ -316,6 +340,7 @@ struct store_append_meta {
 	const void *cache;          /* optional parse-cache blob, written in the
 				     * append's commit (store_msg_cache_get) */
 	size_t cache_len;
+	struct store_spam spam;     /* verdict NONE = nothing stored */
 };
 /* fsync the file, assign a UID in a durable index commit and move the file
  * into the Maildir. On success the message is durable and *uid_r,

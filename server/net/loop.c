@@ -18,6 +18,7 @@
 #include "server/net/listener.h"
 #include "server/net/post-private.h"
 #include "server/net/worker.h"
+#include "server/net/worker-ext.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/thread-role.h"
@@ -52,6 +53,10 @@ struct worker {
 	bool forced;               /* shutdown_timeout passed */
 	bool closed;               /* async/timers closed: loop may end */
 	struct worker_post post;   /* inbox, holds, handle slots (post.c) */
+	struct {                   /* worker-ext.h */
+		void *ptr;
+		const struct worker_ext_ops *ops;
+	} ext[WORKER_EXT_MAX];
 };
 
 struct net_server {
@@ -125,6 +130,27 @@ const struct conn_proto *worker_proto(struct worker *w, enum conf_proto p)
 uint64_t worker_next_conn_id(struct worker *w)
 {
 	return atomic_fetch_add(&w->srv->next_id, 1);
+}
+
+/* ---- per-worker objects of other modules (worker-ext.h) ---- */
+
+void *worker_ext_get(struct worker *w, enum worker_ext_id id)
+{
+	return w->ext[id].ptr;
+}
+
+void worker_ext_set(struct worker *w, enum worker_ext_id id, void *ptr,
+		    const struct worker_ext_ops *ops)
+{
+	w->ext[id].ptr = ptr;
+	w->ext[id].ops = ops;
+	if (w->stopping && ops->stop != NULL)
+		ops->stop(ptr);   /* made during the drain: close it at once */
+}
+
+int worker_ext_stopping(struct worker *w)
+{
+	return w->stopping;
 }
 
 static void on_resume_idle(uv_idle_t *idle)
@@ -212,6 +238,9 @@ static void on_shutdown_timeout(uv_timer_t *t)
 static void begin_stop(struct worker *w)
 {
 	w->stopping = true;
+	for (int i = 0; i < WORKER_EXT_MAX; i++)
+		if (w->ext[i].ptr != NULL && w->ext[i].ops->stop != NULL)
+			w->ext[i].ops->stop(w->ext[i].ptr);
 	for (size_t i = 0; i < w->n_lh; i++)
 		uv_close((uv_handle_t *)&w->lh[i].tcp, NULL);
 	pthread_mutex_lock(&w->srv->lock);
@@ -309,6 +338,9 @@ static void worker_discard(struct worker *w)
 
 static void worker_free(struct worker *w)
 {
+	for (int i = 0; i < WORKER_EXT_MAX; i++)
+		if (w->ext[i].ptr != NULL && w->ext[i].ops->free != NULL)
+			w->ext[i].ops->free(w->ext[i].ptr);
 	worker_post_free(&w->post);
 	for (unsigned i = 0; i < w->n_buf_cache; i++)
 		free(w->buf_cache[i]);

@@ -33,6 +33,7 @@
 #include "server/net/loop.h"
 #include "server/services.h"
 #include "loopback.h"
+#include "net-fixture.h"
 
 static atomic_int destroyed, freed_by_conn, posted_to_gone, worked_on_loop;
 static uint64_t last_handle; /* written on a loop, read after a reply */
@@ -317,12 +318,6 @@ static const struct conn_proto engine_proto = {
 
 /* ---- fixture: a server whose services hold only a storage pool ---- */
 
-struct fixture {
-	struct net_server *srv;
-	struct loft_services svc;
-	uint16_t port;
-};
-
 static struct fixture *start_server(const char *shutdown_timeout)
 {
 	log_set_level(LOG_LEVEL_WARN);
@@ -330,38 +325,18 @@ static struct fixture *start_server(const char *shutdown_timeout)
 	atomic_store(&freed_by_conn, 0);
 	atomic_store(&posted_to_gone, 0);
 	atomic_store(&worked_on_loop, 0);
-	struct fixture *f = xcalloc(1, sizeof(*f));
 	char *text = xasprintf("[server]\nworkers = 2\nshutdown_timeout = %s\n"
 			       "[listener t]\nprotocol = imap\naddress = 127.0.0.1\nport = %u\n"
 			       "tls = none\n", shutdown_timeout, lb_free_port());
-	struct loft_config *cfg;
-	char *err = NULL;
-	if (conf_load_string("test-engine.conf", text, &cfg, &err) != 0)
-		fail_msg("config: %s", err);
+	struct fixture *f = net_fixture_start("test-engine.conf", text, &engine_proto, 4);
 	free(text);
-	struct net_snapshot *snap = net_snapshot_create(cfg, &err);
-	assert_non_null(snap);
-	net_proto_table protos = { &engine_proto, &engine_proto, &engine_proto, &engine_proto };
-	if (net_server_create(snap, protos, &f->srv, &err) != 0)
-		fail_msg("create: %s", err);
-	net_snapshot_unref(&snap);
-	f->svc.storage_pool = work_pool_create("test", 4);
-	f->svc.net = f->srv;
-	net_server_set_services(f->srv, &f->svc);
-	assert_int_equal(net_server_start(f->srv, &err), 0);
-	f->port = net_server_port(f->srv, 0);
 	return f;
 }
 
 static void stop_server(struct fixture *f)
 {
-	if (f->srv != NULL) {
-		net_server_stop(f->srv);
-		net_server_join(&f->srv);
-	}
-	work_pool_destroy(&f->svc.storage_pool);
+	net_fixture_stop(f);
 	assert_int_equal(atomic_load(&worked_on_loop), 0);
-	free(f);
 }
 
 static void wait_for(atomic_int *counter, int value)
