@@ -5,11 +5,17 @@
 
 #include <stdlib.h>
 
+#include "auth/auth.h"
 #include "auth/userdb.h"
 #include "lib/xmem.h"
+#include "server/auth-config.h"
 #include "server/engine/pool.h"
+#include "server/lmtp/ratelimit.h"
 #include "server/store-config.h"
 #include "storage/store.h"
+
+/* Client networks whose SMTP rates are tracked at once (32 bytes each). */
+#define SMTP_RATE_SLOTS 65536
 
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r)
 {
@@ -31,6 +37,16 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		services_close(&svc);
 		return -1;
 	}
+	struct auth_settings aset;
+	auth_config_settings(cfg, &aset);
+	char *aerr = NULL;
+	if (auth_create(&aset, &svc->auth, &aerr) != AUTH_OK) {
+		*err_r = xasprintf("cannot start authentication: %s", aerr ? aerr : "error");
+		free(aerr);
+		services_close(&svc);
+		return -1;
+	}
+	svc->smtp_rate = smtp_rate_create(SMTP_RATE_SLOTS);
 	svc->storage_pool = work_pool_create("storage", cfg->storage_threads);
 	svc->hash_pool = work_pool_create("hash", cfg->hash_threads);
 	if (svc->storage_pool == NULL || svc->hash_pool == NULL) {
@@ -51,6 +67,8 @@ void services_close(struct loft_services **svcp)
 	work_pool_destroy(&svc->storage_pool);
 	work_pool_destroy(&svc->hash_pool);
 	userdb_free(&svc->users);
+	auth_free(&svc->auth);
+	smtp_rate_free(&svc->smtp_rate);
 	store_destroy(&svc->store);
 	free(svc);
 }

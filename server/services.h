@@ -1,5 +1,5 @@
 /* What sessions use besides their connection: the mail store, the user
- * database, the work pools that run blocking calls off the event loops and
+ * database, the authentication service, the SMTP rate limits, the work pools that run blocking calls off the event loops and
  * the network server (to post to another session). server.c creates one set
  * at start and destroys it after the last worker loop has stopped; sessions
  * reach it through conn_services() and only read these pointers. */
@@ -10,12 +10,16 @@
 
 struct store;
 struct userdb;
+struct auth;
 struct work_pool;
 struct net_server;
+struct smtp_rate;
 
 struct loft_services {
 	struct store *store;
 	struct userdb *users;
+	struct auth *auth;                /* SMTP AUTH, recipients' users file */
+	struct smtp_rate *smtp_rate;      /* SMTP connection and message rates */
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */

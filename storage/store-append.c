@@ -121,8 +121,7 @@ int store_append_begin_spool(struct store_user *user, const char *mailbox,
 		return sp->error;
 	if (prefix_len == 0 && !sp->synced)
 		return STORE_EINVALID;
-	uint64_t max = user->store->set.max_message_size;
-	if (max != 0 && sp->tmp.size + prefix_len > max)
+	if (sp->max_size != 0 && sp->tmp.size + prefix_len > sp->max_size)
 		return STORE_ETOOBIG;
 	int err;
 	struct store_append *app = app_new(user, mailbox, &err);

@@ -77,7 +77,7 @@ static int spool_dir_ready(struct store *s)
 	return r;
 }
 
-int store_spool_create(struct store *store, struct store_spool **spool_r)
+int store_spool_create(struct store *store, uint64_t headroom, struct store_spool **spool_r)
 {
 	*spool_r = NULL;
 	thread_assert_may_block("store_spool_create");
@@ -88,6 +88,8 @@ int store_spool_create(struct store *store, struct store_spool **spool_r)
 	}
 	struct store_spool *sp = xcalloc(1, sizeof(*sp));
 	sp->store = store;
+	if (store->set.max_message_size != 0)
+		sp->max_size = store->set.max_message_size + headroom;
 	r = maildir_tmp_create(store->spool_dir, &sp->tmp);
 	if (r != 0) {
 		log_error("store: create spool file in %s: %s", store->spool_dir, strerror(-r));
@@ -105,8 +107,7 @@ int store_spool_write(struct store_spool *sp, const void *data, size_t len)
 		return sp->error;
 	if (sp->synced)
 		return STORE_EINVALID;
-	uint64_t max = sp->store->set.max_message_size;
-	if (max != 0 && sp->tmp.size + len > max) {
+	if (sp->max_size != 0 && sp->tmp.size + len > sp->max_size) {
 		sp->error = STORE_ETOOBIG;
 		return sp->error;
 	}

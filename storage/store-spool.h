@@ -12,6 +12,7 @@ struct store_spool {
 	struct store *store;
 	struct maildir_tmp tmp;     /* <mail_dir>/.loft-spool/tmp/<base> */
 	int error;                  /* sticky write error */
+	uint64_t max_size;          /* 0 = no limit */
 	bool synced;                /* store_spool_sync succeeded */
 };
 

@@ -336,9 +336,11 @@ void store_append_commit_async(struct store_append **app, const struct store_app
  * behind by a crash is removed after 36 hours (store_create).
  * Threads: every call may block (file I/O); one thread at a time per spool. */
 struct store_spool;
-int store_spool_create(struct store *store, struct store_spool **spool_r);
-/* Append bytes. STORE_ETOOBIG past max_message_size (sticky), STORE_EIO on
- * a write failure (sticky). */
+/* headroom: bytes the spool may hold beyond max_message_size (the trace
+ * header lines delivery adds to a message that is itself within it). */
+int store_spool_create(struct store *store, uint64_t headroom, struct store_spool **spool_r);
+/* Append bytes. STORE_ETOOBIG past max_message_size + headroom (sticky),
+ * STORE_EIO on a write failure (sticky). */
 int store_spool_write(struct store_spool *spool, const void *data, size_t len);
 uint64_t store_spool_size(const struct store_spool *spool);
 /* Make the spooled bytes durable (after the last write). Concurrent syncs
@@ -358,7 +360,7 @@ void store_spool_free(struct store_spool **spool);
  * the prefix followed by the spool's bytes, a copy. Either way the file is
  * durable when this returns; commit or abort it like any append.
  * STORE_ENOTFOUND when the mailbox does not exist, STORE_ETOOBIG past
- * max_message_size. */
+ * max_message_size + the spool's headroom. */
 int store_append_begin_spool(struct store_user *user, const char *mailbox,
 			     struct store_spool *spool, const void *prefix, size_t prefix_len,
 			     struct store_append **app_r);

@@ -19,7 +19,7 @@ static bool can_mount;
 static struct store_spool *spool_of(struct fx *fx, const char *text, size_t len)
 {
 	struct store_spool *sp = NULL;
-	assert_int_equal(store_spool_create(fx->store, &sp), STORE_OK);
+	assert_int_equal(store_spool_create(fx->store, 0, &sp), STORE_OK);
 	/* in odd pieces, as a network sink writes */
 	for (size_t off = 0; off < len;) {
 		size_t n = len - off < 7 ? len - off : 7;
@@ -242,8 +242,17 @@ static void test_spool_errors(void **state)
 	assert_int_equal(spool_files(fx), 0);
 	assert_int_equal(get_status(fx, "INBOX").messages, 1);
 
+	/* headroom lets a spool pass max_message_size by that much */
+	assert_int_equal(store_spool_create(fx->store, 30, &sp), STORE_OK);
+	assert_int_equal(store_spool_write(sp, big, 100), STORE_OK);
+	assert_int_equal(store_spool_write(sp, big, 30), STORE_OK);
+	assert_int_equal(store_spool_sync(sp), STORE_OK);
+	assert_int_equal(store_append_begin_spool(fx->user, "INBOX", sp, "x", 1, &app),
+			 STORE_ETOOBIG);
+	store_spool_free(&sp);
+
 	/* the spool itself stops at max_message_size, and stays failed */
-	assert_int_equal(store_spool_create(fx->store, &sp), STORE_OK);
+	assert_int_equal(store_spool_create(fx->store, 0, &sp), STORE_OK);
 	assert_int_equal(store_spool_write(sp, big, 60), STORE_OK);
 	assert_int_equal(store_spool_write(sp, big, 60), STORE_ETOOBIG);
 	assert_int_equal(store_spool_write(sp, big, 1), STORE_ETOOBIG);
@@ -310,7 +319,7 @@ static void *group_thread(void *p)
 	struct group_arg *a = p;
 	char line[64];
 	int n = snprintf(line, sizeof(line), "Subject: %u\r\n\r\nbody\r\n", a->idx);
-	a->err = store_spool_create(a->fx->store, &a->sp);
+	a->err = store_spool_create(a->fx->store, 0, &a->sp);
 	if (a->err == 0)
 		a->err = store_spool_write(a->sp, line, (size_t)n);
 	if (a->err == 0)

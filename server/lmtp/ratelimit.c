@@ -1,0 +1,107 @@
+/* Token buckets per client network (see ratelimit.h). Tokens are kept in
+ * thousandths so a limit of a few per minute refills smoothly; a bucket
+ * starts full. */
+#include "server/lmtp/ratelimit.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "lib/xmem.h"
+
+#define SHARDS 64
+
+struct bucket {
+	struct net_addr_key key;
+	uint8_t kind;
+	bool used;
+	uint64_t milli;          /* tokens * 1000 */
+	uint64_t last_ms;
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct bucket *b;
+};
+
+struct smtp_rate {
+	struct shard shards[SHARDS];
+	unsigned per_shard;
+};
+
+struct smtp_rate *smtp_rate_create(unsigned slots)
+{
+	struct smtp_rate *r = xcalloc(1, sizeof(*r));
+	r->per_shard = slots / SHARDS + 1;
+	for (unsigned i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&r->shards[i].lock, NULL);
+		r->shards[i].b = xcalloc(r->per_shard, sizeof(struct bucket));
+	}
+	return r;
+}
+
+void smtp_rate_free(struct smtp_rate **rp)
+{
+	struct smtp_rate *r = *rp;
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	for (unsigned i = 0; i < SHARDS; i++) {
+		pthread_mutex_destroy(&r->shards[i].lock);
+		free(r->shards[i].b);
+	}
+	free(r);
+}
+
+static uint64_t key_hash(const struct net_addr_key *k, unsigned kind)
+{
+	uint64_t h = 1469598103934665603ull ^ kind;
+	const uint8_t *p = (const uint8_t *)k;
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool same(const struct bucket *b, const struct net_addr_key *key, unsigned kind)
+{
+	return b->used && b->kind == kind && net_addr_key_equal(&b->key, key);
+}
+
+bool smtp_rate_take(struct smtp_rate *r, const struct net_addr_key *key,
+		    enum smtp_rate_kind kind, unsigned per_minute, uint64_t now_ms)
+{
+	if (per_minute == 0)
+		return true;
+	struct shard *sh = &r->shards[key_hash(key, kind) % SHARDS];
+	uint64_t cap = (uint64_t)per_minute * 1000;
+	pthread_mutex_lock(&sh->lock);
+	struct bucket *b = NULL, *idle = &sh->b[0];
+	for (unsigned i = 0; i < r->per_shard && b == NULL; i++) {
+		struct bucket *c = &sh->b[i];
+		if (same(c, key, kind))
+			b = c;
+		else if (!c->used || (idle->used && c->last_ms < idle->last_ms))
+			idle = c;
+	}
+	if (b == NULL) {
+		b = idle;
+		memset(b, 0, sizeof(*b));
+		b->key = *key;
+		b->kind = (uint8_t)kind;
+		b->used = true;
+		b->milli = cap;
+		b->last_ms = now_ms;
+	}
+	/* refill: per_minute tokens per 60000 ms */
+	if (now_ms > b->last_ms) {
+		uint64_t add = (now_ms - b->last_ms) * per_minute / 60;
+		b->milli = b->milli + add > cap ? cap : b->milli + add;
+		b->last_ms = now_ms;
+	}
+	if (b->milli > cap)
+		b->milli = cap;    /* the limit was lowered by a reload */
+	bool ok = b->milli >= 1000;
+	if (ok)
+		b->milli -= 1000;
+	pthread_mutex_unlock(&sh->lock);
+	return ok;
+}
