@@ -1,6 +1,6 @@
-/* Token buckets per client network (see ratelimit.h). Tokens are kept in
- * thousandths so a limit of a few per minute refills smoothly; a bucket
- * starts full. */
+/* Token buckets per client network (see ratelimit.h). A token is 60000
+ * units, so a limit of N a minute refills exactly N units a millisecond,
+ * without rounding; a bucket starts full. */
 #include "server/lmtp/ratelimit.h"
 
 #include <pthread.h>
@@ -9,12 +9,13 @@
 #include "lib/xmem.h"
 
 #define SHARDS 64
+#define TOKEN 60000ull
 
 struct bucket {
 	struct net_addr_key key;
 	uint8_t kind;
 	bool used;
-	uint64_t milli;          /* tokens * 1000 */
+	uint64_t units;          /* tokens * TOKEN */
 	uint64_t last_ms;
 };
 
@@ -72,7 +73,7 @@ bool smtp_rate_take(struct smtp_rate *r, const struct net_addr_key *key,
 	if (per_minute == 0)
 		return true;
 	struct shard *sh = &r->shards[key_hash(key, kind) % SHARDS];
-	uint64_t cap = (uint64_t)per_minute * 1000;
+	uint64_t cap = (uint64_t)per_minute * TOKEN;
 	pthread_mutex_lock(&sh->lock);
 	struct bucket *b = NULL, *idle = &sh->b[0];
 	for (unsigned i = 0; i < r->per_shard && b == NULL; i++) {
@@ -88,20 +89,21 @@ bool smtp_rate_take(struct smtp_rate *r, const struct net_addr_key *key,
 		b->key = *key;
 		b->kind = (uint8_t)kind;
 		b->used = true;
-		b->milli = cap;
+		b->units = cap;
 		b->last_ms = now_ms;
 	}
-	/* refill: per_minute tokens per 60000 ms */
+	/* refill: per_minute tokens per 60000 ms, per_minute units per ms */
 	if (now_ms > b->last_ms) {
-		uint64_t add = (now_ms - b->last_ms) * per_minute / 60;
-		b->milli = b->milli + add > cap ? cap : b->milli + add;
+		uint64_t ms = now_ms - b->last_ms;
+		uint64_t add = ms > 60000 ? cap : ms * per_minute;
+		b->units = b->units + add > cap ? cap : b->units + add;
 		b->last_ms = now_ms;
 	}
-	if (b->milli > cap)
-		b->milli = cap;    /* the limit was lowered by a reload */
-	bool ok = b->milli >= 1000;
+	if (b->units > cap)
+		b->units = cap;    /* the limit was lowered by a reload */
+	bool ok = b->units >= TOKEN;
 	if (ok)
-		b->milli -= 1000;
+		b->units -= TOKEN;
 	pthread_mutex_unlock(&sh->lock);
 	return ok;
 }
