@@ -46,11 +46,13 @@ const char *smtp_hostname(const struct smtp_session *s)
 	return h != NULL && h[0] != '\0' ? h : "localhost";
 }
 
-/* Errors count towards the limits; 452 4.5.3 (too many recipients) is the
- * RFC's answer to a client that sends more, not an error of its own. */
+/* Errors count towards the limits: protocol errors (x.5.x: syntax,
+ * sequence, unknown commands) towards max_bad_commands in a row, every
+ * error but 452 4.5.3 (too many recipients: the RFC's answer to a client
+ * that sends more, not an error of its own) towards [smtp] max_errors. */
 static void count_reply(struct smtp_session *s, int code, const char *text)
 {
-	if (code >= 500)
+	if (code >= 500 && strlen(text) > 4 && strncmp(text + 1, ".5.", 3) == 0)
 		s->bad_in_row++;
 	else
 		s->bad_in_row = 0;
@@ -266,6 +268,9 @@ static void session_input(void *ctx)
 	}
 	while (!conn_is_closing(c) && s->state != SMTP_STATE_LOGOUT &&
 	       s->wait == SMTP_WAIT_NONE) {
+		/* replies given by a job's done count too */
+		if (over_limits(s))
+			return;
 		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT) {
 			if (!smtp_data_input(s))
 				break;
