@@ -16,7 +16,9 @@ the durability tests trace the syscalls instead and check their order:
                            commit (the meta page through data.mdb's O_DSYNC
                            descriptor) came after that directory fsync; and,
                            when reply is given (bytes), the first socket
-                           write containing it came after the commit.
+                           write containing it came after the commit (the
+                           n-th such write for the n-th message: a user's
+                           messages must be delivered one after another).
                            Returns the number of messages checked.
 """
 
@@ -58,12 +60,23 @@ def trace(path):
             r = _RESUMED.match(rest)
             if r:
                 name, more, ret = r.group(1), r.group(2), r.group(3)
+                if name == "close":
+                    continue
                 args = pending.pop((pid, name), "") + more
             else:
                 c = _CALL.match(rest)
                 if not c:
                     continue
                 name, args, ret = c.group(1), c.group(2), c.group(3)
+                if name == "close":
+                    # Forget the descriptor at the call's start: once
+                    # another thread may be given the same number, the
+                    # close's own end can be reported after that open.
+                    try:
+                        fds.pop(int(args.split(",")[0].strip()), None)
+                    except ValueError:
+                        pass
+                    continue
                 if ret is None:
                     pending[(pid, name)] = args
                     continue
@@ -81,8 +94,6 @@ def trace(path):
                     fds[ret] = (p[0], args)
             elif name == "accept4":
                 fds[ret] = ("<socket>", "")
-            elif name == "close":
-                fds.pop(fd, None)
             elif name in ("fsync", "fdatasync"):
                 events.append(Event("sync", fds.get(fd, ("?", ""))[0]))
             elif name == "syncfs":
@@ -132,10 +143,12 @@ def check_delivery(events, user_dir, reply=None):
                    if events[k].kind == "commit" and events[k].a == index]
         assert commits, "no LMDB commit of %s after fsync of %s" % (index, cur)
         if reply is not None:
+            # the user's messages come one after another: the n-th rename
+            # goes with the n-th such reply
             sends = [k for k in range(len(events))
                      if events[k].kind == "send" and reply in events[k].text.encode()]
-            assert sends, "no reply %r sent" % reply
-            assert sends[0] > commits[0], "reply %r sent before the commit: %s" % (
-                reply, events[i:sends[0] + 1])
+            assert len(sends) > checked, "no reply %r sent for %s" % (reply, e.b)
+            assert sends[checked] > commits[0], "reply %r sent before the commit: %s" % (
+                reply, events[i:sends[checked] + 1])
         checked += 1
     return checked
