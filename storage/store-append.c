@@ -123,10 +123,28 @@ int store_append_begin_spool(struct store_user *user, const char *mailbox,
 		return STORE_EINVALID;
 	if (sp->max_size != 0 && sp->tmp.size + prefix_len > sp->max_size)
 		return STORE_ETOOBIG;
-	int err;
-	struct store_append *app = app_new(user, mailbox, &err);
-	if (app == NULL)
+	/* No reconcile here (the commit's batch reconciles the mailbox before
+	 * the append runs): concurrent deliveries to one mailbox would each
+	 * see the others' renames and queue a commit of their own. The
+	 * mailbox must exist, though. */
+	char *canon = store_name_canonical(mailbox);
+	if (canon == NULL)
+		return STORE_EINVALID;
+	MDB_txn *txn;
+	int err = idx_read_begin(&user->idx, &txn);
+	if (err == 0) {
+		struct idx_mbox mb;
+		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+		idx_read_end(&user->idx, txn);
+	}
+	if (err != 0) {
+		free(canon);
 		return err;
+	}
+	struct store_append *app = xcalloc(1, sizeof(*app));
+	app->user = user;
+	app->mailbox = canon;
+	app->dir = store_mailbox_path(user, canon);
 	int r = -EXDEV;
 	if (prefix_len == 0) {
 		r = maildir_tmp_link(app->dir, &sp->tmp, &app->tmp);
@@ -247,7 +265,7 @@ static int run_append(struct wtxn *w, struct wop *op)
 	wtxn_undo_rename(w, app->tmp.path, path);
 	free(path);
 	char *cur = xasprintf("%s/cur", app->dir);
-	wtxn_fsync_dir(w, cur);
+	wtxn_fsync_dir_added(w, cur);
 	free(cur);
 	wtxn_touch(w, mb.id, app->dir, true);
 	o->uid = m.uid;

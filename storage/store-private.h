@@ -82,6 +82,10 @@ struct store_user {
 	bool scheduled;
 	struct store_user *ready_next;
 
+	/* store_user_reconcile_all succeeded since this environment was
+	 * opened (store_user_attach reconciles only when it did not) */
+	atomic_bool reconciled;
+
 	/* completion of ops */
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;

@@ -114,6 +114,12 @@ void store_destroy(struct store **store);
  * reconciles the Maildir with the index (files added or removed by other
  * programs). Opens of the same user share one environment. */
 int store_user_open(struct store *store, const char *user, struct store_user **user_r);
+/* store_user_open for deliveries: the whole reconcile runs only the first
+ * time this process opens the user's environment (while it stays cached,
+ * other programs' changes reach the index through the change watcher, and
+ * each append reconciles the mailbox it goes to inside its own commit).
+ * Many concurrent deliveries to one user so cost no extra commits. */
+int store_user_attach(struct store *store, const char *user, struct store_user **user_r);
 void store_user_close(struct store_user **user);
 const char *store_user_name(const struct store_user *user);
 /* The user's directory (for tools and tests; front ends must not use it). */

@@ -80,7 +80,7 @@ int delivery_quota_check(struct store *store, const char *user,
 			 const struct userdb_fields *fields, uint64_t size)
 {
 	struct store_user *u = NULL;
-	int err = store_user_open(store, user, &u);
+	int err = store_user_attach(store, user, &u);
 	if (err != STORE_OK)
 		return err;
 	apply_quota(u, fields);
@@ -134,7 +134,7 @@ static bool same_target(const struct delivery_rcpt *a, const struct delivery_rcp
 static int begin(struct delivery_msg *m, struct run_slot *slot, struct store_append **app_r)
 {
 	struct delivery_rcpt *r = slot->rcpt;
-	int err = store_user_open(m->store, r->user, &slot->user);
+	int err = store_user_attach(m->store, r->user, &slot->user);
 	if (err != STORE_OK)
 		return err;
 	apply_quota(slot->user, r->fields);

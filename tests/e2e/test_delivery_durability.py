@@ -5,8 +5,8 @@ group commits carry several messages) and one message goes to two users.
 For every message renamed into a user's cur/ (strace_util.check_delivery):
 its bytes were synced (the spool's fdatasync, or one syncfs for a group)
 after they were last written and before the rename, cur/ was fsynced
-after it, the user's LMDB commit followed that, and the client's
-"250 2.0.0 <user@...>" left the server only after the commit. Both ways of
+after it, the user's LMDB commit came after the rename too, and the
+client's "250 2.0.0 <user@...>" left the server only after both. Both ways of
 syncing spools (spool_sync = group and file) are checked."""
 
 import os

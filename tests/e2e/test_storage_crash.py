@@ -210,9 +210,11 @@ def test_append_is_durable_before_ack(tmp_path):
     durability syscalls of one `loft deliver`, traced with strace. The
     message's bytes are synced (its spool file, of which the mailbox file is
     a hard link) before it is renamed into cur/, cur/ is fsynced after the
-    rename, and only then is the LMDB commit written (the meta page through
-    data.mdb's O_DSYNC descriptor) -- all before exit 0. The server's own
-    deliveries are traced the same way in test_delivery_durability.py."""
+    rename, and the LMDB commit (the meta page through data.mdb's O_DSYNC
+    descriptor) comes after the rename (alongside that fsync: an append's
+    batch overlaps them) -- all before exit 0. The server's own deliveries
+    are traced the same way, up to their 250 replies, in
+    test_delivery_durability.py."""
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace not installed")
