@@ -47,6 +47,8 @@ static int reader_sink(void *ctx, const char *data, size_t len)
 		return 0;
 	if (tx->overflow_len + len > OVERFLOW_MAX)
 		return LOFT_EIO;   /* cannot happen: FEED_MAX bounds the output */
+	if (tx->overflow == NULL)
+		tx->overflow = xmalloc(OVERFLOW_MAX);   /* rarely: see smtp_data_input */
 	memcpy(tx->overflow + tx->overflow_len, data, len);
 	tx->overflow_len += len;
 	return 0;
@@ -94,7 +96,6 @@ static void start_message(struct smtp_session *s)
 	tx->sink = sess_sink_create(&s->core, smtp_services(s)->storage_pool, SINK_CHUNK,
 				    sink_write, tx->msg);
 	sess_sink_on_space(tx->sink, sink_has_room, s);
-	tx->overflow = xmalloc(OVERFLOW_MAX);
 	struct data_reader_limits lim;
 	data_reader_limits_from_config(cfg, tx->declared_size, &lim);
 	data_reader_init(&tx->reader, &lim, reader_sink, s);
@@ -382,8 +383,13 @@ bool smtp_data_input(struct smtp_session *s)
 	const char *data;
 	size_t len, consumed;
 	conn_input(s->conn, &data, &len);
-	enum data_result r = data_reader_feed(&tx->reader, data, len < FEED_MAX ? len : FEED_MAX,
-					      &consumed);
+	/* what the sink can take as it is (output is at most twice the
+	 * input, plus a held-back ".\r"): the overflow is for the odd case */
+	size_t room = sess_sink_room(tx->sink);
+	size_t give = len < FEED_MAX ? len : FEED_MAX;
+	if (room > 64 && room / 2 - 8 < give)
+		give = room / 2 - 8;
+	enum data_result r = data_reader_feed(&tx->reader, data, give, &consumed);
 	conn_consume(s->conn, consumed);
 	if (r == DATA_NEED_MORE)
 		return consumed > 0;
