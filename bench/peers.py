@@ -86,11 +86,13 @@ class Peer:
         self.stop()
 
 
-def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), cert=None, hashes=None):
+def start_loft(loft_bin, d, workers=1, users=(("bench", "secret"),), cert=None, hashes=None,
+               extra="", log_level="warn"):
     """cert: (cert, key) paths; default a new ECDSA P-256 certificate.
     hashes: {user: "{SCHEME}..."} stored as given (users then only names
     the passwords for the callers); without it `loft user add` hashes each
-    password with Loft's default scheme."""
+    password with Loft's default scheme. extra: configuration text
+    appended to the file (more sections)."""
     os.makedirs(d, exist_ok=True)
     cert, key = cert or make_cert(d)
     ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp")}
@@ -112,7 +114,7 @@ max_connections = 200000
 max_connections_per_ip = 200000
 preauth_timeout = 10m
 [log]
-level = warn
+level = {log_level}
 """)
         for name, tls in (("imap", "starttls"), ("imaps", "implicit"),
                           ("pop3", "starttls"), ("pop3s", "implicit"),
@@ -121,6 +123,7 @@ level = warn
             proto = {"imap": "imap", "pop3": "pop3", "lmtp": "lmtp"}[proto]
             f.write(f"[listener {name}]\nprotocol = {proto}\naddress = 127.0.0.1\n"
                     f"port = {ports[name]}\ntls = {tls}\n")
+        f.write(extra)
     if hashes:
         with open(os.path.join(d, "users"), "w") as f:
             for user, _pw in users:
@@ -137,11 +140,12 @@ level = warn
     return Peer("loft", proc, ports, log)
 
 
-def start_dovecot(d, users=(("bench", "secret"),), cert=None, hashes=None):
+def start_dovecot(d, users=(("bench", "secret"),), cert=None, hashes=None, extra=""):
     """Dovecot in its documented high-performance login mode
     (service_count = 0, one login process per core). cert: (cert, key)
     paths; default a new ECDSA P-256 certificate. hashes: {user:
-    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords."""
+    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords. extra:
+    settings appended to dovecot.conf (e.g. "mail_fsync = always")."""
     bu = ensure_bench_user()
     os.makedirs(d, exist_ok=True)
     cert, key = cert or make_cert(d)
@@ -212,6 +216,7 @@ service lmtp {{
 default_client_limit = 100000
 default_process_limit = 100000
 """)
+        f.write(extra)
     log = open(os.path.join(d, "dovecot.out"), "wb")
     proc = subprocess.Popen(["dovecot", "-F", "-c", conf], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)

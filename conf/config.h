@@ -32,6 +32,10 @@ enum conf_spam_handling {
 };
 /* Where UIDLs a previous server gave come from (migrations). */
 enum conf_uidl_import { CONF_UIDL_IMPORT_NONE, CONF_UIDL_IMPORT_DOVECOT };
+/* [delivery] delivered_to: a Delivered-To: header only when the message has
+ * one recipient (every recipient then shares one file), or always (a copy
+ * per recipient). */
+enum conf_delivered_to { CONF_DELIVERED_TO_SINGLE, CONF_DELIVERED_TO_ALWAYS };
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -51,6 +55,10 @@ struct conf_listener {
 	uint16_t port;
 	enum conf_proto protocol;
 	enum conf_tls_mode tls;
+	char *socket;             /* UNIX socket path instead of address/port */
+	unsigned socket_mode;     /* its permissions (octal in the file) */
+	char *socket_owner;       /* user name to chown it to; NULL: unchanged */
+	char *socket_group;       /* group name to chown it to; NULL: unchanged */
 	struct conf_origin origin;   /* the [listener NAME] line */
 	struct conf_origin origins[CONF_SECTION_KEYS_MAX]; /* per listener row */
 };
@@ -191,6 +199,28 @@ struct loft_config {
 	unsigned spam_learn_queue;           /* messages waiting, at most */
 	unsigned spam_learn_retries;
 	unsigned spam_learn_backoff_ms;      /* first retry; doubles */
+	int spool_sync;           /* enum store_spool_sync */
+
+	/* [delivery] (LMTP, SMTP and loft deliver) */
+	char *recipient_delimiter;         /* characters between user and detail */
+	bool plus_addressing;              /* user+detail -> folder detail */
+	char *postmaster_user;             /* who gets postmaster mail */
+	int delivered_to;                  /* enum conf_delivered_to */
+	bool quota_full_tempfail;          /* over quota: 452 4.2.2 (not 552) */
+	unsigned max_recipients;           /* RCPTs per message */
+	unsigned command_timeout_ms;       /* awaiting a command (RFC 5321 4.5.3.2.7) */
+	unsigned data_timeout_ms;          /* awaiting message data */
+
+	/* [smtp] (the SMTP delivery listener only) */
+	unsigned smtp_greeting_delay_ms;   /* early talkers are refused */
+	unsigned smtp_max_errors;          /* per session */
+	bool smtp_require_auth;
+	bool smtp_auth_without_tls;
+	unsigned smtp_connection_rate;     /* per client network per minute; 0 = no limit */
+	unsigned smtp_message_rate;        /* per client network per minute; 0 = no limit */
+	char *smtp_dsn_relay_host;         /* NULL: DSN not offered */
+	unsigned smtp_dsn_relay_port;
+	unsigned smtp_dsn_timeout_ms;
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -20,6 +20,9 @@ packages=(
 	strace dovecot-core util-linux
 	# tests/e2e/test_spam.py and bench/spam.py run a real rspamd on loopback
 	rspamd
+	# delivery tests: swaks (with TLS for STARTTLS/AUTH runs) and a private
+	# Postfix instance relaying into Loft over LMTP (test_postfix.py)
+	swaks libnet-ssleay-perl libio-socket-ssl-perl postfix
 )
 
 for arg in "$@"; do
@@ -60,6 +63,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "install-deps: installing ${missing[*]}"
+# Postfix is only run by the tests, from their own configuration: install
+# it unconfigured ("No configuration") so no system instance is set up.
+if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		"${as_root[@]}" debconf-set-selections
+fi
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends "${missing[@]}" </dev/null

@@ -138,6 +138,8 @@ static void bind_addr_of(const char *text, struct bind_addr *a)
 static bool binds_collide(const struct conf_listener *x, const struct conf_listener *y)
 {
 	struct bind_addr a, b;
+	if (x->socket != NULL || y->socket != NULL)
+		return x->socket != NULL && y->socket != NULL && strcmp(x->socket, y->socket) == 0;
 	if (x->port != y->port)
 		return false;
 	bind_addr_of(x->address, &a);
@@ -164,6 +166,18 @@ static void check_listeners(const struct loft_config *cfg, char **errs)
 		}
 		size_t tls_k = (size_t)(conf_setting_find(sec, "tls") - sec->rows);
 		size_t port_k = (size_t)(conf_setting_find(sec, "port") - sec->rows);
+		size_t sock_k = (size_t)(conf_setting_find(sec, "socket") - sec->rows);
+		if (l->socket == NULL && l->origins[port_k].file == NULL) {
+			conf_fail_more(cfg, &l->origin, errs, "[listener %s] has no port; add "
+				       "e.g. 'port = 143', or 'socket = /run/loft/lmtp' for a "
+				       "UNIX socket", l->name);
+			complete = false;
+		} else if (l->socket != NULL && l->origins[port_k].file != NULL) {
+			conf_fail_more(cfg, &l->origins[sock_k], errs, "[listener %s] has both "
+				       "socket and port; a listener is a UNIX socket or a TCP "
+				       "port, remove one", l->name);
+			complete = false;
+		}
 		if (l->tls != CONF_TLS_NONE &&
 		    (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL))
 			conf_fail_more(cfg, &l->origins[tls_k], errs,
@@ -175,10 +189,17 @@ static void check_listeners(const struct loft_config *cfg, char **errs)
 			if (!binds_collide(l, o))
 				continue;
 			char *at = conf_origin_text(cfg, &o->origin);
-			conf_fail_more(cfg, &l->origins[port_k], errs,
-				"[listener %s] binds %s port %u, which [listener %s] (at %s) "
-				"already binds as %s; use another port or address", l->name,
-				l->address, (unsigned)l->port, o->name, at, o->address);
+			if (l->socket != NULL)
+				conf_fail_more(cfg, &l->origins[sock_k], errs,
+					"[listener %s] uses socket %s, which [listener %s] (at "
+					"%s) already uses; give each its own path", l->name,
+					l->socket, o->name, at);
+			else
+				conf_fail_more(cfg, &l->origins[port_k], errs,
+					"[listener %s] binds %s port %u, which [listener %s] (at "
+					"%s) already binds as %s; use another port or address",
+					l->name, l->address, (unsigned)l->port, o->name, at,
+					o->address);
 			free(at);
 			break;
 		}

@@ -141,6 +141,19 @@ static const struct conf_enum_name spam_mark_names[] = {
 	{ NULL, 0 },
 };
 
+/* enum store_spool_sync (storage/store.h) */
+static const struct conf_enum_name spool_sync_names[] = {
+	{ "file", 0 },
+	{ "group", 1 },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name delivered_to_names[] = {
+	{ "single", CONF_DELIVERED_TO_SINGLE },
+	{ "always", CONF_DELIVERED_TO_ALWAYS },
+	{ NULL, 0 },
+};
+
 #define R CONF_F_RELOAD
 
 const struct conf_setting conf_settings[] = {
@@ -311,6 +324,9 @@ const struct conf_setting conf_settings[] = {
 	  "Drafts \\Drafts, Sent \\Sent, Trash \\Trash, Junk \\Junk, Archive \\Archive", NULL,
 	  0, 0, NULL, R, NULL,
 	  "Mailboxes made and subscribed at a user's first login; empty = none." },
+	{ "storage", "spool_sync", CONF_T_ENUM, MAIN(spool_sync), "group", NULL, 0, 0,
+	  spool_sync_names, 0, NULL,
+	  "Delivered messages made durable: group (one syncfs a batch) or file." },
 
 	/* [auth] */
 	{ "auth", "password_scheme", CONF_T_ENUM, MAIN(password_scheme), "ARGON2ID", NULL,
@@ -486,6 +502,60 @@ const struct conf_setting conf_settings[] = {
 	{ "spam", "learn_backoff", CONF_T_DURATION, MAIN(spam_learn_backoff_ms), "2s", NULL,
 	  10, MS_H, NULL, 0, NULL,
 	  "Wait before the first retry of a learn; doubles each time." },
+	/* [delivery] */
+	{ "delivery", "recipient_delimiter", CONF_T_STRING, MAIN(recipient_delimiter), "+",
+	  NULL, 0, 0, NULL, R, NULL,
+	  "Characters that separate user and detail in user+detail@domain." },
+	{ "delivery", "plus_addressing", CONF_T_BOOL, MAIN(plus_addressing), "yes", NULL, 0, 0,
+	  NULL, R, NULL,
+	  "Deliver user+detail to the folder detail when it exists, else INBOX." },
+	{ "delivery", "postmaster", CONF_T_STRING, MAIN(postmaster_user), "postmaster", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Local user who gets mail for postmaster (RFC 5321 4.5.1)." },
+	{ "delivery", "delivered_to", CONF_T_ENUM, MAIN(delivered_to), "single", NULL, 0, 0,
+	  delivered_to_names, R, NULL,
+	  "Delivered-To: single (one recipient only: files shared) or always." },
+	{ "delivery", "quota_full_tempfail", CONF_T_BOOL, MAIN(quota_full_tempfail), "no", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Over quota: 452 4.2.2 (the sender retries) instead of 552 5.2.2." },
+	{ "delivery", "max_recipients", CONF_T_UINT, MAIN(max_recipients), "1000", NULL,
+	  1, 100000, NULL, R, NULL,
+	  "Recipients accepted per message; RFC 5321 asks for at least 100." },
+	{ "delivery", "command_timeout", CONF_T_DURATION, MAIN(command_timeout_ms), "5m", NULL,
+	  100, MS_H, NULL, R, NULL,
+	  "Wait for the next LMTP/SMTP command (RFC 5321 4.5.3.2.7: 5m or more)." },
+	{ "delivery", "data_timeout", CONF_T_DURATION, MAIN(data_timeout_ms), "5m", NULL,
+	  100, MS_H, NULL, R, NULL,
+	  "Wait for more of a message during DATA or BDAT." },
+
+	/* [smtp] */
+	{ "smtp", "greeting_delay", CONF_T_DURATION, MAIN(smtp_greeting_delay_ms), "1s", NULL,
+	  0, MS_M, NULL, R, NULL,
+	  "Wait before the greeting; a client talking first is refused (0 = off)." },
+	{ "smtp", "max_errors", CONF_T_UINT, MAIN(smtp_max_errors), "20", NULL, 1, 100000,
+	  NULL, R, NULL,
+	  "Error replies in one session after which it is closed." },
+	{ "smtp", "require_auth", CONF_T_BOOL, MAIN(smtp_require_auth), "no", NULL, 0, 0,
+	  NULL, R, NULL,
+	  "Accept mail only from clients that logged in with AUTH." },
+	{ "smtp", "auth_without_tls", CONF_T_BOOL, MAIN(smtp_auth_without_tls), "no", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Offer AUTH before TLS too (plaintext_auth still rules PLAIN and LOGIN)." },
+	{ "smtp", "connection_rate", CONF_T_UINT, MAIN(smtp_connection_rate), "600", NULL,
+	  0, 1000000, NULL, R, NULL,
+	  "Connections per minute from one client network; 0 = no limit." },
+	{ "smtp", "message_rate", CONF_T_UINT, MAIN(smtp_message_rate), "600", NULL,
+	  0, 1000000, NULL, R, NULL,
+	  "Messages per minute from one client network; 0 = no limit." },
+	{ "smtp", "dsn_relay_host", CONF_T_HOSTNAME, MAIN(smtp_dsn_relay_host), NULL,
+	  "unset (DSN not offered)", 0, 0, NULL, R, "127.0.0.1",
+	  "SMTP host that takes the delivery notifications (DSN) Loft sends." },
+	{ "smtp", "dsn_relay_port", CONF_T_UINT, MAIN(smtp_dsn_relay_port), "25", NULL,
+	  1, 65535, NULL, R, NULL,
+	  "Port of dsn_relay_host." },
+	{ "smtp", "dsn_timeout", CONF_T_DURATION, MAIN(smtp_dsn_timeout_ms), "30s", NULL,
+	  100, 10 * MS_M, NULL, R, NULL,
+	  "Time for each step of handing a notification to dsn_relay_host." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -496,12 +566,24 @@ static const struct conf_setting listener_rows[] = {
 	{ "listener", "address", CONF_T_ADDRESS, LSTN(address), "127.0.0.1", NULL, 0, 0,
 	  NULL, 0, NULL,
 	  "IPv4 or IPv6 address to bind, without brackets; 0.0.0.0 or :: for all." },
-	{ "listener", "port", CONF_T_UINT, LSTN(port), NULL, "none, required", 1, 65535,
-	  NULL, CONF_F_REQUIRED, "143",
+	{ "listener", "port", CONF_T_UINT, LSTN(port), NULL, "none, required without socket",
+	  1, 65535, NULL, 0, "143",
 	  "TCP port." },
 	{ "listener", "tls", CONF_T_ENUM, LSTN(tls), "none", NULL, 0, 0, tls_mode_names,
 	  0, NULL,
 	  "none, starttls (STARTTLS/STLS) or implicit (TLS from the first byte)." },
+	{ "listener", "socket", CONF_T_PATH, LSTN(socket), NULL, "unset (TCP)", 0, 0, NULL, 0,
+	  "/run/loft/lmtp",
+	  "UNIX socket to listen on instead of address and port (e.g. Postfix)." },
+	{ "listener", "socket_mode", CONF_T_MODE, LSTN(socket_mode), "0660", NULL, 0, 07777,
+	  NULL, 0, NULL,
+	  "Permissions of the UNIX socket." },
+	{ "listener", "socket_owner", CONF_T_STRING, LSTN(socket_owner), NULL,
+	  "unset (the server's user)", 0, 0, NULL, 0, "postfix",
+	  "User that owns the UNIX socket (needs root to change)." },
+	{ "listener", "socket_group", CONF_T_STRING, LSTN(socket_group), NULL,
+	  "unset (the server's group)", 0, 0, NULL, 0, "postfix",
+	  "Group of the UNIX socket." },
 };
 
 static const struct conf_setting cert_rows[] = {
@@ -531,17 +613,23 @@ const struct conf_section conf_sections[] = {
 	  "Bounds on connections, input sizes, command shapes and idle times." },
 	{ "log", false, conf_settings + 41, 2,
 	  "Log verbosity and destination." },
-	{ "storage", false, conf_settings + 43, 9,
+	{ "storage", false, conf_settings + 43, 10,
 	  "Quotas, the mail index and the mailboxes new users get." },
-	{ "auth", false, conf_settings + 52, 23,
+	{ "auth", false, conf_settings + 53, 23,
 	  "Password hashing, stored credentials, SASL mechanisms, app passwords, "
 	  "login state and the throttling of failed logins." },
-	{ "pop3", false, conf_settings + 75, 9,
+	{ "pop3", false, conf_settings + 76, 9,
 	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
-	{ "spam", false, conf_settings + 84, 25,
+	{ "spam", false, conf_settings + 85, 25,
 	  "Spam verdicts from rspamd at delivery and learning from the Junk mailbox "
 	  "(docs/PROTOCOLS.md \"Spam filtering\"). Loft talks to rspamd only, at "
 	  "the configured literal address or socket." },
+	{ "delivery", false, conf_settings + 110, 8,
+	  "Mail delivery over LMTP and SMTP and by `loft deliver`: recipients, "
+	  "plus-addressing, trace headers, quota replies and timeouts." },
+	{ "smtp", false, conf_settings + 118, 9,
+	  "The SMTP delivery listener (mail from the internet for local_domains): "
+	  "early talkers, error and rate limits, AUTH and delivery notifications." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

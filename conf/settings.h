@@ -25,6 +25,7 @@ enum conf_type {
 			  * (case-insensitive); stored as a bit mask of
 			  * (1u << value) */
 	CONF_T_MAILBOXES, /* "Name \\Use, Name" list (conf/mailboxes.h) */
+	CONF_T_MODE,     /* octal file permission mode, 0..07777 */
 };
 
 struct conf_enum_name {

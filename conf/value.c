@@ -86,6 +86,22 @@ int conf_parse_duration(const char *s, uint64_t *ms_r)
 	return mul_checked(v, mul, ms_r);
 }
 
+int conf_parse_mode(const char *s, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	if (*s == '\0' || strlen(s) > 5)
+		return LOFT_EINVAL;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7')
+			return LOFT_EINVAL;
+		v = v * 8 + (uint64_t)(*p - '0');
+	}
+	if (v > 07777)
+		return LOFT_EINVAL;
+	*v_r = v;
+	return 0;
+}
+
 int conf_parse_bool(const char *s, bool *v_r)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
@@ -232,6 +248,7 @@ const char *conf_type_name(enum conf_type type)
 	case CONF_T_CIPHERS: return "cipher list";
 	case CONF_T_WORDS: return "word list";
 	case CONF_T_MAILBOXES: return "mailbox list";
+	case CONF_T_MODE: return "file mode";
 	}
 	return "?";
 }
@@ -258,6 +275,7 @@ const char *conf_type_help(const struct conf_setting *row)
 	case CONF_T_DOMAINS: return "domain names separated by spaces (e.g. example.org example.net)";
 	case CONF_T_CIPHERS: return "an OpenSSL cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20";
 	case CONF_T_WORDS: return "one or more of the listed words, separated by spaces";
+	case CONF_T_MODE: return "an octal permission mode such as 0660";
 	case CONF_T_MAILBOXES:
 		return "mailbox names separated by commas, each with an optional special-use "
 		       "attribute (e.g. Drafts \\Drafts, Sent \\Sent, Lists/Work)";
@@ -361,7 +379,9 @@ static int set_number(const struct conf_setting *row, void *base, const char *te
 		set_uint(row, base, 0);
 		return 0;
 	}
-	if (row->type == CONF_T_SIZE)
+	if (row->type == CONF_T_MODE)
+		r = conf_parse_mode(text, &v);
+	else if (row->type == CONF_T_SIZE)
 		r = conf_parse_size(text, &v);
 	else if (row->type == CONF_T_DURATION)
 		r = conf_parse_duration(text, &v);
@@ -451,6 +471,7 @@ int conf_value_set(const struct conf_setting *row, void *base, const char *text,
 	case CONF_T_UINT:
 	case CONF_T_SIZE:
 	case CONF_T_DURATION:
+	case CONF_T_MODE:
 		return set_number(row, base, text, why_r);
 	case CONF_T_ENUM:
 		return set_enum(row, base, text, why_r);
@@ -567,6 +588,8 @@ char *conf_value_format(const struct conf_setting *row, const void *base)
 		}
 		return out;
 	}
+	case CONF_T_MODE:
+		return xasprintf("%04llo", (unsigned long long)v);
 	case CONF_T_UINT:
 		if ((row->flags & CONF_F_AUTO) && v == 0)
 			return xstrdup("auto");

@@ -18,6 +18,8 @@ int conf_parse_uint(const char *s, uint64_t *v_r);
 int conf_parse_size(const char *s, uint64_t *v_r);        /* "50M" -> bytes */
 int conf_parse_duration(const char *s, uint64_t *ms_r);   /* "30m" -> ms */
 int conf_parse_bool(const char *s, bool *v_r);
+/* An octal file mode, 0 to 07777 ("0660", "660"). */
+int conf_parse_mode(const char *s, uint64_t *v_r);
 int conf_parse_address(const char *s);                    /* IP literal */
 int conf_parse_hostname(const char *s, bool wildcard);
 

@@ -6,12 +6,18 @@
 #include <stdlib.h>
 
 #include "auth/auth.h"
+#include "lib/log.h"
 #include "lib/xmem.h"
 #include "server/auth-config.h"
 #include "server/engine/pool.h"
+#include "server/lmtp/ratelimit.h"
 #include "server/spam/learn.h"
 #include "server/store-config.h"
+#include "storage/store-debug.h"
 #include "storage/store.h"
+
+/* Client networks whose SMTP rates are tracked at once (32 bytes each). */
+#define SMTP_RATE_SLOTS 65536
 
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r)
 {
@@ -35,6 +41,7 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		services_close(&svc);
 		return -1;
 	}
+	svc->smtp_rate = smtp_rate_create(SMTP_RATE_SLOTS);
 	svc->storage_pool = work_pool_create("storage", cfg->storage_threads);
 	svc->hash_pool = work_pool_create("hash", cfg->hash_threads);
 	if (svc->storage_pool == NULL || svc->hash_pool == NULL) {
@@ -66,7 +73,20 @@ void services_close(struct loft_services **svcp)
 	spam_learner_stop(&svc->spam_learner);
 	work_pool_destroy(&svc->storage_pool);
 	work_pool_destroy(&svc->hash_pool);
+	if (svc->store != NULL) {
+		/* what group commit achieved, for operators and benchmarks */
+		uint64_t commits = store_debug_commit_count(svc->store);
+		uint64_t ops = store_debug_op_count(svc->store);
+		uint64_t syncs = store_debug_spool_sync_count(svc->store);
+		uint64_t spools = store_debug_spool_file_count(svc->store);
+		log_info("store totals: durable_commits=%llu write_ops=%llu ops_per_commit=%.2f "
+			 "spool_syncs=%llu spools=%llu spools_per_sync=%.2f",
+			 (unsigned long long)commits, (unsigned long long)ops,
+			 commits ? (double)ops / (double)commits : 0.0, (unsigned long long)syncs,
+			 (unsigned long long)spools, syncs ? (double)spools / (double)syncs : 0.0);
+	}
 	auth_free(&svc->auth);
+	smtp_rate_free(&svc->smtp_rate);
 	store_destroy(&svc->store);
 	free(svc);
 }

@@ -1,7 +1,8 @@
 /* What sessions use besides their connection: the mail store, the
  * authentication service (users file, app passwords, login state,
  * throttling), the work pools that run blocking calls off the event loops
- * and the network server (to post to another session). server.c creates one
+ * the SMTP rate limits and the network server (to post to another
+ * session). server.c creates one
  * set at start and destroys it after the last worker loop has stopped;
  * sessions reach it through conn_services() and only read these pointers.
  * Front ends log users in through server/engine/login.h, which uses the
@@ -16,10 +17,12 @@ struct auth;
 struct work_pool;
 struct net_server;
 struct spam_learner;
+struct smtp_rate;
 
 struct loft_services {
 	struct store *store;
 	struct auth *auth;                /* the server's one auth service */
+	struct smtp_rate *smtp_rate;      /* SMTP connection and message rates */
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */

@@ -27,6 +27,7 @@ void store_config_settings(const struct loft_config *cfg, bool watch_external,
 	set_r->quota_bytes = cfg->quota_bytes;
 	set_r->quota_messages = cfg->quota_messages;
 	set_r->max_message_size = cfg->max_literal_size;
+	set_r->spool_sync = (enum store_spool_sync)cfg->spool_sync;
 	set_r->watch_external = watch_external;
 	store_config_msg_limits(cfg, &set_r->msg_limits);
 }

@@ -444,7 +444,11 @@ uint64_t maildir_crlf_size(const void *data, size_t len, bool *last_was_cr)
 	return size;
 }
 
-int maildir_tmp_create(const char *dir, struct maildir_tmp *tmp)
+/* Make <dir>/tmp/<new base> with make(tmp) (0 or -errno), trying another
+ * base while the name exists. */
+static int tmp_new(const char *dir, struct maildir_tmp *tmp, int (*make)(struct maildir_tmp *tmp,
+									   const char *src),
+		   const char *src)
 {
 	memset(tmp, 0, sizeof(*tmp));
 	tmp->fd = -1;
@@ -455,17 +459,42 @@ int maildir_tmp_create(const char *dir, struct maildir_tmp *tmp)
 			tmp->path[0] = '\0';
 			return -ENAMETOOLONG;
 		}
-		tmp->fd = open(tmp->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (tmp->fd >= 0)
-			return 0;
-		if (errno != EEXIST) {
-			int err = -errno;
-			tmp->path[0] = '\0';
-			return err;
+		int r = make(tmp, src);
+		if (r != -EEXIST) {
+			if (r != 0)
+				tmp->path[0] = '\0';
+			return r;
 		}
 	}
 	tmp->path[0] = '\0';
 	return -EEXIST;
+}
+
+static int tmp_open(struct maildir_tmp *tmp, const char *src)
+{
+	(void)src;
+	tmp->fd = open(tmp->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return tmp->fd >= 0 ? 0 : -errno;
+}
+
+static int tmp_link(struct maildir_tmp *tmp, const char *src)
+{
+	return link(src, tmp->path) == 0 ? 0 : -errno;
+}
+
+int maildir_tmp_create(const char *dir, struct maildir_tmp *tmp)
+{
+	return tmp_new(dir, tmp, tmp_open, NULL);
+}
+
+int maildir_tmp_link(const char *dir, const struct maildir_tmp *src, struct maildir_tmp *tmp)
+{
+	int r = tmp_new(dir, tmp, tmp_link, src->path);
+	if (r == 0) {
+		tmp->size = src->size;
+		tmp->vsize = src->vsize;
+	}
+	return r;
 }
 
 int maildir_tmp_write(struct maildir_tmp *tmp, const void *data, size_t len)

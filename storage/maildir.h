@@ -67,6 +67,9 @@ struct maildir_tmp {
 	bool last_was_cr;       /* vsize state across chunk boundaries */
 };
 int maildir_tmp_create(const char *dir, struct maildir_tmp *tmp);
+/* A hard link to the file src wrote, as <dir>/tmp/<new base> (fd -1,
+ * sizes copied). Returns 0 or -errno (EXDEV: another file system). */
+int maildir_tmp_link(const char *dir, const struct maildir_tmp *src, struct maildir_tmp *tmp);
 /* Write all of data (retrying short writes). Returns 0 or -errno (ENOSPC…). */
 int maildir_tmp_write(struct maildir_tmp *tmp, const void *data, size_t len);
 /* fsync and close the file (it stays in tmp/). Returns 0 or -errno. */

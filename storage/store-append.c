@@ -1,14 +1,20 @@
 /* Streamed append: the message is written to <mailbox>/tmp/<base> on the
  * caller's thread and fsynced there; the commit op assigns the UID, inserts
  * the record and renames the file into cur/ inside a group-committed write
- * transaction (see writer.c for the crash-safety order). The bytes are
- * parsed as they stream through (storage/message/), and the parse result
- * is stored in the same commit, so no FETCH ever reads the file again for
- * its structure. */
+ * transaction (see writer.c for the crash-safety order). The bytes of a
+ * streamed append are parsed as they pass (storage/message/), and the
+ * parse result is stored in the same commit, so no FETCH ever reads the
+ * file again for its structure. An append of a spooled message
+ * (store_append_begin_spool) starts with its file already in tmp/ and
+ * durable: a hard link to the spool, or a fsynced copy; its caller brings
+ * the parse result (store_append_meta.cache), parsed once for all
+ * recipients as the spool was written. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xmem.h"
@@ -17,6 +23,7 @@
 #include "storage/store-keywords.h"
 #include "storage/store-private.h"
 #include "storage/store-quota.h"
+#include "storage/store-spool.h"
 #include "storage/writer.h"
 #include "lib/thread-role.h"
 
@@ -30,16 +37,119 @@ struct store_append {
 	size_t blob_len;
 	struct store_append_meta meta; /* the caller's meta with our blob */
 	int error;              /* sticky */
+	bool synced;            /* tmp is durable and closed (from a spool) */
 };
+
+/* A new append to mailbox (its tmp file not made yet), or NULL with the
+ * error in *err_r. */
+static struct store_append *app_new(struct store_user *user, const char *mailbox, int *err_r)
+{
+	char *canon = store_name_canonical(mailbox);
+	if (canon == NULL) {
+		*err_r = STORE_EINVALID;
+		return NULL;
+	}
+	*err_r = store_mailbox_sync(user, canon);
+	if (*err_r != 0) {
+		free(canon);
+		return NULL;
+	}
+	struct store_append *app = xcalloc(1, sizeof(*app));
+	app->user = user;
+	app->mailbox = canon;
+	app->dir = store_mailbox_path(user, canon);
+	return app;
+}
+
+/* Finish app_new: r is how making the tmp file went (0 or -errno). */
+static int app_started(struct store_append *app, int r, struct store_append **app_r)
+{
+	if (r != 0) {
+		if (r != -ENOENT)
+			log_error("store: create tmp file in %s: %s", app->dir, strerror(-r));
+		free(app->dir);
+		free(app->mailbox);
+		free(app);
+		return r == -ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	}
+	store_user_ref(app->user);
+	*app_r = app;
+	return 0;
+}
 
 int store_append_begin(struct store_user *user, const char *mailbox, struct store_append **app_r)
 {
 	*app_r = NULL;
 	thread_assert_may_block("store_append_begin");
+	int err;
+	struct store_append *app = app_new(user, mailbox, &err);
+	if (app == NULL)
+		return err;
+	err = app_started(app, maildir_tmp_create(app->dir, &app->tmp), app_r);
+	if (err == 0)
+		(*app_r)->parser = msg_parser_new(&user->store->set.msg_limits);
+	return err;
+}
+
+/* Write prefix and the spool's bytes into a new tmp file and fsync it. */
+static int copy_spool(struct store_spool *sp, const char *dir, const void *prefix,
+		      size_t prefix_len, struct maildir_tmp *tmp)
+{
+	int r = maildir_tmp_create(dir, tmp);
+	if (r != 0)
+		return r;
+	if (prefix_len > 0)
+		r = maildir_tmp_write(tmp, prefix, prefix_len);
+	int in = r == 0 ? open(sp->tmp.path, O_RDONLY | O_CLOEXEC) : -1;
+	if (r == 0 && in < 0)
+		r = -errno;
+	char *buf = in >= 0 ? xmalloc(65536) : NULL;
+	while (r == 0) {
+		ssize_t n = read(in, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		r = maildir_tmp_write(tmp, buf, (size_t)n);
+	}
+	free(buf);
+	if (in >= 0)
+		close(in);
+	if (r == 0)
+		r = maildir_tmp_finish(tmp);
+	if (r != 0)
+		maildir_tmp_discard(tmp);
+	return r;
+}
+
+int store_append_begin_spool(struct store_user *user, const char *mailbox,
+			     struct store_spool *sp, const void *prefix, size_t prefix_len,
+			     struct store_append **app_r)
+{
+	*app_r = NULL;
+	thread_assert_may_block("store_append_begin_spool");
+	if (sp->error != 0)
+		return sp->error;
+	if (prefix_len == 0 && !sp->synced)
+		return STORE_EINVALID;
+	if (sp->max_size != 0 && sp->tmp.size + prefix_len > sp->max_size)
+		return STORE_ETOOBIG;
+	/* No reconcile here (the commit's batch reconciles the mailbox before
+	 * the append runs): concurrent deliveries to one mailbox would each
+	 * see the others' renames and queue a commit of their own. The
+	 * mailbox must exist, though. */
 	char *canon = store_name_canonical(mailbox);
 	if (canon == NULL)
 		return STORE_EINVALID;
-	int err = store_mailbox_sync(user, canon);
+	MDB_txn *txn;
+	int err = idx_read_begin(&user->idx, &txn);
+	if (err == 0) {
+		struct idx_mbox mb;
+		err = idx_mbox_by_name(&user->idx, txn, canon, &mb);
+		idx_read_end(&user->idx, txn);
+	}
 	if (err != 0) {
 		free(canon);
 		return err;
@@ -48,18 +158,18 @@ int store_append_begin(struct store_user *user, const char *mailbox, struct stor
 	app->user = user;
 	app->mailbox = canon;
 	app->dir = store_mailbox_path(user, canon);
-	int r = maildir_tmp_create(app->dir, &app->tmp);
-	if (r != 0) {
-		log_error("store: create tmp file in %s: %s", app->dir, strerror(-r));
-		free(app->dir);
-		free(app->mailbox);
-		free(app);
-		return r == -ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	int r = -EXDEV;
+	if (prefix_len == 0) {
+		r = maildir_tmp_link(app->dir, &sp->tmp, &app->tmp);
+		/* Another file system, too many links, no hard links: copy. */
+		if (r == -EXDEV || r == -EMLINK || r == -EPERM || r == -ENOTSUP)
+			log_debug("store: link spool into %s: %s; copying", app->dir,
+				  strerror(-r));
 	}
-	app->parser = msg_parser_new(&user->store->set.msg_limits);
-	store_user_ref(user);
-	*app_r = app;
-	return 0;
+	if (r == -EXDEV || r == -EMLINK || r == -EPERM || r == -ENOTSUP)
+		r = copy_spool(sp, app->dir, prefix, prefix_len, &app->tmp);
+	app->synced = r == 0;
+	return app_started(app, r, app_r);
 }
 
 int store_append_write(struct store_append *app, const void *data, size_t len)
@@ -67,6 +177,8 @@ int store_append_write(struct store_append *app, const void *data, size_t len)
 	thread_assert_may_block("store_append_write");
 	if (app->error != 0)
 		return app->error;
+	if (app->synced)
+		return STORE_EINVALID;
 	uint64_t max = app->user->store->set.max_message_size;
 	if (max != 0 && app->tmp.size + len > max) {
 		app->error = STORE_ETOOBIG;
@@ -78,7 +190,8 @@ int store_append_write(struct store_append *app, const void *data, size_t len)
 		app->error = STORE_EIO;
 		return app->error;
 	}
-	msg_parser_feed(app->parser, data, len);
+	if (app->parser != NULL)
+		msg_parser_feed(app->parser, data, len);
 	return 0;
 }
 
@@ -135,7 +248,7 @@ static int run_append(struct wtxn *w, struct wop *op)
 	struct op_append *o = (struct op_append *)op;
 	struct store_append *app = o->app;
 	struct idx_mbox mb;
-	if (o->sync_file) {
+	if (o->sync_file && !app->synced) {
 		/* async commit: the file's fsync runs here, not on the caller */
 		int r = maildir_tmp_finish(&app->tmp);
 		if (r != 0) {
@@ -191,7 +304,7 @@ static int run_append(struct wtxn *w, struct wop *op)
 	wtxn_undo_rename(w, app->tmp.path, path);
 	free(path);
 	char *cur = xasprintf("%s/cur", app->dir);
-	wtxn_fsync_dir(w, cur);
+	wtxn_fsync_dir_added(w, cur);
 	free(cur);
 	wtxn_touch(w, mb.id, app->dir, true);
 	o->uid = m.uid;
@@ -210,7 +323,7 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 	if (err == 0 && meta != NULL && ((meta->n_keywords > 0 && meta->keywords == NULL) ||
 					 (meta->cache == NULL && meta->cache_len > 0)))
 		err = STORE_EINVALID;
-	if (err == 0) {
+	if (err == 0 && !app->synced) {
 		int r = maildir_tmp_finish(&app->tmp);
 		if (r != 0) {
 			log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));

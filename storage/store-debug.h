@@ -18,6 +18,10 @@ uint64_t store_debug_lazy_commit_count(const struct store *store);
 uint64_t store_debug_batch_count(const struct store *store);
 /* Write ops run in all batches. */
 uint64_t store_debug_op_count(const struct store *store);
+/* Spool sync rounds (store_spool_sync: one fdatasync or one syncfs each)
+ * and spools made durable by them: their ratio is spools per sync. */
+uint64_t store_debug_spool_sync_count(const struct store *store);
+uint64_t store_debug_spool_file_count(const struct store *store);
 /* mdb_env_open calls made (a reopen after LRU eviction counts again). */
 uint64_t store_debug_env_open_count(const struct store *store);
 /* User environments open right now (referenced or cached). */

@@ -19,6 +19,7 @@
 
 struct wop;
 struct notify;
+struct spool_sync_req;
 struct writer_hooks;
 
 struct store {
@@ -42,6 +43,17 @@ struct store {
 	const struct writer_hooks *hooks;
 
 	struct notify *notify;
+
+	/* spool files (store-spool.c): the directory, and the round of the
+	 * grouped sync (STORE_SPOOL_SYNC_GROUP) */
+	char *spool_dir;             /* <mail_dir>/.loft-spool */
+	int spool_dir_fd;            /* for syncfs; -1 until the first spool */
+	pthread_mutex_t spool_lock;
+	pthread_cond_t spool_cond;
+	struct spool_sync_req *spool_waiting;
+	bool spool_syncing;
+	atomic_uint_least64_t spool_syncs;   /* sync rounds (debug counters) */
+	atomic_uint_least64_t spool_files;   /* spools made durable */
 
 	atomic_uint_least64_t commits;   /* debug counters (store-debug.h) */
 	atomic_uint_least64_t lazy_commits;
@@ -69,6 +81,10 @@ struct store_user {
 	struct wop *q_head, *q_tail;
 	bool scheduled;
 	struct store_user *ready_next;
+
+	/* store_user_reconcile_all succeeded since this environment was
+	 * opened (store_user_attach reconciles only when it did not) */
+	atomic_bool reconciled;
 
 	/* completion of ops */
 	pthread_mutex_t done_lock;

@@ -21,6 +21,25 @@ int store_user_open(struct store *s, const char *user, struct store_user **user_
 		store_user_unref(u);
 		return err;
 	}
+	atomic_store(&u->reconciled, true);
+	*user_r = u;
+	return 0;
+}
+
+int store_user_attach(struct store *s, const char *user, struct store_user **user_r)
+{
+	struct store_user *u;
+	int err = store_user_get(s, user, &u);
+	if (err != 0)
+		return err;
+	if (!atomic_load(&u->reconciled)) {
+		err = store_user_reconcile_all(u);
+		if (err != 0) {
+			store_user_unref(u);
+			return err;
+		}
+		atomic_store(&u->reconciled, true);
+	}
 	*user_r = u;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "storage/reconcile.h"
 #include "storage/store-debug.h"
 #include "storage/store-private.h"
+#include "storage/store-spool.h"
 #include "storage/writer.h"
 
 #define STORE_BUCKETS 1024
@@ -66,6 +67,7 @@ int store_create(const struct store_settings *set, struct store **store_r)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
+	store_spool_init(s);
 	int err = writer_start(s, s->set.writer_threads, &hooks);
 	if (err == 0)
 		err = notify_create(s);
@@ -89,6 +91,7 @@ void store_destroy(struct store **store)
 	writer_stop(s);
 	notify_destroy(s);
 	store_envcache_free_all(s);
+	store_spool_deinit(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wcond);
@@ -121,4 +124,19 @@ uint64_t store_debug_op_count(const struct store *store)
 uint64_t store_debug_env_open_count(const struct store *store)
 {
 	return atomic_load(&((struct store *)store)->env_opens);
+}
+
+uint64_t store_debug_spool_sync_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->spool_syncs);
+}
+
+uint64_t store_debug_spool_file_count(const struct store *store)
+{
+	return atomic_load(&((struct store *)store)->spool_files);
+}
+
+const struct msg_limits *store_msg_limits(const struct store *s)
+{
+	return &s->set.msg_limits;
 }

@@ -77,6 +77,17 @@ struct store;          /* the store of a whole server or tool process */
 struct store_user;     /* one user's opened store (shared, ref-counted) */
 struct store_mailbox;  /* one opened mailbox view (per session) */
 
+/* How concurrent store_spool_sync calls make their files durable. */
+enum store_spool_sync {
+	/* Each spool fdatasyncs its own file at once; concurrent fdatasyncs
+	 * share the file system journal's commits (ext4, XFS). */
+	STORE_SPOOL_SYNC_FILE = 0,
+	/* One thread at a time syncs every spool that is waiting, with one
+	 * syncfs(2) of the mail_dir file system when there are several (a
+	 * single one: fdatasync); the others wait for its round. */
+	STORE_SPOOL_SYNC_GROUP = 1,
+};
+
 struct store_settings {
 	const char *mail_dir;       /* users' directories are mail_dir/<user> */
 	size_t lmdb_map_size;       /* bytes, sparse; 0 = default (4 GiB) */
@@ -92,11 +103,15 @@ struct store_settings {
 				     * 0 = for ever */
 	uint64_t tombstone_max_count; /* tombstones kept per mailbox; 0 = all */
 	struct msg_limits msg_limits; /* message parsing (all zero = defaults) */
+	enum store_spool_sync spool_sync; /* how store_spool_sync batches */
 };
 
 /* ---- store and users ---- */
 
 int store_create(const struct store_settings *set, struct store **store_r);
+/* The limits messages are parsed under (for callers that parse a message
+ * as it streams by, e.g. delivery's spool). Valid while the store is. */
+const struct msg_limits *store_msg_limits(const struct store *store);
 /* Waits for queued writes, stops threads, closes all environments. */
 void store_destroy(struct store **store);
 
@@ -105,6 +120,12 @@ void store_destroy(struct store **store);
  * reconciles the Maildir with the index (files added or removed by other
  * programs). Opens of the same user share one environment. */
 int store_user_open(struct store *store, const char *user, struct store_user **user_r);
+/* store_user_open for deliveries: the whole reconcile runs only the first
+ * time this process opens the user's environment (while it stays cached,
+ * other programs' changes reach the index through the change watcher, and
+ * each append reconciles the mailbox it goes to inside its own commit).
+ * Many concurrent deliveries to one user so cost no extra commits. */
+int store_user_attach(struct store *store, const char *user, struct store_user **user_r);
 void store_user_close(struct store_user **user);
 const char *store_user_name(const struct store_user *user);
 /* The user's directory (for tools and tests; front ends must not use it). */
@@ -356,6 +377,45 @@ void store_append_abort(struct store_append **app);
 typedef void store_append_cb(int err, uint32_t uid, uint32_t uidvalidity, void *ctx);
 void store_append_commit_async(struct store_append **app, const struct store_append_meta *meta,
 			       store_append_cb *cb, void *ctx);
+
+/* ---- a message spooled once, delivered to several mailboxes ----
+ * LMTP/SMTP and `loft deliver` write a message once into a spool file
+ * (<mail_dir>/.loft-spool/tmp/), make it durable once, and then give it to
+ * each recipient with store_append_begin_spool(): a hard link into the
+ * mailbox (no copy, no second fsync) where the file system allows one, else
+ * a copy that is fsynced on the calling thread. Each recipient's append
+ * commits through the writer's group commit like any other. A spool left
+ * behind by a crash is removed after 36 hours (store_create).
+ * Threads: every call may block (file I/O); one thread at a time per spool. */
+struct store_spool;
+/* headroom: bytes the spool may hold beyond max_message_size (the trace
+ * header lines delivery adds to a message that is itself within it). */
+int store_spool_create(struct store *store, uint64_t headroom, struct store_spool **spool_r);
+/* Append bytes. STORE_ETOOBIG past max_message_size + headroom (sticky),
+ * STORE_EIO on a write failure (sticky). */
+int store_spool_write(struct store_spool *spool, const void *data, size_t len);
+uint64_t store_spool_size(const struct store_spool *spool);
+/* Make the spooled bytes durable (after the last write). Concurrent syncs
+ * of the store's spools are batched (store_settings.spool_sync): one sync
+ * round covers every spool that was waiting when it started. Returns 0,
+ * the spool's sticky error, or STORE_EIO. */
+int store_spool_sync(struct store_spool *spool);
+/* A new read-only descriptor of the spooled bytes at offset 0 (the caller
+ * closes it). */
+int store_spool_open(struct store_spool *spool, int *fd_r);
+/* Remove the spool file (the mailboxes keep their links) and free. */
+void store_spool_free(struct store_spool **spool);
+/* Start an append of the spooled message to a mailbox by name. With
+ * prefix_len == 0 the message is the spool's bytes exactly, linked into
+ * the mailbox when possible (the spool must have been synced: else
+ * STORE_EINVALID); with a prefix (per-recipient header lines) the file is
+ * the prefix followed by the spool's bytes, a copy. Either way the file is
+ * durable when this returns; commit or abort it like any append.
+ * STORE_ENOTFOUND when the mailbox does not exist, STORE_ETOOBIG past
+ * max_message_size + the spool's headroom. */
+int store_append_begin_spool(struct store_user *user, const char *mailbox,
+			     struct store_spool *spool, const void *prefix, size_t prefix_len,
+			     struct store_append **app_r);
 
 /* ---- changes on a view ---- */
 

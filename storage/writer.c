@@ -12,7 +12,15 @@
  *     and replays its undo log, leaving the other ops of the batch intact.
  *  3. every directory an append/expunge/copy renamed into or unlinked from is
  *     fsynced once per batch. Flag-only renames are not fsynced: the index is
- *     authoritative for flags, reconcile renames a stale file back.
+ *     authoritative for flags, reconcile renames a stale file back. A batch
+ *     whose directories only gained names (appends: wtxn_fsync_dir_added)
+ *     fsyncs them on a helper thread while 5 runs, and wakes its callers
+ *     only when both are done: the new name and the commit that gives it a
+ *     UID may then reach the disk in either order, and a crash that keeps
+ *     only one of them leaves what a crash between 3 and 5 leaves anyway
+ *     (an index record without its file: expunged; a file the index does
+ *     not know: adopted), for an append nobody was told of. Batches that
+ *     also remove or rename names keep the order 3 then 5.
  *  4. the new cur/new stamps of touched mailboxes are written, so our own
  *     renames are not mistaken for external changes.
  *  5. commit (durable, LMDB default sync). Only now are callers woken.
@@ -43,6 +51,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,7 +70,7 @@
 #define GROW(arr, n, cap) do { if ((n) == (cap)) { (cap) = (cap) ? (cap) * 2 : 8; \
 	(arr) = xrealloc((arr), (cap) * sizeof(*(arr))); } } while (0)
 
-void wtxn_fsync_dir(struct wtxn *w, const char *dir)
+static void fsync_dir_add(struct wtxn *w, const char *dir)
 {
 	for (size_t i = 0; i < w->n_fsync; i++) {
 		if (strcmp(w->fsync_dirs[i], dir) == 0)
@@ -69,6 +78,46 @@ void wtxn_fsync_dir(struct wtxn *w, const char *dir)
 	}
 	GROW(w->fsync_dirs, w->n_fsync, w->cap_fsync);
 	w->fsync_dirs[w->n_fsync++] = xstrdup(dir);
+}
+
+void wtxn_fsync_dir(struct wtxn *w, const char *dir)
+{
+	w->fsync_ordered = true;
+	fsync_dir_add(w, dir);
+}
+
+void wtxn_fsync_dir_added(struct wtxn *w, const char *dir)
+{
+	fsync_dir_add(w, dir);
+}
+
+/* The directory fsyncs of a batch, on a thread of their own while the
+ * commit runs (a batch that only added names). */
+struct dir_syncs {
+	pthread_t thread;
+	char **dirs;
+	size_t n;
+	int err;
+};
+
+static int fsync_dirs(char **dirs, size_t n)
+{
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		int r = maildir_fsync_dir(dirs[i]);
+		if (r != 0 && r != -ENOENT) {
+			log_error("writer: fsync %s: %s", dirs[i], strerror(-r));
+			err = STORE_EIO;
+		}
+	}
+	return err;
+}
+
+static void *dir_syncs_run(void *arg)
+{
+	struct dir_syncs *d = arg;
+	d->err = fsync_dirs(d->dirs, d->n);
+	return NULL;
 }
 
 static void add_undo(struct wtxn *w, enum wundo_kind kind, const char *a, const char *b)
@@ -363,13 +412,11 @@ static void run_batch(struct store_user *u, struct wop *ops, bool retry)
 	size_t n_changes = 0;
 	if (fatal == 0 && w.changed) {
 		int err = 0;
-		for (size_t i = 0; i < w.n_fsync && err == 0; i++) {
-			int r = maildir_fsync_dir(w.fsync_dirs[i]);
-			if (r != 0 && r != -ENOENT) {
-				log_error("writer: fsync %s: %s", w.fsync_dirs[i], strerror(-r));
-				err = STORE_EIO;
-			}
-		}
+		struct dir_syncs ds = { .dirs = w.fsync_dirs, .n = w.n_fsync };
+		bool overlap = w.n_fsync > 0 && !w.fsync_ordered &&
+			       pthread_create(&ds.thread, NULL, dir_syncs_run, &ds) == 0;
+		if (!overlap)
+			err = fsync_dirs(w.fsync_dirs, w.n_fsync);
 		if (err == 0)
 			err = finish_touched(&w, &changes, &n_changes);
 		if (err == 0)
@@ -384,6 +431,16 @@ static void run_batch(struct store_user *u, struct wop *ops, bool retry)
 			w.parent = NULL;
 			if (err == 0)
 				atomic_fetch_add(durable ? &s->commits : &s->lazy_commits, 1);
+		}
+		if (overlap) {
+			pthread_join(ds.thread, NULL);
+			/* The commit stands, but the names may not: callers hear
+			 * of it and retry (a duplicate at worst, never a loss). */
+			if (ds.err != 0 && err == 0) {
+				for (struct wop *op = ops; op != NULL; op = op->next)
+					if (op->result == 0)
+						op->result = ds.err;
+			}
 		}
 		if (err != 0) {
 			if (w.parent != NULL)

@@ -61,6 +61,7 @@ struct wtxn {
 
 	char **fsync_dirs;
 	size_t n_fsync, cap_fsync;
+	bool fsync_ordered;     /* some fsync must precede the commit */
 	struct wundo *undo;
 	size_t n_undo, cap_undo;
 	struct wtouch *touched;
@@ -98,6 +99,9 @@ int writer_submit_detached(struct store_user *u, struct wop *op);
 /* ---- helpers for ops (writer thread only) ---- */
 /* Directory to fsync before the commit (deduplicated). */
 void wtxn_fsync_dir(struct wtxn *w, const char *dir);
+/* Directory that only gained names (appended messages) and so may be
+ * fsynced while the commit runs, not before it: see writer.c, step 3. */
+void wtxn_fsync_dir_added(struct wtxn *w, const char *dir);
 /* Record that `to` was created by renaming `from`: undo renames it back. */
 void wtxn_undo_rename(struct wtxn *w, const char *from, const char *to);
 /* Record that `path` was created: undo unlinks it. */

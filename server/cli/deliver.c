@@ -1,16 +1,32 @@
-/* `loft deliver`: the local delivery agent. Reads one message from stdin in
- * 64 KiB chunks straight into the store (never the whole message in memory),
- * commits it durably and exits 0 without output. Failures print one line to
- * stderr and exit with a sysexits(3) code an MTA understands:
- *   EX_USAGE 64     bad options, unknown flag, invalid mailbox name
+/* `loft deliver`: the local delivery agent (Postfix mailbox_command,
+ * fetchmail's mda). Reads one message from stdin in 64 KiB chunks and
+ * delivers it through the same path as LMTP and SMTP (server/lmtp/
+ * delivery.h: recipient resolution, trace headers, one spool, a link into
+ * the mailbox, the group commit), never holding the message in memory.
+ *
+ *   -u USER      a user of the users file, or an address resolved as LMTP
+ *                would ("alice+lists@example.org" goes to alice's folder
+ *                "lists" when it exists)
+ *   -m MAILBOX   the mailbox (else the address's detail, else INBOX); a
+ *                missing one falls back to INBOX with a note on stderr
+ *   -f SENDER    the envelope sender: "Return-Path: <SENDER>" is added
+ *                (-f "" for <>). Without -f, a leading mbox "From SENDER
+ *                ..." line gives it; that line is never stored.
+ *   -F FLAGS     flags and keywords of the new message
+ * A Delivered-To: line names -u when it is an address. The added lines use
+ * the message's own line ending (CRLF or LF, from its first line).
+ *
+ * It exits 0 without output, or prints one line to stderr and exits with a
+ * sysexits(3) code an MTA understands:
+ *   EX_USAGE 64     bad options, invalid mailbox name
  *   EX_DATAERR 65   empty message
- *   EX_NOUSER 67    invalid user name
- *   EX_CANTCREAT 73 over quota or message too large: permanent (Postfix
- *                   bounces with 5.2.0), like Dovecot's LDA default
- *   EX_TEMPFAIL 75  I/O errors, disk or index full, damaged index, unreadable
- *                   configuration: the MTA keeps the message and retries
- * A missing -m mailbox falls back to INBOX (Dovecot LDA behaviour), with a
- * note on stderr, so mail is never bounced for a filing mistake. */
+ *   EX_NOUSER 67    no such user
+ *   EX_CANTCREAT 73 over quota (unless [delivery] quota_full_tempfail) or
+ *                   too large: permanent (Postfix bounces with 5.2.0)
+ *   EX_TEMPFAIL 75  I/O errors, disk or index full, damaged index, an
+ *                   unreadable configuration or users file: retry later
+ * Running sessions learn of the message through the store's change
+ * notification (other processes watch the index's notify file). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,10 +34,14 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "server/cli/cli.h"
-#include "server/store-config.h"
+#include "auth/userdb.h"
 #include "lib/error.h"
 #include "lib/xmem.h"
+#include "server/cli/cli.h"
+#include "server/lmtp/delivery.h"
+#include "server/lmtp/headers.h"
+#include "server/lmtp/recipient.h"
+#include "server/store-config.h"
 
 #define DELIVER_CHUNK (64 * 1024)
 #define DELIVER_MAX_KEYWORDS 64
@@ -29,6 +49,7 @@
 struct deliver_opts {
 	const char *user;
 	const char *mailbox;
+	const char *sender;                     /* -f, or NULL */
 	uint32_t flags;
 	char *flag_buf;                         /* owns the keyword strings */
 	const char *keywords[DELIVER_MAX_KEYWORDS];
@@ -37,7 +58,8 @@ struct deliver_opts {
 
 static void deliver_usage(FILE *out)
 {
-	fprintf(out, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f FLAGS]\n"
+	fprintf(out, "usage: loft [-c FILE] deliver -u USER [-m MAILBOX] [-f SENDER] [-F FLAGS]\n"
+			"  USER:  a user name or an address (user+detail@domain)\n"
 			"  FLAGS: space or comma separated, e.g. '\\Seen \\Flagged $Work'\n");
 }
 
@@ -57,7 +79,7 @@ static int deliver_sysflag(const char *name, uint32_t *flag_r)
 	return LOFT_ENOENT;
 }
 
-/* Split the -f argument into system flags and keywords. */
+/* Split the -F argument into system flags and keywords. */
 static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 {
 	opts->flag_buf = xstrdup(arg);
@@ -92,18 +114,19 @@ static int deliver_parse_flags(struct deliver_opts *opts, const char *arg)
 /* Returns 0, 1 for --help, or -1 on a usage error (said on stderr). */
 static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 {
-	int i = 1;
-	for (; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (cli_is_help(a))
 			return 1;
-		if (strcmp(a, "-u") == 0 && i + 1 < argc)
+		if (strcmp(a, "-u") == 0 && i + 1 < argc) {
 			opts->user = argv[++i];
-		else if (strcmp(a, "-m") == 0 && i + 1 < argc)
+		} else if (strcmp(a, "-m") == 0 && i + 1 < argc) {
 			opts->mailbox = argv[++i];
-		else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
+		} else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
+			opts->sender = argv[++i];
+		} else if (strcmp(a, "-F") == 0 && i + 1 < argc) {
 			if (opts->flag_buf != NULL) {
-				fprintf(stderr, "loft deliver: -f given twice\n");
+				fprintf(stderr, "loft deliver: -F given twice\n");
 				return LOFT_EINVAL;
 			}
 			if (deliver_parse_flags(opts, argv[++i]) < 0)
@@ -120,103 +143,157 @@ static int deliver_parse_args(struct deliver_opts *opts, int argc, char **argv)
 	return 0;
 }
 
-/* Map a store error to the exit code the file comment documents. */
-static int deliver_exit_code(int err)
+/* Read into buf (cap bytes) until it is full or stdin ends. Returns the
+ * bytes read, or -1 with errno. */
+static ssize_t read_some(char *buf, size_t cap)
 {
-	switch (err) {
-	case STORE_EQUOTA:
-	case STORE_ETOOBIG:
-		return EX_CANTCREAT;
-	case STORE_EINVALID:
-		return EX_USAGE;
-	default:
-		return EX_TEMPFAIL;
-	}
-}
-
-/* Stream stdin into app. Returns STORE_OK, a store error, or 1 for an empty
- * message. On a read error *read_errno_r is set and STORE_EIO returned. */
-static int deliver_stream(struct store_append *app, int *read_errno_r)
-{
-	char *buf = xmalloc(DELIVER_CHUNK);
-	uint64_t total = 0;
-	int ret = STORE_OK;
-
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf, DELIVER_CHUNK);
+	size_t got = 0;
+	while (got < cap) {
+		ssize_t n = read(STDIN_FILENO, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			*read_errno_r = errno;
-			ret = STORE_EIO;
-			break;
-		}
+		if (n < 0)
+			return -1;
 		if (n == 0)
 			break;
-		total += (uint64_t)n;
-		ret = store_append_write(app, buf, (size_t)n);
-		if (ret < 0)
-			break;
+		got += (size_t)n;
 	}
-	x_free(&buf);
-	if (ret == STORE_OK && total == 0)
-		return 1;
-	return ret;
+	return (ssize_t)got;
 }
 
-static int deliver_run(struct store *store, struct deliver_opts *opts)
+/* A sender as it may stand in Return-Path: <...> (no brackets, blanks or
+ * controls); "" is the null path. */
+static bool sender_ok(const char *s)
 {
-	struct store_user *user = NULL;
-	struct store_append *app = NULL;
-	int ret = store_user_open(store, opts->user, &user);
-	if (ret < 0) {
-		fprintf(stderr, "loft deliver: user %s: %s\n", opts->user, store_strerror(ret));
-		return ret == STORE_EINVALID ? EX_NOUSER : EX_TEMPFAIL;
-	}
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == '<' || *s == '>' || *s == 0x7f)
+			return false;
+	return true;
+}
 
-	const char *mailbox = opts->mailbox != NULL ? opts->mailbox : "INBOX";
-	ret = store_append_begin(user, mailbox, &app);
-	if (ret == STORE_ENOTFOUND && strcasecmp(mailbox, "INBOX") != 0) {
-		fprintf(stderr, "loft deliver: mailbox %s does not exist, delivering to INBOX\n",
-			mailbox);
-		mailbox = "INBOX";
-		ret = store_append_begin(user, mailbox, &app);
-	}
-	if (ret < 0) {
-		fprintf(stderr, "loft deliver: mailbox %s: %s\n", mailbox, store_strerror(ret));
-		store_user_close(&user);
-		return deliver_exit_code(ret);
-	}
+struct deliver_input {
+	char *buf;
+	size_t len, off;             /* the first chunk, from off on */
+	char from_line[512];         /* sender of a leading "From " line */
+	bool crlf;
+};
 
-	int read_errno = 0;
-	ret = deliver_stream(app, &read_errno);
-	if (ret != STORE_OK) {
-		store_append_abort(&app);
-		store_user_close(&user);
-		if (ret == 1) {
-			fprintf(stderr, "loft deliver: empty message\n");
-			return EX_DATAERR;
+/* Read the first chunk: drop a leading "From " line, learn the line end. */
+static int deliver_first_chunk(struct deliver_input *in)
+{
+	ssize_t n = read_some(in->buf, DELIVER_CHUNK);
+	if (n < 0)
+		return -1;
+	in->len = (size_t)n;
+	if (in->len > 5 && memcmp(in->buf, "From ", 5) == 0) {
+		char *nl = memchr(in->buf, '\n', in->len);
+		if (nl != NULL) {
+			size_t sl = strcspn(in->buf + 5, " \r\n");
+			if (sl < sizeof(in->from_line))
+				snprintf(in->from_line, sizeof(in->from_line), "%.*s", (int)sl,
+					 in->buf + 5);
+			in->off = (size_t)(nl - in->buf) + 1;
 		}
-		if (read_errno != 0)
-			fprintf(stderr, "loft deliver: reading stdin: %s\n", strerror(read_errno));
-		else
-			fprintf(stderr, "loft deliver: writing message: %s\n", store_strerror(ret));
-		return deliver_exit_code(ret);
 	}
+	char *nl = memchr(in->buf + in->off, '\n', in->len - in->off);
+	in->crlf = nl == NULL || (nl > in->buf + in->off && nl[-1] == '\r');
+	return 0;
+}
 
-	struct store_append_meta meta = {
-		.flags = opts->flags,
-		.keywords = opts->keywords,
-		.n_keywords = opts->n_keywords,
-		.internal_date = 0,
-	};
-	ret = store_append_commit(&app, &meta, NULL, NULL);
-	store_user_close(&user);
-	if (ret < 0) {
-		fprintf(stderr, "loft deliver: saving message: %s\n", store_strerror(ret));
-		return deliver_exit_code(ret);
+static int deliver_run(struct store *store, const struct loft_config *cfg,
+		       struct deliver_opts *opts)
+{
+	struct userdb *db = NULL;
+	char *err = NULL;
+	if (userdb_load(cfg->users_file, &db, &err) != USERDB_OK) {
+		fprintf(stderr, "loft deliver: users file: %s\n", err != NULL ? err : "unreadable");
+		free(err);
+		return EX_TEMPFAIL;
 	}
-	return EX_OK;
+	struct rcpt_policy pol = {
+		.local_domains = cfg->local_domains, .delimiter = cfg->recipient_delimiter,
+		.plus_addressing = cfg->plus_addressing, .postmaster = cfg->postmaster_user,
+		.lmtp = true,
+	};
+	struct rcpt_target target;
+	if (rcpt_resolve_text(db, &pol, opts->user, &target) != RCPT_LOCAL) {
+		fprintf(stderr, "loft deliver: %s: no such user\n", opts->user);
+		userdb_free(&db);
+		return EX_NOUSER;
+	}
+	const struct userdb_fields *f = &target.record->fields;
+	struct userdb_fields quota = {
+		.has_quota_bytes = f->has_quota_bytes, .quota_bytes = f->quota_bytes,
+		.has_quota_messages = f->has_quota_messages, .quota_messages = f->quota_messages,
+	};
+
+	struct deliver_input in = { .buf = xmalloc(DELIVER_CHUNK) };
+	int code = EX_OK;
+	if (deliver_first_chunk(&in) < 0) {
+		fprintf(stderr, "loft deliver: reading stdin: %s\n", strerror(errno));
+		code = EX_TEMPFAIL;
+	} else if (in.len == in.off) {
+		fprintf(stderr, "loft deliver: empty message\n");
+		code = EX_DATAERR;
+	}
+	const char *sender = opts->sender != NULL ? opts->sender
+			   : in.from_line[0] != '\0' ? in.from_line : NULL;
+	if (code == EX_OK && sender != NULL && !sender_ok(sender)) {
+		fprintf(stderr, "loft deliver: invalid sender %s\n", sender);
+		code = EX_USAGE;
+	}
+	struct delivery_msg *m = NULL;
+	if (code == EX_OK) {
+		struct trace_info t = {
+			.eol = in.crlf ? "\r\n" : "\n",
+			.delivered_to = strchr(opts->user, '@') != NULL ? opts->user : NULL,
+			.return_path = sender,
+		};
+		size_t hlen;
+		char *headers = trace_headers(&t, &hlen);
+		m = delivery_msg_new(store, hlen);
+		int r = delivery_msg_write(m, headers, hlen);
+		free(headers);
+		if (r == STORE_OK)
+			r = delivery_msg_write(m, in.buf + in.off, in.len - in.off);
+		while (r == STORE_OK && in.len == DELIVER_CHUNK) {
+			ssize_t n = read_some(in.buf, DELIVER_CHUNK);
+			if (n < 0) {
+				fprintf(stderr, "loft deliver: reading stdin: %s\n", strerror(errno));
+				code = EX_TEMPFAIL;
+				break;
+			}
+			in.len = (size_t)n;
+			r = delivery_msg_write(m, in.buf, in.len);
+		}
+		if (code == EX_OK && r != STORE_OK) {
+			fprintf(stderr, "loft deliver: writing message: %s\n", store_strerror(r));
+			code = delivery_exit_code(r, cfg->quota_full_tempfail);
+		}
+	}
+	if (code == EX_OK) {
+		const char *mailbox = opts->mailbox != NULL ? opts->mailbox
+				    : cfg->plus_addressing && target.detail[0] != '\0' ? target.detail
+				    : NULL;
+		/* an invalid -m name is the caller's mistake, not a missing one */
+		struct delivery_rcpt d = { .user = target.user, .mailbox = mailbox,
+					   .fallback = true, .fallback_invalid = opts->mailbox == NULL,
+					   .fields = &quota };
+		struct store_append_meta meta = { .flags = opts->flags, .keywords = opts->keywords,
+						  .n_keywords = opts->n_keywords };
+		delivery_run(m, &d, 1, &meta);
+		if (d.to_inbox)
+			fprintf(stderr, "loft deliver: mailbox %s does not exist, delivered to INBOX\n",
+				mailbox);
+		if (d.result != STORE_OK) {
+			fprintf(stderr, "loft deliver: saving message: %s\n", store_strerror(d.result));
+			code = delivery_exit_code(d.result, cfg->quota_full_tempfail);
+		}
+	}
+	delivery_msg_free(&m);
+	free(in.buf);
+	userdb_free(&db);
+	return code;
 }
 
 int cli_deliver(const struct cli_ctx *cli, int argc, char **argv)
@@ -236,7 +313,7 @@ int cli_deliver(const struct cli_ctx *cli, int argc, char **argv)
 	} else if (store_config_open(cli->config_path, false, &cfg, &store) < 0) {
 		code = EX_TEMPFAIL;
 	} else {
-		code = deliver_run(store, &opts);
+		code = deliver_run(store, cfg, &opts);
 		store_destroy(&store);
 		conf_free(cfg);
 	}

@@ -1,299 +1,221 @@
-/* LMTP and SMTP sessions: greeting, LHLO / EHLO / HELO with the extension
- * list, STARTTLS, NOOP, RSET, QUIT, HELP, and MAIL FROM parameter checks
- * (SIZE, BODY). Mail transactions are not accepted yet: a valid MAIL gets a
- * temporary failure so senders queue and retry, and RCPT/DATA answer the
- * bad-sequence reply a server without a transaction must give. */
+/* LMTP and SMTP sessions: the connection callbacks (create with the
+ * greeting, or for SMTP the greeting delay that catches early talkers and
+ * the per-network connection rate), the input loop (command lines, message
+ * bytes, AUTH responses), replies with their error accounting, waiting for
+ * pool jobs, the session timer, timeouts and shutdown. */
 #include "server/lmtp/lmtp.h"
 
-#include <ctype.h>
-#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include <uv.h>
 
 #include "lib/xmem.h"
+#include "server/lmtp/ratelimit.h"
+#include "server/lmtp/session.h"
+#include "server/services.h"
 
-enum smtp_state {
-	SMTP_STATE_GREETED = 0,  /* waiting for LHLO/EHLO/HELO */
-	SMTP_STATE_READY,        /* hello done, no transaction */
-	SMTP_STATE_LOGOUT,
+static const char *const state_names[] = {
+	"greeting", "greeted", "ready", "mail", "rcpt", "data", "bdat", "auth", "logout",
 };
 
-struct smtp_session {
-	struct conn *conn;
-	bool lmtp;
-	enum smtp_state state;
-	unsigned bad_in_row;
-};
-
-enum {
-	CMD_SMTP_ONLY = 1u << 0,
-	CMD_LMTP_ONLY = 1u << 1,
-	CMD_NEEDS_HELLO = 1u << 2,
-};
-
-struct smtp_command_def {
-	const char *name;
-	void (*handler)(struct smtp_session *s, const char *args);
-	unsigned flags;
-	const char *rfc;
-};
-
-static const char *const state_names[] = { "greeted", "ready", "logout" };
-
-static void smtp_enter_state(struct smtp_session *s, enum smtp_state state)
+void smtp_enter_state(struct smtp_session *s, enum smtp_state state)
 {
 	if (s->state == state)
 		return;
-	conn_debug(s->conn, "state %s -> %s", state_names[s->state], state_names[state]);
+	if (s->conn != NULL)
+		conn_debug(s->conn, "state %s -> %s", state_names[s->state], state_names[state]);
 	s->state = state;
 }
 
-static const char *hostname(const struct smtp_session *s)
+const struct loft_services *smtp_services(const struct smtp_session *s)
 {
-	const char *h = conn_config(s->conn)->hostname;
+	return s->core.svc;
+}
+
+const struct loft_config *smtp_config(const struct smtp_session *s)
+{
+	return conn_config(s->conn);
+}
+
+const char *smtp_hostname(const struct smtp_session *s)
+{
+	const char *h = s->conn != NULL ? conn_config(s->conn)->hostname : NULL;
 	return h != NULL && h[0] != '\0' ? h : "localhost";
 }
 
-/* One-line reply; codes >= 400 count as errors for the bad-command limit. */
-static void reply(struct smtp_session *s, int code, const char *text)
+/* Errors count towards the limits: protocol errors (x.5.x: syntax,
+ * sequence, unknown commands) towards max_bad_commands in a row, every
+ * error but 452 4.5.3 (too many recipients: the RFC's answer to a client
+ * that sends more, not an error of its own) towards [smtp] max_errors. */
+static void count_reply(struct smtp_session *s, int code, const char *text)
 {
-	if (code >= 500)
+	if (code >= 500 && strlen(text) > 4 && strncmp(text + 1, ".5.", 3) == 0)
 		s->bad_in_row++;
 	else
 		s->bad_in_row = 0;
+	if (code >= 400 && code != 421 && strncmp(text, "4.5.3", 5) != 0)
+		s->errors++;
+}
+
+void smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
+{
+	if (s->conn == NULL)
+		return;
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	count_reply(s, code, text);
 	conn_printf(s->conn, "%d %s\r\n", code, text);
 }
 
-/* ---- commands ---- */
-
-static void send_extensions(struct smtp_session *s, const char *client)
+void smtp_reply_line(struct smtp_session *s, const char *line)
 {
-	const struct loft_config *cfg = conn_config(s->conn);
-	s->bad_in_row = 0;
-	conn_printf(s->conn, "250-%s Hello %s\r\n", hostname(s), client);
-	if (conn_can_starttls(s->conn))
-		conn_write_str(s->conn, "250-STARTTLS\r\n");
-	conn_printf(s->conn, "250-PIPELINING\r\n250-SIZE %zu\r\n250-8BITMIME\r\n"
-		    "250 ENHANCEDSTATUSCODES\r\n", cfg->max_literal_size);
+	smtp_reply(s, atoi(line), "%s", strlen(line) > 4 ? line + 4 : "");
 }
 
-static bool valid_domain_arg(const char *args)
+/* After a reply: close a session over its error limits. */
+static bool over_limits(struct smtp_session *s)
 {
-	if (args[0] == '\0')
+	struct conn *c = s->conn;
+	const struct loft_config *cfg = conn_config(c);
+	const char *why = NULL;
+	if (s->bad_in_row >= cfg->max_bad_commands)
+		why = "Too many bad commands";
+	else if (!s->lmtp && s->errors >= cfg->smtp_max_errors)
+		why = "Too many errors";
+	if (why == NULL || conn_is_closing(c))
 		return false;
-	for (const char *p = args; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return false;
+	conn_printf(c, "421 4.7.0 %s %s, closing connection\r\n", smtp_hostname(s), why);
+	conn_info(c, "closing: %s (%u errors)", why, s->errors);
+	smtp_enter_state(s, SMTP_STATE_LOGOUT);
+	conn_close(c, "too many errors");
 	return true;
 }
 
-static void cmd_ehlo(struct smtp_session *s, const char *args)
+/* ---- waiting ---- */
+
+void smtp_wait(struct smtp_session *s, enum smtp_wait what)
 {
-	if (!valid_domain_arg(args)) {
-		reply(s, 501, s->lmtp ? "5.5.4 Syntax: LHLO hostname" : "5.5.4 Syntax: EHLO hostname");
-		return;
-	}
-	smtp_enter_state(s, SMTP_STATE_READY);
-	send_extensions(s, args);
+	s->wait = what;
+	conn_pause_input(s->conn);
+	conn_set_timeout(s->conn, 0);   /* the client waits for us, not we for it */
 }
 
-static void cmd_helo(struct smtp_session *s, const char *args)
+static void arm_timeout(struct smtp_session *s)
 {
-	if (!valid_domain_arg(args)) {
-		reply(s, 501, "5.5.4 Syntax: HELO hostname");
-		return;
-	}
-	smtp_enter_state(s, SMTP_STATE_READY);
-	s->bad_in_row = 0;
-	conn_printf(s->conn, "250 %s\r\n", hostname(s));
-}
-
-static void cmd_starttls(struct smtp_session *s, const char *args)
-{
-	if (args[0] != '\0') {
-		reply(s, 501, "5.5.4 STARTTLS takes no arguments");
-		return;
-	}
-	if (conn_is_tls(s->conn)) {
-		reply(s, 503, "5.5.1 TLS is already active");
-		return;
-	}
-	if (!conn_can_starttls(s->conn)) {
-		reply(s, 502, "5.5.1 STARTTLS is not offered on this port");
-		return;
-	}
-	reply(s, 220, "2.0.0 Ready to start TLS");
-	/* RFC 3207 4.2: forget everything learned before TLS. */
-	smtp_enter_state(s, SMTP_STATE_GREETED);
-	if (conn_starttls(s->conn) < 0)
-		conn_close(s->conn, "starttls failed");
-}
-
-static void cmd_noop(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	reply(s, 250, "2.0.0 OK");
-}
-
-static void cmd_rset(struct smtp_session *s, const char *args)
-{
-	if (args[0] != '\0') {
-		reply(s, 501, "5.5.4 RSET takes no arguments");
-		return;
-	}
-	reply(s, 250, "2.0.0 OK");
-}
-
-static void cmd_quit(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	s->bad_in_row = 0;
-	conn_printf(s->conn, "221 2.0.0 %s closing connection\r\n", hostname(s));
-	smtp_enter_state(s, SMTP_STATE_LOGOUT);
-	conn_close(s->conn, "quit");
-}
-
-static void cmd_help(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	reply(s, 214, s->lmtp
-	      ? "2.0.0 Commands: LHLO STARTTLS MAIL RCPT DATA RSET NOOP QUIT HELP"
-	      : "2.0.0 Commands: EHLO HELO STARTTLS MAIL RCPT DATA RSET NOOP QUIT HELP");
-}
-
-static void cmd_vrfy(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	reply(s, 502, "5.5.1 VRFY is disabled");
-}
-
-/* MAIL FROM:<path> [SIZE=n] [BODY=7BIT|8BITMIME] (RFC 5321 4.1.1.2, RFC
- * 1870, RFC 6152). */
-static void cmd_mail(struct smtp_session *s, const char *args)
-{
-	if (strncasecmp(args, "FROM:", 5) != 0) {
-		reply(s, 501, "5.5.4 Syntax: MAIL FROM:<address>");
-		return;
-	}
-	const char *p = args + 5;
-	while (*p == ' ')
-		p++;
-	const char *gt = *p == '<' ? strchr(p, '>') : NULL;
-	if (gt == NULL) {
-		reply(s, 501, "5.1.7 Syntax: MAIL FROM:<address>");
-		return;
-	}
-	p = gt + 1;
 	const struct loft_config *cfg = conn_config(s->conn);
-	while (*p != '\0') {
-		if (*p != ' ') {
-			reply(s, 501, "5.5.4 Syntax error in parameters");
-			return;
-		}
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *end = strchr(p, ' ');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (n > 5 && strncasecmp(p, "SIZE=", 5) == 0) {
-			char *e;
-			errno = 0;
-			unsigned long long v = strtoull(p + 5, &e, 10);
-			if (e != p + n || errno != 0 || !isdigit((unsigned char)p[5])) {
-				reply(s, 501, "5.5.4 Invalid SIZE parameter");
-				return;
-			}
-			if (cfg->max_literal_size != 0 && v > cfg->max_literal_size) {
-				reply(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
-				return;
-			}
-		} else if (n > 5 && strncasecmp(p, "BODY=", 5) == 0) {
-			if (!((n == 9 && strncasecmp(p + 5, "7BIT", 4) == 0) ||
-			      (n == 13 && strncasecmp(p + 5, "8BITMIME", 8) == 0))) {
-				reply(s, 501, "5.5.4 BODY must be 7BIT or 8BITMIME");
-				return;
-			}
-		} else {
-			reply(s, 555, "5.5.4 Unsupported MAIL parameter");
-			return;
-		}
-		p += n;
-	}
-	reply(s, 451, "4.3.2 This server does not accept mail yet; try again later");
+	bool data = s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT;
+	conn_set_timeout(s->conn, data ? cfg->data_timeout_ms : cfg->command_timeout_ms);
 }
 
-static void cmd_rcpt(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	reply(s, 503, "5.5.1 Need MAIL command first");
-}
+static void session_input(void *ctx);
 
-static void cmd_data(struct smtp_session *s, const char *args)
+void smtp_wait_done(struct smtp_session *s)
 {
-	(void)args;
-	reply(s, 503, "5.5.1 Need MAIL command first");
-}
-
-static void cmd_wrong_hello(struct smtp_session *s, const char *args)
-{
-	(void)args;
-	reply(s, 500, s->lmtp ? "5.5.1 This is an LMTP server: use LHLO"
-			      : "5.5.1 LHLO is for LMTP: use EHLO or HELO");
-}
-
-static const struct smtp_command_def commands[] = {
-	{ "LHLO", cmd_ehlo, CMD_LMTP_ONLY, "RFC 2033 4.1" },
-	{ "EHLO", cmd_ehlo, CMD_SMTP_ONLY, "RFC 5321 4.1.1.1" },
-	{ "HELO", cmd_helo, CMD_SMTP_ONLY, "RFC 5321 4.1.1.1" },
-	{ "STARTTLS", cmd_starttls, 0, "RFC 3207 4" },
-	{ "MAIL", cmd_mail, CMD_NEEDS_HELLO, "RFC 5321 4.1.1.2, RFC 1870, RFC 6152" },
-	{ "RCPT", cmd_rcpt, CMD_NEEDS_HELLO, "RFC 5321 4.1.1.3" },
-	{ "DATA", cmd_data, CMD_NEEDS_HELLO, "RFC 5321 4.1.1.4" },
-	{ "RSET", cmd_rset, 0, "RFC 5321 4.1.1.5" },
-	{ "VRFY", cmd_vrfy, 0, "RFC 5321 4.1.1.6" },
-	{ "HELP", cmd_help, 0, "RFC 5321 4.1.1.8" },
-	{ "NOOP", cmd_noop, 0, "RFC 5321 4.1.1.9" },
-	{ "QUIT", cmd_quit, 0, "RFC 5321 4.1.1.10" },
-};
-
-static void dispatch(struct smtp_session *s, const char *line, size_t len)
-{
-	size_t n = 0;
-	while (n < len && line[n] != ' ')
-		n++;
-	const char *args = n < len ? line + n + 1 : "";
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct smtp_command_def *def = &commands[i];
-		if (strlen(def->name) != n || strncasecmp(def->name, line, n) != 0)
-			continue;
-		if ((def->flags & CMD_SMTP_ONLY && s->lmtp) ||
-		    (def->flags & CMD_LMTP_ONLY && !s->lmtp)) {
-			cmd_wrong_hello(s, args);
-			return;
-		}
-		if ((def->flags & CMD_NEEDS_HELLO) && s->state == SMTP_STATE_GREETED) {
-			reply(s, 503, s->lmtp ? "5.5.1 Send LHLO first" : "5.5.1 Send EHLO or HELO first");
-			return;
-		}
-		def->handler(s, args);
+	s->wait = SMTP_WAIT_NONE;
+	if (s->conn == NULL)
 		return;
-	}
-	reply(s, 500, "5.5.1 Command unrecognized");
+	arm_timeout(s);
+	/* Buffered input (pipelined commands, message bytes the reader took
+	 * but the sink had no room for) goes on now, not only when more
+	 * arrives. */
+	conn_cork(s->conn);
+	conn_resume_input(s->conn);
+	if (!conn_is_closing(s->conn))
+		session_input(s);
+	conn_uncork(s->conn);
 }
 
-/* ---- conn_proto ---- */
+static void on_timer(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+	void (*cb)(struct smtp_session *) = s->timer_cb;
+	s->timer_cb = NULL;
+	if (cb != NULL && s->conn != NULL) {
+		conn_cork(s->conn);
+		cb(s);
+		if (s->conn != NULL)
+			conn_uncork(s->conn);
+	}
+}
+
+void smtp_timer_start(struct smtp_session *s, unsigned ms, void (*cb)(struct smtp_session *s))
+{
+	if (s->timer == NULL) {
+		s->timer = xcalloc(1, sizeof(uv_timer_t));
+		uv_timer_init(conn_loop(s->conn), s->timer);
+		s->timer->data = s;
+	}
+	s->timer_cb = cb;
+	uv_timer_start(s->timer, on_timer, ms, 0);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+void smtp_tx_reset(struct smtp_session *s)
+{
+	smtp_tx_free(&s->tx, s->core.svc->storage_pool);
+	if (s->state >= SMTP_STATE_MAIL && s->state <= SMTP_STATE_BDAT)
+		smtp_enter_state(s, SMTP_STATE_READY);
+}
+
+/* ---- create ---- */
+
+static void session_destroy(struct sess_core *core)
+{
+	struct smtp_session *s = (struct smtp_session *)core;
+	smtp_tx_free(&s->tx, core->svc->storage_pool);
+	smtp_auth_free(s);
+	free(s->helo);
+	free(s);
+}
+
+static void greeting_due(struct smtp_session *s)
+{
+	smtp_enter_state(s, SMTP_STATE_GREETED);
+	smtp_greet(s);
+	smtp_wait_done(s);
+}
 
 static void *session_create(struct conn *c, bool lmtp)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	sess_core_init(&s->core, c, session_destroy);
 	s->conn = c;
 	s->lmtp = lmtp;
 	const struct loft_config *cfg = conn_config(c);
 	conn_set_max_line(c, cfg->max_line_length_preauth ? cfg->max_line_length_preauth : 8192);
-	conn_printf(c, "220 %s %s Loft\r\n", hostname(s), lmtp ? "LMTP" : "ESMTP");
+	net_addr_key_parse(conn_remote_ip(c), cfg->per_ip_ipv4_prefix, cfg->per_ip_ipv6_prefix,
+			   &s->net);
+	if (!lmtp && !smtp_rate_take(s->core.svc->smtp_rate, &s->net, SMTP_RATE_CONNECTIONS,
+				     cfg->smtp_connection_rate, uv_now(conn_loop(c)))) {
+		conn_printf(c, "421 4.7.0 %s Too many connections from your network, try again "
+			    "later\r\n", smtp_hostname(s));
+		conn_info(c, "refused: connection rate over %u a minute",
+			  cfg->smtp_connection_rate);
+		smtp_enter_state(s, SMTP_STATE_LOGOUT);
+		conn_close(c, "connection rate");
+		return s;
+	}
+	if (!lmtp && cfg->smtp_greeting_delay_ms > 0) {
+		/* RFC 5321 4.3.1: the client waits for the greeting. Input
+		 * before it is an early talker (session_input). */
+		s->state = SMTP_STATE_GREETING;
+		s->wait = SMTP_WAIT_TIMER;
+		smtp_timer_start(s, cfg->smtp_greeting_delay_ms, greeting_due);
+		return s;
+	}
+	s->state = SMTP_STATE_GREETED;
+	smtp_greet(s);
+	conn_set_timeout(c, cfg->command_timeout_ms);
 	return s;
 }
 
@@ -307,58 +229,105 @@ static void *smtp_session_create(struct conn *c)
 	return session_create(c, false);
 }
 
-static void smtp_session_input(void *ctx)
+/* ---- input ---- */
+
+static void early_talker(struct smtp_session *s)
+{
+	if (s->timer != NULL)
+		uv_timer_stop(s->timer);
+	s->timer_cb = NULL;
+	conn_printf(s->conn, "554 5.5.1 %s Protocol error: talking before the greeting\r\n",
+		    smtp_hostname(s));
+	conn_info(s->conn, "refused: early talker (input before the greeting)");
+	smtp_enter_state(s, SMTP_STATE_LOGOUT);
+	conn_close(s->conn, "early talker");
+}
+
+static void command_line(struct smtp_session *s, struct reader_line *line)
+{
+	if (memchr(line->data, '\0', line->len) != NULL) {
+		smtp_reply(s, 500, "5.5.2 Invalid characters in command");
+		return;
+	}
+	char *buf = xstrndup(line->data, line->len);
+	if (s->state == SMTP_STATE_AUTH)
+		smtp_auth_response(s, buf, line->len);
+	else
+		smtp_dispatch(s, buf, line->len);
+	free(buf);
+}
+
+static void session_input(void *ctx)
 {
 	struct smtp_session *s = ctx;
 	struct conn *c = s->conn;
-	while (!conn_is_closing(c) && s->state != SMTP_STATE_LOGOUT) {
-		struct reader_line line;
-		enum reader_result r = conn_read_line(c, &line);
-		if (r == READER_NEED_MORE)
+	if (s->state == SMTP_STATE_GREETING) {
+		if (conn_has_input(c))
+			early_talker(s);
+		return;
+	}
+	while (!conn_is_closing(c) && s->state != SMTP_STATE_LOGOUT &&
+	       s->wait == SMTP_WAIT_NONE) {
+		/* replies given by a job's done count too */
+		if (over_limits(s))
 			return;
-		if (r == READER_TOO_LONG) {
-			reply(s, 500, "5.5.2 Line too long");
-		} else if (memchr(line.data, '\0', line.len) != NULL) {
-			reply(s, 500, "5.5.2 Invalid characters in command");
+		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT) {
+			if (!smtp_data_input(s))
+				break;
 		} else {
-			char *buf = xstrndup(line.data, line.len);
-			dispatch(s, buf, line.len);
-			free(buf);
+			struct reader_line line;
+			enum reader_result r = conn_read_line(c, &line);
+			if (r == READER_NEED_MORE)
+				break;
+			if (r == READER_TOO_LONG)
+				smtp_reply(s, 500, "5.5.2 Line too long");
+			else
+				command_line(s, &line);
 		}
-		if (s->bad_in_row >= conn_config(c)->max_bad_commands && !conn_is_closing(c)) {
-			conn_printf(c, "421 4.7.0 %s Too many bad commands, closing connection\r\n",
-				    hostname(s));
-			conn_close(c, "too many invalid commands");
+		if (over_limits(s))
 			return;
-		}
 		if (conn_output_full(c))
 			return;
 	}
 }
 
-static void smtp_session_drained(void *ctx)
+static void session_drained(void *ctx)
 {
-	smtp_session_input(ctx);
+	session_input(ctx);
 }
 
-static void smtp_session_timeout(void *ctx)
+static void session_timeout(void *ctx)
 {
 	struct smtp_session *s = ctx;
-	conn_printf(s->conn, "421 4.4.2 %s Timeout, closing connection\r\n", hostname(s));
+	conn_printf(s->conn, "421 4.4.2 %s Timeout, closing connection\r\n", smtp_hostname(s));
+	conn_info(s->conn, "timeout in state %s", state_names[s->state]);
 }
 
-static void smtp_session_shutdown(void *ctx, bool force)
+static void session_shutdown(void *ctx, bool force)
 {
 	struct smtp_session *s = ctx;
-	(void)force;
-	conn_printf(s->conn, "421 4.3.2 %s Server shutting down\r\n", hostname(s));
+	/* A delivery in flight finishes first: its replies tell the client
+	 * what was saved. */
+	if (!force && s->wait == SMTP_WAIT_JOB && s->tx != NULL && s->tx->complete)
+		return;
+	conn_printf(s->conn, "421 4.3.2 %s Server shutting down\r\n", smtp_hostname(s));
 	smtp_enter_state(s, SMTP_STATE_LOGOUT);
 	conn_close(s->conn, "server shutdown");
 }
 
-static void smtp_session_free(void *ctx)
+static void session_free(void *ctx)
 {
-	free(ctx);
+	struct smtp_session *s = ctx;
+	s->conn = NULL;
+	if (s->timer != NULL) {
+		uv_timer_stop(s->timer);
+		uv_close((uv_handle_t *)s->timer, timer_closed);
+		s->timer = NULL;
+	}
+	/* Stop streaming now; the rest goes when the last job returns. */
+	if (s->tx != NULL && s->wait != SMTP_WAIT_JOB && s->wait != SMTP_WAIT_FLUSH)
+		smtp_tx_free(&s->tx, s->core.svc->storage_pool);
+	sess_core_release(&s->core);
 }
 
 static void smtp_refuse(struct conn *c, enum conn_refuse_reason why)
@@ -373,11 +342,11 @@ const struct conn_proto lmtp_conn_proto = {
 	.name = "lmtp",
 	.no_login = true,
 	.session_create = lmtp_session_create,
-	.session_input = smtp_session_input,
-	.session_drained = smtp_session_drained,
-	.session_timeout = smtp_session_timeout,
-	.session_shutdown = smtp_session_shutdown,
-	.session_free = smtp_session_free,
+	.session_input = session_input,
+	.session_drained = session_drained,
+	.session_timeout = session_timeout,
+	.session_shutdown = session_shutdown,
+	.session_free = session_free,
 	.refuse = smtp_refuse,
 };
 
@@ -385,10 +354,10 @@ const struct conn_proto smtp_conn_proto = {
 	.name = "smtp",
 	.no_login = true,
 	.session_create = smtp_session_create,
-	.session_input = smtp_session_input,
-	.session_drained = smtp_session_drained,
-	.session_timeout = smtp_session_timeout,
-	.session_shutdown = smtp_session_shutdown,
-	.session_free = smtp_session_free,
+	.session_input = session_input,
+	.session_drained = session_drained,
+	.session_timeout = session_timeout,
+	.session_shutdown = session_shutdown,
+	.session_free = session_free,
 	.refuse = smtp_refuse,
 };

@@ -43,7 +43,10 @@ struct obuf {
 struct wreq;
 
 struct conn {
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;           /* from a UNIX socket listener */
+	};
 	uv_timer_t timer;
 	struct worker *w;
 	struct net_snapshot *snap;

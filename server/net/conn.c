@@ -63,6 +63,22 @@ static void set_peer(struct conn *c, const struct loft_config *cfg)
 	int len = sizeof(ss);
 	snprintf(c->ip, sizeof(c->ip), "unknown");
 	snprintf(c->remote, sizeof(c->remote), "unknown");
+	if (net_listener_is_unix(c->lst)) {
+		/* A local client: which process, for the log. It counts as
+		 * loopback, and all such clients as one network. */
+		uv_os_fd_t fd;
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		snprintf(c->ip, sizeof(c->ip), "unix");
+		if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			snprintf(c->remote, sizeof(c->remote), "unix:pid=%d,uid=%u", (int)cred.pid,
+				 (unsigned)cred.uid);
+		else
+			snprintf(c->remote, sizeof(c->remote), "unix");
+		c->loopback = true;
+		return;
+	}
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	net_addr_key_from_sockaddr((struct sockaddr *)&ss, cfg->per_ip_ipv4_prefix,
@@ -398,7 +414,10 @@ static bool admit(struct conn *c)
 void conn_accept(struct worker *w, uv_stream_t *server, struct net_listener *l)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
-	uv_tcp_init(worker_loop(w), &c->tcp);
+	if (net_listener_is_unix(l))
+		uv_pipe_init(worker_loop(w), &c->pipe, 0);
+	else
+		uv_tcp_init(worker_loop(w), &c->tcp);
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
 		uv_close((uv_handle_t *)&c->tcp, on_accept_failed_closed);
 		return;

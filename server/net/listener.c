@@ -1,6 +1,7 @@
 /* Binding listening sockets (see listener.h). The sockets are created here
  * with plain socket(2) calls because libuv cannot set SO_REUSEPORT before
- * bind; the workers then adopt them with uv_tcp_open(). */
+ * bind (nor a UNIX socket's mode before anyone can connect); the workers
+ * then adopt them with uv_tcp_open() / uv_pipe_open(). */
 #include "server/net/listener.h"
 
 #include <arpa/inet.h>
@@ -11,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/log.h"
 #include "lib/xmem.h"
 
 static int parse_addr(const char *address, uint16_t port,
@@ -98,6 +105,95 @@ static int probe_free(const struct sockaddr_storage *ss, socklen_t len)
 	return e;
 }
 
+/* A socket file at path: removed when nobody accepts on it (a server that
+ * died), kept (EADDRINUSE) when someone does, or when it is no socket. */
+static int clear_stale(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	if (lstat(sun->sun_path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ? -EADDRINUSE
+									    : -errno;
+	close(fd);
+	if (r == -ECONNREFUSED || r == -ENOENT)
+		return unlink(sun->sun_path) == 0 || errno == ENOENT ? 0 : -errno;
+	return r == -EADDRINUSE ? r : 0;
+}
+
+static int bind_unix(struct net_listener *l, int n, char **err_r)
+{
+	const struct conf_listener *lc = &l->conf;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(lc->socket) >= sizeof(sun.sun_path)) {
+		*err_r = xasprintf("listener %s: socket path %s is longer than %zu bytes",
+				   lc->name, lc->socket, sizeof(sun.sun_path) - 1);
+		return LOFT_EINVAL;
+	}
+	strcpy(sun.sun_path, lc->socket);
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	if (lc->socket_owner != NULL) {
+		struct passwd *pw = getpwnam(lc->socket_owner);
+		if (pw == NULL) {
+			*err_r = xasprintf("listener %s: socket_owner %s: no such user", lc->name,
+					   lc->socket_owner);
+			return LOFT_EINVAL;
+		}
+		uid = pw->pw_uid;
+	}
+	if (lc->socket_group != NULL) {
+		struct group *gr = getgrnam(lc->socket_group);
+		if (gr == NULL) {
+			*err_r = xasprintf("listener %s: socket_group %s: no such group", lc->name,
+					   lc->socket_group);
+			return LOFT_EINVAL;
+		}
+		gid = gr->gr_gid;
+	}
+	int e = clear_stale(&sun);
+	int fd = -1;
+	if (e == 0) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		e = fd < 0 ? -errno : 0;
+	}
+	if (e == 0) {
+		/* Nobody may connect before the mode and owner are right: on
+		 * Linux the path gets the socket inode's mode (less the umask),
+		 * so it is made with no permissions at all (no umask change,
+		 * which other threads would see). */
+		e = fchmod(fd, 0) == 0 &&
+			bind(fd, (const struct sockaddr *)&sun, sizeof(sun)) == 0 ? 0 : -errno;
+		if (e == 0)
+			l->bound_path = true;
+	}
+	if (e == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && chown(lc->socket, uid, gid) != 0)
+		e = -errno;
+	if (e == 0 && chmod(lc->socket, (mode_t)lc->socket_mode) != 0)
+		e = -errno;
+	if (e != 0) {
+		if (fd >= 0)
+			close(fd);
+		*err_r = xasprintf("listener %s: cannot bind socket %s: %s", lc->name, lc->socket,
+				   e == -EEXIST ? "a file that is not a socket is in the way"
+				   : e == -EADDRINUSE ? "another server listens on it" : strerror(-e));
+		return LOFT_EIO;
+	}
+	l->fds[0] = fd;
+	for (int i = 1; i < n; i++) {
+		l->fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (l->fds[i] < 0) {
+			*err_r = xasprintf("listener %s: dup: %s", lc->name, strerror(errno));
+			return LOFT_EIO;
+		}
+	}
+	return 0;
+}
+
 int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 		      int n, char **err_r)
 {
@@ -105,10 +201,15 @@ int net_listener_bind(struct net_listener *l, const struct conf_listener *lc,
 	l->conf = *lc;
 	l->conf.name = xstrdup(lc->name);
 	l->conf.address = xstrdup(lc->address);
+	l->conf.socket = lc->socket != NULL ? xstrdup(lc->socket) : NULL;
+	l->conf.socket_owner = lc->socket_owner != NULL ? xstrdup(lc->socket_owner) : NULL;
+	l->conf.socket_group = lc->socket_group != NULL ? xstrdup(lc->socket_group) : NULL;
 	l->fds = xmalloc(sizeof(int) * (size_t)n);
 	for (int i = 0; i < n; i++)
 		l->fds[i] = -1;
 	l->n_fds = n;
+	if (lc->socket != NULL)
+		return bind_unix(l, n, err_r);
 
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -158,6 +259,13 @@ void net_listener_free(struct net_listener *l)
 		if (l->fds[i] >= 0)
 			close(l->fds[i]);
 	x_free(&l->fds);
+	if (l->bound_path && unlink(l->conf.socket) != 0 && errno != ENOENT)
+		log_warn("listener %s: cannot remove socket %s: %s", l->conf.name, l->conf.socket,
+			 strerror(errno));
+	l->bound_path = false;
 	x_free(&l->conf.name);
 	x_free(&l->conf.address);
+	x_free(&l->conf.socket);
+	x_free(&l->conf.socket_owner);
+	x_free(&l->conf.socket_group);
 }

@@ -27,7 +27,10 @@
 #define WORKER_BUF_CACHE_MAX 256
 
 struct worker_listener {
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;           /* a UNIX socket listener */
+	};
 	struct worker *w;
 	struct net_listener *l;
 };
@@ -304,12 +307,18 @@ static int worker_init(struct net_server *srv, struct worker *w, int index, char
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct worker_listener *wl = &w->lh[i];
 		struct net_listener *l = &srv->listeners[i];
-		uv_tcp_init(&w->loop, &wl->tcp);
+		int e;
+		if (net_listener_is_unix(l)) {
+			uv_pipe_init(&w->loop, &wl->pipe, 0);
+			e = uv_pipe_open(&wl->pipe, l->fds[index]);
+		} else {
+			uv_tcp_init(&w->loop, &wl->tcp);
+			e = uv_tcp_open(&wl->tcp, l->fds[index]);
+		}
 		wl->tcp.data = wl;
 		wl->w = w;
 		wl->l = l;
 		w->n_lh++;
-		int e = uv_tcp_open(&wl->tcp, l->fds[index]);
 		if (e == 0)
 			l->fds[index] = -1; /* the handle owns it now */
 		if (e == 0)
@@ -423,9 +432,16 @@ int net_server_start(struct net_server *srv, char **err_r)
 	}
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		const struct net_listener *l = &srv->listeners[i];
-		log_info("listening listener=%s proto=%s address=%s port=%u tls=%s workers=%d",
-			 l->conf.name, conf_proto_name(l->conf.protocol), l->conf.address,
-			 l->bound_port, conf_tls_mode_name(l->conf.tls), srv->n_workers);
+		if (net_listener_is_unix(l))
+			log_info("listening listener=%s proto=%s socket=%s mode=%04o tls=%s "
+				 "workers=%d", l->conf.name, conf_proto_name(l->conf.protocol),
+				 l->conf.socket, l->conf.socket_mode,
+				 conf_tls_mode_name(l->conf.tls), srv->n_workers);
+		else
+			log_info("listening listener=%s proto=%s address=%s port=%u tls=%s "
+				 "workers=%d", l->conf.name, conf_proto_name(l->conf.protocol),
+				 l->conf.address, l->bound_port, conf_tls_mode_name(l->conf.tls),
+				 srv->n_workers);
 	}
 	return 0;
 }

@@ -27,7 +27,8 @@ LoftServer(tmp_path, listeners=None, config_extra=None, users=None,
                 lmtp, smtp (the plain protocols with STARTTLS).
   config_extra  {"section": {"key": value}} merged over the defaults; a value
                 of None removes a default key. Listener sections are
-                "listener NAME".
+                "listener NAME". The defaults set [smtp] greeting_delay to
+                100ms (the server's default is 1s).
   users         {"name": "password"} written as Dovecot passwd-file lines
                 with {SHA512-CRYPT} hashes, or a str written verbatim.
 
@@ -409,6 +410,8 @@ class LoftServer:
             "tls": {"cert_file": self.cert_file, "key_file": self.key_file},
             "limits": {},
             "log": {"level": "debug"},
+            # A short early-talker wait keeps SMTP tests quick (default 1s).
+            "smtp": {"greeting_delay": "100ms"},
         }
         for l in self.listeners:
             secs["listener " + l["name"]] = {"protocol": l["protocol"],

@@ -7,7 +7,9 @@ LOFT_BIN (the loft binary) and LOFT_BUILD_DIR (where tools are built).
 
   StoreEnv(tmp_path, extra=None)  writes a minimal config file and knows the
                                   mail directory; .loft(args, input=...) runs
-                                  `loft -c CONFIG ...`; .tool(name, args)
+                                  `loft -c CONFIG ...`; .deliver(user, data)
+                                  runs `loft deliver` (adding the user to
+                                  the users file first); .tool(name, args)
                                   runs a helper program; .ctl(user, ...)
                                   runs store-ctl; .dump(user, mailbox) reads
                                   a mailbox back through the API;
@@ -115,12 +117,32 @@ class StoreEnv:
                    p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")))
         return p
 
-    def deliver(self, user, data, mailbox=None, flags=None, check=0):
+    def add_user(self, user):
+        """Put user into the users file (loft deliver delivers to its users
+        only); the password column is never used here."""
+        path = os.path.join(self.state_dir, "users")
+        names = set()
+        if os.path.exists(path):
+            with open(path) as f:
+                names = {line.split(":", 1)[0] for line in f if ":" in line}
+        if user.lower() not in names:
+            with open(path, "a") as f:
+                f.write("%s:{PLAIN}unused\n" % user.lower())
+            os.chmod(path, 0o600)
+
+    def deliver(self, user, data, mailbox=None, flags=None, sender=None, check=0,
+                add_user=True):
+        """`loft deliver -u user` (adding user to the users file first
+        unless add_user is False); flags go to -F, sender to -f."""
+        if add_user:
+            self.add_user(user)
         args = ["deliver", "-u", user]
         if mailbox is not None:
             args += ["-m", mailbox]
         if flags is not None:
-            args += ["-f", flags]
+            args += ["-F", flags]
+        if sender is not None:
+            args += ["-f", sender]
         return self.loft(*args, input=data, check=check)
 
     def check(self, user):

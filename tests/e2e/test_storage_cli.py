@@ -64,8 +64,9 @@ def test_deliver_errors(tmp_path):
     env.loft("deliver", check=EX_USAGE)
     env.loft("deliver", "-u", check=EX_USAGE)
     env.loft("deliver", "-u", USER, "--bogus", input=msg(1), check=EX_USAGE)
-    env.deliver("../root", msg(1), check=EX_NOUSER)
-    env.deliver("a/b", msg(1), check=EX_NOUSER)
+    env.deliver("../root", msg(1), check=EX_NOUSER, add_user=False)
+    env.deliver("a/b", msg(1), check=EX_NOUSER, add_user=False)
+    env.deliver("nobody", msg(1), check=EX_NOUSER, add_user=False)
     env.deliver(USER, b"", check=EX_DATAERR)
     env.deliver(USER, msg(1))
     p = env.deliver(USER, msg(2, body_lines=5000), check=EX_CANTCREAT)  # > 64 KiB
@@ -96,6 +97,7 @@ def test_deliver_streams_large_message(tmp_path):
     process after exec, unlike rusage of a child forked from Python) is
     read while the last bytes are still outstanding."""
     env = StoreEnv(tmp_path)
+    env.add_user(USER)
     line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!!\r\n"
     data = msg(1) + line * (30 * 1024 * 1024 // len(line))
     p = subprocess.Popen([loft_bin(), "-c", env.config_path, "deliver", "-u", USER],

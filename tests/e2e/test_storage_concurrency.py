@@ -68,7 +68,7 @@ def test_threads_and_processes(tmp_path):
             msgid = "d%d.%d@conc" % (s, i)
             data = message(msgid, 20 + 97 * i)
             flags = "\\Seen" if i % 3 == 0 else None
-            args = ["deliver", "-u", USER] + (["-f", flags] if flags else [])
+            args = ["deliver", "-u", USER] + (["-F", flags] if flags else [])
             r = env.loft(*args, input=data)
             with lock:
                 if r.returncode != 0 or r.stdout or r.stderr:

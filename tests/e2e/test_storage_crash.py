@@ -39,6 +39,7 @@ import time
 
 import pytest
 
+import strace_util
 from storage_util import StoreEnv, loft_bin, tool_bin
 
 USER = "crash"
@@ -207,56 +208,29 @@ def test_kill9_loses_nothing(tmp_path):
 def test_append_is_durable_before_ack(tmp_path):
     """What kill -9 cannot show (the page cache survives it): the order of
     durability syscalls of one `loft deliver`, traced with strace. The
-    message file is fsynced before it is renamed into cur/, cur/ is fsynced
-    after the rename, and only then is the LMDB commit written (the meta
-    page through data.mdb's O_DSYNC descriptor) -- all before exit 0."""
+    message's bytes are synced (its spool file, of which the mailbox file is
+    a hard link) before it is renamed into cur/, cur/ is fsynced after the
+    rename, and the LMDB commit (the meta page through data.mdb's O_DSYNC
+    descriptor) comes after the rename (alongside that fsync: an append's
+    batch overlaps them) -- all before exit 0. The server's own deliveries
+    are traced the same way, up to their 250 replies, in
+    test_delivery_durability.py."""
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace not installed")
     env = StoreEnv(tmp_path)
     env.deliver(USER, b"Subject: first\r\n\r\nopens the store\r\n")
     trace = os.path.join(env.dir, "trace")
-    p = subprocess.run([strace, "-f", "-qq", "-o", trace, "-e",
-                        "trace=openat,fsync,fdatasync,rename,renameat,renameat2,pwrite64",
+    p = subprocess.run([strace, "-f", "-qq", "-s", "80", "-o", trace, "-e",
+                        "trace=" + strace_util.TRACED,
                         loft_bin(), "-c", env.config_path, "deliver", "-u", USER],
                        input=b"Subject: traced\r\n\r\nbody\r\n", capture_output=True, timeout=60,
                        # LeakSanitizer cannot run under ptrace (sanitizer builds)
                        env=dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
                                 + ":detect_leaks=0"))
     assert p.returncode == 0, p.stderr
-    call_re = re.compile(r"^(\d+)\s+(\w+)\((.*?)(?:\) += (-?\d+)| <unfinished \.\.\.>)")
-    fds = {}        # (pid-independent) fd -> (path, flags) at this point of the trace
-    events = []     # (kind, detail) in trace order
-    with open(trace) as f:
-        for line in f:
-            m = call_re.match(line)
-            if not m:
-                continue
-            name, args, ret = m.group(2), m.group(3), m.group(4)
-            if name == "openat" and ret is not None and int(ret) >= 0:
-                path = args.split('"')[1]
-                fds[int(ret)] = (path, args)
-            elif name in ("fsync", "fdatasync"):
-                events.append((name, fds.get(int(args.split(",")[0]), ("?", ""))[0]))
-            elif name.startswith("rename"):
-                paths = re.findall(r'"([^"]*)"', args)
-                events.append(("rename", tuple(paths[-2:])))
-            elif name == "pwrite64":
-                path, flags = fds.get(int(args.split(",")[0]), ("?", ""))
-                if path.endswith("/index/data.mdb") and "O_DSYNC" in flags:
-                    events.append(("commit", path))
-    renames = [i for i, e in enumerate(events)
-               if e[0] == "rename" and "/tmp/" in e[1][0] and "/cur/" in e[1][1]]
-    assert len(renames) == 1, events
-    r = renames[0]
-    tmp_path_, cur_path = events[r][1]
-    assert ("fsync", tmp_path_) in events[:r] or ("fdatasync", tmp_path_) in events[:r], (
-        "message file not fsynced before the rename: %s" % events)
-    cur_dir = os.path.dirname(cur_path)
-    dir_syncs = [i for i, e in enumerate(events) if i > r and e == ("fsync", cur_dir)]
-    assert dir_syncs, "cur/ not fsynced after the rename: %s" % events
-    commits = [i for i, e in enumerate(events) if i > dir_syncs[0] and e[0] == "commit"]
-    assert commits, "no LMDB commit after the directory fsync: %s" % events
+    events = strace_util.trace(trace)
+    assert strace_util.check_delivery(events, env.user_dir(USER)) == 1, events
 
 
 def acknowledged_mailbox_ops(log_path):

@@ -1,5 +1,6 @@
 """Timeouts: an idle client that has not logged in is disconnected after
-preauth_timeout with the protocol's goodbye; activity keeps it alive; after
+preauth_timeout (LMTP and SMTP, which have no login: [delivery]
+command_timeout) with the protocol's goodbye; activity keeps it alive; after
 login the longer idle_timeout applies; a client that stalls the TLS
 handshake is dropped after handshake_timeout."""
 
@@ -12,7 +13,8 @@ from loftserver import LineClient
 
 # Each test can tell which timer fired: the one it is about is 1 s, the
 # other 4 s, and the close reason in the log names it.
-CFG = {"limits": {"preauth_timeout": "1s"}, "tls": {"handshake_timeout": "4s"}}
+CFG = {"limits": {"preauth_timeout": "1s"}, "tls": {"handshake_timeout": "4s"},
+       "delivery": {"command_timeout": "1s"}, "smtp": {"greeting_delay": "0"}}
 TLS_CFG = {"limits": {"preauth_timeout": "4s"}, "tls": {"handshake_timeout": "1s"}}
 
 GOODBYE = {"imap": b"* BYE", "pop3": b"-ERR", "smtp": b"421", "lmtp": b"421"}

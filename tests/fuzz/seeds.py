@@ -84,6 +84,21 @@ def write():
         put("maildir-name", n)
     for n in [b"&AMk-t&AOk-", b"Entw&APw-rfe", b"&ZeVnLIqe-", b"a&-b", b"plain"]:
         put("mutf7", n)
+    # smtp-parse: first byte 1 = MAIL, 0 = RCPT (2 = LMTP rules)
+    for flag, args in [
+            (1, b"FROM:<sender@example.net> SIZE=1024 BODY=8BITMIME SMTPUTF8"),
+            (1, b"FROM:<> RET=HDRS ENVID=QQ+2B314159 AUTH=<>"),
+            (0, b"TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice+40example.org"),
+            (0, b"TO:<@relay.one,@relay.two:alice@example.org>"),
+            (0, b"TO:<\"alice@evil.org\"@example.org>"),
+            (0, b"TO:<alice%evil.org@example.org>"),
+            (0, b"TO:<evil.org!alice@example.org>"),
+            (0, b"TO:<alice@[127.0.0.1]>"),
+            (0, b"TO:<alice@example.org.>"),
+            (2, b"TO:<alice+work@localhost>"),
+            (0, b"TO:<Postmaster>"),
+            (0, "TO:<j\u00f6rg@b\u00fccher.example>".encode())]:
+        put("smtp-parse", bytes([flag]) + args)
 
 
 def messages(src, out):

@@ -12,6 +12,9 @@
  *   store-ctl -d MAIL_DIR -u USER dump-all     (every mailbox, each preceded
  *                                               by a line "N name")
  *   store-ctl -d MAIL_DIR -u USER quota
+ *   store-ctl -d MAIL_DIR -u USER cached NAME UID   ("parts N" when the
+ *                                               parse cache holds the
+ *                                               message's structure)
  * FLAGS are letters S F A D T (seen flagged answered draft deleted) or "-";
  * KEYWORDS are comma separated or "-". Output lines are tab separated:
  *   append: "uid"
@@ -283,6 +286,22 @@ int main(int argc, char **argv)
 			printf("%llu\t%llu\t%llu\t%llu\n", (unsigned long long)q.bytes_used,
 			       (unsigned long long)q.bytes_limit, (unsigned long long)q.messages_used,
 			       (unsigned long long)q.messages_limit);
+	} else if (strcmp(op, "cached") == 0 && nargs == 2) {
+		struct store_mailbox *mbox = NULL;
+		code = ctl_err("cached", store_mailbox_open(user, args[0], true, &mbox));
+		void *blob = NULL;
+		size_t len = 0;
+		struct msg_info *info = NULL;
+		if (code == 0)
+			code = ctl_err("cached", store_msg_cache_get(mbox, (uint32_t)strtoul(args[1], NULL,
+										  10), &blob, &len));
+		if (code == 0 && msg_blob_read(blob, len, &info) != 0)
+			code = ctl_err("cached", STORE_ECORRUPT);
+		if (code == 0)
+			printf("parts %u\n", (unsigned)info->n_parts);
+		msg_info_free(&info);
+		free(blob);
+		store_mailbox_close(&mbox);
 	} else if (strcmp(op, "dump-all") == 0 && nargs == 0) {
 		struct store_mailbox_info *list = NULL;
 		size_t n = 0;

@@ -760,10 +760,10 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [auth], [pop3], [spam], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [listener NAME], [certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
-		   "address, port, tls");
+		   "address, port, tls, socket, socket_mode, socket_owner, socket_group");
 	expect_err("[listener imap]\nPort = 143\n",
 		   NAME ":2: unknown key 'Port' in [listener imap]; keys are lower-case: "
 		   "write 'port'");
@@ -879,8 +879,8 @@ static void test_every_error_reported(void **state)
 	free(all);
 	/* Cross-setting checks report every listener's problem too. */
 	expect_err("[listener a]\nprotocol = imap\n[listener b]\nprotocol = pop3\n",
-		   NAME ":1: [listener a] has no port; add e.g. 'port = 143'\n"
-		   NAME ":3: [listener b] has no port; add e.g. 'port = 143'");
+		   NAME ":1: [listener a] has no port; add e.g. 'port = 143', or 'socket = /run/loft/lmtp' for a UNIX socket\n"
+		   NAME ":3: [listener b] has no port; add e.g. 'port = 143', or 'socket = /run/loft/lmtp' for a UNIX socket");
 	/* A flood of errors stops after CONF_ERRORS_MAX with a note. */
 	char *text = xstrdup("[server]\n");
 	for (int i = 0; i < 50; i++) {
@@ -913,7 +913,34 @@ static void test_cross_checks(void **state)
 		   NAME ":2: [tls] key_file is set but cert_file is not; set cert_file to the "
 		   "certificate chain");
 	expect_err("# listeners\n[listener imap]\nprotocol = imap\n",
-		   NAME ":2: [listener imap] has no port; add e.g. 'port = 143'");
+		   NAME ":2: [listener imap] has no port; add e.g. 'port = 143', or 'socket = /run/loft/lmtp' for a UNIX socket");
+	/* UNIX socket listeners: a socket instead of a port, never both, and
+	 * each path once; the mode is octal. */
+	struct loft_config *cfg = load_ok("[listener lmtp]\nprotocol = lmtp\n"
+					  "socket = /run/loft/lmtp\nsocket_mode = 0600\n"
+					  "socket_owner = postfix\nsocket_group = mail\n");
+	assert_string_equal(cfg->listeners[0].socket, "/run/loft/lmtp");
+	assert_int_equal(cfg->listeners[0].socket_mode, 0600);
+	assert_string_equal(cfg->listeners[0].socket_owner, "postfix");
+	assert_string_equal(cfg->listeners[0].socket_group, "mail");
+	conf_free(cfg);
+	cfg = load_ok("[listener lmtp]\nprotocol = lmtp\nsocket = s\n");
+	assert_int_equal(cfg->listeners[0].socket_mode, 0660);
+	assert_string_equal(cfg->listeners[0].socket, "/cfg/s");   /* relative to the file */
+	assert_null(cfg->listeners[0].socket_owner);
+	conf_free(cfg);
+	expect_err("[listener lmtp]\nsocket = /s\nport = 24\n",
+		   NAME ":2: [listener lmtp] has both socket and port; a listener is a UNIX "
+		   "socket or a TCP port, remove one");
+	expect_err("[listener a]\nsocket = /s\n[listener b]\nsocket = /s\n",
+		   NAME ":4: [listener b] uses socket /s, which [listener a] (at " NAME ":1) "
+		   "already uses; give each its own path");
+	expect_err("[listener a]\nsocket = /s\nsocket_mode = 0980\n",
+		   NAME ":3: bad value for 'socket_mode' in [listener a]: '0980' is not "
+		   "valid; use an octal permission mode such as 0660");
+	expect_err_has("[listener a]\nsocket = /s\nsocket_mode = 17777\n",
+		       NAME ":3: bad value for 'socket_mode' in [listener a]: '17777' is",
+		       NULL);
 	expect_err("[certificate c]\nserver_name = a.org\ncert_file = a.pem\n",
 		   NAME ":1: [certificate c] has no key_file; add e.g. 'key_file = "
 		   "/etc/loft/example.net.key'");

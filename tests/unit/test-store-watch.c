@@ -246,11 +246,71 @@ static void test_watch_external(void **state)
 	store_watch_remove(&h);
 }
 
+/* `loft deliver` in another process: a watcher of the server (an IMAP
+ * IDLE, say) learns of the new message through the store's cross-process
+ * notification, as it would of any other process's commit. */
+static void test_watch_sees_loft_deliver(void **state)
+{
+	struct fx *fx = *state;
+	const char *bin = getenv("LOFT_BIN");
+	if (bin == NULL)
+		fail_msg("LOFT_BIN is not set (run through ctest)");
+	char conf[600], users[600], msg[600];
+	snprintf(conf, sizeof(conf), "%s/loft.conf", fx->dir);
+	snprintf(users, sizeof(users), "%s/users", fx->dir);
+	snprintf(msg, sizeof(msg), "%s/msg", fx->dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[server]\nstate_dir = %s\nmail_dir = %s\nusers_file = %s\n"
+		   "local_domains = example.org\n", fx->dir, fx->mail_dir, users);
+	fclose(f);
+	f = fopen(users, "w");
+	assert_non_null(f);
+	fputs("alice:{PLAIN}unused\n", f);
+	fclose(f);
+	f = fopen(msg, "w");
+	assert_non_null(f);
+	fputs("Subject: from loft deliver\r\n\r\nhi\r\n", f);
+	fclose(f);
+
+	fx->set.watch_external = true;
+	fx_open(fx);
+	struct watch_rec w;
+	watch_init(&w);
+	struct store_watch *h = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", watch_cb, &w, &h), STORE_OK);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* only async-signal-safe calls between fork and exec */
+		int fd = open(msg, O_RDONLY);
+		if (fd < 0 || dup2(fd, 0) < 0)
+			_exit(126);
+		execl(bin, bin, "-c", conf, "deliver", "-u", "alice+nowhere@example.org",
+		      "-f", "sender@ext.example", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	if (!watch_wait(&w, 1, 2, 0))
+		fail_msg("the watcher did not see loft deliver's message (count %u)",
+			 watch_count(&w));
+	pthread_mutex_lock(&w.mu);
+	assert_int_equal(w.last.messages, 1);
+	assert_string_equal(w.last.mailbox, "INBOX");
+	pthread_mutex_unlock(&w.mu);
+	store_watch_remove(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_external, setup_closed, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_sees_loft_deliver, setup_closed,
+						teardown),
 	};
 	return FX_RUN("store-watch", tests);
 }
