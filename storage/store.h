@@ -166,6 +166,8 @@ struct store_status {
 				   * expunged UID (QRESYNC falls back to
 				   * known-uids). */
 	uint64_t vsize;           /* sum of RFC822.SIZEs (every line end CRLF) */
+	uint64_t deleted_size;    /* bytes of the \Deleted messages, as stored
+				   * (STORE_STATUS_DELETED_SIZE only) */
 };
 /* Counters without opening a view (STATUS, LIST-STATUS). */
 int store_status(struct store_user *user, const char *name, struct store_status *status_r);
@@ -173,6 +175,14 @@ int store_status(struct store_user *user, const char *name, struct store_status 
  * is what the next read-write open will report as \Recent (IMAP4rev1
  * STATUS RECENT). Costs a scan over those messages. */
 int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r);
+/* store_status() plus what `what` asks for, each at the cost of a scan of
+ * the mailbox's records in the same read: STORE_STATUS_RECENT (recent, as
+ * store_status_recent) and STORE_STATUS_DELETED_SIZE (deleted_size: what
+ * an EXPUNGE would give back to the quota, RFC 9208 DELETED-STORAGE). */
+#define STORE_STATUS_RECENT 1u
+#define STORE_STATUS_DELETED_SIZE 2u
+int store_status_items(struct store_user *user, const char *name, unsigned what,
+		       struct store_status *status_r);
 
 /* A mailbox every new user gets (store_user_provision). */
 struct store_initial_mailbox {
