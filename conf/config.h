@@ -153,6 +153,10 @@ struct loft_config {
 	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
 	enum conf_uidl_import pop3_uidl_import;
 	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */
+	/* [imap] */
+	unsigned imap_compress_level;        /* COMPRESS=DEFLATE: 1..9 */
+	unsigned imap_compress_window_bits;  /* our deflate window, 2^n bytes */
+	unsigned imap_compress_mem_level;    /* deflate hash memory, 1..9 */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -381,6 +381,17 @@ const struct conf_setting conf_settings[] = {
 	{ "pop3", "uidl_import_format", CONF_T_STRING, MAIN(pop3_uidl_import_format),
 	  "%08Xu%08Xv", NULL, 0, 0, NULL, R, NULL,
 	  "UIDL of an imported message without a P field (%u %v %f, %08X...)." },
+
+	/* [imap] */
+	{ "imap", "compress_level", CONF_T_UINT, MAIN(imap_compress_level), "6", NULL, 1, 9,
+	  NULL, R, NULL,
+	  "COMPRESS=DEFLATE effort for replies: 1 fastest .. 9 smallest." },
+	{ "imap", "compress_window_bits", CONF_T_UINT, MAIN(imap_compress_window_bits), "12",
+	  NULL, 9, 15, NULL, R, NULL,
+	  "COMPRESS=DEFLATE window for replies, 2^n bytes (memory per connection)." },
+	{ "imap", "compress_mem_level", CONF_T_UINT, MAIN(imap_compress_mem_level), "5", NULL,
+	  1, 9, NULL, R, NULL,
+	  "COMPRESS=DEFLATE hash memory for replies, 2^(n+9) bytes per connection." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -433,6 +444,8 @@ const struct conf_section conf_sections[] = {
 	  "login state and the throttling of failed logins." },
 	{ "pop3", false, conf_settings + 75, 9,
 	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
+	{ "imap", false, conf_settings + 84, 3,
+	  "IMAP extensions: COMPRESS=DEFLATE memory and effort." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

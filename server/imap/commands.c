@@ -32,6 +32,12 @@ static const struct imap_command_def commands[] = {
 	{ CMD("APPEND", imap_cmd_append, AUTHED, 0, "RFC 9051 6.3.12, RFC 3516"),
 	  .literal = imap_append_literal, .literal_room = imap_append_literal_room,
 	  .literal_data = imap_append_literal_data },
+	/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
+	{ CMD("COMPRESS", imap_cmd_compress, AUTHED, 0, "RFC 4978") },
+	{ CMD("GETQUOTAROOT", imap_cmd_getquotaroot, AUTHED, 0, "RFC 9208 4.1.2") },
+	{ CMD("GETQUOTA", imap_cmd_getquota, AUTHED, 0, "RFC 9208 4.1.1") },
+	{ CMD("SETQUOTA", imap_cmd_setquota, AUTHED, 0, "RFC 9208 4.1.3") },
+	{ CMD("UNAUTHENTICATE", imap_cmd_unauthenticate, AUTHED, 0, "RFC 8437") },
 };
 
 static const char *const auth_only[] = {

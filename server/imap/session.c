@@ -57,8 +57,8 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
 			 imap_plaintext_allowed(s) ? "" : " LOGINDISABLED");
 	else
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
-			 conn_config(s->conn)->max_literal_size);
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
+			 IMAP_CAPS_EXTENSIONS, conn_config(s->conn)->max_literal_size);
 }
 
 void imap_bye(struct imap_session *s, const char *text, const char *reason)
@@ -160,7 +160,27 @@ void imap_session_logged_in(struct imap_session *s, char *user, struct store_use
 	parser_limits(cfg, true, &lim);
 	imap_parser_set_limits(s->parser, &lim);
 	conn_set_max_line(s->conn, lim.max_line);
-	conn_set_timeout(s->conn, cfg->idle_timeout_ms);
+	conn_set_authenticated(s->conn);   /* idle_timeout; the login deadline ends */
+}
+
+struct store_user *imap_session_logged_out(struct imap_session *s)
+{
+	if (s->drop_selected != NULL) {
+		void (*drop)(struct imap_session *) = s->drop_selected;
+		s->drop_selected = NULL;
+		drop(s);
+	}
+	struct store_user *u = s->store_user;
+	s->store_user = NULL;
+	x_free(&s->user);
+	s->enabled = 0;
+	imap_enter_state(s, IMAP_STATE_NOT_AUTH);
+	struct imap_parser_limits lim;
+	parser_limits(conn_config(s->conn), false, &lim);
+	imap_parser_set_limits(s->parser, &lim);
+	conn_set_max_line(s->conn, lim.max_line);
+	conn_set_unauthenticated(s->conn);
+	return u;
 }
 
 /* The state/TLS checks every command passes; false when it was refused. */

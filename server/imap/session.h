@@ -75,6 +75,13 @@ struct imap_session {
 	struct store_user *store_user;
 	/* IMAP_ENABLED_* bits (ENABLE). */
 	unsigned enabled;
+	/* Drops the selected mailbox's state (view, mailbox, watch) and
+	 * leaves the selected state, for UNAUTHENTICATE (RFC 8437). Set by
+	 * the selected-state code while a mailbox is selected (NULL when none
+	 * is); called on the loop with no job of the session in flight. It
+	 * must not need store_user afterwards: the handle is released right
+	 * after on the storage pool (a store_watch keeps its own reference). */
+	void (*drop_selected)(struct imap_session *s);
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session
@@ -115,5 +122,10 @@ bool imap_plaintext_allowed(const struct imap_session *s);
 /* Login succeeded: state, limits and timeouts of an authenticated session.
  * Takes ownership of user and store_user. */
 void imap_session_logged_in(struct imap_session *s, char *user, struct store_user *store_user);
+/* UNAUTHENTICATE (RFC 8437): the selected state is dropped
+ * (drop_selected), ENABLEd extensions and the user are forgotten, and the
+ * limits and timeouts before login apply again. Returns the user's store
+ * handle for the caller to release on the storage pool. */
+struct store_user *imap_session_logged_out(struct imap_session *s);
 
 #endif
