@@ -326,6 +326,23 @@ int store_append_commit(struct store_append **app, const struct store_append_met
 			uint32_t *uid_r, uint32_t *uidvalidity_r);
 /* Discard the temporary file. Always frees app. */
 void store_append_abort(struct store_append **app);
+/* The message is complete but is not committed yet (MULTIAPPEND keeps
+ * several): fsync and close its temporary file and end the parse, so an
+ * unfinished append holds no descriptor. Returns the append's sticky error
+ * (STORE_ETOOBIG, STORE_EIO) or 0. Committing calls it when needed. */
+int store_append_finish(struct store_append *app);
+/* Bytes written so far. */
+uint64_t store_append_size(const struct store_append *app);
+/* Commit n appends to the same mailbox of the same user in one durable
+ * writer op: all of them get UIDs (ascending, in order: uids_r[n]) or, on
+ * any failure (quota over the whole set, a vanished mailbox, I/O), none
+ * does and their files are discarded. metas[i] is for apps[i]. As with
+ * store_append_commit, a crash after the files were renamed but before the
+ * commit leaves them to be adopted by the next reconcile. Always frees the
+ * apps (the array itself is the caller's). */
+int store_append_commit_multi(struct store_append **apps, size_t n,
+			      const struct store_append_meta *metas, uint32_t *uids_r,
+			      uint32_t *uidvalidity_r);
 /* store_append_commit without waiting: the file's fsync, the commit and
  * the rename run on a writer thread, which then calls cb(err, uid,
  * uidvalidity, ctx). meta (and its strings and cache blob) must stay valid
