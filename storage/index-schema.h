@@ -17,6 +17,10 @@
  *   kwid          u16 BE id -> keyword name
  *   subs          subscribed name -> empty
  *   cache         (u32 BE mailbox id, u32 BE uid) -> opaque blob
+ *   mbox_keys     u32 BE mailbox id -> u8 version (1), then the mailbox's
+ *                 random access key (URLAUTH, RFC 4467); created on first
+ *                 use, so an index without the table gets it at its next
+ *                 open
  *
  * Mailbox record (IDX_MBOX_V1): u8 version, u32 uidvalidity, u32 uidnext,
  *   u64 highestmodseq, u32 recent_uid, u32 special_use, u32 messages,

@@ -67,6 +67,7 @@ static int open_dbis(struct idx *idx)
 		{ "kwid", offsetof(struct idx_dbis, kwid) },
 		{ "subs", offsetof(struct idx_dbis, subs) },
 		{ "cache", offsetof(struct idx_dbis, cache) },
+		{ "mbox_keys", offsetof(struct idx_dbis, mbox_keys) },
 	};
 	MDB_txn *txn;
 	size_t n_tables = sizeof(tables) / sizeof(tables[0]);
@@ -507,6 +508,8 @@ int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb)
 		rc = drop_prefix(txn, idx->dbi.expunged, mb->id);
 	if (rc == 0)
 		rc = drop_prefix(txn, idx->dbi.cache, mb->id);
+	if (rc == 0)
+		rc = drop_prefix(txn, idx->dbi.mbox_keys, mb->id);
 	int err = idx_err(rc, "mailbox drop");
 	char key[32];
 	tomb_meta_key(key, sizeof(key), "tombs", mb->id);

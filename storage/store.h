@@ -201,6 +201,20 @@ struct store_initial_mailbox {
 int store_user_provision(struct store_user *user, const struct store_initial_mailbox *list,
 			 size_t n);
 
+/* ---- mailbox access keys (for URL authorization, IMAP URLAUTH) ----
+ * A random secret per mailbox, kept in the user's index, that a front end
+ * keys its authorization tokens for the mailbox's messages with. Get
+ * returns the key and the mailbox's UIDVALIDITY; without a key it makes
+ * one when create is true (one durable commit; a key another session made
+ * meanwhile is kept) and otherwise returns STORE_ENOTFOUND, as it does for
+ * a mailbox that does not exist. Reset forgets the key of one mailbox, or
+ * of every mailbox (mailbox NULL), so every token made with it stops
+ * verifying; a deleted mailbox's key goes with it. Pool thread. */
+#define STORE_MAILBOX_KEY_LEN 32
+int store_mailbox_key(struct store_user *user, const char *mailbox, bool create,
+		      unsigned char key_r[STORE_MAILBOX_KEY_LEN], uint32_t *uidvalidity_r);
+int store_mailbox_key_reset(struct store_user *user, const char *mailbox);
+
 /* ---- a mailbox view ---- */
 
 /* Open a view of a mailbox. A read-only view (EXAMINE) never changes \Recent.
