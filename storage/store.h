@@ -105,6 +105,10 @@ void store_destroy(struct store **store);
  * reconciles the Maildir with the index (files added or removed by other
  * programs). Opens of the same user share one environment. */
 int store_user_open(struct store *store, const char *user, struct store_user **user_r);
+/* store_user_open for a user whose store exists already, never creating
+ * one: STORE_ENOTFOUND for a user that never received mail or logged in
+ * (reading another user's mail on their authorization, IMAP URLAUTH). */
+int store_user_open_existing(struct store *store, const char *user, struct store_user **user_r);
 void store_user_close(struct store_user **user);
 const char *store_user_name(const struct store_user *user);
 /* The user's directory (for tools and tests; front ends must not use it). */
