@@ -157,6 +157,8 @@ struct loft_config {
 	unsigned imap_compress_level;        /* COMPRESS=DEFLATE: 1..9 */
 	unsigned imap_compress_window_bits;  /* our deflate window, 2^n bytes */
 	unsigned imap_compress_mem_level;    /* deflate hash memory, 1..9 */
+	char *imap_urlauth_submit_user;      /* may fetch submit+ URLs; "" = nobody */
+	unsigned imap_max_append_messages;   /* MULTIAPPEND: messages per APPEND */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

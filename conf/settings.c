@@ -392,6 +392,12 @@ const struct conf_setting conf_settings[] = {
 	{ "imap", "compress_mem_level", CONF_T_UINT, MAIN(imap_compress_mem_level), "5", NULL,
 	  1, 9, NULL, R, NULL,
 	  "COMPRESS=DEFLATE hash memory for replies, 2^(n+9) bytes per connection." },
+	{ "imap", "urlauth_submit_user", CONF_T_STRING, MAIN(imap_urlauth_submit_user), NULL,
+	  "none (nobody fetches submit+ URLs)", 0, 0, NULL, R, "submission",
+	  "User a submission server logs in as to fetch submit+ URLAUTH URLs." },
+	{ "imap", "max_append_messages", CONF_T_UINT, MAIN(imap_max_append_messages), "1000",
+	  NULL, 1, 100000, NULL, R, NULL,
+	  "Messages one APPEND may carry (MULTIAPPEND, RFC 3502)." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -444,8 +450,9 @@ const struct conf_section conf_sections[] = {
 	  "login state and the throttling of failed logins." },
 	{ "pop3", false, conf_settings + 75, 9,
 	  "What POP3 does to the mailbox it shares with IMAP devices (docs/PROTOCOLS.md)." },
-	{ "imap", false, conf_settings + 84, 3,
-	  "IMAP extensions: COMPRESS=DEFLATE memory and effort." },
+	{ "imap", false, conf_settings + 84, 5,
+	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
+	  "MULTIAPPEND size." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

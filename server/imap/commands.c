@@ -38,6 +38,9 @@ static const struct imap_command_def commands[] = {
 	{ CMD("GETQUOTA", imap_cmd_getquota, AUTHED, 0, "RFC 9208 4.1.1") },
 	{ CMD("SETQUOTA", imap_cmd_setquota, AUTHED, 0, "RFC 9208 4.1.3") },
 	{ CMD("UNAUTHENTICATE", imap_cmd_unauthenticate, AUTHED, 0, "RFC 8437") },
+	{ CMD("GENURLAUTH", imap_cmd_genurlauth, AUTHED, 0, "RFC 4467 7") },
+	{ CMD("RESETKEY", imap_cmd_resetkey, AUTHED, 0, "RFC 4467 7") },
+	{ CMD("URLFETCH", imap_cmd_urlfetch, AUTHED, 0, "RFC 4467 7") },
 };
 
 static const char *const auth_only[] = {

@@ -43,7 +43,7 @@ struct imap_command_def {
 /* Capability tokens of the extensions after login (cmd-compress.c,
  * cmd-quota.c, cmd-unauth.c, cmd-append.c, cmd-urlauth.c). */
 #define IMAP_CAPS_EXTENSIONS "COMPRESS=DEFLATE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
-	"UNAUTHENTICATE"
+	"UNAUTHENTICATE MULTIAPPEND CATENATE URLAUTH"
 
 const struct imap_command_def *imap_command_find(const char *name);
 /* The parser's stream filter: commands whose literals may be streamed. */
@@ -66,6 +66,7 @@ imap_handler imap_cmd_append;
 imap_handler imap_cmd_compress;
 imap_handler imap_cmd_getquotaroot, imap_cmd_getquota, imap_cmd_setquota;
 imap_handler imap_cmd_unauthenticate;
+imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);

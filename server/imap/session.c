@@ -251,18 +251,20 @@ static void literal_announced(struct imap_session *s)
 static void parse_error(struct imap_session *s)
 {
 	const struct imap_parse_error *e = imap_parser_error(s->parser);
+	if (e->text[0] != '\0') {
+		/* (A text empty: refused at a literal and answered already.) The
+		 * code may belong to the streaming command's state: answer first. */
+		const char *status = e->kind == IMAP_ERROR_NO ? "NO" : "BAD";
+		conn_debug(s->conn, "parse error: %s", e->text);
+		if (e->tag != NULL)
+			imap_reply_tagged(s, e->tag, status, e->code, e->text);
+		else
+			imap_reply_tagged(s, "*", "BAD", e->code, e->text);
+	}
 	if (s->cmd != NULL && s->cmd->collecting) {
 		/* A streaming command failed after its literal(s): drop it. */
 		cmd_free(&s->cmd);
 	}
-	if (e->text[0] == '\0')
-		return; /* refused at a literal: already answered */
-	const char *status = e->kind == IMAP_ERROR_NO ? "NO" : "BAD";
-	conn_debug(s->conn, "parse error: %s", e->text);
-	if (e->tag != NULL)
-		imap_reply_tagged(s, e->tag, status, e->code, e->text);
-	else
-		imap_reply_tagged(s, "*", "BAD", e->code, e->text);
 }
 
 static void imap_session_input(void *ctx)

@@ -15,6 +15,7 @@
 #define LOFT_IMAP_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/engine/session.h"
 #include "server/imap/parser.h"
@@ -82,6 +83,12 @@ struct imap_session {
 	 * must not need store_user afterwards: the handle is released right
 	 * after on the storage pool (a store_watch keeps its own reference). */
 	void (*drop_selected)(struct imap_session *s);
+	/* The selected mailbox as relative IMAP URLs see it (a CATENATE URL
+	 * ";UID=5", RFC 4469 5 / RFC 5092 7): store name and UIDVALIDITY, set by
+	 * the selected-state code while a mailbox is selected (NULL when none;
+	 * a relative URL is then refused with [BADURL]). Borrowed. */
+	const char *url_base_mailbox;
+	uint32_t url_base_uidvalidity;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session

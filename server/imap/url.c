@@ -43,6 +43,14 @@ static bool is_bchar(unsigned char c)
 	return is_achar(c) || c == ':' || c == '@' || c == '/';
 }
 
+/* The user of a ;URLAUTH=user+/submit+ access identifier: achar, and an
+ * unescaped '@' too, which clients write for a user@domain login (nothing
+ * after the identifier but ':' can follow, so it is unambiguous). */
+static bool is_access_char(unsigned char c)
+{
+	return is_achar(c) || c == '@';
+}
+
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -299,7 +307,7 @@ static int urlauth(struct cur *c, struct imap_url *u)
 	else
 		return fail(c, "Invalid URLAUTH access identifier.");
 	if ((u->access == IMAP_URL_ACCESS_SUBMIT || u->access == IMAP_URL_ACCESS_USER) &&
-	    enc_part(c, is_achar, &u->access_user, "Invalid URLAUTH access user.") < 0)
+	    enc_part(c, is_access_char, &u->access_user, "Invalid URLAUTH access user.") < 0)
 		return -1;
 	u->rump_len = (size_t)(c->p - c->start);
 	if (at_end(c))

@@ -1,11 +1,25 @@
-"""A raw IMAP client that can switch on COMPRESS=DEFLATE (RFC 4978) the way
-a real client does: Python's zlib with wbits=-15 (raw DEFLATE) both ways,
-a sync flush after every batch of commands. It is loftserver's LineClient
-with a compression layer under its line buffer, plus literal-aware reads.
-Used by test_imap_compress.py and the other extension tests (curl and
-imaplib cannot compress)."""
+"""Raw IMAP helpers for the extension tests (COMPRESS, QUOTA, UNAUTHENTICATE,
+MULTIAPPEND, CATENATE, URLAUTH), where imaplib lacks the commands:
 
+  ZClient        loftserver's LineClient that can switch on COMPRESS=DEFLATE
+                 (RFC 4978) the way a real client does (Python's zlib with
+                 wbits=-15 both ways, a sync flush after every batch of
+                 commands), with literal-aware reads and cmd(line)
+  zconnect(srv, name, tls) / zlogin(c, user, pw)
+  messages(srv, user, mailbox)  {uid: (bytes, maildir flags)} read from the
+                 user's Maildir: how the tests check what APPEND stored
+                 before the selected state (FETCH) exists
+  append_lit(data, sync)        b"{n}\r\n" or b"{n+}\r\n" + data
+  cmd(c, line) / login(c, user, pw)  one command on a LineClient:
+                 (untagged lines, tagged line) as str / LOGIN and check OK
+  wait_tmp_empty(srv, user, mailbox)  tmp/ of a mailbox empties (refused
+                 appends are discarded on the pool after the reply)
+"""
+
+import os
+import re
 import socket
+import time
 import zlib
 
 from loftserver import LineClient
@@ -141,3 +155,66 @@ def zlogin(c, user="alice", pw="secret"):
     _, tagged = c.cmd("L LOGIN %s %s" % (user, pw))
     assert tagged.startswith("L OK"), tagged
     return tagged
+
+
+def mailbox_dir(srv, user, mailbox="INBOX"):
+    """A mailbox's directory (Maildir++: INBOX at the user's root, "A/B"
+    as .A.B with '%' and '.' escaped)."""
+    d = os.path.join(srv.mail_dir, user)
+    if mailbox.upper() == "INBOX":
+        return d
+    return os.path.join(d, "." + mailbox.replace("%", "%25").replace(".", "%2E")
+                        .replace("/", "."))
+
+
+def messages(srv, user, mailbox="INBOX"):
+    """{uid: (bytes, flags)} of a mailbox's message files."""
+    d = mailbox_dir(srv, user, mailbox)
+    out = {}
+    for sub in ("cur", "new"):
+        sd = os.path.join(d, sub)
+        if not os.path.isdir(sd):
+            continue
+        for name in os.listdir(sd):
+            m = re.search(r",U=(\d+)", name)
+            if m is None:
+                continue
+            flags = name.split(":2,", 1)[1] if ":2," in name else ""
+            with open(os.path.join(sd, name), "rb") as f:
+                out[int(m.group(1))] = (f.read(), flags)
+    return dict(sorted(out.items()))
+
+
+def tmp_files(srv, user, mailbox="INBOX"):
+    """Files left in a mailbox's tmp/."""
+    t = os.path.join(mailbox_dir(srv, user, mailbox), "tmp")
+    return os.listdir(t) if os.path.isdir(t) else []
+
+
+def append_lit(data, sync=False):
+    if isinstance(data, str):
+        data = data.encode()
+    return (b"{%d}\r\n" if sync else b"{%d+}\r\n") % len(data) + data
+
+
+def cmd(c, line, timeout=20):
+    """Send one command line on a LineClient; (untagged, tagged) as str."""
+    tag = line.split(" ", 1)[0]
+    c.sendline(line)
+    lines = [l.decode("utf-8").rstrip("\r\n") for l in c.read_until_tag(tag, timeout=timeout)]
+    return lines[:-1], lines[-1]
+
+
+def login(c, user="alice", pw="secret"):
+    """Read the greeting and log in; the tagged OK line."""
+    assert c.readline().startswith(b"* OK")
+    _, tagged = cmd(c, "L LOGIN %s %s" % (user, pw))
+    assert tagged.startswith("L OK"), tagged
+    return tagged
+
+
+def wait_tmp_empty(srv, user="alice", mailbox="INBOX", timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while tmp_files(srv, user, mailbox) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert tmp_files(srv, user, mailbox) == []

@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from imap_compress import zconnect, zlogin
+from imap_raw import zconnect, zlogin
 
 USERS = {"alice": "secret"}
 NO_INITIAL = {"storage": {"initial_mailboxes": '""'}}
@@ -153,7 +153,7 @@ def test_large_output_read_late(make_loft):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
     sock.connect((srv.address("imap"), srv.port("imap")))
-    from imap_compress import ZClient
+    from imap_raw import ZClient
     with ZClient(sock, timeout=30) as c:
         zlogin(c)
         c.compress()

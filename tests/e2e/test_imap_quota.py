@@ -8,21 +8,9 @@ import imaplib
 
 import pytest
 
+from imap_raw import cmd, login
+
 USERS = {"alice": "secret"}
-
-
-def cmd(c, line):
-    tag = line.split(" ", 1)[0]
-    c.sendline(line)
-    lines = [l.decode("utf-8").rstrip("\r\n") for l in c.read_until_tag(tag, timeout=10)]
-    return lines[:-1], lines[-1]
-
-
-def login(c):
-    assert c.readline().startswith(b"* OK")
-    _, tagged = cmd(c, "L LOGIN alice secret")
-    assert tagged.startswith("L OK"), tagged
-    return tagged
 
 
 def append(c, tag, size, flags=""):

@@ -9,17 +9,10 @@ import time
 
 import pytest
 
-from imap_compress import zconnect, zlogin
+from imap_raw import cmd, zconnect, zlogin
 
 USERS = {"alice": "secret", "bob": "hunter2"}
 NO_INITIAL = {"storage": {"initial_mailboxes": '""'}}
-
-
-def cmd(c, line):
-    tag = line.split(" ", 1)[0]
-    c.sendline(line)
-    lines = [l.decode("utf-8").rstrip("\r\n") for l in c.read_until_tag(tag, timeout=10)]
-    return lines[:-1], lines[-1]
 
 
 @pytest.fixture

@@ -159,6 +159,11 @@ static void test_urlauth(void **state)
 	str_eq(u.token, "0123456789abcdef0123456789abcdef99");
 	imap_url_free(&u);
 
+	/* An unescaped '@' in the access user (a user@domain login). */
+	u = ok("imap://joe@example.com/INBOX/;uid=20;urlauth=user+joe@example.com");
+	str_eq(u.access_user, "joe@example.com");
+	imap_url_free(&u);
+
 	u = ok("imap://joe@example.com/INBOX/;uid=20/;partial=0.10;urlauth=authuser");
 	assert_int_equal(u.access, IMAP_URL_ACCESS_AUTHUSER);
 	imap_url_free(&u);
