@@ -26,6 +26,7 @@ struct imap_section_reader {
 	uint64_t skip;                /* normalised bytes to drop first */
 	uint64_t left;                /* normalised bytes still to give */
 	struct msg_crlf crlf;
+	bool convert;                 /* bare LF in the range: add the CRs */
 	struct msg_buf buf;           /* converted bytes not given yet */
 	size_t buf_off;
 };
@@ -227,10 +228,12 @@ int imap_section_open(struct store_mailbox *mbox, uint32_t uid, const struct ima
 		r->buf_off = (size_t)start;
 		r->buf.len = (size_t)(start + len);
 	} else if (range.raw_size == range.size) {
-		/* Already CRLF there: seek straight to the partial. */
+		/* Already CRLF there: seek straight to the partial, which may
+		 * start between a CR and its LF, so nothing is converted. */
 		r->raw_off += start;
 		r->raw_left = len;
 	} else {
+		r->convert = true;
 		r->skip = start;
 	}
 	r->left = len;
@@ -268,7 +271,10 @@ int imap_section_read(struct imap_section_reader *r, char *buf, size_t cap, size
 			return LOFT_EIO;
 		r->raw_off += got;
 		r->raw_left -= got;
-		msg_crlf_run(&r->crlf, block, got, &r->buf);
+		if (r->convert)
+			msg_crlf_run(&r->crlf, block, got, &r->buf);
+		else
+			msg_buf_append(&r->buf, block, got);
 		if (r->skip > 0) {
 			size_t drop = r->buf.len < r->skip ? r->buf.len : (size_t)r->skip;
 			r->buf_off = drop;
