@@ -193,6 +193,7 @@ void imap_append_free(void *ctx)
 	free(a->code);
 	free(a->uids);
 	free(a->self_name);
+	free(a->base_mailbox);
 	free(a->submit_user);
 	free(a);
 }

@@ -77,7 +77,7 @@ struct imap_append {
 	uint32_t uidvalidity;
 	/* For URL parts: who asks (strings owned). */
 	struct imap_url_ctx urlctx;
-	char *self_name, *submit_user;
+	char *self_name, *submit_user, *base_mailbox;
 };
 
 /* Queue an op (the strings become the op's). */

@@ -48,12 +48,13 @@ static struct imap_append *append_new(struct imap_session *s, const struct imap_
 	}
 	const struct loft_config *cfg = conn_config(s->conn);
 	a->self_name = xstrdup(s->user);
+	a->base_mailbox = s->url_base_mailbox ? xstrdup(s->url_base_mailbox) : NULL;
 	a->submit_user = xstrdup(cfg->imap_urlauth_submit_user ? cfg->imap_urlauth_submit_user
 							       : "");
 	a->urlctx = (struct imap_url_ctx){
 		.store = s->core.svc->store, .self = s->store_user, .self_name = a->self_name,
 		.submit_user = a->submit_user,
-		.base_mailbox = s->url_base_mailbox, .base_uidvalidity = s->url_base_uidvalidity,
+		.base_mailbox = a->base_mailbox, .base_uidvalidity = s->url_base_uidvalidity,
 	};
 	a->next_arg = 1;
 	a->job.work = imap_append_work;

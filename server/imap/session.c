@@ -170,6 +170,8 @@ struct store_user *imap_session_logged_out(struct imap_session *s)
 		s->drop_selected = NULL;
 		drop(s);
 	}
+	s->url_base_mailbox = NULL;
+	s->url_base_uidvalidity = 0;
 	struct store_user *u = s->store_user;
 	s->store_user = NULL;
 	x_free(&s->user);
