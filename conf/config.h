@@ -172,6 +172,12 @@ struct loft_config {
 	size_t pop3_max_messages;            /* snapshot size limit; 0 = none */
 	enum conf_uidl_import pop3_uidl_import;
 	char *pop3_uidl_import_format;       /* Dovecot pop3_uidl_format style */
+	/* [imap] */
+	unsigned imap_compress_level;        /* COMPRESS=DEFLATE: 1..9 */
+	unsigned imap_compress_window_bits;  /* our deflate window, 2^n bytes */
+	unsigned imap_compress_mem_level;    /* deflate hash memory, 1..9 */
+	char *imap_urlauth_submit_user;      /* may fetch submit+ URLs; "" = nobody */
+	unsigned imap_max_append_messages;   /* MULTIAPPEND: messages per APPEND */
 
 	/* [spam] (server/spam/) */
 	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */

@@ -9,6 +9,9 @@ packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
 	libargon2-dev libsodium-dev
+	libargon2-dev
+	# IMAP COMPRESS=DEFLATE (RFC 4978) is zlib's raw DEFLATE.
+	zlib1g-dev
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail getmail6 procps
 	# mbsync's SCRAM-SHA-256 comes from Cyrus SASL's modules (a Recommends,

@@ -556,6 +556,22 @@ const struct conf_setting conf_settings[] = {
 	{ "smtp", "dsn_timeout", CONF_T_DURATION, MAIN(smtp_dsn_timeout_ms), "30s", NULL,
 	  100, 10 * MS_M, NULL, R, NULL,
 	  "Time for each step of handing a notification to dsn_relay_host." },
+	/* [imap] */
+	{ "imap", "compress_level", CONF_T_UINT, MAIN(imap_compress_level), "6", NULL, 1, 9,
+	  NULL, R, NULL,
+	  "COMPRESS=DEFLATE effort for replies: 1 fastest .. 9 smallest." },
+	{ "imap", "compress_window_bits", CONF_T_UINT, MAIN(imap_compress_window_bits), "12",
+	  NULL, 9, 15, NULL, R, NULL,
+	  "COMPRESS=DEFLATE window for replies, 2^n bytes (memory per connection)." },
+	{ "imap", "compress_mem_level", CONF_T_UINT, MAIN(imap_compress_mem_level), "5", NULL,
+	  1, 9, NULL, R, NULL,
+	  "COMPRESS=DEFLATE hash memory for replies, 2^(n+9) bytes per connection." },
+	{ "imap", "urlauth_submit_user", CONF_T_STRING, MAIN(imap_urlauth_submit_user), NULL,
+	  "none (nobody fetches submit+ URLs)", 0, 0, NULL, R, "submission",
+	  "User a submission server logs in as to fetch submit+ URLAUTH URLs." },
+	{ "imap", "max_append_messages", CONF_T_UINT, MAIN(imap_max_append_messages), "1000",
+	  NULL, 1, 100000, NULL, R, NULL,
+	  "Messages one APPEND may carry (MULTIAPPEND, RFC 3502)." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -630,6 +646,9 @@ const struct conf_section conf_sections[] = {
 	{ "smtp", false, conf_settings + 118, 9,
 	  "The SMTP delivery listener (mail from the internet for local_domains): "
 	  "early talkers, error and rate limits, AUTH and delivery notifications." },
+	{ "imap", false, conf_settings + 127, 5,
+	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
+	  "MULTIAPPEND size." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

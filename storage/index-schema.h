@@ -18,6 +18,10 @@
  *   subs          subscribed name -> empty
  *   cache         (u32 BE mailbox id, u32 BE uid) -> opaque blob
  *   spam          (u32 BE mailbox id, u32 BE uid) -> IDX_SPAM_V1 record
+ *   mbox_keys     u32 BE mailbox id -> u8 version (1), then the mailbox's
+ *                 random access key (URLAUTH, RFC 4467); created on first
+ *                 use, so an index without the table gets it at its next
+ *                 open
  *
  * Mailbox record (IDX_MBOX_V1): u8 version, u32 uidvalidity, u32 uidnext,
  *   u64 highestmodseq, u32 recent_uid, u32 special_use, u32 messages,

@@ -1,8 +1,8 @@
 /* The index's small side tables (see index-schema.h): keyword names and ids,
- * subscriptions, the opaque per-message parse cache and spam verdicts. Like
- * index.c, it copies everything out of LMDB before returning; the message, modseq and
- * tombstone tables stay in index.c, the only file that opens cursors on
- * them. */
+ * subscriptions, the opaque per-message parse cache, spam verdicts and the
+ * mailboxes' access keys. Like index.c, it copies everything out of LMDB
+ * before returning; the message, modseq and tombstone tables stay in
+ * index.c, the only file that opens cursors on them. */
 #include "storage/index.h"
 
 #include <string.h>
@@ -230,4 +230,51 @@ int idx_spam_carry(struct idx *idx, MDB_txn *txn, uint32_t src_mbox, uint32_t sr
 	if (err != 0)
 		return err;
 	return idx_spam_put(idx, txn, dst_mbox, dst_uid, &spam);
+}
+
+/* ---- mailbox access keys ---- */
+
+#define MBOX_KEY_V1 1u
+
+int idx_mbox_key_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, unsigned char *key,
+		     size_t len)
+{
+	unsigned char kb[4];
+	idx_put_u32(kb, mbox_id);
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc = mdb_get(txn, idx->dbi.mbox_keys, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : idx_err(rc, "mailbox key get");
+	const unsigned char *p = v.mv_data;
+	if (v.mv_size != len + 1 || p[0] != MBOX_KEY_V1)
+		return idx_err(MDB_CORRUPTED, "mailbox key");
+	memcpy(key, p + 1, len);
+	return 0;
+}
+
+int idx_mbox_key_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const unsigned char *key,
+		     size_t len)
+{
+	unsigned char kb[4], vb[1 + 64];
+	if (len > sizeof(vb) - 1)
+		return STORE_EINVALID;
+	idx_put_u32(kb, mbox_id);
+	vb[0] = MBOX_KEY_V1;
+	memcpy(vb + 1, key, len);
+	MDB_val k = { sizeof(kb), kb }, v = { len + 1, vb };
+	return idx_err(mdb_put(txn, idx->dbi.mbox_keys, &k, &v, 0), "mailbox key put");
+}
+
+int idx_mbox_key_del(struct idx *idx, MDB_txn *txn, uint32_t mbox_id)
+{
+	unsigned char kb[4];
+	idx_put_u32(kb, mbox_id);
+	MDB_val k = { sizeof(kb), kb };
+	int rc = mdb_del(txn, idx->dbi.mbox_keys, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : idx_err(rc, "mailbox key del");
+}
+
+int idx_mbox_key_del_all(struct idx *idx, MDB_txn *txn)
+{
+	return idx_err(mdb_drop(txn, idx->dbi.mbox_keys, 0), "mailbox keys drop");
 }

@@ -23,7 +23,7 @@
 
 struct idx_dbis {
 	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache,
-		spam;
+		spam, mbox_keys;
 };
 
 /* One open environment. The read pool holds reset MDB_NOTLS read handles so a
@@ -125,8 +125,8 @@ int idx_mbox_rename(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const ch
 /* Names of mailbox `name`'s children ("name/..."), heap array. */
 int idx_mbox_children(struct idx *idx, MDB_txn *txn, const char *name, char ***names_r,
 		      size_t *count_r);
-/* Remove the record, its name mapping and every msgs/modseq/expunged/cache
- * entry of the mailbox. */
+/* Remove the record, its name mapping and every msgs/modseq/expunged/cache/
+ * mbox_keys * entry of the mailbox. */
 int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb);
 /* Total bytes and messages over all mailboxes (quota usage). */
 int idx_usage(struct idx *idx, MDB_txn *txn, uint64_t *bytes_r, uint64_t *messages_r);
@@ -234,6 +234,15 @@ int idx_spam_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid,
 		 const struct store_spam *spam);
 int idx_spam_carry(struct idx *idx, MDB_txn *txn, uint32_t src_mbox, uint32_t src_uid,
 		   uint32_t dst_mbox, uint32_t dst_uid);
+/* Mailbox access keys (store_mailbox_key): get returns STORE_ENOTFOUND
+ * when the mailbox has none; del of a missing key is not an error;
+ * del_all empties the table. */
+int idx_mbox_key_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, unsigned char *key,
+		     size_t len);
+int idx_mbox_key_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const unsigned char *key,
+		     size_t len);
+int idx_mbox_key_del(struct idx *idx, MDB_txn *txn, uint32_t mbox_id);
+int idx_mbox_key_del_all(struct idx *idx, MDB_txn *txn);
 
 /* Maildir letters <-> keyword ids 0..25. */
 uint32_t idx_msg_keyword_bits(const struct idx_msg *m);

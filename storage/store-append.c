@@ -5,10 +5,11 @@
  * streamed append are parsed as they pass (storage/message/), and the
  * parse result is stored in the same commit, so no FETCH ever reads the
  * file again for its structure. An append of a spooled message
- * (store_append_begin_spool) starts with its file already in tmp/ and
- * durable: a hard link to the spool, or a fsynced copy; its caller brings
- * the parse result (store_append_meta.cache), parsed once for all
- * recipients as the spool was written. */
+ * (store_append_begin_spool) starts finished: its file is already in tmp/
+ * and durable (a hard link to the spool, or a fsynced copy), and its caller
+ * brings the parse result (store_append_meta.cache), parsed once for all
+ * recipients as the spool was written. Several finished appends can
+ * commit in one writer op (MULTIAPPEND): all of them or none. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ struct store_append {
 	size_t blob_len;
 	struct store_append_meta meta; /* the caller's meta with our blob */
 	int error;              /* sticky */
-	bool synced;            /* tmp is durable and closed (from a spool) */
+	bool finished;          /* file fsynced and closed, parse done (a
+				 * spooled message starts so) */
 };
 
 /* A new append to mailbox (its tmp file not made yet), or NULL with the
@@ -168,7 +170,7 @@ int store_append_begin_spool(struct store_user *user, const char *mailbox,
 	}
 	if (r == -EXDEV || r == -EMLINK || r == -EPERM || r == -ENOTSUP)
 		r = copy_spool(sp, app->dir, prefix, prefix_len, &app->tmp);
-	app->synced = r == 0;
+	app->finished = r == 0;
 	return app_started(app, r, app_r);
 }
 
@@ -177,7 +179,7 @@ int store_append_write(struct store_append *app, const void *data, size_t len)
 	thread_assert_may_block("store_append_write");
 	if (app->error != 0)
 		return app->error;
-	if (app->synced)
+	if (app->finished)
 		return STORE_EINVALID;
 	uint64_t max = app->user->store->set.max_message_size;
 	if (max != 0 && app->tmp.size + len > max) {
@@ -200,8 +202,14 @@ int store_append_write(struct store_append *app, const void *data, size_t len)
 static const struct store_append_meta *commit_meta(struct store_append *app,
 						   const struct store_append_meta *meta)
 {
-	if (meta != NULL)
+	if (meta != NULL) {
 		app->meta = *meta;
+		if (app->meta.cache == NULL && app->blob != NULL) {
+			/* parsed already (store_append_finish) */
+			app->meta.cache = app->blob;
+			app->meta.cache_len = app->blob_len;
+		}
+	}
 	if (app->meta.cache == NULL && app->parser != NULL) {
 		struct msg_info *info = msg_parser_finish(&app->parser);
 		if (info != NULL) {
@@ -212,6 +220,27 @@ static const struct store_append_meta *commit_meta(struct store_append *app,
 		}
 	}
 	return &app->meta;
+}
+
+int store_append_finish(struct store_append *app)
+{
+	thread_assert_may_block("store_append_finish");
+	if (app->error != 0 || app->finished)
+		return app->error;
+	int r = maildir_tmp_finish(&app->tmp);
+	if (r != 0) {
+		log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));
+		app->error = STORE_EIO;
+		return app->error;
+	}
+	commit_meta(app, NULL);   /* the parse ends with the bytes */
+	app->finished = true;
+	return 0;
+}
+
+uint64_t store_append_size(const struct store_append *app)
+{
+	return app->tmp.size;
 }
 
 static void app_free(struct store_append *app)
@@ -243,20 +272,12 @@ struct op_append {
 	void *ctx;
 };
 
-static int run_append(struct wtxn *w, struct wop *op)
+/* One message into the index and cur/, inside the op's transaction. */
+static int append_one(struct wtxn *w, struct store_append *app,
+		      const struct store_append_meta *meta, uint32_t *uid_r,
+		      uint32_t *uidvalidity_r)
 {
-	struct op_append *o = (struct op_append *)op;
-	struct store_append *app = o->app;
 	struct idx_mbox mb;
-	if (o->sync_file && !app->synced) {
-		/* async commit: the file's fsync runs here, not on the caller */
-		int r = maildir_tmp_finish(&app->tmp);
-		if (r != 0) {
-			log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));
-			return STORE_EIO;
-		}
-		o->sync_file = false;
-	}
 	int err = idx_mbox_by_name(w->idx, w->txn, app->mailbox, &mb);
 	if (err != 0)
 		return err;
@@ -270,15 +291,15 @@ static int run_append(struct wtxn *w, struct wop *op)
 	struct idx_msg m;
 	memset(&m, 0, sizeof(m));
 	size_t nk = 0;
-	if (o->meta != NULL && o->meta->n_keywords > 0) {
-		err = store_keywords_resolve(w, o->meta->keywords, o->meta->n_keywords, m.keywords, &nk);
+	if (meta != NULL && meta->n_keywords > 0) {
+		err = store_keywords_resolve(w, meta->keywords, meta->n_keywords, m.keywords, &nk);
 		if (err != 0)
 			return err;
 	}
 	m.n_keywords = (uint16_t)nk;
 	m.uid = mb.uidnext++;
-	m.flags = o->meta != NULL ? o->meta->flags & STORE_SYSTEM_FLAGS : 0;
-	m.internal_date = o->meta != NULL && o->meta->internal_date != 0 ? o->meta->internal_date
+	m.flags = meta != NULL ? meta->flags & STORE_SYSTEM_FLAGS : 0;
+	m.internal_date = meta != NULL && meta->internal_date != 0 ? meta->internal_date
 									   : (int64_t)time(NULL);
 	m.size = app->tmp.size;
 	m.vsize = app->tmp.vsize;
@@ -286,10 +307,10 @@ static int run_append(struct wtxn *w, struct wop *op)
 	err = idx_msg_insert(w->idx, w->txn, &mb, &m);
 	if (err == 0)
 		err = idx_mbox_put(w->idx, w->txn, &mb, false);
-	if (err == 0 && o->meta != NULL && o->meta->cache != NULL)
-		err = idx_cache_put(w->idx, w->txn, mb.id, m.uid, o->meta->cache, o->meta->cache_len);
-	if (err == 0 && o->meta != NULL && o->meta->spam.verdict != STORE_SPAM_NONE)
-		err = idx_spam_put(w->idx, w->txn, mb.id, m.uid, &o->meta->spam);
+	if (err == 0 && meta != NULL && meta->cache != NULL)
+		err = idx_cache_put(w->idx, w->txn, mb.id, m.uid, meta->cache, meta->cache_len);
+	if (err == 0 && meta != NULL && meta->spam.verdict != STORE_SPAM_NONE)
+		err = idx_spam_put(w->idx, w->txn, mb.id, m.uid, &meta->spam);
 	if (err != 0)
 		return err;
 	char *path = store_msg_path(app->dir, &m);
@@ -307,9 +328,24 @@ static int run_append(struct wtxn *w, struct wop *op)
 	wtxn_fsync_dir_added(w, cur);
 	free(cur);
 	wtxn_touch(w, mb.id, app->dir, true);
-	o->uid = m.uid;
-	o->uidvalidity = mb.uidvalidity;
+	*uid_r = m.uid;
+	*uidvalidity_r = mb.uidvalidity;
 	return 0;
+}
+
+static int run_append(struct wtxn *w, struct wop *op)
+{
+	struct op_append *o = (struct op_append *)op;
+	if (o->sync_file && !o->app->finished) {
+		/* async commit: the file's fsync runs here, not on the caller */
+		int r = maildir_tmp_finish(&o->app->tmp);
+		if (r != 0) {
+			log_error("store: fsync %s: %s", o->app->tmp.path, strerror(-r));
+			return STORE_EIO;
+		}
+		o->sync_file = false;
+	}
+	return append_one(w, o->app, o->meta, &o->uid, &o->uidvalidity);
 }
 
 int store_append_commit(struct store_append **appp, const struct store_append_meta *meta,
@@ -323,7 +359,7 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 	if (err == 0 && meta != NULL && ((meta->n_keywords > 0 && meta->keywords == NULL) ||
 					 (meta->cache == NULL && meta->cache_len > 0)))
 		err = STORE_EINVALID;
-	if (err == 0 && !app->synced) {
+	if (err == 0 && !app->finished) {
 		int r = maildir_tmp_finish(&app->tmp);
 		if (r != 0) {
 			log_error("store: fsync %s: %s", app->tmp.path, strerror(-r));
@@ -343,6 +379,73 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 		}
 	}
 	app_free(app);
+	return err;
+}
+
+/* ---- several appends in one op (MULTIAPPEND) ---- */
+
+struct op_multi {
+	struct wop op;
+	struct store_append **apps;
+	const struct store_append_meta *metas;
+	size_t n;
+	uint32_t *uids;
+	uint32_t uidvalidity;
+};
+
+/* Every message or none: a failure aborts the op's nested transaction and
+ * its undo log moves the files already renamed back into tmp/. */
+static int run_multi(struct wtxn *w, struct wop *op)
+{
+	struct op_multi *o = (struct op_multi *)op;
+	for (size_t i = 0; i < o->n; i++) {
+		int err = append_one(w, o->apps[i], &o->metas[i], &o->uids[i], &o->uidvalidity);
+		if (err != 0)
+			return err;
+	}
+	return 0;
+}
+
+int store_append_commit_multi(struct store_append **apps, size_t n,
+			      const struct store_append_meta *metas, uint32_t *uids_r,
+			      uint32_t *uidvalidity_r)
+{
+	thread_assert_may_block("store_append_commit_multi");
+	int err = n == 0 || apps == NULL || metas == NULL ? STORE_EINVALID : 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		const struct store_append_meta *m = &metas[i];
+		if (apps[i] == NULL || apps[i]->user != apps[0]->user ||
+		    strcmp(apps[i]->mailbox, apps[0]->mailbox) != 0 ||
+		    (m->n_keywords > 0 && m->keywords == NULL) ||
+		    (m->cache == NULL && m->cache_len > 0))
+			err = STORE_EINVALID;
+		else
+			err = store_append_finish(apps[i]);
+	}
+	if (err == 0) {
+		struct store_append_meta *full = xcalloc(n, sizeof(*full));
+		for (size_t i = 0; i < n; i++)
+			full[i] = *commit_meta(apps[i], &metas[i]);
+		uint32_t *uids = xcalloc(n, sizeof(*uids));
+		struct op_multi o = { .op = { .run = run_multi, .mbox = { apps[0]->mailbox } },
+				      .apps = apps, .metas = full, .n = n, .uids = uids };
+		err = writer_run(apps[0]->user, &o.op);
+		if (err == 0) {
+			if (uids_r != NULL)
+				memcpy(uids_r, uids, n * sizeof(*uids));
+			if (uidvalidity_r != NULL)
+				*uidvalidity_r = o.uidvalidity;
+			for (size_t i = 0; i < n; i++)
+				apps[i]->tmp.path[0] = '\0';  /* in cur/ now */
+		}
+		free(uids);
+		free(full);
+	}
+	for (size_t i = 0; i < n && apps != NULL; i++) {
+		if (apps[i] != NULL)
+			app_free(apps[i]);
+		apps[i] = NULL;
+	}
 	return err;
 }
 

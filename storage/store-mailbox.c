@@ -410,7 +410,32 @@ static int count_unclaimed(struct store_user *u, MDB_txn *txn, const struct idx_
 	return err;
 }
 
-static int status_of(struct store_user *user, const char *name, bool recent,
+/* Bytes (as stored) of the messages flagged \Deleted: what an EXPUNGE
+ * would give back to the quota (RFC 9208 DELETED-STORAGE). */
+static int sum_deleted(struct store_user *u, MDB_txn *txn, const struct idx_mbox *mb,
+		       uint64_t *bytes_r)
+{
+	*bytes_r = 0;
+	if (mb->deleted == 0)
+		return 0;
+	struct idx_iter it;
+	struct idx_msg m;
+	uint64_t sum = 0;
+	int r, err = idx_msg_iter_open(&u->idx, txn, mb->id, 1, &it);
+	while (err == 0 && (r = idx_msg_iter_next(&it, &m)) != 0) {
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		if (m.flags & STORE_FLAG_DELETED)
+			sum += m.size;
+	}
+	idx_iter_close(&it);
+	*bytes_r = sum;
+	return err;
+}
+
+static int status_of(struct store_user *user, const char *name, unsigned what,
 		     struct store_status *status_r)
 {
 	char *canon = store_name_canonical(name);
@@ -420,6 +445,7 @@ static int status_of(struct store_user *user, const char *name, bool recent,
 	struct idx_mbox mb;
 	MDB_txn *txn = NULL;
 	uint32_t unclaimed = 0;
+	uint64_t deleted_size = 0;
 	if (err == 0)
 		err = idx_read_begin(&user->idx, &txn);
 	if (err == 0)
@@ -427,8 +453,10 @@ static int status_of(struct store_user *user, const char *name, bool recent,
 	uint64_t pruned = 0;
 	if (err == 0)
 		err = idx_tomb_pruned(&user->idx, txn, mb.id, &pruned);
-	if (err == 0 && recent)
+	if (err == 0 && (what & STORE_STATUS_RECENT))
 		err = count_unclaimed(user, txn, &mb, &unclaimed);
+	if (err == 0 && (what & STORE_STATUS_DELETED_SIZE))
+		err = sum_deleted(user, txn, &mb, &deleted_size);
 	idx_read_end(&user->idx, txn);
 	free(canon);
 	if (err != 0)
@@ -444,15 +472,22 @@ static int status_of(struct store_user *user, const char *name, bool recent,
 	status_r->pruned_modseq = pruned;
 	status_r->vsize = mb.vsize;
 	status_r->recent = unclaimed;
+	status_r->deleted_size = deleted_size;
 	return 0;
 }
 
 int store_status(struct store_user *user, const char *name, struct store_status *status_r)
 {
-	return status_of(user, name, false, status_r);
+	return status_of(user, name, 0, status_r);
 }
 
 int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r)
 {
-	return status_of(user, name, true, status_r);
+	return status_of(user, name, STORE_STATUS_RECENT, status_r);
+}
+
+int store_status_items(struct store_user *user, const char *name, unsigned what,
+		       struct store_status *status_r)
+{
+	return status_of(user, name, what, status_r);
 }

@@ -3,7 +3,9 @@
  * subscriptions (which may name mailboxes that do not exist) and quota
  * (override in the meta table; usage summed from the mailbox counters, so it
  * can never drift from them). */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/xmem.h"
 #include "storage/store-private.h"
@@ -42,6 +44,20 @@ int store_user_attach(struct store *s, const char *user, struct store_user **use
 	}
 	*user_r = u;
 	return 0;
+}
+
+int store_user_open_existing(struct store *s, const char *user, struct store_user **user_r)
+{
+	*user_r = NULL;
+	if (user == NULL || user[0] == '\0' || user[0] == '.' || strchr(user, '/') != NULL)
+		return STORE_EINVALID;
+	char *index = xasprintf("%s/%s/index", s->mail_dir, user);
+	struct stat st;
+	int r = stat(index, &st);
+	free(index);
+	if (r != 0)
+		return errno == ENOENT || errno == ENOTDIR ? STORE_ENOTFOUND : STORE_EIO;
+	return store_user_open(s, user, user_r);
 }
 
 void store_user_close(struct store_user **user)

@@ -126,6 +126,10 @@ int store_user_open(struct store *store, const char *user, struct store_user **u
  * each append reconciles the mailbox it goes to inside its own commit).
  * Many concurrent deliveries to one user so cost no extra commits. */
 int store_user_attach(struct store *store, const char *user, struct store_user **user_r);
+/* store_user_open for a user whose store exists already, never creating
+ * one: STORE_ENOTFOUND for a user that never received mail or logged in
+ * (reading another user's mail on their authorization, IMAP URLAUTH). */
+int store_user_open_existing(struct store *store, const char *user, struct store_user **user_r);
 void store_user_close(struct store_user **user);
 const char *store_user_name(const struct store_user *user);
 /* The user's directory (for tools and tests; front ends must not use it). */
@@ -190,6 +194,8 @@ struct store_status {
 				   * expunged UID (QRESYNC falls back to
 				   * known-uids). */
 	uint64_t vsize;           /* sum of RFC822.SIZEs (every line end CRLF) */
+	uint64_t deleted_size;    /* bytes of the \Deleted messages, as stored
+				   * (STORE_STATUS_DELETED_SIZE only) */
 };
 /* Counters without opening a view (STATUS, LIST-STATUS). */
 int store_status(struct store_user *user, const char *name, struct store_status *status_r);
@@ -197,6 +203,14 @@ int store_status(struct store_user *user, const char *name, struct store_status 
  * is what the next read-write open will report as \Recent (IMAP4rev1
  * STATUS RECENT). Costs a scan over those messages. */
 int store_status_recent(struct store_user *user, const char *name, struct store_status *status_r);
+/* store_status() plus what `what` asks for, each at the cost of a scan of
+ * the mailbox's records in the same read: STORE_STATUS_RECENT (recent, as
+ * store_status_recent) and STORE_STATUS_DELETED_SIZE (deleted_size: what
+ * an EXPUNGE would give back to the quota, RFC 9208 DELETED-STORAGE). */
+#define STORE_STATUS_RECENT 1u
+#define STORE_STATUS_DELETED_SIZE 2u
+int store_status_items(struct store_user *user, const char *name, unsigned what,
+		       struct store_status *status_r);
 
 /* A mailbox every new user gets (store_user_provision). */
 struct store_initial_mailbox {
@@ -214,6 +228,20 @@ struct store_initial_mailbox {
  * is skipped and logged. */
 int store_user_provision(struct store_user *user, const struct store_initial_mailbox *list,
 			 size_t n);
+
+/* ---- mailbox access keys (for URL authorization, IMAP URLAUTH) ----
+ * A random secret per mailbox, kept in the user's index, that a front end
+ * keys its authorization tokens for the mailbox's messages with. Get
+ * returns the key and the mailbox's UIDVALIDITY; without a key it makes
+ * one when create is true (one durable commit; a key another session made
+ * meanwhile is kept) and otherwise returns STORE_ENOTFOUND, as it does for
+ * a mailbox that does not exist. Reset forgets the key of one mailbox, or
+ * of every mailbox (mailbox NULL), so every token made with it stops
+ * verifying; a deleted mailbox's key goes with it. Pool thread. */
+#define STORE_MAILBOX_KEY_LEN 32
+int store_mailbox_key(struct store_user *user, const char *mailbox, bool create,
+		      unsigned char key_r[STORE_MAILBOX_KEY_LEN], uint32_t *uidvalidity_r);
+int store_mailbox_key_reset(struct store_user *user, const char *mailbox);
 
 /* ---- a mailbox view ---- */
 
@@ -370,6 +398,23 @@ int store_append_commit(struct store_append **app, const struct store_append_met
 			uint32_t *uid_r, uint32_t *uidvalidity_r);
 /* Discard the temporary file. Always frees app. */
 void store_append_abort(struct store_append **app);
+/* The message is complete but is not committed yet (MULTIAPPEND keeps
+ * several): fsync and close its temporary file and end the parse, so an
+ * unfinished append holds no descriptor. Returns the append's sticky error
+ * (STORE_ETOOBIG, STORE_EIO) or 0. Committing calls it when needed. */
+int store_append_finish(struct store_append *app);
+/* Bytes written so far. */
+uint64_t store_append_size(const struct store_append *app);
+/* Commit n appends to the same mailbox of the same user in one durable
+ * writer op: all of them get UIDs (ascending, in order: uids_r[n]) or, on
+ * any failure (quota over the whole set, a vanished mailbox, I/O), none
+ * does and their files are discarded. metas[i] is for apps[i]. As with
+ * store_append_commit, a crash after the files were renamed but before the
+ * commit leaves them to be adopted by the next reconcile. Always frees the
+ * apps (the array itself is the caller's). */
+int store_append_commit_multi(struct store_append **apps, size_t n,
+			      const struct store_append_meta *metas, uint32_t *uids_r,
+			      uint32_t *uidvalidity_r);
 /* store_append_commit without waiting: the file's fsync, the commit and
  * the rename run on a writer thread, which then calls cb(err, uid,
  * uidvalidity, ctx). meta (and its strings and cache blob) must stay valid

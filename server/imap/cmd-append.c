@@ -1,87 +1,30 @@
-/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8, RFC 9755 "UTF8 (~{n})"):
- * the message literal is streamed, never buffered. At the literal's announcement the mailbox,
- * flags and date are checked and the store's append is opened on the
- * storage pool; only then does a {n} client get "+", and an over-size or
- * impossible upload is refused before a byte of it is read. The bytes go
- * through a session sink (pool writes, back-pressure) into the store's
- * temporary file; when the command line ends, the append commits durably
- * and only then is OK sent. */
+/* APPEND (RFC 9051 6.3.12, RFC 3516 literal8, RFC 9755 "UTF8 (~{n})") with
+ * MULTIAPPEND (RFC 3502: several messages, all or none) and CATENATE (RFC
+ * 4469: a message made of TEXT literals and URLs of existing messages).
+ * Message literals are streamed, never buffered. At each literal's
+ * announcement the arguments before it are read (flags, date, messages and
+ * CATENATE parts that ended), what the store must do first is queued
+ * (append-job.c: begin a message, copy a URL's section, finish a message)
+ * and run on the storage pool; only then does a {n} client get "+", and an
+ * over-size or impossible message is refused before a byte of it is read.
+ * The bytes go through a session sink (pool writes, back-pressure) into
+ * the message's temporary file; when the command line ends, the last
+ * parts are added and every message commits in one durable op, and only
+ * then is OK sent (with APPENDUID when UIDPLUS is advertised). */
 #include "server/imap/commands.h"
 
-#include <stdio.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "lib/xmem.h"
 #include "server/engine/sink.h"
+#include "server/imap/append.h"
 #include "server/imap/args.h"
 #include "server/imap/reply.h"
-#include "server/imap/store-errors.h"
 #include "server/imap/selected.h"
+#include "server/imap/store-errors.h"
 #include "server/services.h"
 #include "storage/store.h"
-
-struct append {
-	struct sess_job job;
-	struct imap_session *s;
-	char *mailbox;
-	uint32_t flags;
-	char **keywords;
-	size_t n_keywords;
-	int64_t internal_date;
-	size_t size;
-	bool sync;
-	struct store_append *app;   /* open from begin until commit/abort */
-	struct sess_sink *sink;
-	int err;                    /* store error of the step that ran */
-	uint32_t uid, uidvalidity;
-};
-
-/* Discarding an append touches files: do it on the pool, owned by an item
- * that needs no session (the session may be going away). */
-struct append_abort {
-	struct work_item item;
-	struct store_append *app;
-};
-
-static void abort_run(struct work_item *item)
-{
-	struct append_abort *a = (struct append_abort *)item;
-	store_append_abort(&a->app);
-	free(a);
-}
-
-static void append_discard(struct append *a)
-{
-	for (size_t i = 0; i < a->n_keywords; i++)
-		free(a->keywords[i]);
-	free(a->keywords);
-	free(a->mailbox);
-	free(a);
-}
-
-static void sink_discarded(void *arg, int err)
-{
-	(void)arg;
-	(void)err;
-}
-
-static void append_free(void *ctx)
-{
-	struct append *a = ctx;
-	if (a->sink != NULL) {
-		/* No write is in flight (the command only ends with none). */
-		sess_sink_finish(a->sink, true, sink_discarded, NULL);
-		a->sink = NULL;
-	}
-	if (a->app != NULL) {
-		struct append_abort *ab = xcalloc(1, sizeof(*ab));
-		ab->item.run = abort_run;
-		ab->app = a->app;
-		a->app = NULL;
-		work_pool_submit(a->s->core.svc->storage_pool, &ab->item);
-	}
-	append_discard(a);
-}
 
 static const char *store_code(int err)
 {
@@ -93,7 +36,201 @@ static const char *store_text(int err)
 	return imap_store_error_text(err, IMAP_STORE_CTX_TARGET);
 }
 
-/* ---- the literal: open the append, then stream ---- */
+/* ---- the command's state ---- */
+
+static struct imap_append *append_new(struct imap_session *s, const struct imap_arg *mailbox,
+				      const char **why_r)
+{
+	struct imap_append *a = xcalloc(1, sizeof(*a));
+	a->s = s;
+	if (imap_arg_mailbox(mailbox, imap_session_utf8(s), &a->mailbox, why_r) < 0) {
+		free(a);
+		return NULL;
+	}
+	const struct loft_config *cfg = conn_config(s->conn);
+	a->self_name = xstrdup(s->user);
+	/* relative URLs (CATENATE's ";UID=n") name the selected mailbox */
+	a->base_mailbox = s->sel != NULL ? xstrdup(s->sel->name) : NULL;
+	a->submit_user = xstrdup(cfg->imap_urlauth_submit_user ? cfg->imap_urlauth_submit_user
+							       : "");
+	a->urlctx = (struct imap_url_ctx){
+		.store = s->core.svc->store, .self = s->store_user, .self_name = a->self_name,
+		.submit_user = a->submit_user,
+		.base_mailbox = a->base_mailbox, .base_uidvalidity = s->sel != NULL ? s->sel->uidvalidity : 0,
+	};
+	a->next_arg = 1;
+	a->job.work = imap_append_work;
+	return a;
+}
+
+/* "BADURL <url>": the URL as url-resp-text (no ']', CR or LF, RFC 4469 6). */
+static const char *badurl_code(struct imap_append *a, const char *url)
+{
+	struct msg_buf b = { 0 };
+	msg_buf_puts(&b, "BADURL ");
+	for (const char *p = url; *p; p++) {
+		if (*p == ']' || *p == '\r' || *p == '\n' || *p == '\0')
+			msg_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			msg_buf_putc(&b, *p);
+	}
+	msg_buf_putc(&b, '\0');
+	free(a->code);
+	a->code = b.data;
+	return a->code;
+}
+
+/* NO [code] text for a->err. */
+static void err_reply(struct imap_append *a, const char **code_r, const char **text_r)
+{
+	if (a->err == IMAP_APPEND_EBADURL) {
+		*code_r = badurl_code(a, a->bad_url);
+		*text_r = "A CATENATE URL cannot be read.";
+	} else {
+		*code_r = store_code(a->err);
+		*text_r = store_text(a->err);
+	}
+}
+
+/* ---- reading the arguments ---- */
+
+static int start_msg(struct imap_append *a, const char **why_r)
+{
+	unsigned max = conn_config(a->s->conn)->imap_max_append_messages;
+	if (max != 0 && a->n_msgs >= max) {
+		*why_r = "Too many messages in one APPEND.";
+		return -3;    /* NO [LIMIT] */
+	}
+	if (a->n_msgs == a->cap_msgs) {
+		a->cap_msgs = a->cap_msgs ? a->cap_msgs * 2 : 4;
+		a->msgs = xrealloc(a->msgs, a->cap_msgs * sizeof(*a->msgs));
+	}
+	memset(&a->msgs[a->n_msgs++], 0, sizeof(*a->msgs));
+	a->cur_open = true;
+	a->cur_flags = a->cur_date = false;
+	return 0;
+}
+
+static void begin(struct imap_append *a, size_t m)
+{
+	if (!a->msgs[m].begun) {
+		a->msgs[m].begun = true;
+		imap_append_op(a, IMAP_APPEND_BEGIN, m, NULL, 0, NULL);
+	}
+}
+
+static void finish(struct imap_append *a)
+{
+	size_t m = a->n_msgs - 1;
+	begin(a, m);   /* a message may be empty: CATENATE of empty parts */
+	imap_append_op(a, IMAP_APPEND_FINISH, m, NULL, 0, NULL);
+	a->cur_open = false;
+}
+
+/* CATENATE parts [from, to) of the current message: URL parts and TEXT
+ * parts (a TEXT literal was streamed as it came). Returns -1 with a BAD
+ * reason, -2 with a->bad_url for an unreadable URL. */
+static int parts(struct imap_append *a, const struct imap_arg *items, size_t from, size_t to,
+		 const char **why_r)
+{
+	size_t m = a->n_msgs - 1;
+	for (size_t k = from; k < to; k += 2) {
+		const struct imap_arg *v = k + 1 < to ? &items[k + 1] : NULL;
+		if (imap_arg_is_atom(&items[k], "URL") && v != NULL && v->type != IMAP_ARG_LIST &&
+		    !v->streamed) {
+			struct imap_url url;
+			const char *why;
+			begin(a, m);
+			if (imap_url_parse(v->str, v->len, &url, &why) != 0) {
+				free(a->bad_url);
+				a->bad_url = xstrdup(v->str);
+				return -2;
+			}
+			imap_append_op(a, IMAP_APPEND_URL, m, xstrndup(v->str, v->len), v->len, &url);
+		} else if (imap_arg_is_atom(&items[k], "TEXT") && v != NULL &&
+			   v->type == IMAP_ARG_LITERAL) {
+			begin(a, m);
+			if (!v->streamed)
+				imap_append_op(a, IMAP_APPEND_TEXT, m, xstrndup(v->str, v->len),
+					       v->len, NULL);
+		} else {
+			*why_r = "CATENATE parts are TEXT literals and URLs.";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Take the top-level arguments from a->next_arg on. in_list: a literal
+ * inside a list was announced; open[n_open] are that list's items so far
+ * (CATENATE's parts before a TEXT literal, or UTF8's empty list). Returns
+ * 0, -1 (BAD *why_r), -2 (BADURL) or -3 (NO [LIMIT] *why_r). */
+static int walk(struct imap_append *a, const struct imap_arg *args, size_t n, bool in_list,
+		const struct imap_arg *open, size_t n_open, const char **why_r)
+{
+	*why_r = "Invalid APPEND arguments.";
+	size_t i = a->next_arg;
+	while (i < n) {
+		const struct imap_arg *arg = &args[i];
+		int r = !a->cur_open ? start_msg(a, why_r) : 0;
+		if (r < 0)
+			return r;
+		struct imap_append_msg *m = &a->msgs[a->n_msgs - 1];
+		bool last = i + 1 == n;
+		if (arg->type == IMAP_ARG_LIST && !a->cur_flags && !a->cur_date) {
+			struct imap_flags f;
+			if (imap_arg_flags(arg, &f, why_r) < 0)
+				return -1;
+			m->flags = f.flags;
+			m->keywords = xcalloc(f.n_keywords + 1, sizeof(*m->keywords));
+			for (size_t k = 0; k < f.n_keywords; k++)
+				m->keywords[k] = xstrdup(f.keywords[k]);
+			m->n_keywords = f.n_keywords;
+			free(f.keywords);
+			a->cur_flags = true;
+			i++;
+		} else if (arg->type == IMAP_ARG_QUOTED && !a->cur_date) {
+			if (imap_parse_datetime(arg->str, &m->internal_date) < 0) {
+				*why_r = "Invalid date-time.";
+				return -1;
+			}
+			a->cur_date = true;
+			i++;
+		} else if (arg->type == IMAP_ARG_LITERAL && arg->streamed) {
+			finish(a);     /* its bytes were streamed as they came */
+			i++;
+		} else if (imap_arg_is_atom(arg, "CATENATE") && last && in_list) {
+			/* The list is open: its parts before the TEXT literal. */
+			if (n_open == 0 || !imap_arg_is_atom(&open[n_open - 1], "TEXT"))
+				return -1;
+			a->next_arg = i;
+			return parts(a, open, a->next_part, n_open - 1, why_r);
+		} else if (imap_arg_is_atom(arg, "CATENATE") && !last &&
+			   args[i + 1].type == IMAP_ARG_LIST && args[i + 1].list_count > 0) {
+			int pr = parts(a, args[i + 1].list, a->next_part, args[i + 1].list_count,
+				       why_r);
+			if (pr < 0)
+				return pr;
+			a->next_part = 0;
+			finish(a);
+			i += 2;
+		} else if (imap_arg_is_atom(arg, "UTF8") && last && in_list && n_open == 0) {
+			a->next_arg = i;
+			return 0;
+		} else if (imap_arg_is_atom(arg, "UTF8") && !last && args[i + 1].type == IMAP_ARG_LIST &&
+			   args[i + 1].list_count == 1 && args[i + 1].list[0].streamed &&
+			   args[i + 1].list[0].literal8) {
+			finish(a);
+			i += 2;
+		} else {
+			return -1;
+		}
+	}
+	a->next_arg = i;
+	return in_list ? -1 : 0;
+}
+
+/* ---- literals: decide, then stream ---- */
 
 static int sink_write(void *target, const void *data, size_t len)
 {
@@ -107,137 +244,180 @@ static void sink_has_room(void *arg)
 		conn_resume_input(s->conn);
 }
 
-static void begin_work(struct sess_job *job)
+/* The ops before a literal ran: stream it, or refuse it. */
+static void literal_ops_done(struct sess_job *job)
 {
-	struct append *a = (struct append *)job;
-	a->err = store_append_begin(a->s->store_user, a->mailbox, &a->app);
-}
-
-static void begin_done(struct sess_job *job)
-{
-	struct append *a = (struct append *)job;
+	struct imap_append *a = (struct imap_append *)job;
 	struct imap_session *s = a->s;
 	s->literal_pending = false;
 	if (!sess_alive(&s->core))
 		return; /* the held command is freed with the session */
-	if (a->err != STORE_OK) {
-		imap_parser_literal_refuse(s->parser, IMAP_ERROR_NO, store_code(a->err),
-					   store_text(a->err));
+	struct store_append *app = a->msgs[a->lit_msg].app;
+	uint64_t max = conn_config(s->conn)->max_literal_size;
+	if (a->err == 0 && a->lit_text && max != 0 && store_append_size(app) + a->lit_size > max)
+		a->err = STORE_ETOOBIG;
+	if (a->err != 0) {
+		const char *code, *text;
+		err_reply(a, &code, &text);
+		imap_parser_literal_refuse(s->parser, IMAP_ERROR_NO, code, text);
 	} else {
 		a->sink = sess_sink_create(&s->core, s->core.svc->storage_pool, 65536, sink_write,
-					   a->app);
+					   app);
 		sess_sink_on_space(a->sink, sink_has_room, s);
 		imap_parser_literal_stream(s->parser);
-		if (a->sync)
+		if (a->lit_sync)
 			imap_write_continuation(s->conn, "Ready for literal data");
 	}
 	imap_session_resume(s);
 }
 
+/* The sink's last write returned (its error, if any, is the message's):
+ * run the queued ops. */
+static void sink_flushed(void *arg, int err)
+{
+	struct imap_append *a = arg;
+	a->sink = NULL;
+	if (err != 0 && a->err == 0)
+		a->err = err;
+	sess_submit(&a->s->core, a->s->core.svc->storage_pool, &a->job);
+}
+
+/* Run the queued ops (and, at the end, the commit) after the bytes
+ * streamed so far are written. */
+static void run_ops(struct imap_append *a, void (*done)(struct sess_job *job))
+{
+	a->job.done = done;
+	if (a->sink != NULL)
+		sess_sink_finish(a->sink, false, sink_flushed, a);
+	else
+		sess_submit(&a->s->core, a->s->core.svc->storage_pool, &a->job);
+}
+
+/* Refuse the announced literal. The command stays held until the parser
+ * reports the error (the code may be a's), but input keeps flowing: a
+ * {n+} literal's bytes and the rest of the command are skipped first. */
+static void refuse(struct imap_session *s, struct imap_append *a, bool held,
+		   enum imap_error_kind kind, const char *code, const char *why)
+{
+	if (!held) {
+		imap_cmd_hold(s, imap_parser_literal_info(s->parser)->partial->tag, a,
+			      imap_append_free);
+		conn_resume_input(s->conn);
+	}
+	imap_parser_literal_refuse(s->parser, kind, code, why);
+}
+
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info)
 {
 	const struct imap_command *cmd = info->partial;
-	/* RFC 9755 4 (UTF8=ACCEPT): the message as "UTF8 (~{n}...)". */
-	bool utf8_item = info->depth == 1 && info->n_siblings == 0 && cmd->n_args >= 2 &&
-			 imap_arg_is_atom(&cmd->args[cmd->n_args - 1], "UTF8");
-	/* The mailbox name itself, or a literal inside a list: ordinary. */
-	if (cmd->n_args == 0 || (info->depth > 0 && !utf8_item) || s->cmd != NULL) {
-		if (s->cmd != NULL)
-			imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL,
-						   "Only one message per APPEND.");
-		else
-			imap_parser_literal_buffer(s->parser);
+	if (cmd->n_args == 0) {
+		imap_parser_literal_buffer(s->parser);  /* the mailbox name itself */
 		return;
 	}
+	struct imap_append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
 	const char *why = NULL;
-	struct append *a = xcalloc(1, sizeof(*a));
-	a->s = s;
-	a->size = info->size;
-	a->sync = info->sync;
-	size_t i = 1, end = utf8_item ? cmd->n_args - 1 : cmd->n_args;
-	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &a->mailbox, &why) < 0)
-		goto bad;
-	if (utf8_item && !info->literal8) {
-		why = "UTF8 takes a literal8 (~{n}).";
-		goto bad;
-	}
-	if (i < end && cmd->args[i].type == IMAP_ARG_LIST) {
-		struct imap_flags f;
-		if (imap_arg_flags(&cmd->args[i], &f, &why) < 0)
-			goto bad;
-		a->flags = f.flags;
-		a->keywords = xcalloc(f.n_keywords + 1, sizeof(*a->keywords));
-		for (size_t k = 0; k < f.n_keywords; k++)
-			a->keywords[k] = xstrdup(f.keywords[k]);
-		a->n_keywords = f.n_keywords;
-		free(f.keywords);
-		i++;
-	}
-	if (i < end && cmd->args[i].type == IMAP_ARG_QUOTED) {
-		if (imap_parse_datetime(cmd->args[i].str, &a->internal_date) < 0) {
-			why = "Invalid date-time.";
-			goto bad;
-		}
-		i++;
-	}
-	if (i != end) {
-		why = "Invalid APPEND arguments.";
-		goto bad;
-	}
-	uint64_t max = conn_config(s->conn)->max_literal_size;
-	if (max != 0 && info->size > max) {
-		append_discard(a);
-		imap_parser_literal_refuse(s->parser, info->sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD,
-					   "TOOBIG", "Message larger than APPENDLIMIT.");
+	bool held = a != NULL;
+	if (a == NULL && (a = append_new(s, &cmd->args[0], &why)) == NULL) {
+		imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, why);
 		return;
 	}
-	imap_cmd_hold(s, cmd->tag, a, append_free);
+	/* Which literal is it? */
+	const struct imap_arg *lastarg = &cmd->args[cmd->n_args - 1];
+	bool text = info->depth == 1 && info->n_siblings > 0 &&
+		    imap_arg_is_atom(lastarg, "CATENATE") &&
+		    imap_arg_is_atom(&info->siblings[info->n_siblings - 1], "TEXT");
+	bool utf8 = info->depth == 1 && info->n_siblings == 0 && imap_arg_is_atom(lastarg, "UTF8");
+	if (info->depth > 0 && !text && !utf8) {
+		/* A URL given as a literal, or a literal where none belongs
+		 * (the command's end says so): not a message's bytes. */
+		if (!held)
+			imap_append_free(a);
+		imap_parser_literal_buffer(s->parser);
+		return;
+	}
+	int r = walk(a, cmd->args, cmd->n_args, info->depth > 0, info->siblings,
+		     info->n_siblings, &why);
+	if (r == 0 && !a->cur_open)
+		r = start_msg(a, &why);
+	uint64_t max = conn_config(s->conn)->max_literal_size;
+	if (r == -2)
+		refuse(s, a, held, IMAP_ERROR_NO, badurl_code(a, a->bad_url),
+		       "A CATENATE URL is invalid.");
+	else if (r == -3)
+		refuse(s, a, held, IMAP_ERROR_NO, "LIMIT", why);
+	else if (r < 0)
+		refuse(s, a, held, IMAP_ERROR_BAD, NULL, why);
+	else if (utf8 && !info->literal8)
+		refuse(s, a, held, IMAP_ERROR_BAD, NULL, "UTF8 takes a literal8 (~{n}).");
+	else if (max != 0 && info->size > max)
+		refuse(s, a, held, info->sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD, "TOOBIG",
+		       "Message larger than APPENDLIMIT.");
+	if (r < 0 || (utf8 && !info->literal8) || (max != 0 && info->size > max))
+		return;
+	a->lit_msg = a->n_msgs - 1;
+	a->lit_size = info->size;
+	a->lit_sync = info->sync;
+	a->lit_text = text;
+	if (text)
+		a->next_part = info->n_siblings + 1;   /* TEXT and this literal */
+	begin(a, a->lit_msg);
+	if (!held)
+		imap_cmd_hold(s, cmd->tag, a, imap_append_free);  /* pauses input */
+	else
+		conn_pause_input(s->conn);  /* nothing is read until the decision */
 	s->literal_pending = true;
-	a->job.work = begin_work;
-	a->job.done = begin_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &a->job);
-	return;
-bad:
-	append_discard(a);
-	imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, why);
+	run_ops(a, literal_ops_done);
 }
 
 size_t imap_append_literal_room(struct imap_session *s)
 {
-	struct append *a = s->cmd->ctx;
+	struct imap_append *a = s->cmd->ctx;
 	return sess_sink_room(a->sink);
 }
 
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last)
 {
-	struct append *a = s->cmd->ctx;
+	struct imap_append *a = s->cmd->ctx;
 	(void)last;
 	sess_sink_feed(a->sink, data, len);
 }
 
-/* ---- the command line ended: flush, commit, answer ---- */
+/* ---- the command line ended: last parts, commit, answer ---- */
 
-static void commit_work(struct sess_job *job)
+static bool uidplus_advertised(const struct imap_session *s)
 {
-	struct append *a = (struct append *)job;
-	const char *kw[STORE_MAX_KEYWORDS_PER_MSG];
-	size_t n = a->n_keywords < STORE_MAX_KEYWORDS_PER_MSG ? a->n_keywords
-							      : STORE_MAX_KEYWORDS_PER_MSG;
-	for (size_t i = 0; i < n; i++)
-		kw[i] = a->keywords[i];
-	struct store_append_meta meta = {
-		.flags = a->flags, .keywords = kw, .n_keywords = n,
-		.internal_date = a->internal_date,
-	};
-	a->err = store_append_commit(&a->app, &meta, &a->uid, &a->uidvalidity);
+	char caps[1024];
+	imap_capability_string(s, caps, sizeof(caps));
+	for (char *tok = strtok(caps, " "); tok != NULL; tok = strtok(NULL, " "))
+		if (strcmp(tok, "UIDPLUS") == 0)
+			return true;
+	return false;
 }
 
-/* RFC 4315 3: OK [APPENDUID uidvalidity uid]. */
-static void reply_appended(struct imap_session *s, const struct append *a)
+/* "APPENDUID <uidvalidity> <uid-set>" (RFC 4315 3). */
+static const char *appenduid_code(struct imap_append *a)
 {
-	char code[64];
-	snprintf(code, sizeof(code), "APPENDUID %u %u", a->uidvalidity, a->uid);
-	imap_reply_tagged(s, imap_cmd_tag(s), "OK", code, "Append completed.");
+	struct msg_buf b = { 0 };
+	msg_buf_printf(&b, "APPENDUID %" PRIu32 " ", a->uidvalidity);
+	for (size_t i = 0; i < a->n_msgs;) {
+		size_t j = i;
+		while (j + 1 < a->n_msgs && a->uids[j + 1] == a->uids[j] + 1)
+			j++;
+		msg_buf_printf(&b, "%s%" PRIu32, i > 0 ? "," : "", a->uids[i]);
+		if (j > i)
+			msg_buf_printf(&b, ":%" PRIu32, a->uids[j]);
+		i = j + 1;
+	}
+	msg_buf_putc(&b, '\0');
+	free(a->code);
+	a->code = b.data;
+	return a->code;
+}
+
+static void reply_appended(struct imap_session *s, struct imap_append *a)
+{
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK",
+			  uidplus_advertised(s) ? appenduid_code(a) : NULL, "Append completed.");
 }
 
 static void appended_updated(struct imap_session *s, int err, void *arg)
@@ -249,57 +429,58 @@ static void appended_updated(struct imap_session *s, int err, void *arg)
 
 static void commit_done(struct sess_job *job)
 {
-	struct append *a = (struct append *)job;
+	struct imap_append *a = (struct imap_append *)job;
 	struct imap_session *s = a->s;
 	if (sess_alive(&s->core)) {
-		if (a->err == STORE_OK && s->sel != NULL && strcmp(s->sel->name, a->mailbox) == 0) {
+		if (a->err == 0 && s->sel != NULL && strcmp(s->sel->name, a->mailbox) == 0) {
 			/* RFC 9051 6.3.12: the selected mailbox's EXISTS at once */
 			imap_sel_update(s, 0, appended_updated, a);
 			return;
 		}
-		if (a->err == STORE_OK)
-			reply_appended(s, a);
-		else
-			imap_reply_tagged(s, imap_cmd_tag(s), "NO", store_code(a->err),
-					  store_text(a->err));
+		if (a->err == 0) {
+			imap_reply_tagged(s, imap_cmd_tag(s), "OK",
+					  uidplus_advertised(s) ? appenduid_code(a) : NULL,
+					  "Append completed.");
+		} else {
+			const char *code, *text;
+			err_reply(a, &code, &text);
+			imap_reply_tagged(s, imap_cmd_tag(s), "NO", code, text);
+		}
 	}
 	imap_cmd_finish(s);
 }
 
-static void flushed(void *arg, int err)
-{
-	struct append *a = arg;
-	struct imap_session *s = a->s;
-	a->sink = NULL;
-	if (err != 0 || !sess_alive(&s->core)) {
-		if (sess_alive(&s->core))
-			imap_reply_tagged(s, imap_cmd_tag(s), "NO", store_code(err),
-					  store_text(err));
-		imap_cmd_finish(s); /* append_free discards the file */
-		return;
-	}
-	a->job.work = commit_work;
-	a->job.done = commit_done;
-	sess_submit(&s->core, s->core.svc->storage_pool, &a->job);
-}
-
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
-	struct append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
-	if (a == NULL || a->sink == NULL) {
-		/* The message literal was never streamed: a malformed APPEND. */
-		imap_reply_tagged(s, cmd->tag, "BAD",
-				  NULL, "APPEND needs a mailbox and a message literal.");
+	struct imap_append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
+	const char *why = "APPEND needs a mailbox and a message.";
+	if (cmd->n_args < 2) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;   /* a held command is freed by the dispatcher */
+	}
+	bool held = a != NULL;
+	if (a == NULL && (a = append_new(s, &cmd->args[0], &why)) == NULL) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;
 	}
-	const struct imap_arg *last = &cmd->args[cmd->n_args - 1];
-	if (last->type == IMAP_ARG_LIST && cmd->n_args >= 3 &&
-	    imap_arg_is_atom(&cmd->args[cmd->n_args - 2], "UTF8") && last->list_count == 1)
-		last = &last->list[0];    /* UTF8 (~{n}) */
-	if (!last->streamed) {
-		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Invalid APPEND arguments.");
+	int r = walk(a, cmd->args, cmd->n_args, false, NULL, 0, &why);
+	if (r == 0 && (a->cur_open || a->n_msgs == 0))
+		r = -1;       /* flags or a date without a message */
+	if (r < 0) {
+		if (r == -2)
+			imap_reply_tagged(s, cmd->tag, "NO", badurl_code(a, a->bad_url),
+					  "A CATENATE URL is invalid.");
+		else if (r == -3)
+			imap_reply_tagged(s, cmd->tag, "NO", "LIMIT", why);
+		else
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		if (!held)
+			imap_append_free(a);
 		return IMAP_CMD_DONE;
 	}
-	sess_sink_finish(a->sink, false, flushed, a);
+	if (!held)
+		imap_cmd_hold(s, cmd->tag, a, imap_append_free);
+	a->commit = true;
+	run_ops(a, commit_done);
 	return IMAP_CMD_AGAIN;
 }

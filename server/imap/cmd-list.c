@@ -142,8 +142,8 @@ static void list_work(struct sess_job *job)
 		if (!l->ret_status || !entries[i].exists)
 			continue;
 		struct store_status st;
-		int err = l->status.recent ? store_status_recent(u, entries[i].name, &st)
-					   : store_status(u, entries[i].name, &st);
+		int err = store_status_items(u, entries[i].name,
+					     imap_status_store_items(&l->status), &st);
 		if (err == 0)   /* gone meanwhile: RFC 5819 says leave it out */
 			imap_status_write(&r, entries[i].name, NULL, &l->status, &st, l->appendlimit);
 	}

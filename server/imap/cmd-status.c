@@ -35,8 +35,7 @@ static void status_work(struct sess_job *job)
 {
 	struct status_cmd *c = (struct status_cmd *)job;
 	struct store_user *u = c->s->store_user;
-	c->err = c->req.recent ? store_status_recent(u, c->name, &c->st)
-			       : store_status(u, c->name, &c->st);
+	c->err = store_status_items(u, c->name, imap_status_store_items(&c->req), &c->st);
 }
 
 static void status_done(struct sess_job *job)

@@ -49,6 +49,15 @@ static const struct imap_command_def commands[] = {
 	{ CMD("MOVE", imap_cmd_move, SELECTED, SELF | SEQS | IMAP_CMD_BREAKS_SEQS,
 	      "RFC 9051 6.4.8, RFC 6851") },
 	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315") },
+	/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
+	{ CMD("COMPRESS", imap_cmd_compress, AUTHED, 0, "RFC 4978") },
+	{ CMD("GETQUOTAROOT", imap_cmd_getquotaroot, AUTHED, 0, "RFC 9208 4.1.2") },
+	{ CMD("GETQUOTA", imap_cmd_getquota, AUTHED, 0, "RFC 9208 4.1.1") },
+	{ CMD("SETQUOTA", imap_cmd_setquota, AUTHED, 0, "RFC 9208 4.1.3") },
+	{ CMD("UNAUTHENTICATE", imap_cmd_unauthenticate, AUTHED, 0, "RFC 8437") },
+	{ CMD("GENURLAUTH", imap_cmd_genurlauth, AUTHED, 0, "RFC 4467 7") },
+	{ CMD("RESETKEY", imap_cmd_resetkey, AUTHED, 0, "RFC 4467 7") },
+	{ CMD("URLFETCH", imap_cmd_urlfetch, AUTHED, 0, "RFC 4467 7") },
 };
 
 static const char *const auth_only[] = {

@@ -43,6 +43,11 @@ struct imap_command_def {
 #define IMAP_CAPS_MAILBOXES "ID ENABLE NAMESPACE UTF8=ACCEPT CHILDREN LIST-EXTENDED " \
 	"LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE"
 
+/* Capability tokens of the extensions after login (cmd-compress.c,
+ * cmd-quota.c, cmd-unauth.c, cmd-append.c, cmd-urlauth.c). */
+#define IMAP_CAPS_EXTENSIONS "COMPRESS=DEFLATE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
+	"UNAUTHENTICATE MULTIAPPEND CATENATE URLAUTH"
+
 const struct imap_command_def *imap_command_find(const char *name);
 /* The parser's stream filter: commands whose literals may be streamed. */
 bool imap_command_streams(const char *name, void *ctx);
@@ -80,6 +85,11 @@ enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
 
+/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
+imap_handler imap_cmd_compress;
+imap_handler imap_cmd_getquotaroot, imap_cmd_getquota, imap_cmd_setquota;
+imap_handler imap_cmd_unauthenticate;
+imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);

@@ -66,8 +66,9 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
-			 IMAP_CAPS_SELECTED, conn_config(s->conn)->max_literal_size);
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s %s APPENDLIMIT=%zu",
+			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_EXTENSIONS,
+			 conn_config(s->conn)->max_literal_size);
 		return;
 	}
 	struct conn_cb cb[CONN_CB_MAX];
@@ -191,7 +192,23 @@ void imap_session_logged_in(struct imap_session *s, char *user, struct store_use
 	parser_limits(cfg, true, &lim);
 	imap_parser_set_limits(s->parser, &lim);
 	conn_set_max_line(s->conn, lim.max_line);
-	conn_set_timeout(s->conn, cfg->idle_timeout_ms);
+	conn_set_authenticated(s->conn);   /* idle_timeout; the login deadline ends */
+}
+
+struct store_user *imap_session_logged_out(struct imap_session *s)
+{
+	imap_sel_close(s);
+	struct store_user *u = s->store_user;
+	s->store_user = NULL;
+	x_free(&s->user);
+	s->enabled = 0;
+	imap_enter_state(s, IMAP_STATE_NOT_AUTH);
+	struct imap_parser_limits lim;
+	parser_limits(conn_config(s->conn), false, &lim);
+	imap_parser_set_limits(s->parser, &lim);
+	conn_set_max_line(s->conn, lim.max_line);
+	conn_set_unauthenticated(s->conn);
+	return u;
 }
 
 /* The state/TLS checks every command passes; false when it was refused. */
@@ -272,18 +289,20 @@ static void literal_announced(struct imap_session *s)
 static void parse_error(struct imap_session *s)
 {
 	const struct imap_parse_error *e = imap_parser_error(s->parser);
+	if (e->text[0] != '\0') {
+		/* (A text empty: refused at a literal and answered already.) The
+		 * code may belong to the streaming command's state: answer first. */
+		const char *status = e->kind == IMAP_ERROR_NO ? "NO" : "BAD";
+		conn_debug(s->conn, "parse error: %s", e->text);
+		if (e->tag != NULL)
+			imap_reply_tagged(s, e->tag, status, e->code, e->text);
+		else
+			imap_reply_tagged(s, "*", "BAD", e->code, e->text);
+	}
 	if (s->cmd != NULL && s->cmd->collecting) {
 		/* A streaming command failed after its literal(s): drop it. */
 		cmd_free(&s->cmd);
 	}
-	if (e->text[0] == '\0')
-		return; /* refused at a literal: already answered */
-	const char *status = e->kind == IMAP_ERROR_NO ? "NO" : "BAD";
-	conn_debug(s->conn, "parse error: %s", e->text);
-	if (e->tag != NULL)
-		imap_reply_tagged(s, e->tag, status, e->code, e->text);
-	else
-		imap_reply_tagged(s, "*", "BAD", e->code, e->text);
 }
 
 /* A raw line for the held command; false when more input is needed. */

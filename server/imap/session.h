@@ -15,6 +15,7 @@
 #define LOFT_IMAP_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "auth/auth.h"
 #include "server/engine/session.h"
@@ -147,5 +148,10 @@ bool imap_plaintext_allowed(const struct imap_session *s);
 /* Login succeeded: state, limits and timeouts of an authenticated session.
  * Takes ownership of user and store_user. */
 void imap_session_logged_in(struct imap_session *s, char *user, struct store_user *store_user);
+/* UNAUTHENTICATE (RFC 8437): the selected state is dropped
+ * (imap_sel_close), ENABLEd extensions and the user are forgotten, and the
+ * limits and timeouts before login apply again. Returns the user's store
+ * handle for the caller to release on the storage pool. */
+struct store_user *imap_session_logged_out(struct imap_session *s);
 
 #endif

@@ -11,14 +11,21 @@
 
 static const char *const names[IMAP_STATUS_N] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED",
-	"APPENDLIMIT",
+	"APPENDLIMIT", "DELETED-STORAGE",
 };
+
+unsigned imap_status_store_items(const struct imap_status_req *req)
+{
+	return (req->recent ? STORE_STATUS_RECENT : 0) |
+	       (req->deleted_storage ? STORE_STATUS_DELETED_SIZE : 0);
+}
 
 int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status_req *req,
 		      const char **why_r)
 {
 	req->n = 0;
 	req->recent = false;
+	req->deleted_storage = false;
 	if (list->type != IMAP_ARG_LIST || list->list_count == 0) {
 		*why_r = "STATUS needs a list of data items.";
 		return -1;
@@ -41,6 +48,8 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 		req->items[req->n++] = (uint8_t)item;
 		if (item == IMAP_STATUS_RECENT)
 			req->recent = true;
+		if (item == IMAP_STATUS_DELETED_STORAGE)
+			req->deleted_storage = true;
 	}
 	return 0;
 }
@@ -74,6 +83,10 @@ void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wir
 				imap_resp_raw(r, " NIL");
 			else
 				imap_resp_printf(r, " %" PRIu64, appendlimit);
+			break;
+		case IMAP_STATUS_DELETED_STORAGE:
+			/* In the STORAGE resource's units: 1024 octets, rounded up. */
+			imap_resp_printf(r, " %" PRIu64, (st->deleted_size + 1023) / 1024);
 			break;
 		case IMAP_STATUS_N: break;
 		}

@@ -1,5 +1,5 @@
 /* STATUS data items (RFC 9051 6.3.11, RFC 3501 6.3.10, RFC 8438 SIZE, RFC
- * 7889 APPENDLIMIT): reading the requested item list and writing the
+ * 7889 APPENDLIMIT, RFC 9208 DELETED-STORAGE): reading the requested item list and writing the
  * "* STATUS" response, shared by STATUS and LIST ... RETURN (STATUS ...)
  * (RFC 5819). */
 #ifndef LOFT_IMAP_STATUS_ITEMS_H
@@ -22,6 +22,7 @@ enum imap_status_item {
 	IMAP_STATUS_SIZE,          /* RFC 8438 */
 	IMAP_STATUS_DELETED,       /* RFC 9051 */
 	IMAP_STATUS_APPENDLIMIT,   /* RFC 7889 */
+	IMAP_STATUS_DELETED_STORAGE, /* RFC 9208 (QUOTA=RES-STORAGE) */
 	IMAP_STATUS_N,
 };
 
@@ -30,7 +31,10 @@ struct imap_status_req {
 	uint8_t items[IMAP_STATUS_N];
 	size_t n;
 	bool recent;               /* RECENT is among them (costs a scan) */
+	bool deleted_storage;      /* DELETED-STORAGE is (costs a scan) */
 };
+/* The STORE_STATUS_* extras store_status_items() must compute for req. */
+unsigned imap_status_store_items(const struct imap_status_req *req);
 
 /* Read "(MESSAGES UNSEEN ...)". rev2: the session speaks IMAP4rev2, where
  * RECENT does not exist. Returns 0 or -1 with a reason for BAD. */

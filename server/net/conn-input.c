@@ -86,7 +86,7 @@ void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
 	struct conn *c = h->data;
-	if (c->tls != NULL || c->state >= CONN_STATE_FLUSHING) {
+	if (c->tls != NULL || c->z != NULL || c->state >= CONN_STATE_FLUSHING) {
 		*buf = uv_buf_init(worker_scratch(c->w), WORKER_SCRATCH_SIZE);
 		return;
 	}
@@ -103,7 +103,9 @@ void conn_deliver(struct conn *c)
 {
 	if (conn_can_deliver(c) && c->rend > c->rstart)
 		c->proto->session_input(c->sess);
-	if (c->tls != NULL)
+	if (c->z != NULL)
+		conn_compress_pump(c);
+	else if (c->tls != NULL)
 		conn_tls_pump(c);
 }
 
@@ -131,6 +133,8 @@ void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->last_input_ms = uv_now(worker_loop(c->w));
 		if (c->tls != NULL && buf->base == worker_scratch(c->w)) {
 			conn_tls_input(c, buf->base, (size_t)nread);
+		} else if (c->z != NULL && buf->base == worker_scratch(c->w)) {
+			conn_compress_input(c, buf->base, (size_t)nread);
 		} else {
 			c->rend += (size_t)nread;
 			conn_deliver(c);
@@ -208,7 +212,8 @@ void conn_consume(struct conn *c, size_t n)
 
 bool conn_has_input(const struct conn *c)
 {
-	return c->rend > c->rstart || (c->tls != NULL && tls_conn_has_pending(c->tls));
+	return c->rend > c->rstart || (c->tls != NULL && tls_conn_has_pending(c->tls)) ||
+	       conn_compress_has_pending(c);
 }
 
 /* ---- pause and resume ---- */

@@ -68,12 +68,13 @@ void conn_flush(struct conn *c)
 {
 	if (c->state == CONN_STATE_CLOSED)
 		return;
-	if (c->tls != NULL) {
+	if (c->z != NULL)
+		conn_compress_output(c);
+	else if (c->tls != NULL)
 		conn_tls_encrypt(c);
-		if (c->state == CONN_STATE_CLOSED)
-			return;
-	}
-	struct obuf *src = c->tls != NULL ? &c->wire : &c->out;
+	if (c->state == CONN_STATE_CLOSED)
+		return;
+	struct obuf *src = c->tls != NULL || c->z != NULL ? &c->wire : &c->out;
 	if (c->inflight != NULL)
 		return; /* on_write continues */
 	if (obuf_len(src) == 0) {
@@ -116,9 +117,11 @@ bool conn_flush_final(struct conn *c)
 		return false;
 	if (c->inflight != NULL)
 		return false; /* on_write comes back here */
-	if (c->tls != NULL)
+	if (c->z != NULL)
+		conn_compress_output(c);
+	else if (c->tls != NULL)
 		conn_tls_encrypt(c);
-	struct obuf *src = c->tls != NULL ? &c->wire : &c->out;
+	struct obuf *src = c->tls != NULL || c->z != NULL ? &c->wire : &c->out;
 	uv_os_fd_t fd;
 	if (c->state == CONN_STATE_CLOSED || obuf_len(src) == 0 ||
 	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
@@ -163,6 +166,7 @@ static void on_write(uv_write_t *req, int status)
 	if (!conn_closing(c) && c->paused_output && conn_unsent(c) <= conn_max_output(c) / 2) {
 		c->paused_output = false;
 		c->drain_wanted = false;
+		conn_debug(c, "output resumed: %zu bytes unsent", conn_unsent(c));
 		if (c->proto->session_drained != NULL && c->sess != NULL)
 			c->proto->session_drained(c->sess);
 		conn_deliver(c);
@@ -175,6 +179,7 @@ void conn_output_check(struct conn *c)
 	size_t pending = conn_unsent(c), max = conn_max_output(c);
 	if (!c->paused_output && (pending > max || (c->drain_wanted && pending > max / 2))) {
 		c->paused_output = true; /* on_write resumes below the low mark */
+		conn_debug(c, "output paused: %zu bytes unsent", pending);
 	} else if (c->drain_wanted && !c->paused_output) {
 		/* The session stopped for output that went out at once. */
 		c->drain_wanted = false;

@@ -16,6 +16,7 @@
 #include "server/net/limits.h"
 #include "server/net/reader.h"
 
+struct compress_conn;
 struct tls_conn;
 struct worker;
 
@@ -67,9 +68,10 @@ struct conn {
 	struct reader rd;
 
 	struct obuf out;              /* plaintext not yet sent/encrypted */
-	struct obuf wire;             /* TLS: ciphertext for the socket */
+	struct obuf wire;             /* TLS/compression: bytes for the socket */
 	struct wreq *inflight;        /* the one uv_write in progress */
 	struct tls_conn *tls;
+	struct compress_conn *z;      /* COMPRESS=DEFLATE, above TLS */
 
 	uint64_t bytes_in, bytes_out;
 	uint32_t slot;                /* in the worker's handle table (post.c) */
@@ -170,5 +172,17 @@ void conn_tls_pump(struct conn *c);
 /* conn_close() with TLS up: encrypt what is queued and add close_notify
  * (nothing is written yet); before the handshake, drop the output. */
 void conn_tls_close(struct conn *c);
+
+/* ---- conn-compress.c ---- */
+
+/* Plain bytes from the socket (no TLS) into the compression layer. */
+void conn_compress_input(struct conn *c, const char *data, size_t len);
+/* Inflate into the read buffer for the session (pulling TLS plaintext). */
+void conn_compress_pump(struct conn *c);
+bool conn_compress_has_pending(const struct conn *c);
+/* Deflate queued output (sync flush) into TLS or the socket queue. */
+void conn_compress_output(struct conn *c);
+/* Free the layer (connection destroyed). */
+void conn_compress_end(struct conn *c);
 
 #endif

@@ -37,13 +37,13 @@ int conn_tls_start(struct conn *c)
 
 bool conn_can_starttls(const struct conn *c)
 {
-	return c->lst->conf.tls == CONF_TLS_STARTTLS && c->tls == NULL &&
+	return c->lst->conf.tls == CONF_TLS_STARTTLS && c->tls == NULL && c->z == NULL &&
 	       c->snap->tls_ctx != NULL;
 }
 
 int conn_starttls(struct conn *c)
 {
-	if (c->tls != NULL || c->snap->tls_ctx == NULL || conn_closing(c))
+	if (c->tls != NULL || c->z != NULL || c->snap->tls_ctx == NULL || conn_closing(c))
 		return LOFT_EINVAL;
 	/* What the session queued so far (its "begin TLS" reply) goes out
 	 * in plaintext, ahead of the handshake. */
@@ -102,6 +102,12 @@ static void handshake_done(struct conn *c)
 void conn_tls_pump(struct conn *c)
 {
 	while (conn_can_deliver(c) && c->tls != NULL) {
+		if (c->z != NULL) {
+			/* The session started compression: TLS plaintext is
+			 * compressed from here on. */
+			conn_compress_pump(c);
+			return;
+		}
 		if (conn_rbuf_prepare(c) == 0) {
 			conn_warn(c, "input buffer full");
 			conn_close(c, "input buffer full");

@@ -215,6 +215,18 @@ void conn_set_authenticated(struct conn *c)
 	conn_set_timeout(c, c->snap->cfg->idle_timeout_ms);
 }
 
+void conn_set_unauthenticated(struct conn *c)
+{
+	if (conn_closing(c))
+		return;
+	const struct loft_config *cfg = c->snap->cfg;
+	uint64_t now = uv_now(worker_loop(c->w));
+	c->login_deadline_ms = !c->proto->no_login && cfg->login_deadline_ms != 0
+		? now + cfg->login_deadline_ms : 0;
+	conn_debug(c, "unauthenticated: preauth timeout %u ms", cfg->preauth_timeout_ms);
+	conn_set_timeout(c, cfg->preauth_timeout_ms);
+}
+
 static void timed_out(struct conn *c, const char *reason)
 {
 	if (c->state == CONN_STATE_OPEN && c->proto->session_timeout != NULL &&
@@ -288,6 +300,7 @@ static void conn_destroy(struct conn *c)
 	conn_rbuf_release(c);
 	conn_obuf_free(&c->out);
 	conn_obuf_free(&c->wire);
+	conn_compress_end(c);
 	tls_conn_free(&c->tls);
 	net_snapshot_unref(&c->snap);
 	free(c);
@@ -355,7 +368,9 @@ static void finish_close(struct conn *c)
 {
 	if (c->state == CONN_STATE_CLOSING) {
 		conn_enter_state(c, CONN_STATE_FLUSHING);
-		if (c->tls != NULL)
+		if (c->z != NULL)
+			conn_compress_output(c);
+		if (c->tls != NULL && c->state != CONN_STATE_CLOSED)
 			conn_tls_close(c);
 		uv_timer_start(&c->timer, on_timer, worker_stopping(c->w) ? CONN_CLOSE_FLUSH_STOP_MS
 									  : CONN_CLOSE_FLUSH_MS, 0);

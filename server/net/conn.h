@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/config.h"
+#include "server/net/compress.h"
 #include "server/net/reader.h"
 #include "lib/log.h"
 
@@ -151,6 +152,11 @@ void conn_set_timeout(struct conn *c, unsigned ms);
  * says goodbye and the connection closes. */
 void conn_set_authenticated(struct conn *c);
 
+/* The client dropped its identity without closing (IMAP UNAUTHENTICATE,
+ * RFC 8437): the login deadline runs again from now and preauth_timeout
+ * applies, as for a new connection. */
+void conn_set_unauthenticated(struct conn *c);
+
 /* ---- TLS ---- */
 
 /* Whether TLS is active (handshake may still run) on this connection. */
@@ -177,6 +183,18 @@ struct conn_cb {
 /* Fill cb_r with the bindings of the finished handshake, tls-exporter
  * first; returns how many (0 without TLS). */
 size_t conn_channel_bindings(const struct conn *c, struct conn_cb cb_r[CONN_CB_MAX]);
+/* ---- compression (RFC 4978 COMPRESS=DEFLATE) ---- */
+
+/* Start DEFLATE in both directions, above TLS. What was queued so far (the
+ * command's OK) is sent uncompressed; input buffered after the command line
+ * is taken as compressed, since the client compresses from the next byte.
+ * STARTTLS is refused from then on (compression must sit above TLS).
+ * Returns 0, LOFT_EINVAL when compression is active already (or TLS is
+ * still handshaking), LOFT_ENOMEM when zlib cannot start. */
+int conn_compress_start(struct conn *c, const struct compress_settings *set);
+bool conn_is_compressed(const struct conn *c);
+/* Bytes the compression layer holds now (0 without compression). */
+size_t conn_compress_memory(const struct conn *c);
 
 /* ---- closing ---- */
 

@@ -188,7 +188,7 @@ static void set_limits(struct pop3_session *s, bool authenticated)
 	size_t line = authenticated ? cfg->max_line_length : cfg->max_line_length_preauth;
 	conn_set_max_line(s->conn, line ? line : 8192);
 	if (authenticated)
-		conn_set_timeout(s->conn, cfg->idle_timeout_ms);
+		conn_set_authenticated(s->conn);   /* idle_timeout; the login deadline ends */
 }
 
 void pop3_session_logged_in(struct pop3_session *s, char *user, struct store_user *su,

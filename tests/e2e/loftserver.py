@@ -470,7 +470,7 @@ class LoftServer:
                     self.killed = True   # by the harness, not a crash
                     self.proc.kill()
                     self.proc.wait()
-                if not re.search(r"in use|EADDRINUSE", self.log_text(), re.I):
+                if not re.search(r"in use|EADDRINUSE", self.log_text(settle=0), re.I):
                     raise
                 self.proc = None
         raise ServerError("could not bind free ports after retries:\n" + last)
@@ -685,7 +685,20 @@ class LoftServer:
         self.close()
 
     # ---- log -------------------------------------------------------------
-    def log_text(self, since=0):
+    def log_text(self, since=0, settle=0.15):
+        """The server log from offset since. The server writes its log from
+        a thread of its own (lib/log.c), so lines of what just happened may
+        still be on their way: wait until the file stops growing for
+        `settle` seconds (2 s at most; 0 reads at once)."""
+        if settle and self.running():
+            deadline = time.monotonic() + 2.0
+            last = -1
+            while time.monotonic() < deadline:
+                size = self.log_mark()
+                if size == last:
+                    break
+                last = size
+                time.sleep(settle)
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(since)
@@ -707,7 +720,7 @@ class LoftServer:
         rx = re.compile(regex, flags)
         deadline = time.monotonic() + timeout
         while True:
-            m = rx.search(self.log_text(since))
+            m = rx.search(self.log_text(since, settle=0))
             if m:
                 return m
             if time.monotonic() > deadline:

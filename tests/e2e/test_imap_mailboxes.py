@@ -59,10 +59,11 @@ def test_capabilities(make_loft):
         caps = tagged.split("[CAPABILITY ", 1)[1].split("]", 1)[0].split()
         for token in ("IMAP4rev1", "ID", "ENABLE", "NAMESPACE", "UTF8=ACCEPT", "CHILDREN",
                       "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
-                      "STATUS=SIZE", "APPENDLIMIT=10485760"):
+                      "STATUS=SIZE", "APPENDLIMIT=10485760", "MULTIAPPEND", "CATENATE",
+                      "URLAUTH", "QUOTA", "COMPRESS=DEFLATE", "UNAUTHENTICATE"):
             assert token in caps, (token, caps)
         # nothing that is not done yet
-        for token in ("IMAP4rev2", "CONDSTORE", "MULTIAPPEND"):
+        for token in ("IMAP4rev2", "CONDSTORE", "QUOTASET", "URLAUTH=BINARY"):
             assert token not in caps
         untagged, _ = cmd(c, "b CAPABILITY")
         assert untagged[0].split()[2:] == caps

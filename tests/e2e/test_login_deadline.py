@@ -148,3 +148,19 @@ def test_per_ip_cap_counts_the_network(make_loft, prefix, third_refused):
     finally:
         for c in held:
             c.close()
+
+
+def test_logged_in_sessions_outlive_the_login_deadline(make_loft):
+    """The deadline bounds the time to log in only: an IMAP or POP3 session
+    that logged in keeps working past it (idle_timeout applies then)."""
+    srv = make_loft(listeners=["imap", "pop3"], config_extra=CFG, users={"alice": "pw"})
+    imap = srv.imap()
+    imap.login("alice", "pw")
+    pop = srv.pop3()
+    pop.user("alice")
+    pop.pass_("pw")
+    time.sleep(DEADLINE_S + 1.0)
+    assert imap.noop()[0] == "OK"
+    assert pop.noop().startswith(b"+OK")
+    imap.logout()
+    pop.quit()

@@ -99,6 +99,18 @@ def write():
             (0, b"TO:<Postmaster>"),
             (0, "TO:<j\u00f6rg@b\u00fccher.example>".encode())]:
         put("smtp-parse", bytes([flag]) + args)
+    for u in [b"imap://minbari.example.org/gray-council;UIDVALIDITY=385759045/;UID=20/"
+              b";PARTIAL=0.1024",
+              b"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred"
+              b":internal:91354a473744909de610943775f92038",
+              b"imap://joe@example.com/INBOX/;uid=20;EXPIRE=2006-04-05T11:12:13Z"
+              b";URLAUTH=user+bob",
+              b"imap://;AUTH=*@minbari.example.org/gray%20council?SUBJECT%20shadows",
+              b"imap://psicorp.example.org/~peter/%E6%97%A5%E6%9C%AC%E8%AA%9E/"
+              b"%E5%8F%B0%E5%8C%97",
+              b"/INBOX;uidvalidity=7/;uid=1/;section=HEADER.FIELDS%20(FROM)/;partial=0.10",
+              b";UID=5/;SECTION=TEXT", b"//[::1]:143/INBOX"]:
+        put("imap-url", u)
 
 
 def messages(src, out):

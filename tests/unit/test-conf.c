@@ -760,7 +760,7 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [imap], [listener NAME], [certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
 		   "address, port, tls, socket, socket_mode, socket_owner, socket_group");
