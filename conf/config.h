@@ -16,6 +16,12 @@ enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALW
 /* [auth] password_scheme: the order of auth's enum password_scheme. */
 enum conf_password_scheme { CONF_SCHEME_ARGON2ID, CONF_SCHEME_SHA512_CRYPT };
 enum conf_store_scram { CONF_SCRAM_NO, CONF_SCRAM_SHA256, CONF_SCRAM_BOTH };
+/* [mailauth] actions (server/mailauth/mailauth.h maps them to replies). */
+enum conf_auth_action { CONF_ACT_TAG, CONF_ACT_QUARANTINE, CONF_ACT_REJECT };
+/* [mailauth] checks: bits of the WORDS value. */
+#define CONF_CHECK_SPF   (1u << 0)
+#define CONF_CHECK_DKIM  (1u << 1)
+#define CONF_CHECK_DMARC (1u << 2)
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -138,6 +144,34 @@ struct loft_config {
 	unsigned throttle_ipv6_prefix;
 	unsigned throttle_entries;
 	char *initial_mailboxes;  /* conf/mailboxes.h list, "" = none */
+
+	/* [dns] */
+	char *dns_server;                  /* NULL = /etc/resolv.conf */
+	unsigned dns_port;
+	unsigned dns_timeout_ms;           /* per try */
+	unsigned dns_retries;
+	unsigned dns_cache_size;           /* answers per worker loop */
+	unsigned dns_cache_max_ttl_ms;
+
+	/* [mailauth] */
+	unsigned auth_checks;              /* CONF_CHECK_* bits */
+	bool auth_on_lmtp;
+	char *authserv_id;                 /* default: hostname */
+	unsigned auth_timeout_ms;          /* all checks of one message */
+	int spf_fail_action;               /* CONF_ACT_TAG or CONF_ACT_REJECT */
+	unsigned spf_lookup_limit;
+	unsigned spf_void_limit;
+	unsigned dkim_min_rsa_bits;
+	unsigned dkim_max_rsa_bits;
+	bool dkim_accept_sha1;
+	unsigned dkim_max_signatures;
+	unsigned dkim_clock_skew_ms;
+	size_t auth_max_header;            /* header block kept per message */
+	int dmarc_reject_action;           /* enum conf_auth_action */
+	int dmarc_quarantine_action;
+	char *public_suffix_file;
+	char *dnsbl_zones;                 /* space separated, NULL = none */
+	int dnsbl_action;                  /* CONF_ACT_TAG or CONF_ACT_REJECT */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -9,12 +9,19 @@ packages=(
 	build-essential cmake pkg-config
 	libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl libcmocka-dev libcrypt-dev
 	libargon2-dev
+	# server/dns/: c-ares is the DNS transport of the sender checks (SPF,
+	# DKIM, DMARC, DNSBL); DMARC's organizational domains come from
+	# Debian's Public Suffix List.
+	libc-ares-dev publicsuffix
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail procps
 	# tests/e2e/test_storage_crash.py traces the durable write order;
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.
 	strace dovecot-core util-linux
+	# tests/conformance/test_spf_suite.py reads the RFC 7208 suite (YAML);
+	# the DKIM tests sign with an independent signer (dkimpy's dkimsign).
+	python3-yaml python3-dkim
 )
 
 for arg in "$@"; do

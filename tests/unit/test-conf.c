@@ -760,7 +760,8 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [auth], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [dns], [mailauth], [listener NAME], "
+		   "[certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
 		   "address, port, tls");
