@@ -99,10 +99,12 @@ static const struct conf_enum_name tls_mode_names[] = {
 	{ NULL, 0 },
 };
 
+/* [mailauth] checks: bits CONF_CHECK_*; "none" sets a bit nothing reads */
 static const struct conf_enum_name check_names[] = {
 	{ "spf", 0 },
 	{ "dkim", 1 },
 	{ "dmarc", 2 },
+	{ "none", 3 },
 	{ NULL, 0 },
 };
 
@@ -382,7 +384,7 @@ const struct conf_setting conf_settings[] = {
 	/* [mailauth] */
 	{ "mailauth", "checks", CONF_T_WORDS, MAIN(auth_checks), "spf dkim dmarc", NULL, 0, 0,
 	  check_names, R, NULL,
-	  "Sender checks on SMTP: spf, dkim, dmarc (dmarc runs spf and dkim too)." },
+	  "SMTP sender checks: spf dkim dmarc (dmarc runs all three), or none." },
 	{ "mailauth", "on_lmtp", CONF_T_BOOL, MAIN(auth_on_lmtp), "no", NULL, 0, 0, NULL, R,
 	  NULL,
 	  "Also check mail handed in over LMTP (usually checked by the MTA)." },

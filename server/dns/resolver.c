@@ -304,7 +304,10 @@ int dns_resolver_new(uv_loop_t *loop, const struct dns_config *cfg,
 	opt.sock_state_cb_data = r;
 	opt.timeout = (int)cfg->timeout_ms;
 	opt.tries = (int)cfg->retries + 1;
-	opt.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS;
+	/* NOCHECKRESP: a SERVFAIL or REFUSED reply comes to us as it is (c-ares
+	 * would otherwise report it as a refused connection) */
+	opt.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
+		    ARES_FLAG_NOCHECKRESP;
 	opt.ednspsz = 1232;
 	opt.lookups = (char *)"b";
 	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |

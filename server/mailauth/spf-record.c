@@ -13,10 +13,6 @@
 #include "lib/error.h"
 #include "lib/xmem.h"
 
-/* Upper bound on terms of one record (a record over UDP holds far fewer;
- * larger TXT records over TCP cost no more than this). */
-#define SPF_MAX_TERMS 1024
-
 const char *spf_result_name(enum spf_result r)
 {
 	switch (r) {
@@ -61,11 +57,10 @@ void spf_record_free(struct spf_record **rp)
 	struct spf_record *r = *rp;
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->n; i++) {
+	for (size_t i = 0; i < r->n; i++)
 		free(r->terms[i].domain_spec);
-		free(r->terms[i].text);
-	}
 	free(r->terms);
+	free(r->buf);
 	free(r->redirect);
 	free(r->exp);
 	x_free(rp);
@@ -281,8 +276,11 @@ static int parse_term(struct spf_record *r, const char *s, const char *end, cons
 		*why_r = "too many terms";
 		return LOFT_EINVAL;
 	}
-	t.text = xstrndup(start, (size_t)(end - start));
-	r->terms = xrealloc(r->terms, (r->n + 1) * sizeof(*r->terms));
+	t.text = start;   /* NUL-terminated by spf_record_parse */
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->terms = xrealloc(r->terms, r->cap * sizeof(*r->terms));
+	}
 	r->terms[r->n++] = t;
 	return 0;
 }
@@ -296,20 +294,26 @@ int spf_record_parse(const char *text, size_t len, struct spf_record **rec_r,
 		return LOFT_EINVAL;
 	}
 	struct spf_record *r = xcalloc(1, sizeof(*r));
-	const char *p = text + 6, *end = text + len;
+	r->buf = xmalloc(len + 1);
+	memcpy(r->buf, text, len);
+	r->buf[len] = '\0';
+	char *p = r->buf + 6, *end = r->buf + len;
 	while (p < end) {
 		if (*p == ' ') {
 			p++;
 			continue;
 		}
-		const char *t = p;
+		char *t = p;
 		while (p < end && *p != ' ')
 			p++;
 		int e = parse_term(r, t, p, why_r);
+		*p = '\0';   /* the term's text ends here (the space or the end) */
 		if (e != 0) {
 			spf_record_free(&r);
 			return e;
 		}
+		if (p < end)
+			p++;
 	}
 	*rec_r = r;
 	return 0;

@@ -45,21 +45,25 @@ struct spf_term {
 	char *domain_spec;           /* macro-string; NULL = the current domain */
 	uint8_t addr[16];            /* ip4 (4 bytes) / ip6 network */
 	int cidr4, cidr6;            /* prefix lengths (32 / 128 when absent) */
-	char *text;                  /* the term as written (for logs) */
+	const char *text;            /* the term as written (in the record's buf) */
 };
 
 struct spf_record {
 	struct spf_term *terms;
-	size_t n;
+	size_t n, cap;
 	char *redirect;              /* domain-spec or NULL */
 	char *exp;                   /* domain-spec or NULL */
 	bool has_all;
+	char *buf;                   /* the record, each term NUL-terminated */
 };
 
 /* "v=spf1" followed by a space or the end, any case (RFC 7208 4.5). */
 bool spf_is_record(const char *text, size_t len);
 /* Parse a whole record (beginning "v=spf1"). Any syntax error anywhere is
- * LOFT_EINVAL with a short reason in *why_r (static string). Caller frees. */
+ * LOFT_EINVAL with a short reason in *why_r (static string); so is a
+ * record of more than SPF_MAX_TERMS terms (a local bound: a 64 KiB TXT
+ * record of ordinary terms stays below it). Caller frees. */
+#define SPF_MAX_TERMS 8192
 int spf_record_parse(const char *text, size_t len, struct spf_record **rec_r,
 		     const char **why_r);
 void spf_record_free(struct spf_record **rec);
