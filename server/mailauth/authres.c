@@ -131,6 +131,8 @@ static int id_check(const char *value, size_t len, const char *authserv_id, bool
 	bool ended = false;
 	if (i < len && value[i] == '"') {
 		for (i++; i < len && value[i] != '"'; i++) {
+			if (value[i] == '\r' || value[i] == '\n')
+				continue;   /* folding inside the quotes */
 			if (value[i] == '\\' && i + 1 < len)
 				i++;
 			msg_buf_putc(&id, value[i]);

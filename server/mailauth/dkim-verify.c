@@ -197,7 +197,8 @@ void dkim_verifier_key_answer(struct dkim_verifier *v, size_t i, const struct dn
 		decide(st, r, why);
 		return;
 	}
-	st->res.key_bits = dkim_key_bits(st->key);
+	if (st->sig->algo != DKIM_ED25519_SHA256)
+		st->res.key_bits = dkim_key_bits(st->key);   /* Ed25519's is fixed */
 	st->res.testing = dkim_key_testing(st->key);
 }
 

@@ -147,7 +147,7 @@ struct dkim_sig_result {
 	const char *d, *s, *i;   /* NULL when the field did not parse */
 	const char *b;           /* header.b: the first 8 characters of b= */
 	const char *algo;
-	unsigned key_bits;
+	unsigned key_bits;       /* RSA key size; 0 for Ed25519 */
 	bool weak;               /* rsa-sha1 */
 	bool testing;            /* the key's t=y */
 };

@@ -197,6 +197,8 @@ static void bl_answer(struct mailauth_conn *c, size_t i, const struct dns_answer
 		c->listed = true;
 		c->listed_zone = c->env->zones[i];
 		memcpy(c->listed_code, code, sizeof(code));
+		c->bl_reply = xasprintf("554 5.7.1 Service unavailable; client host [%s] "
+					"blocked using %s", c->ip_text, c->listed_zone);
 	}
 	if (c->bl_left == 0) {
 		c->bl_done = true;
@@ -246,10 +248,6 @@ enum mailauth_verdict mailauth_dnsbl_verdict(const struct mailauth_conn *c, cons
 	*reply_r = NULL;
 	if (!c->listed || c->env->dnsbl_action != CONF_ACT_REJECT)
 		return MAILAUTH_ACCEPT;
-	if (c->bl_reply == NULL)
-		((struct mailauth_conn *)c)->bl_reply =
-			xasprintf("554 5.7.1 Service unavailable; client host [%s] blocked using %s",
-				  c->ip_text, c->listed_zone);
 	*reply_r = c->bl_reply;
 	return MAILAUTH_REJECT;
 }
@@ -274,6 +272,8 @@ static void on_spf_dns(void *arg, const struct dns_answer *a)
 static void spf_finished(struct mailauth_tx *tx)
 {
 	tx->spf_done = true;
+	if (spf_eval_result(tx->spf) == SPF_FAIL)
+		mailauth_spf_reply(tx);
 	if (tx->spf_cb != NULL)
 		timer_start(tx->tick, 0);
 	maybe_finish(tx);
@@ -369,7 +369,7 @@ enum mailauth_verdict mailauth_tx_spf_verdict(const struct mailauth_tx *tx, cons
 	if (tx->spf == NULL || !tx->spf_done || spf_eval_result(tx->spf) != SPF_FAIL ||
 	    tx->env->spf_fail_action != CONF_ACT_REJECT)
 		return MAILAUTH_ACCEPT;
-	*reply_r = mailauth_spf_reply((struct mailauth_tx *)tx);
+	*reply_r = tx->spf_reply;   /* made when SPF ended in fail */
 	return MAILAUTH_REJECT;
 }
 
