@@ -511,6 +511,8 @@ static void ptr_resume(struct spf_eval *e)
 
 static void ptr_next(struct spf_eval *e)
 {
+	while (e->ptr_i < e->ptr_names.n && !dns_name_valid(e->ptr_names.v[e->ptr_i]))
+		e->ptr_i++;   /* a name that cannot be asked for is not validated */
 	if (e->ptr_i < e->ptr_names.n) {
 		ask(e, P_PTR_ADDR, e->ptr_names.v[e->ptr_i], addr_type(e));
 		return;
@@ -520,8 +522,8 @@ static void ptr_next(struct spf_eval *e)
 
 static void mx_next(struct spf_eval *e)
 {
-	while (e->host_i < e->hosts.n && e->hosts.v[e->host_i][0] == '\0')
-		e->host_i++;   /* a null MX (RFC 7505) names no host */
+	while (e->host_i < e->hosts.n && !dns_name_valid(e->hosts.v[e->host_i]))
+		e->host_i++;   /* a null MX (RFC 7505, "."), or no valid name: no host */
 	if (e->host_i < e->hosts.n) {
 		ask(e, P_MX_ADDR, e->hosts.v[e->host_i], addr_type(e));
 		return;
