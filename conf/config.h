@@ -36,6 +36,12 @@ enum conf_uidl_import { CONF_UIDL_IMPORT_NONE, CONF_UIDL_IMPORT_DOVECOT };
  * one recipient (every recipient then shares one file), or always (a copy
  * per recipient). */
 enum conf_delivered_to { CONF_DELIVERED_TO_SINGLE, CONF_DELIVERED_TO_ALWAYS };
+/* [mailauth] actions (server/mailauth/mailauth.h maps them to replies). */
+enum conf_auth_action { CONF_ACT_TAG, CONF_ACT_QUARANTINE, CONF_ACT_REJECT };
+/* [mailauth] checks: bits of the WORDS value. */
+#define CONF_CHECK_SPF   (1u << 0)
+#define CONF_CHECK_DKIM  (1u << 1)
+#define CONF_CHECK_DMARC (1u << 2)
 
 /* Where a value came from, kept so checks after loading (conf_check_files,
  * reload) can name file:line. file points into loft_config.files; NULL
@@ -227,6 +233,34 @@ struct loft_config {
 	char *smtp_dsn_relay_host;         /* NULL: DSN not offered */
 	unsigned smtp_dsn_relay_port;
 	unsigned smtp_dsn_timeout_ms;
+
+	/* [dns] */
+	char *dns_server;                  /* NULL = /etc/resolv.conf */
+	unsigned dns_port;
+	unsigned dns_timeout_ms;           /* per try */
+	unsigned dns_retries;
+	unsigned dns_cache_size;           /* answers per worker loop */
+	unsigned dns_cache_max_ttl_ms;
+
+	/* [mailauth] */
+	unsigned auth_checks;              /* CONF_CHECK_* bits */
+	bool auth_on_lmtp;
+	char *authserv_id;                 /* default: hostname */
+	unsigned auth_timeout_ms;          /* all checks of one message */
+	int spf_fail_action;               /* CONF_ACT_TAG or CONF_ACT_REJECT */
+	unsigned spf_lookup_limit;
+	unsigned spf_void_limit;
+	unsigned dkim_min_rsa_bits;
+	unsigned dkim_max_rsa_bits;
+	bool dkim_accept_sha1;
+	unsigned dkim_max_signatures;
+	unsigned dkim_clock_skew_ms;
+	size_t auth_max_header;            /* header block kept per message */
+	int dmarc_reject_action;           /* enum conf_auth_action */
+	int dmarc_quarantine_action;
+	char *public_suffix_file;
+	char *dnsbl_zones;                 /* space separated, NULL = none */
+	int dnsbl_action;                  /* CONF_ACT_TAG or CONF_ACT_REJECT */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -12,6 +12,10 @@ packages=(
 	libargon2-dev
 	# IMAP COMPRESS=DEFLATE (RFC 4978) is zlib's raw DEFLATE.
 	zlib1g-dev
+	# server/dns/: c-ares is the DNS transport of the sender checks (SPF,
+	# DKIM, DMARC, DNSBL); DMARC's organizational domains come from
+	# Debian's Public Suffix List.
+	libc-ares-dev publicsuffix
 	clang libclang-rt-14-dev
 	python3 python3-pytest curl ca-certificates isync fetchmail getmail6 procps
 	# mbsync's SCRAM-SHA-256 comes from Cyrus SASL's modules (a Recommends,
@@ -26,6 +30,9 @@ packages=(
 	# delivery tests: swaks (with TLS for STARTTLS/AUTH runs) and a private
 	# Postfix instance relaying into Loft over LMTP (test_postfix.py)
 	swaks libnet-ssleay-perl libio-socket-ssl-perl postfix
+	# tests/conformance/test_spf_suite.py reads the RFC 7208 suite (YAML);
+	# the DKIM tests sign with an independent signer (dkimpy's dkimsign).
+	python3-yaml python3-dkim
 )
 
 for arg in "$@"; do

@@ -94,6 +94,8 @@ static void resolve_computed(struct loft_config *cfg)
 		cfg->login_state_file = conf_resolve_path(cfg->state_dir, "logins");
 	if (cfg->auth_secret_file == NULL)
 		cfg->auth_secret_file = conf_resolve_path(cfg->state_dir, "auth-secret");
+	if (cfg->authserv_id == NULL)
+		cfg->authserv_id = xstrdup(cfg->hostname);
 	if (cfg->local_domains == NULL) {
 		cfg->local_domains = xstrdup(cfg->hostname);
 		for (char *p = cfg->local_domains; *p != '\0'; p++)

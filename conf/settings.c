@@ -154,6 +154,28 @@ static const struct conf_enum_name delivered_to_names[] = {
 	{ NULL, 0 },
 };
 
+/* [mailauth] checks: bits CONF_CHECK_*; "none" sets a bit nothing reads */
+static const struct conf_enum_name check_names[] = {
+	{ "spf", 0 },
+	{ "dkim", 1 },
+	{ "dmarc", 2 },
+	{ "none", 3 },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name tag_reject_names[] = {
+	{ "tag", CONF_ACT_TAG },
+	{ "reject", CONF_ACT_REJECT },
+	{ NULL, 0 },
+};
+
+static const struct conf_enum_name action_names[] = {
+	{ "tag", CONF_ACT_TAG },
+	{ "quarantine", CONF_ACT_QUARANTINE },
+	{ "reject", CONF_ACT_REJECT },
+	{ NULL, 0 },
+};
+
 #define R CONF_F_RELOAD
 
 const struct conf_setting conf_settings[] = {
@@ -572,6 +594,79 @@ const struct conf_setting conf_settings[] = {
 	{ "imap", "max_append_messages", CONF_T_UINT, MAIN(imap_max_append_messages), "1000",
 	  NULL, 1, 100000, NULL, R, NULL,
 	  "Messages one APPEND may carry (MULTIAPPEND, RFC 3502)." },
+	/* [dns] */
+	{ "dns", "resolver", CONF_T_ADDRESS, MAIN(dns_server), NULL,
+	  "the servers of /etc/resolv.conf", 0, 0, NULL, R, "127.0.0.1",
+	  "Recursive DNS resolver asked by the sender checks (IPv4 or IPv6)." },
+	{ "dns", "resolver_port", CONF_T_UINT, MAIN(dns_port), "53", NULL, 1, 65535, NULL, R, NULL,
+	  "UDP/TCP port of that resolver." },
+	{ "dns", "timeout", CONF_T_DURATION, MAIN(dns_timeout_ms), "3s", NULL, 100, MS_M,
+	  NULL, R, NULL,
+	  "Wait for one try of a query; a query ends after timeout * (retries + 1)." },
+	{ "dns", "retries", CONF_T_UINT, MAIN(dns_retries), "1", NULL, 0, 10, NULL, R, NULL,
+	  "Tries of a query after the first (c-ares retries over the servers)." },
+	{ "dns", "cache_size", CONF_T_UINT, MAIN(dns_cache_size), "4096", NULL, 0, 1000000,
+	  NULL, R, NULL,
+	  "DNS answers cached per worker loop (by their TTL); 0 = no cache." },
+	{ "dns", "cache_max_ttl", CONF_T_DURATION, MAIN(dns_cache_max_ttl_ms), "1h", NULL,
+	  1 * MS_S, 24 * MS_H, NULL, R, NULL,
+	  "Longest time an answer is kept, whatever its TTL." },
+
+	/* [mailauth] */
+	{ "mailauth", "checks", CONF_T_WORDS, MAIN(auth_checks), "spf dkim dmarc", NULL, 0, 0,
+	  check_names, R, NULL,
+	  "SMTP sender checks: spf dkim dmarc (dmarc runs all three), or none." },
+	{ "mailauth", "on_lmtp", CONF_T_BOOL, MAIN(auth_on_lmtp), "no", NULL, 0, 0, NULL, R,
+	  NULL,
+	  "Also check mail handed in over LMTP (usually checked by the MTA)." },
+	{ "mailauth", "authserv_id", CONF_T_HOSTNAME, MAIN(authserv_id), NULL, "the host name",
+	  0, 0, NULL, R, "mx.example.org",
+	  "Name in our Authentication-Results headers; others with it are removed." },
+	{ "mailauth", "timeout", CONF_T_DURATION, MAIN(auth_timeout_ms), "20s", NULL,
+	  1 * MS_S, 10 * MS_M, NULL, R, NULL,
+	  "Bound on the checks of one message; what is unfinished is a temperror." },
+	{ "mailauth", "spf_fail", CONF_T_ENUM, MAIN(spf_fail_action), "tag", NULL, 0, 0,
+	  tag_reject_names, R, NULL,
+	  "SPF fail: tag (Authentication-Results only) or reject (550 5.7.23)." },
+	{ "mailauth", "spf_lookup_limit", CONF_T_UINT, MAIN(spf_lookup_limit), "10", NULL,
+	  1, 100, NULL, R, NULL,
+	  "SPF terms causing DNS lookups per check (RFC 7208 4.6.4: 10)." },
+	{ "mailauth", "spf_void_limit", CONF_T_UINT, MAIN(spf_void_limit), "2", NULL, 0, 100,
+	  NULL, R, NULL,
+	  "SPF lookups answering no records before permerror (RFC 7208: 2)." },
+	{ "mailauth", "dkim_min_rsa_bits", CONF_T_UINT, MAIN(dkim_min_rsa_bits), "1024", NULL,
+	  512, 4096, NULL, R, NULL,
+	  "Smaller RSA keys make a DKIM policy result (RFC 8301: 1024)." },
+	{ "mailauth", "dkim_max_rsa_bits", CONF_T_UINT, MAIN(dkim_max_rsa_bits), "8192", NULL,
+	  2048, 16384, NULL, R, NULL,
+	  "Larger RSA keys are refused before any RSA work (policy result)." },
+	{ "mailauth", "dkim_accept_sha1", CONF_T_BOOL, MAIN(dkim_accept_sha1), "no", NULL,
+	  0, 0, NULL, R, NULL,
+	  "Count a valid rsa-sha1 signature as pass (RFC 8301 says policy)." },
+	{ "mailauth", "dkim_max_signatures", CONF_T_UINT, MAIN(dkim_max_signatures), "8",
+	  NULL, 1, 64, NULL, R, NULL,
+	  "DKIM signatures verified per message; later ones get policy." },
+	{ "mailauth", "dkim_clock_skew", CONF_T_DURATION, MAIN(dkim_clock_skew_ms), "5m", NULL,
+	  0, 24 * MS_H, NULL, R, NULL,
+	  "Tolerance for DKIM t= in the future and x= in the past." },
+	{ "mailauth", "max_header", CONF_T_SIZE, MAIN(auth_max_header), "1M", NULL,
+	  64 * KIB, 64 * MIB, NULL, R, NULL,
+	  "Header block kept for DKIM and DMARC; beyond it they give policy." },
+	{ "mailauth", "dmarc_reject", CONF_T_ENUM, MAIN(dmarc_reject_action), "reject", NULL,
+	  0, 0, action_names, R, NULL,
+	  "DMARC p=reject failure: reject (550 5.7.1), quarantine (Junk) or tag." },
+	{ "mailauth", "dmarc_quarantine", CONF_T_ENUM, MAIN(dmarc_quarantine_action),
+	  "quarantine", NULL, 0, 0, action_names, R, NULL,
+	  "DMARC p=quarantine failure: quarantine (Junk), reject or tag." },
+	{ "mailauth", "public_suffix_file", CONF_T_PATH, MAIN(public_suffix_file),
+	  "/usr/share/publicsuffix/public_suffix_list.dat", NULL, 0, 0, NULL, R, NULL,
+	  "Public Suffix List for DMARC organizational domains (Debian package)." },
+	{ "mailauth", "dnsbl_zones", CONF_T_DOMAINS, MAIN(dnsbl_zones), NULL, "none", 0, 0,
+	  NULL, R, "zen.spamhaus.org",
+	  "DNS blocklists asked about each SMTP client address." },
+	{ "mailauth", "dnsbl_action", CONF_T_ENUM, MAIN(dnsbl_action), "reject", NULL, 0, 0,
+	  tag_reject_names, R, NULL,
+	  "Listed client: reject (554 5.7.1) or tag (a header, then delivered)." },
 };
 const size_t conf_n_settings = sizeof(conf_settings) / sizeof(conf_settings[0]);
 
@@ -649,6 +744,11 @@ const struct conf_section conf_sections[] = {
 	{ "imap", false, conf_settings + 127, 5,
 	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
 	  "MULTIAPPEND size." },
+	{ "dns", false, conf_settings + 132, 6,
+	  "The resolver the sender checks ask (c-ares on each worker loop) and its cache." },
+	{ "mailauth", false, conf_settings + 138, 18,
+	  "Sender checks of mail received over SMTP: SPF, DKIM, DMARC, DNS "
+	  "blocklists, the Authentication-Results header and the actions taken." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),
 	  "One section per listening socket, `[listener NAME]` with a unique NAME. At "
 	  "least one is needed to serve. Listeners cannot change on reload." },

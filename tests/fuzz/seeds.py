@@ -5,6 +5,10 @@ starts from real inputs instead of nothing.
   seeds.py write              (re)write tests/fuzz/corpus/<target>/ from the
                               protocol transcripts (tests/e2e/transcripts),
                               conf/loft.conf and typical names; commit them
+  seeds.py mailauth           (re)write the seeds of the sender-check targets
+                              (spf-record, dkim-sig, dmarc-record, dns-msg,
+                              authres) from the RFC 7208 suite, the signed
+                              mail of tests/corpus/mail and typical records
   seeds.py messages DIR OUT   add reader seeds to OUT: small messages of the
                               mail corpus DIR (tests/corpus/mail) as APPEND
                               literals, the way a client sends them
@@ -113,6 +117,61 @@ def write():
         put("imap-url", u)
 
 
+def mailauth():
+    """Seeds for the SPF, DKIM, DMARC, DNS reply and Authentication-Results
+    targets (python3-yaml reads the SPF suite)."""
+    import struct
+    import yaml
+    suite = os.path.join(ROOT, "tests", "conformance", "spf", "rfc7208-tests.yml")
+    records = set()
+    with open(suite, "rb") as f:
+        for scenario in yaml.safe_load_all(f):
+            for entries in (scenario.get("zonedata") or {}).values():
+                for e in entries:
+                    if isinstance(e, dict):
+                        (t, v), = e.items()
+                        if t in ("SPF", "TXT") and v not in ("NONE", "TIMEOUT"):
+                            records.add("".join(v) if isinstance(v, list) else v)
+    for r in sorted(records):
+        put("spf-record", r.encode("utf-8", "surrogateescape"))
+    mail = os.path.join(ROOT, "tests", "corpus", "mail")
+    for path in sorted(glob.glob(os.path.join(mail, "**", "*.eml"), recursive=True)):
+        data = open(path, "rb").read().replace(b"\r\n", b"\n")
+        header = data.split(b"\n\n", 1)[0]
+        for m in re.finditer(rb"^DKIM-Signature:(.*(?:\n[ \t].*)*)", header, re.M | re.I):
+            put("dkim-sig", m.group(1).replace(b"\n", b"\r\n"))
+        if b"Authentication-Results" in header and len(data) < 20000:
+            put("authres", bytes([7, 40]) + data.replace(b"\n", b"\r\n"))
+    for line in open(os.path.join(mail, "dkim-keys", "keys.tsv"), "rb"):
+        if not line.startswith(b"#"):
+            put("dkim-sig", line.split(b"\t")[1])
+    for r in [b"v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=r; pct=25; "
+              b"rua=mailto:d@example.com,mailto:e@example.net; ruf=mailto:f@example.com; fo=1; "
+              b"rf=afrf; ri=86400", b"v=DMARC1;p=none", b"v=DMARC1; p=bogus; rua=mailto:x@y.z",
+              b'"Joe" <joe@example.com>, group: a@b.example, c@d.example;',
+              b"a@legitimate.com(.attacker.com"]:
+        put("dmarc-record", r)
+    put("authres", bytes([3, 9]) + b"Received: x\r\nAuthentication-Results: mx.fuzz;\r\n "
+        b"spf=pass\r\nAuthentication-Results: other; none\r\n\r\nbody\r\n")
+
+    def name(n):
+        return b"".join(bytes([len(l)]) + l for l in n.split(b".")) + b"\0"
+
+    def reply(rcode, qtype, rrs, ns=b""):
+        head = struct.pack("!HHHHHH", 1, 0x8180 | rcode, 1, len(rrs), 1 if ns else 0, 0)
+        body = name(b"x.test") + struct.pack("!HH", qtype, 1)
+        for t, rd in rrs:
+            body += b"\xc0\x0c" + struct.pack("!HHIH", t, 1, 300, len(rd)) + rd
+        return head + body + ns
+    soa = name(b"test") + struct.pack("!HHIH", 6, 1, 60, 38) + name(b"ns.test") + \
+        name(b"h.test") + b"\0" * 20
+    put("dns-msg", bytes([0]) + reply(0, 1, [(1, b"\xc0\x00\x02\x01"), (1, b"\x7f\0\0\x02")]))
+    put("dns-msg", bytes([3]) + reply(0, 16, [(16, b"\x06v=spf1\x05 -all")]))
+    put("dns-msg", bytes([2]) + reply(0, 15, [(15, b"\0\x0a\x04mail\xc0\x0c")]))
+    put("dns-msg", bytes([4]) + reply(0, 12, [(5, name(b"y.test")), (12, name(b"h.test"))]))
+    put("dns-msg", bytes([3]) + reply(3, 16, [], soa))
+
+
 def messages(src, out):
     """Up to 64 messages of at most 8000 bytes, each as an APPEND literal
     (the reader's literal announce takes at most 4 digits)."""
@@ -136,6 +195,8 @@ def messages(src, out):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["write"]:
         write()
+    elif sys.argv[1:2] == ["mailauth"]:
+        mailauth()
     elif sys.argv[1:2] == ["messages"] and len(sys.argv) == 4:
         messages(sys.argv[2], sys.argv[3])
     else:

@@ -710,6 +710,78 @@ static void test_auth_section(void **state)
 	expect_err_has("[auth]\nlogin_state_flush = 0s\n", NAME ":2: ", "out of range", NULL);
 }
 
+static void test_dns_mailauth_sections(void **state)
+{
+	(void)state;
+	struct loft_config *cfg = load_ok("[server]\nhostname = mx.example.org\n");
+	assert_null(cfg->dns_server);
+	assert_int_equal(cfg->dns_port, 53);
+	assert_int_equal(cfg->dns_timeout_ms, 3000);
+	assert_int_equal(cfg->dns_retries, 1);
+	assert_int_equal(cfg->dns_cache_size, 4096);
+	assert_int_equal(cfg->dns_cache_max_ttl_ms, 3600 * 1000);
+	assert_int_equal(cfg->auth_checks, CONF_CHECK_SPF | CONF_CHECK_DKIM | CONF_CHECK_DMARC);
+	assert_false(cfg->auth_on_lmtp);
+	assert_string_equal(cfg->authserv_id, "mx.example.org");   /* the host name */
+	assert_int_equal(cfg->auth_timeout_ms, 20000);
+	assert_int_equal(cfg->spf_fail_action, CONF_ACT_TAG);
+	assert_int_equal(cfg->spf_lookup_limit, 10);
+	assert_int_equal(cfg->spf_void_limit, 2);
+	assert_int_equal(cfg->dkim_min_rsa_bits, 1024);
+	assert_int_equal(cfg->dkim_max_rsa_bits, 8192);
+	assert_false(cfg->dkim_accept_sha1);
+	assert_int_equal(cfg->dkim_max_signatures, 8);
+	assert_int_equal(cfg->dkim_clock_skew_ms, 300000);
+	assert_int_equal(cfg->auth_max_header, 1024 * 1024);
+	assert_int_equal(cfg->dmarc_reject_action, CONF_ACT_REJECT);
+	assert_int_equal(cfg->dmarc_quarantine_action, CONF_ACT_QUARANTINE);
+	assert_string_equal(cfg->public_suffix_file, "/usr/share/publicsuffix/public_suffix_list.dat");
+	assert_null(cfg->dnsbl_zones);
+	assert_int_equal(cfg->dnsbl_action, CONF_ACT_REJECT);
+	conf_free(cfg);
+
+	cfg = load_ok("[dns]\nresolver = ::1\nresolver_port = 5353\ntimeout = 500ms\n"
+		      "retries = 0\ncache_size = 0\n"
+		      "[mailauth]\nchecks = dkim SPF\non_lmtp = yes\nauthserv_id = auth.example.net\n"
+		      "spf_fail = reject\ndmarc_reject = quarantine\ndmarc_quarantine = tag\n"
+		      "dnsbl_zones = zen.example.org BL.example.net\ndnsbl_action = tag\n"
+		      "dkim_max_rsa_bits = 16384\nmax_header = 64K\n");
+	assert_string_equal(cfg->dns_server, "::1");
+	assert_int_equal(cfg->dns_port, 5353);
+	assert_int_equal(cfg->dns_timeout_ms, 500);
+	assert_int_equal(cfg->dns_retries, 0);
+	assert_int_equal(cfg->dns_cache_size, 0);
+	assert_int_equal(cfg->auth_checks, CONF_CHECK_SPF | CONF_CHECK_DKIM);
+	assert_true(cfg->auth_on_lmtp);
+	assert_string_equal(cfg->authserv_id, "auth.example.net");
+	assert_int_equal(cfg->spf_fail_action, CONF_ACT_REJECT);
+	assert_int_equal(cfg->dmarc_reject_action, CONF_ACT_QUARANTINE);
+	assert_int_equal(cfg->dmarc_quarantine_action, CONF_ACT_TAG);
+	assert_string_equal(cfg->dnsbl_zones, "zen.example.org bl.example.net");
+	assert_int_equal(cfg->dnsbl_action, CONF_ACT_TAG);
+	assert_int_equal(cfg->dkim_max_rsa_bits, 16384);
+	assert_int_equal(cfg->auth_max_header, 64 * 1024);
+	conf_free(cfg);
+	cfg = load_ok("[mailauth]\nchecks = none\n");
+	assert_int_equal(cfg->auth_checks & (CONF_CHECK_SPF | CONF_CHECK_DKIM | CONF_CHECK_DMARC), 0);
+	conf_free(cfg);
+
+	expect_err_has("[dns]\nresolver = dns.example.org\n", NAME ":2: ", "IP address", NULL);
+	expect_err_has("[dns]\ntimeout = 50ms\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[dns]\nretries = 11\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\nchecks = spf arc\n", NAME ":2: ", "'arc' is not valid", NULL);
+	expect_err_has("[mailauth]\nspf_fail = quarantine\n", NAME ":2: ", "tag or reject", NULL);
+	expect_err_has("[mailauth]\ndmarc_reject = drop\n", NAME ":2: ", "tag, quarantine or reject",
+		       NULL);
+	expect_err_has("[mailauth]\ndkim_max_rsa_bits = 32768\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\ndkim_min_rsa_bits = 256\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\nspf_lookup_limit = 0\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\nmax_header = 1K\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\ntimeout = 0s\n", NAME ":2: ", "out of range", NULL);
+	expect_err_has("[mailauth]\ndnsbl_zones = bad..zone\n", NAME ":2: ", "domain", NULL);
+	expect_err_has("[mailauth]\nauthserv_id = not valid\n", NAME ":2: ", "host name", NULL);
+}
+
 static void test_strings_addresses_hostnames(void **state)
 {
 	(void)state;
@@ -760,7 +832,7 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [imap], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [imap], [dns], [mailauth], [listener NAME], [certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
 		   "address, port, tls, socket, socket_mode, socket_owner, socket_group");
@@ -1683,6 +1755,7 @@ int main(void)
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_strings_addresses_hostnames),
 		cmocka_unit_test(test_auth_section),
+		cmocka_unit_test(test_dns_mailauth_sections),
 		cmocka_unit_test(test_unknown_section_and_key),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_duplicates),
