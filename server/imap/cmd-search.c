@@ -1,0 +1,204 @@
+/* SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4) with the ESEARCH
+ * return options MIN, MAX, ALL, COUNT (RFC 4731) and SAVE (RFC 5182): the
+ * criteria become a search program (search-args.c), which runs on the
+ * storage pool in slices (search-run.c); the answer is written in pages:
+ * "* SEARCH n ..." for IMAP4rev1 without RETURN, "* ESEARCH (TAG "t") [UID]
+ * ..." otherwise (always under IMAP4rev2, where a bare SEARCH means RETURN
+ * (ALL), RFC 9051 6.4.4). Then other sessions' changes are reported — never
+ * an EXPUNGE after a SEARCH by sequence number (RFC 9051 7.5.1).
+ *
+ * SAVE (RFC 5182 2.1, 2.4): the result becomes "$" (as UIDs, so it survives
+ * expunges of other messages); with only MIN and/or MAX beside SAVE just
+ * those messages are saved; without other options no ESEARCH is sent; a
+ * failed SEARCH ... SAVE leaves "$" empty. */
+#include "server/imap/commands.h"
+
+#include <string.h>
+
+#include "lib/xmem.h"
+#include "server/imap/fetch.h"
+#include "server/imap/outbuf.h"
+#include "server/imap/search-out.h"
+#include "server/imap/search-run.h"
+#include "server/imap/selected.h"
+
+struct search_cmd {
+	struct imap_search_parse parse;
+	bool by_uid;
+	bool esearch;
+	unsigned ret;
+	struct store_uid_set result;
+	struct imap_numbers nums;
+	int stage;                    /* 0 head, 1 numbers, 2 tail, 3 done */
+	struct imap_outbuf out;
+	int err;
+};
+
+static void search_cmd_free(void *ctx)
+{
+	struct search_cmd *sc = ctx;
+	imap_search_parse_free(&sc->parse);
+	store_uid_set_free(&sc->result);
+	imap_outbuf_free(&sc->out);
+	free(sc);
+}
+
+static void finished(struct imap_session *s, int err, void *arg)
+{
+	struct search_cmd *sc = arg;
+	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
+		if (sc->err != 0)
+			imap_sel_reply_error(s, imap_cmd_tag(s), sc->err, false);
+		else
+			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL,
+					  sc->by_uid ? "UID SEARCH completed." : "SEARCH completed.");
+	}
+	imap_cmd_finish(s);
+}
+
+static void write_more(struct imap_session *s);
+
+static enum imap_cmd_result drained(struct imap_session *s)
+{
+	s->cmd->on_drained = NULL;
+	write_more(s);
+	return IMAP_CMD_AGAIN;
+}
+
+static uint32_t first_uid(const struct store_uid_set *set)
+{
+	return set->ranges[0].lo;
+}
+
+static uint32_t last_uid(const struct store_uid_set *set)
+{
+	return set->ranges[set->count - 1].hi;
+}
+
+/* The ESEARCH head: correlator, UID, MIN, MAX, COUNT; ALL follows. */
+static void esearch_head(struct imap_session *s, struct search_cmd *sc)
+{
+	struct imap_outbuf *o = &sc->out;
+	imap_outbuf_printf(o, "* ESEARCH (TAG \"%s\")", imap_cmd_tag(s));
+	if (sc->by_uid)
+		imap_outbuf_str(o, " UID");
+	if (sc->result.count > 0) {
+		if (sc->ret & IMAP_SRET_MIN)
+			imap_outbuf_printf(o, " MIN %u",
+					   imap_numbers_of(&sc->nums, first_uid(&sc->result)));
+		if (sc->ret & IMAP_SRET_MAX)
+			imap_outbuf_printf(o, " MAX %u",
+					   imap_numbers_of(&sc->nums, last_uid(&sc->result)));
+	}
+	if (sc->ret & IMAP_SRET_COUNT)
+		imap_outbuf_printf(o, " COUNT %llu",
+				   (unsigned long long)store_uid_set_size(&sc->result));
+	if ((sc->ret & IMAP_SRET_ALL) && sc->result.count > 0)
+		imap_outbuf_str(o, " ALL ");
+}
+
+static void write_more(struct imap_session *s)
+{
+	struct search_cmd *sc = s->cmd->ctx;
+	for (;;) {
+		bool more = false;
+		switch (sc->stage) {
+		case 0:
+			if (!sc->esearch) {
+				imap_outbuf_str(&sc->out, "* SEARCH");
+				if (sc->result.count > 0)
+					imap_outbuf_str(&sc->out, " ");
+			} else if ((sc->ret & ~(unsigned)IMAP_SRET_SAVE) == 0) {
+				sc->stage = 3;     /* SAVE alone: no response */
+				continue;
+			} else {
+				esearch_head(s, sc);
+			}
+			sc->stage = 1;
+			break;
+		case 1:
+			if (!sc->esearch || (sc->ret & IMAP_SRET_ALL))
+				more = !imap_numbers_write(&sc->nums, &sc->out, IMAP_FETCH_PAGE);
+			if (!more)
+				sc->stage = 2;
+			break;
+		case 2:
+			imap_outbuf_str(&sc->out, "\r\n");
+			sc->stage = 3;
+			break;
+		default:
+			/* the update waits for the output to drain itself */
+			(void)imap_sel_send(s, &sc->out);
+			imap_sel_update(s, sc->by_uid ? 0 : IMAP_SEL_NO_EXPUNGE, finished, sc);
+			return;
+		}
+		if (sc->out.len >= IMAP_FETCH_PAGE && imap_sel_send(s, &sc->out)) {
+			s->cmd->on_drained = drained;
+			return;
+		}
+	}
+}
+
+/* RFC 5182 2.4: what SAVE keeps. */
+static void save_result(struct imap_selected *sel, struct search_cmd *sc)
+{
+	store_uid_set_free(&sel->searchres);
+	const struct store_uid_set *r = &sc->result;
+	if (r->count == 0)
+		return;
+	bool only_minmax = (sc->ret & (IMAP_SRET_MIN | IMAP_SRET_MAX)) != 0 &&
+			   (sc->ret & (IMAP_SRET_ALL | IMAP_SRET_COUNT)) == 0;
+	if (!only_minmax) {
+		for (size_t i = 0; i < r->count; i++)
+			store_uid_set_push_range(&sel->searchres, r->ranges[i].lo, r->ranges[i].hi);
+		return;
+	}
+	uint32_t lo = first_uid(r), hi = last_uid(r);
+	if (sc->ret & IMAP_SRET_MIN)
+		store_uid_set_push(&sel->searchres, lo);
+	if ((sc->ret & IMAP_SRET_MAX) && !((sc->ret & IMAP_SRET_MIN) && lo == hi))
+		store_uid_set_push(&sel->searchres, hi);
+}
+
+static void searched(struct imap_session *s, int err, struct store_uid_set *result, void *arg)
+{
+	struct search_cmd *sc = arg;
+	if (!imap_search_succeeded(s, err, sc->ret, sc->by_uid, &sc->err, finished, sc))
+		return;
+	sc->result = *result;
+	memset(result, 0, sizeof(*result));
+	if (sc->ret & IMAP_SRET_SAVE)
+		save_result(s->sel, sc);
+	imap_numbers_init(&sc->nums, &sc->result, s->sel->view, sc->by_uid, sc->esearch);
+	write_more(s);
+}
+
+enum imap_cmd_result imap_search_command(struct imap_session *s, const struct imap_command *cmd,
+					 bool by_uid)
+{
+	struct search_cmd *sc = xcalloc(1, sizeof(*sc));
+	struct imap_search_env env;
+	imap_search_env(s, &env);
+	sc->by_uid = by_uid;
+	if (imap_search_parse(&env, IMAP_SEARCH_FORM_SEARCH, cmd->args, cmd->n_args,
+			      &sc->parse) < 0) {
+		/* RFC 5182 2.1: a failed SEARCH ... SAVE empties "$" */
+		if (sc->parse.ret & IMAP_SRET_SAVE)
+			store_uid_set_free(&s->sel->searchres);
+		imap_search_reply_error(s, cmd->tag, &sc->parse);
+		search_cmd_free(sc);
+		return IMAP_CMD_DONE;
+	}
+	sc->ret = sc->parse.ret;
+	sc->esearch = sc->parse.have_return || env.rev2;
+	if (!sc->parse.have_return && env.rev2)
+		sc->ret = IMAP_SRET_ALL;
+	imap_cmd_hold(s, cmd->tag, sc, search_cmd_free);
+	imap_search_start(s, sc->parse.prog, searched, sc);
+	return IMAP_CMD_AGAIN;
+}
+
+enum imap_cmd_result imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
+{
+	return imap_search_command(s, cmd, false);
+}
