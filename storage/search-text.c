@@ -184,8 +184,15 @@ static void info_node(struct store_search_node *n, const struct msg_envelope *en
 	case STORE_SEARCH_SUBJECT:
 		if (env == NULL || env->subject.data == NULL)
 			break;
-		msg_rfc2047_decode(env->subject.data, env->subject.len, tmp);
-		compress_lwsp(tmp);
+		{
+			/* folding white space is compressed before the encoded
+			 * words are decoded (what they encode is kept as is) */
+			struct msg_buf raw = { 0 };
+			msg_buf_append(&raw, env->subject.data, env->subject.len);
+			compress_lwsp(&raw);
+			msg_rfc2047_decode(raw.data != NULL ? raw.data : "", raw.len, tmp);
+			msg_buf_free(&raw);
+		}
 		v = search_text_contains(n, tmp->data != NULL ? tmp->data : "", tmp->len);
 		break;
 	case STORE_SEARCH_ADDRESS: {
@@ -247,6 +254,10 @@ static void collect(struct file_ctx *fc, struct store_search_node *n)
 		}
 		if (n->tier != SEARCH_TIER_FILE)
 			continue;
+		if (n->key_len == 0 && n->kind != STORE_SEARCH_HEADER) {
+			fc->sv->v[n->slot] = SV_TRUE;   /* "" is in every text */
+			continue;
+		}
 		fc->nodes = xrealloc(fc->nodes, (fc->n_nodes + 1) * sizeof(*fc->nodes));
 		fc->nodes[fc->n_nodes++] = n;
 		if (n->kind != STORE_SEARCH_HEADER)
@@ -297,6 +308,8 @@ static int on_text(enum msg_text_kind kind, const char *field, const struct msg_
 	}
 	if (!fc->need_body)
 		return 1;
+	if (part->cte == MSG_CTE_UNKNOWN)
+		return 0;        /* an unknown encoding is not text (RFC 2045 6.4) */
 	if (part != fc->cur) {
 		fc->cur = part;
 		fc->cs.n_hold = 0;

@@ -209,9 +209,9 @@ static unsigned prepare(struct store_search *p, struct store_search_node *n)
 				n->key_len = b.len;
 				casemap_buf_free(&b);
 				free(n->kmp_fail);
-				n->kmp_fail = xmalloc((b.len + 1) * sizeof(*n->kmp_fail));
+				n->kmp_fail = xmalloc((n->key_len + 1) * sizeof(*n->kmp_fail));
 				n->kmp_fail[0] = 0;
-				for (size_t i = 1, k = 0; i < b.len; i++) {
+				for (size_t i = 1, k = 0; i < n->key_len; i++) {
 					while (k > 0 && n->key[i] != n->key[k])
 						k = n->kmp_fail[k - 1];
 					if (n->key[i] == n->key[k])

@@ -109,12 +109,13 @@ static char *casemapped(const char *data, size_t len)
 	return r;
 }
 
-/* The first real address of a list (skipping group markers). */
+/* The first address of a list as the ENVELOPE shows it: a group's start
+ * (its name as addr-mailbox) counts (RFC 5256 3: "addr-mailbox of the
+ * first address"). */
 static const struct msg_addr *first_addr(const struct msg_addr_list *l)
 {
 	for (uint32_t i = 0; i < l->count; i++)
-		if (l->addrs[i].domain.data != NULL || (l->addrs[i].mailbox.data != NULL &&
-							l->addrs[i].name.data != NULL))
+		if (l->addrs[i].mailbox.data != NULL)
 			return &l->addrs[i];
 	return NULL;
 }
