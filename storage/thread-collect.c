@@ -39,21 +39,21 @@ void store_msgids_parse(const char *value, size_t len, char ***ids_r, size_t *n_
 		const char *gt = memchr(lt + 1, '>', (size_t)(end - lt - 1));
 		if (gt == NULL)
 			break;
+		/* "<junk <a@b>": the id starts at the last '<' */
+		lt = memrchr(lt, '<', (size_t)(gt - lt));
 		/* the id without folding white space; it needs an '@' */
 		char *id = xmalloc((size_t)(gt - lt));
 		size_t o = 0;
-		bool at = false, bad = false;
+		bool at = false;
 		for (const char *c = lt + 1; c < gt; c++) {
 			if (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n')
 				continue;
-			if (*c == '<')
-				bad = true;
 			if (*c == '@')
 				at = true;
 			id[o++] = *c;
 		}
 		id[o] = '\0';
-		if (at && !bad && o > 2) {
+		if (at && o > 2) {
 			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
 			ids[n++] = id;
 		} else {
