@@ -376,7 +376,8 @@ static struct store_thread_node *ordered_subject(const struct store_thread_msg *
 	if (n > 1)
 		qsort(v, n, sizeof(*v), subj_cmp);
 	struct tctx t = { 0 };
-	int roots = -1, *tail = &roots, root = -1;
+	/* new_cont may move t.c: link by index, never through pointers */
+	int roots = -1, last = -1, root = -1;
 	for (size_t i = 0; i < n; i++) {
 		int k = new_cont(&t);
 		t.c[k].uid = v[i]->uid;
@@ -387,10 +388,12 @@ static struct store_thread_node *ordered_subject(const struct store_thread_msg *
 			continue;
 		}
 		root = k;
-		*tail = k;
-		tail = &t.c[k].next;
+		if (last < 0)
+			roots = k;
+		else
+			t.c[last].next = k;
+		last = k;
 	}
-	*tail = -1;
 	roots = sort_list(&t, roots);
 	struct store_thread_node *out = export(&t, roots);
 	free(t.c);
