@@ -100,6 +100,7 @@ def timed(c, q):
 
 def run(args):
     base = tempfile.mkdtemp(prefix="loft-bench-search.")
+    os.chmod(base, 0o755)      # Dovecot's auth and mail processes read below it
     bu = peers.ensure_bench_user()
     results = []
     try:
