@@ -243,3 +243,50 @@ void store_sort_finish(struct store_sort *s, uint32_t **uids_r, size_t *n_r)
 	*uids_r = uids;
 	*n_r = s->n;
 }
+
+int store_sort_insert(struct store_sort *s, uint32_t uid, size_t *pos_r)
+{
+	size_t before = s->n;
+	int err = store_sort_add(s, uid, uid);
+	if (err != 0)
+		return err;
+	if (s->n == before)
+		return STORE_ENOTFOUND;
+	struct sort_item *it = s->items[s->n - 1];
+	size_t lo = 0, hi = s->n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (item_cmp(&s->items[mid], &it, s) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&s->items[lo + 1], &s->items[lo], (s->n - 1 - lo) * sizeof(*s->items));
+	s->items[lo] = it;
+	*pos_r = lo;
+	return 0;
+}
+
+bool store_sort_remove(struct store_sort *s, uint32_t uid, size_t *pos_r)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->items[i]->uid != uid)
+			continue;
+		item_free(s, s->items[i]);
+		memmove(&s->items[i], &s->items[i + 1], (s->n - i - 1) * sizeof(*s->items));
+		s->n--;
+		*pos_r = i;
+		return true;
+	}
+	return false;
+}
+
+size_t store_sort_count(const struct store_sort *s)
+{
+	return s->n;
+}
+
+uint32_t store_sort_uid(const struct store_sort *s, size_t pos)
+{
+	return pos < s->n ? s->items[pos]->uid : 0;
+}

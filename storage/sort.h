@@ -55,8 +55,16 @@ struct store_sort *store_sort_new(struct store_mailbox *mbox, const struct store
  * read transaction, then each message's cached parse when a key needs it).
  * Call in ascending UID order. Returns 0 or a store error. */
 int store_sort_add(struct store_sort *s, uint32_t lo, uint32_t hi);
-/* Sort what was added: the UIDs in order (heap, caller frees). */
+/* Sort what was added: the UIDs in order (heap, caller frees). The sort
+ * stays usable for the calls below (RFC 5267 CONTEXT=SORT updates). */
 void store_sort_finish(struct store_sort *s, uint32_t **uids_r, size_t *n_r);
+/* After finish: put message uid in its place (keys gathered as by add);
+ * *pos_r its 0-based position. STORE_ENOTFOUND when it is gone. */
+int store_sort_insert(struct store_sort *s, uint32_t uid, size_t *pos_r);
+/* After finish: take uid out; false when it is not there. */
+bool store_sort_remove(struct store_sort *s, uint32_t uid, size_t *pos_r);
+size_t store_sort_count(const struct store_sort *s);
+uint32_t store_sort_uid(const struct store_sort *s, size_t pos);
 void store_sort_free(struct store_sort **s);
 
 /* ---- THREAD ---- */

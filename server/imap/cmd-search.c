@@ -7,6 +7,10 @@
  * (ALL), RFC 9051 6.4.4). Then other sessions' changes are reported — never
  * an EXPUNGE after a SEARCH by sequence number (RFC 9051 7.5.1).
  *
+ * RETURN (UPDATE) and PARTIAL (RFC 5267, CONTEXT=SEARCH): the result is
+ * kept as an updating search (search-context.h) until CANCELUPDATE (here
+ * too) or the mailbox closes; PARTIAL lo:hi answers positions of it.
+ *
  * SAVE (RFC 5182 2.1, 2.4): the result becomes "$" (as UIDs, so it survives
  * expunges of other messages); with only MIN and/or MAX beside SAVE just
  * those messages are saved; without other options no ESEARCH is sent; a
@@ -18,6 +22,7 @@
 #include "lib/xmem.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/search-context.h"
 #include "server/imap/search-out.h"
 #include "server/imap/search-run.h"
 #include "server/imap/selected.h"
@@ -75,7 +80,37 @@ static uint32_t last_uid(const struct store_uid_set *set)
 	return set->ranges[set->count - 1].hi;
 }
 
-/* The ESEARCH head: correlator, UID, MIN, MAX, COUNT; ALL follows. */
+/* PARTIAL (RFC 5267 4.4): the messages at positions lo..hi of the result
+ * (ascending), "NIL" when there are none. */
+static void write_partial(struct search_cmd *sc)
+{
+	struct imap_outbuf *o = &sc->out;
+	uint32_t lo = sc->parse.partial_lo, hi = sc->parse.partial_hi;
+	imap_outbuf_printf(o, " PARTIAL (%u:%u ", lo, hi);
+	struct store_uid_set part = { 0 };
+	uint64_t pos = 1;
+	for (size_t i = 0; i < sc->result.count && pos <= hi; i++) {
+		const struct store_uid_range *r = &sc->result.ranges[i];
+		uint64_t n = (uint64_t)r->hi - r->lo + 1;
+		if (pos + n - 1 >= lo) {
+			uint64_t a = pos < lo ? lo - pos : 0;
+			uint64_t b = pos + n - 1 > hi ? hi - pos : n - 1;
+			store_uid_set_push_range(&part, r->lo + (uint32_t)a, r->lo + (uint32_t)b);
+		}
+		pos += n;
+	}
+	if (part.count == 0) {
+		imap_outbuf_str(o, "NIL)");
+		return;
+	}
+	struct imap_numbers w;
+	imap_numbers_init(&w, &part, sc->nums.view, sc->by_uid, true);
+	(void)imap_numbers_write(&w, o, SIZE_MAX);
+	imap_outbuf_str(o, ")");
+	store_uid_set_free(&part);
+}
+
+/* The ESEARCH head: correlator, UID, MIN, MAX, COUNT, PARTIAL; ALL follows. */
 static void esearch_head(struct imap_session *s, struct search_cmd *sc)
 {
 	struct imap_outbuf *o = &sc->out;
@@ -93,6 +128,8 @@ static void esearch_head(struct imap_session *s, struct search_cmd *sc)
 	if (sc->ret & IMAP_SRET_COUNT)
 		imap_outbuf_printf(o, " COUNT %llu",
 				   (unsigned long long)store_uid_set_size(&sc->result));
+	if (sc->ret & IMAP_SRET_PARTIAL)
+		write_partial(sc);
 	if ((sc->ret & IMAP_SRET_ALL) && sc->result.count > 0)
 		imap_outbuf_str(o, " ALL ");
 }
@@ -170,6 +207,8 @@ static void searched(struct imap_session *s, int err, struct store_uid_set *resu
 	if (sc->ret & IMAP_SRET_SAVE)
 		save_result(s->sel, sc);
 	imap_numbers_init(&sc->nums, &sc->result, s->sel->view, sc->by_uid, sc->esearch);
+	if (sc->ret & IMAP_SRET_UPDATE)
+		imap_search_keep(s, sc->by_uid, &sc->parse.prog, &sc->result, NULL, &sc->out);
 	write_more(s);
 }
 
@@ -190,6 +229,12 @@ enum imap_cmd_result imap_search_command(struct imap_session *s, const struct im
 		return IMAP_CMD_DONE;
 	}
 	sc->ret = sc->parse.ret;
+	if ((sc->ret & IMAP_SRET_UPDATE) && imap_search_context_has(s->sel, cmd->tag)) {
+		/* RFC 5267 4.2: the tag names the updates; it may not be reused */
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "The tag of an updating search is in use.");
+		search_cmd_free(sc);
+		return IMAP_CMD_DONE;
+	}
 	sc->esearch = sc->parse.have_return || env.rev2;
 	if (!sc->parse.have_return && env.rev2)
 		sc->ret = IMAP_SRET_ALL;
@@ -201,4 +246,26 @@ enum imap_cmd_result imap_search_command(struct imap_session *s, const struct im
 enum imap_cmd_result imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
 	return imap_search_command(s, cmd, false);
+}
+
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->n_args == 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "CANCELUPDATE needs search tags.");
+		return IMAP_CMD_DONE;
+	}
+	for (size_t i = 0; i < cmd->n_args; i++) {
+		if (cmd->args[i].type != IMAP_ARG_QUOTED && cmd->args[i].type != IMAP_ARG_LITERAL) {
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Search tags are quoted strings.");
+			return IMAP_CMD_DONE;
+		}
+	}
+	for (size_t i = 0; i < cmd->n_args; i++) {
+		if (!imap_search_context_cancel(s->sel, cmd->args[i].str)) {
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "No updating search has that tag.");
+			return IMAP_CMD_DONE;
+		}
+	}
+	imap_reply_tagged(s, cmd->tag, "OK", NULL, "Updates cancelled.");
+	return IMAP_CMD_DONE;
 }

@@ -5,7 +5,9 @@
  * IMAP_SEARCH_SLICE_MSGS (storage/sort.h), sorted or threaded there, and
  * the answer is written in pages: "* SORT n ...", "* ESEARCH (TAG ..."
  * (numbers in sort order; MIN and MAX are the first and last in that
- * order) or "* THREAD (...)(...)". Like SEARCH they report other sessions'
+ * order, PARTIAL positions of it) or "* THREAD (...)(...)". SORT RETURN
+ * (UPDATE) keeps the sorted result as an updating search (RFC 5267
+ * CONTEXT=SORT, search-context.h). Like SEARCH they report other sessions'
  * changes afterwards, never an EXPUNGE when numbered by sequence. */
 #include "server/imap/commands.h"
 
@@ -15,6 +17,7 @@
 #include "lib/xmem.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/search-context.h"
 #include "server/imap/search-run.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
@@ -39,6 +42,7 @@ struct sort_cmd {
 	struct store_thread_node *roots, *cur_root;
 	bool esort;
 	unsigned ret;
+	uint32_t partial_lo, partial_hi;
 	bool head_done;
 	struct imap_outbuf out;
 	int err;
@@ -99,6 +103,25 @@ static void write_thread(struct sort_cmd *sc, const struct store_thread_node *nd
 	imap_outbuf_str(&sc->out, ")");
 }
 
+/* order[lo..hi) in sort order as a sequence set: ascending runs as a:b,
+ * the rest one by one. */
+static void write_list(struct sort_cmd *sc, size_t lo, size_t hi)
+{
+	struct imap_outbuf *o = &sc->out;
+	for (size_t i = lo; i < hi;) {
+		uint32_t n = number(sc, sc->order[i]);
+		size_t k = i;
+		while (k + 1 < hi && number(sc, sc->order[k + 1]) == n + (k + 1 - i))
+			k++;
+		const char *sep = i > lo ? "," : "";
+		if (k > i)
+			imap_outbuf_printf(o, "%s%u:%u", sep, n, number(sc, sc->order[k]));
+		else
+			imap_outbuf_printf(o, "%s%u", sep, n);
+		i = k + 1;
+	}
+}
+
 /* Append the next page of the answer; true when it is complete. */
 static bool write_page(struct sort_cmd *sc)
 {
@@ -122,6 +145,18 @@ static bool write_page(struct sort_cmd *sc)
 				imap_outbuf_printf(o, " MAX %u", number(sc, sc->order[sc->n_order - 1]));
 			if (sc->ret & IMAP_SRET_COUNT)
 				imap_outbuf_printf(o, " COUNT %zu", sc->n_order);
+			if (sc->ret & IMAP_SRET_PARTIAL) {
+				/* RFC 5267 4.4: positions lo..hi of the sort order */
+				imap_outbuf_printf(o, " PARTIAL (%u:%u ", sc->partial_lo, sc->partial_hi);
+				size_t lo = sc->partial_lo - 1, hi = sc->partial_hi;
+				if (hi > sc->n_order)
+					hi = sc->n_order;
+				if (lo >= hi)
+					imap_outbuf_str(o, "NIL");
+				else
+					write_list(sc, lo, hi);
+				imap_outbuf_str(o, ")");
+			}
 			if (!(sc->ret & IMAP_SRET_ALL) || sc->n_order == 0) {
 				imap_outbuf_str(o, "\r\n");
 				return true;
@@ -140,22 +175,16 @@ static bool write_page(struct sort_cmd *sc)
 		return true;
 	}
 	while (sc->oi < sc->n_order && o->len < IMAP_FETCH_PAGE) {
-		uint32_t n = number(sc, sc->order[sc->oi]);
 		if (!sc->esort) {
-			imap_outbuf_printf(o, " %u", n);
+			imap_outbuf_printf(o, " %u", number(sc, sc->order[sc->oi]));
 			sc->oi++;
 			continue;
 		}
-		/* ascending runs as ranges, the rest one by one, in sort order */
-		size_t k = sc->oi;
-		while (k + 1 < sc->n_order && number(sc, sc->order[k + 1]) == n + (k + 1 - sc->oi))
-			k++;
-		const char *sep = sc->oi > 0 ? "," : "";
-		if (k > sc->oi)
-			imap_outbuf_printf(o, "%s%u:%u", sep, n, number(sc, sc->order[k]));
-		else
-			imap_outbuf_printf(o, "%s%u", sep, n);
-		sc->oi = k + 1;
+		size_t end = sc->oi + 4096 < sc->n_order ? sc->oi + 4096 : sc->n_order;
+		if (sc->oi > 0)
+			imap_outbuf_str(o, ",");
+		write_list(sc, sc->oi, end);
+		sc->oi = end;
 	}
 	if (sc->oi < sc->n_order)
 		return false;
@@ -238,6 +267,8 @@ static void gather_done(struct sess_job *job)
 		sess_submit(&s->core, s->core.svc->storage_pool, &sc->job);
 		return;
 	}
+	if (!sc->thread && (sc->ret & IMAP_SRET_UPDATE))
+		imap_search_keep(s, sc->by_uid, &sc->parse.prog, NULL, &sc->sort, &sc->out);
 	write_more(s);
 }
 
@@ -307,11 +338,23 @@ static enum imap_cmd_result start(struct imap_session *s, const struct imap_comm
 {
 	struct imap_search_env env;
 	imap_search_env(s, &env);
-	if (imap_search_parse(&env, IMAP_SEARCH_FORM_CRITERIA, cmd->args + first,
-			      cmd->n_args - first, &sc->parse) < 0) {
+	if (imap_search_parse(&env, sc->thread ? IMAP_SEARCH_FORM_CRITERIA : IMAP_SEARCH_FORM_SORT,
+			      cmd->args + first, cmd->n_args - first, &sc->parse) < 0) {
 		if (sc->ret & IMAP_SRET_SAVE)
 			store_uid_set_free(&s->sel->searchres);
 		imap_search_reply_error(s, cmd->tag, &sc->parse);
+		sort_cmd_free(sc);
+		return IMAP_CMD_DONE;
+	}
+	if (sc->parse.have_return) {
+		/* RETURN after the charset */
+		sc->esort = true;
+		sc->ret = sc->parse.ret;
+		sc->partial_lo = sc->parse.partial_lo;
+		sc->partial_hi = sc->parse.partial_hi;
+	}
+	if ((sc->ret & IMAP_SRET_UPDATE) && imap_search_context_has(s->sel, cmd->tag)) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "The tag of an updating search is in use.");
 		sort_cmd_free(sc);
 		return IMAP_CMD_DONE;
 	}
@@ -331,19 +374,16 @@ enum imap_cmd_result imap_sort_command(struct imap_session *s, const struct imap
 	if (cmd->n_args >= 2 && cmd->args[0].type == IMAP_ARG_ATOM &&
 	    strcasecmp(cmd->args[0].str, "RETURN") == 0) {
 		/* ESORT (RFC 5267 3): the ESEARCH return options */
-		struct imap_search_parse tmp;
-		struct imap_search_env env;
-		imap_search_env(s, &env);
-		struct imap_arg args[3] = { cmd->args[0], cmd->args[1],
-					    { .type = IMAP_ARG_ATOM, .str = "ALL", .len = 3 } };
-		if (imap_search_parse(&env, IMAP_SEARCH_FORM_SEARCH, args, 3, &tmp) < 0) {
-			imap_search_reply_error(s, cmd->tag, &tmp);
+		struct imap_search_parse tmp = { 0 };
+		if (imap_search_parse_return(&cmd->args[1], &tmp) < 0) {
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, tmp.why);
 			free(sc);
 			return IMAP_CMD_DONE;
 		}
 		sc->esort = true;
 		sc->ret = tmp.ret;
-		imap_search_parse_free(&tmp);
+		sc->partial_lo = tmp.partial_lo;
+		sc->partial_hi = tmp.partial_hi;
 		i = 2;
 	}
 	if (cmd->n_args < i + 3 || parse_criteria(sc, &cmd->args[i], &why) < 0) {

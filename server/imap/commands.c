@@ -52,13 +52,14 @@ static const struct imap_command_def commands[] = {
 	      "RFC 9051 6.4.4, RFC 4731, RFC 5182") },
 	{ CMD("SORT", imap_cmd_sort, SELECTED, SELF | SEQS, "RFC 5256 3, RFC 5957, RFC 5267") },
 	{ CMD("THREAD", imap_cmd_thread, SELECTED, SELF | SEQS, "RFC 5256 3") },
+	{ CMD("CANCELUPDATE", imap_cmd_cancelupdate, SELECTED, 0, "RFC 5267 4.3") },
 	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315") },
 };
 
 static const char *const auth_only[] = {
 	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
 	"LIST", "LSUB", "NAMESPACE", "STATUS", "APPEND", "IDLE", "ENABLE", "CHECK",
-	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "SORT", "THREAD", "FETCH", "STORE", "COPY", "MOVE", "UID",
+	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "SORT", "THREAD", "CANCELUPDATE", "FETCH", "STORE", "COPY", "MOVE", "UID",
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

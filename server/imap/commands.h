@@ -78,7 +78,7 @@ enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap
 enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
 /* SEARCH, SORT and THREAD (cmd-search.c, cmd-sort.c). */
-imap_handler imap_cmd_search, imap_cmd_sort, imap_cmd_thread;
+imap_handler imap_cmd_search, imap_cmd_sort, imap_cmd_thread, imap_cmd_cancelupdate;
 enum imap_cmd_result imap_search_command(struct imap_session *s, const struct imap_command *cmd,
 					 bool by_uid);
 enum imap_cmd_result imap_sort_command(struct imap_session *s, const struct imap_command *cmd,
@@ -86,7 +86,8 @@ enum imap_cmd_result imap_sort_command(struct imap_session *s, const struct imap
 enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct imap_command *cmd,
 					 bool by_uid);
 /* Their capability tokens after login. */
-#define IMAP_CAPS_SEARCH "ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT " \
+#define IMAP_CAPS_SEARCH "ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT CONTEXT=SEARCH " \
+	"CONTEXT=SORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"

@@ -386,29 +386,74 @@ static int parse_key(struct sp *p, const struct imap_arg *a, size_t n, size_t *i
 	return r;
 }
 
-/* RETURN (...) of RFC 4731 3.1 / RFC 5182 2. */
-static int parse_return(struct sp *p, const struct imap_arg *l)
+/* "lo:hi" of PARTIAL (RFC 5267 4.4): two non-zero numbers, either order. */
+static int parse_partial(const struct imap_arg *a, uint32_t *lo_r, uint32_t *hi_r)
 {
-	if (l->type != IMAP_ARG_LIST)
-		return fail(p, "RETURN needs a list of options.");
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	uint64_t v[2] = { 0, 0 };
+	const char *p = a->str;
+	for (int k = 0; k < 2; k++) {
+		if (*p < '1' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9') {
+			v[k] = v[k] * 10 + (uint64_t)(*p++ - '0');
+			if (v[k] > UINT32_MAX)
+				return -1;
+		}
+		if (k == 0 && *p++ != ':')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	*lo_r = (uint32_t)(v[0] < v[1] ? v[0] : v[1]);
+	*hi_r = (uint32_t)(v[0] < v[1] ? v[1] : v[0]);
+	return 0;
+}
+
+/* RETURN (...) of RFC 4731 3.1, RFC 5182 2 and RFC 5267 4. */
+int imap_search_parse_return(const struct imap_arg *l, struct imap_search_parse *out)
+{
+	if (l->type != IMAP_ARG_LIST) {
+		out->why = "RETURN needs a list of options.";
+		return -1;
+	}
 	static const struct { const char *name; unsigned bit; } opts[] = {
 		{ "MIN", IMAP_SRET_MIN }, { "MAX", IMAP_SRET_MAX }, { "ALL", IMAP_SRET_ALL },
 		{ "COUNT", IMAP_SRET_COUNT }, { "SAVE", IMAP_SRET_SAVE },
+		{ "UPDATE", IMAP_SRET_UPDATE }, { "CONTEXT", IMAP_SRET_CONTEXT },
+		{ "PARTIAL", IMAP_SRET_PARTIAL },
 	};
-	p->out->have_return = true;
+	out->have_return = true;
 	for (size_t i = 0; i < l->list_count; i++) {
 		const struct imap_arg *o = &l->list[i];
 		unsigned bit = 0;
 		for (size_t k = 0; o->type == IMAP_ARG_ATOM && k < sizeof(opts) / sizeof(opts[0]); k++)
 			if (strcasecmp(o->str, opts[k].name) == 0)
 				bit = opts[k].bit;
-		if (bit == 0)
-			return fail(p, "Unknown RETURN option.");
-		p->out->ret |= bit;
+		if (bit == 0 || (out->ret & bit) != 0) {
+			out->why = bit == 0 ? "Unknown RETURN option." : "RETURN option given twice.";
+			return -1;
+		}
+		if (bit == IMAP_SRET_PARTIAL) {
+			if (i + 1 >= l->list_count ||
+			    parse_partial(&l->list[i + 1], &out->partial_lo, &out->partial_hi) < 0) {
+				out->why = "PARTIAL needs a range like 1:100.";
+				return -1;
+			}
+			i++;
+		}
+		out->ret |= bit;
 	}
-	/* RETURN () means RETURN (ALL), RFC 4731 3.1 */
-	if (p->out->ret == 0)
-		p->out->ret = IMAP_SRET_ALL;
+	if ((out->ret & IMAP_SRET_PARTIAL) && (out->ret & IMAP_SRET_ALL)) {
+		out->why = "PARTIAL and ALL cannot be combined.";
+		return -1;
+	}
+	/* RETURN () means RETURN (ALL) (RFC 4731 3.1); so does UPDATE or
+	 * CONTEXT alone: the updates need the set they change */
+	if ((out->ret & (IMAP_SRET_MIN | IMAP_SRET_MAX | IMAP_SRET_ALL | IMAP_SRET_COUNT |
+			 IMAP_SRET_SAVE | IMAP_SRET_PARTIAL)) == 0)
+		out->ret |= IMAP_SRET_ALL;
 	return 0;
 }
 
@@ -432,11 +477,11 @@ int imap_search_parse(const struct imap_search_env *env, enum imap_search_form f
 	p.prog = out->prog;
 	if (form == IMAP_SEARCH_FORM_SEARCH && i + 1 < n && args[i].type == IMAP_ARG_ATOM &&
 	    strcasecmp(args[i].str, "RETURN") == 0) {
-		if (parse_return(&p, &args[i + 1]) < 0)
+		if (imap_search_parse_return(&args[i + 1], out) < 0)
 			goto fail;
 		i += 2;
 	}
-	bool need_charset = form == IMAP_SEARCH_FORM_CRITERIA;
+	bool need_charset = form != IMAP_SEARCH_FORM_SEARCH;
 	if (need_charset || (i + 1 < n && args[i].type == IMAP_ARG_ATOM &&
 			     strcasecmp(args[i].str, "CHARSET") == 0)) {
 		if (!need_charset)
@@ -459,6 +504,14 @@ int imap_search_parse(const struct imap_search_env *env, enum imap_search_form f
 			goto fail;
 		}
 		p.charset = cs;
+		/* SORT/THREAD: RETURN (...) after the charset is read as before the
+		 * sort criteria (the form some clients and test suites send) */
+		if (form == IMAP_SEARCH_FORM_SORT && !out->have_return && i + 1 < n &&
+		    args[i].type == IMAP_ARG_ATOM && strcasecmp(args[i].str, "RETURN") == 0) {
+			if (imap_search_parse_return(&args[i + 1], out) < 0)
+				goto fail;
+			i += 2;
+		}
 	}
 	if (i >= n) {
 		fail(&p, "Search criteria expected.");

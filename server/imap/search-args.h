@@ -25,6 +25,10 @@ enum imap_search_ret {
 	IMAP_SRET_ALL = 1u << 2,
 	IMAP_SRET_COUNT = 1u << 3,
 	IMAP_SRET_SAVE = 1u << 4,
+	/* RFC 5267 (CONTEXT=SEARCH, CONTEXT=SORT) */
+	IMAP_SRET_UPDATE = 1u << 5,
+	IMAP_SRET_CONTEXT = 1u << 6,     /* a hint: accepted, nothing to do */
+	IMAP_SRET_PARTIAL = 1u << 7,
 };
 
 struct imap_search_env {
@@ -40,6 +44,7 @@ struct imap_search_parse {
 	struct store_search *prog;
 	bool have_return;                    /* RETURN (...) was given */
 	unsigned ret;                        /* IMAP_SRET_* */
+	uint32_t partial_lo, partial_hi;     /* PARTIAL lo:hi (lo <= hi) */
 	bool uses_saved;                     /* "$" appears in the criteria */
 	bool uses_modseq;                    /* a MODSEQ criterion (CONDSTORE) */
 	/* failure: BAD unless no (NO [code]) */
@@ -51,8 +56,14 @@ struct imap_search_parse {
 /* What the arguments start with. */
 enum imap_search_form {
 	IMAP_SEARCH_FORM_SEARCH,   /* [RETURN (...)] [CHARSET x] keys */
-	IMAP_SEARCH_FORM_CRITERIA, /* charset keys (SORT/THREAD: mandatory charset) */
+	IMAP_SEARCH_FORM_CRITERIA, /* charset keys (THREAD: mandatory charset) */
+	IMAP_SEARCH_FORM_SORT,     /* charset [RETURN (...)] keys (after SORT's
+				    * criteria; RETURN may also come first) */
 };
+
+/* Parse "RETURN (opts)" at args[0..1] into out->ret (and the PARTIAL
+ * range); -1 with out->why. SORT uses it for its own RETURN (RFC 5267). */
+int imap_search_parse_return(const struct imap_arg *ret_list, struct imap_search_parse *out);
 
 /* Parse args[0..n). 0 with *out filled (free with imap_search_parse_free),
  * or -1 with out->why (and out->no/out->code) for the reply. */

@@ -3,6 +3,8 @@
 #include "server/imap/search-run.h"
 
 #include "lib/xmem.h"
+#include "server/imap/outbuf.h"
+#include "server/imap/search-context.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
 
@@ -87,6 +89,26 @@ bool imap_search_succeeded(struct imap_session *s, int err, unsigned ret, bool b
 	*err_r = err;
 	imap_sel_update(s, by_uid ? 0 : IMAP_SEL_NO_EXPUNGE, finished, arg);
 	return false;
+}
+
+void imap_search_keep(struct imap_session *s, bool by_uid, struct store_search **prog,
+		      struct store_uid_set *result, struct store_sort **sort,
+		      struct imap_outbuf *out)
+{
+	const char *tag = imap_cmd_tag(s);
+	if (s->sel->n_contexts >= conn_config(s->conn)->max_search_contexts) {
+		imap_outbuf_printf(out, "* NO [NOUPDATE \"%s\"] Too many updating searches.\r\n",
+				   tag);
+		return;
+	}
+	struct store_uid_set copy = { 0 };
+	for (size_t i = 0; result != NULL && i < result->count; i++)
+		store_uid_set_push_range(&copy, result->ranges[i].lo, result->ranges[i].hi);
+	imap_search_context_add(s->sel, tag, by_uid, *prog, result != NULL ? &copy : NULL,
+				sort != NULL ? *sort : NULL);
+	*prog = NULL;
+	if (sort != NULL)
+		*sort = NULL;
 }
 
 void imap_search_env(const struct imap_session *s, struct imap_search_env *env)

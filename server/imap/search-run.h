@@ -11,6 +11,7 @@
 #include "server/imap/search-args.h"
 #include "server/imap/selected.h"
 #include "server/imap/session.h"
+#include "storage/sort.h"
 
 #define IMAP_SEARCH_SLICE_MSGS 4096u
 #define IMAP_SEARCH_SLICE_BYTES (4u * 1024u * 1024u)
@@ -31,6 +32,14 @@ void imap_search_start(struct imap_session *s, struct store_search *prog,
  * with the result. */
 bool imap_search_succeeded(struct imap_session *s, int err, unsigned ret, bool by_uid,
 			   int *err_r, imap_sel_done_fn *finished, void *arg);
+
+/* RETURN (UPDATE): keep *prog and the result (*result for SEARCH, sort for
+ * SORT; both taken) as an updating search of the selection under the
+ * command's tag, or, past max_search_contexts, append "* NO [NOUPDATE
+ * "tag"]" to out and keep nothing (RFC 5267 4.3.1). */
+void imap_search_keep(struct imap_session *s, bool by_uid, struct store_search **prog,
+		      struct store_uid_set *result, struct store_sort **sort,
+		      struct imap_outbuf *out);
 
 /* The environment search keys are parsed in for this session. */
 void imap_search_env(const struct imap_session *s, struct imap_search_env *env);

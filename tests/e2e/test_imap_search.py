@@ -216,9 +216,9 @@ def test_sort_and_thread(make_loft):
     assert cmd(c, "u", "THREAD FOO UTF-8 ALL")[-1].startswith(b"u BAD")
     caps = cmd(c, "v", "CAPABILITY")[0]
     for cap in (b"ESEARCH", b"SEARCHRES", b"SORT", b"SORT=DISPLAY", b"ESORT",
-                b"THREAD=ORDEREDSUBJECT", b"THREAD=REFERENCES"):
+                b"CONTEXT=SEARCH", b"CONTEXT=SORT", b"THREAD=ORDEREDSUBJECT",
+                b"THREAD=REFERENCES"):
         assert cap in caps.split(), cap
-    assert b"CONTEXT=SEARCH" not in caps
 
 
 def test_large_mailbox_slices_and_pages(make_loft):
@@ -247,3 +247,106 @@ def test_search_depth_limit(make_loft):
     r = cmd(c, "b", "SEARCH " + "NOT " * 8 + "SEEN")
     assert r[-1].startswith(b"b BAD")
     assert search(c, "c", "SEARCH " + "OR " * 6 + "SEEN " * 7) == [1]
+
+
+def five(make_loft, **kw):
+    srv = imap_server(make_loft, **kw)
+    c = login(srv)
+    for i in range(1, 6):
+        typ, resp = c.append("INBOX", None, '"0%d-Feb-2020 10:00:00 +0000"' % (3 if i == 4 else i),
+                             b"Subject: s%d%d\r\nMessage-ID: <c%d@x>\r\n\r\nbody %d\r\n" % (i, i, i, i))
+        assert typ == "OK", resp
+    c.logout()
+    return srv
+
+
+def esearch(lines, tag):
+    return [ln for ln in lines if ln.startswith(b'* ESEARCH (TAG "%s")' % tag.encode())]
+
+
+def test_context_search_updates(make_loft):
+    """RFC 5267 UPDATE: own and others' changes, expunges (REMOVEFROM before
+    EXPUNGE), new messages (ADDTO after EXISTS), CANCELUPDATE, tag reuse."""
+    srv = five(make_loft)
+    c = raw_login(srv)
+    cmd(c, "s", "SELECT INBOX")
+    r = cmd(c, "A1", "SEARCH RETURN (UPDATE) BODY body SEEN")
+    assert esearch(r, "A1") == [b'* ESEARCH (TAG "A1")']
+    r = cmd(c, "b", "STORE 1,2,5 +FLAGS \\Seen")
+    assert esearch(r, "A1") == [b'* ESEARCH (TAG "A1") ADDTO (0 1:2,5)']
+    r = cmd(c, "c", "STORE 1,2 -FLAGS \\Seen")
+    assert esearch(r, "A1") == [b'* ESEARCH (TAG "A1") REMOVEFROM (0 1:2)']
+    assert cmd(c, "d", "SEARCH RETURN (UPDATE) ALL")[-1].startswith(b"d OK")
+    assert cmd(c, "d", "SEARCH RETURN (UPDATE) ALL")[-1].startswith(b"d BAD")
+    cmd(c, "e", "STORE 3:5 +FLAGS.SILENT \\Deleted")
+    r = cmd(c, "f", "EXPUNGE")
+    rm = r.index(b'* ESEARCH (TAG "A1") REMOVEFROM (0 5)')
+    assert rm < r.index(b"* 3 EXPUNGE")
+    assert b'* ESEARCH (TAG "d") REMOVEFROM (0 3:5)' in r[:r.index(b"* 3 EXPUNGE")]
+    # another session's change and a new message
+    b = login(srv)
+    b.select("INBOX")
+    b.store("2", "+FLAGS", "\\Seen")
+    typ, _ = b.append("INBOX", "(\\Seen)", None, b"Subject: new\r\n\r\nbody new\r\n")
+    assert typ == "OK"
+    b.logout()
+    r = cmd(c, "g", "NOOP")
+    assert esearch(r, "A1") == [b'* ESEARCH (TAG "A1") ADDTO (0 2:3)']
+    assert r.index(b"* 3 EXISTS") < r.index(b'* ESEARCH (TAG "A1") ADDTO (0 2:3)')
+    assert esearch(r, "d") == [b'* ESEARCH (TAG "d") ADDTO (0 3)']
+    assert cmd(c, "h", 'CANCELUPDATE "A1" "d"')[-1] == b"h OK Updates cancelled."
+    r = cmd(c, "i", "STORE 1 +FLAGS \\Seen")
+    assert not esearch(r, "A1")
+    assert cmd(c, "j", 'CANCELUPDATE "A1"')[-1].startswith(b"j BAD")
+    # UID form; closing the mailbox ends the updates
+    r = cmd(c, "U1", "UID SEARCH RETURN (UPDATE ALL) SEEN")
+    assert r[0] == b'* ESEARCH (TAG "U1") UID ALL 1:2,6'
+    r = cmd(c, "k", "UID STORE 2 -FLAGS \\Seen")
+    assert esearch(r, "U1") == [b'* ESEARCH (TAG "U1") UID REMOVEFROM (0 2)']
+    cmd(c, "l", "SELECT INBOX")
+    r = cmd(c, "m", "STORE 1 -FLAGS \\Seen")
+    assert not esearch(r, "U1")
+
+
+def test_context_limit(make_loft):
+    srv = five(make_loft, config_extra={"limits": {"max_search_contexts": 1}})
+    c = raw_login(srv)
+    cmd(c, "s", "SELECT INBOX")
+    assert cmd(c, "a", "SEARCH RETURN (UPDATE) SEEN")[-1].startswith(b"a OK")
+    r = cmd(c, "b", "SEARCH RETURN (UPDATE COUNT) SEEN")
+    assert r[0] == b'* NO [NOUPDATE "b"] Too many updating searches.'
+    assert r[1] == b'* ESEARCH (TAG "b") COUNT 0'
+    r = cmd(c, "c", "STORE 1 +FLAGS \\Seen")
+    assert esearch(r, "a") and not esearch(r, "b")
+
+
+def test_partial_and_context_sort(make_loft):
+    srv = five(make_loft)
+    c = raw_login(srv)
+    cmd(c, "s", "SELECT INBOX")
+    for ret, want in (("PARTIAL 1:1", b"PARTIAL (1:1 1)"), ("PARTIAL 2:4", b"PARTIAL (2:4 2:4)"),
+                      ("PARTIAL 4:2", b"PARTIAL (2:4 2:4)"), ("PARTIAL 1:6", b"PARTIAL (1:6 1:5)"),
+                      ("PARTIAL 7:9", b"PARTIAL (7:9 NIL)"), ("CONTEXT COUNT", b"COUNT 5")):
+        r = cmd(c, "p", "SEARCH RETURN (%s) ALL" % ret)
+        assert r[0] == b'* ESEARCH (TAG "p") ' + want, r
+    for bad in ("PARTIAL 1", "PARTIAL 1:*", "PARTIAL *:1", "PARTIAL 0:3", "PARTIAL 1:2 ALL"):
+        assert cmd(c, "q", "SEARCH RETURN (%s) ALL" % bad)[-1].startswith(b"q BAD"), bad
+    # ESORT with PARTIAL, RETURN before the criteria or after the charset;
+    # 3 and 4 arrived at the same time: in either direction the lower
+    # number comes first (RFC 5256 3)
+    r = cmd(c, "r", "SORT RETURN (PARTIAL 1:6) (REVERSE ARRIVAL) US-ASCII ALL")
+    assert r[0] == b'* ESEARCH (TAG "r") PARTIAL (1:6 5,3:4,2,1)'
+    r = cmd(c, "t", "SORT (ARRIVAL) US-ASCII RETURN (PARTIAL 4:2) ALL")
+    assert r[0] == b'* ESEARCH (TAG "t") PARTIAL (2:4 2:4)'
+    assert cmd(c, "u", "SORT (ARRIVAL) US-ASCII RETURN (PARTIAL 1) ALL")[-1].startswith(b"u BAD")
+    # CONTEXT=SORT: updates with positions in sort order
+    r = cmd(c, "S1", "SORT RETURN (UPDATE) (SUBJECT) UTF-8 UNSEEN")
+    assert r[0] == b'* ESEARCH (TAG "S1") ALL 1:5'
+    r = cmd(c, "v", "STORE 2 +FLAGS \\Seen")
+    assert esearch(r, "S1") == [b'* ESEARCH (TAG "S1") REMOVEFROM (0 2)']
+    r = cmd(c, "w", "STORE 2 -FLAGS \\Seen")
+    assert esearch(r, "S1") == [b'* ESEARCH (TAG "S1") ADDTO (2 2)']
+    r = cmd(c, "x", "STORE 1,5 +FLAGS \\Seen")
+    assert esearch(r, "S1") == [b'* ESEARCH (TAG "S1") REMOVEFROM (0 1,5)']
+    r = cmd(c, "y", "STORE 5 -FLAGS \\Seen")
+    assert esearch(r, "S1") == [b'* ESEARCH (TAG "S1") ADDTO (4 5)']

@@ -1,6 +1,6 @@
 /* libFuzzer target for the IMAP search-key grammar (server/imap/
- * search-args.c): the input is the argument text of a SEARCH (first byte
- * even) or of SORT/THREAD's criteria (odd), fed through the real command
+ * search-args.c): the input is the argument text of a SEARCH, SORT's or
+ * THREAD's criteria (first byte modulo 3), fed through the real command
  * parser and then imap_search_parse without a view (sequence sets resolve
  * to nothing). A parse must either give a program or a reason, never
  * both; the program it gives is then prepared and freed. Otherwise
@@ -20,7 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	bool criteria = data[0] & 1;
+	static const enum imap_search_form forms[] = {
+		IMAP_SEARCH_FORM_SEARCH, IMAP_SEARCH_FORM_SORT, IMAP_SEARCH_FORM_CRITERIA,
+	};
+	enum imap_search_form form = forms[data[0] % 3];
 	data++;
 	size--;
 	struct imap_parser_limits lim = { 8192, 8192, 0, 16, 500 };
@@ -37,13 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		store_uid_set_push_range(&saved, 3, 9);
 		env.saved = &saved;
 		struct imap_search_parse out;
-		int r = imap_search_parse(&env, criteria ? IMAP_SEARCH_FORM_CRITERIA
-						       : IMAP_SEARCH_FORM_SEARCH,
-					  cmd->args, cmd->n_args, &out);
+		int r = imap_search_parse(&env, form, cmd->args, cmd->n_args, &out);
 		if (r == 0) {
 			if (out.prog == NULL || out.why != NULL)
 				abort();
 			(void)store_search_uses(out.prog, STORE_SEARCH_TEXT);
+			if ((out.ret & IMAP_SRET_PARTIAL) &&
+			    (out.partial_lo == 0 || out.partial_lo > out.partial_hi))
+				abort();
 		} else if (out.prog != NULL || out.why == NULL) {
 			abort();
 		}
