@@ -281,6 +281,20 @@ bool store_sort_remove(struct store_sort *s, uint32_t uid, size_t *pos_r)
 	return false;
 }
 
+size_t store_sort_remove_set(struct store_sort *s, const struct store_uid_set *uids)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (store_uid_set_has(uids, s->items[i]->uid))
+			item_free(s, s->items[i]);
+		else
+			s->items[o++] = s->items[i];
+	}
+	size_t gone = s->n - o;
+	s->n = o;
+	return gone;
+}
+
 size_t store_sort_count(const struct store_sort *s)
 {
 	return s->n;

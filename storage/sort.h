@@ -63,6 +63,9 @@ void store_sort_finish(struct store_sort *s, uint32_t **uids_r, size_t *n_r);
 int store_sort_insert(struct store_sort *s, uint32_t uid, size_t *pos_r);
 /* After finish: take uid out; false when it is not there. */
 bool store_sort_remove(struct store_sort *s, uint32_t uid, size_t *pos_r);
+/* After finish: take out every message whose UID is in uids (one pass);
+ * returns how many went. */
+size_t store_sort_remove_set(struct store_sort *s, const struct store_uid_set *uids);
 size_t store_sort_count(const struct store_sort *s);
 uint32_t store_sort_uid(const struct store_sort *s, size_t pos);
 void store_sort_free(struct store_sort **s);

@@ -268,7 +268,7 @@ static void gather_done(struct sess_job *job)
 		return;
 	}
 	if (!sc->thread && (sc->ret & IMAP_SRET_UPDATE))
-		imap_search_keep(s, sc->by_uid, &sc->parse.prog, NULL, &sc->sort, &sc->out);
+		imap_search_keep(s, sc->by_uid, &sc->parse.prog, &sc->set, &sc->sort, &sc->out);
 	write_more(s);
 }
 

@@ -173,12 +173,7 @@ static uint32_t num(const struct imap_selected *sel, const struct imap_search_co
 
 static bool in_result(const struct imap_search_context *c, uint32_t uid)
 {
-	if (c->sort == NULL)
-		return store_uid_set_has(&c->result, uid);
-	for (size_t i = 0; i < store_sort_count(c->sort); i++)
-		if (store_sort_uid(c->sort, i) == uid)
-			return true;
-	return false;
+	return store_uid_set_has(&c->result, uid);
 }
 
 static void sync_one(struct imap_selected *sel, struct imap_search_context *c,
@@ -203,7 +198,6 @@ static void sync_one(struct imap_selected *sel, struct imap_search_context *c,
 		imap_outbuf_str(pre, ")\r\n");
 	}
 	/* changed and new messages: in or out now? */
-	size_t first_rm = n_rm;
 	n_out = 0;
 	for (size_t i = 0; i < ch->n_chg; i++) {
 		uint32_t uid = ch->chg[i];
@@ -218,12 +212,15 @@ static void sync_one(struct imap_selected *sel, struct imap_search_context *c,
 			add[n_add++] = uid;
 		}
 	}
+	qsort(rm, n_rm, sizeof(*rm), u32_cmp);
+	set_apply(&c->result, rm, n_rm, add, n_add);
 	if (c->sort != NULL) {
-		/* SORT: remove, then insert each at its place (1-based) */
-		for (size_t i = 0; i < n_rm; i++) {
-			size_t pos;
-			(void)store_sort_remove(c->sort, rm[i], &pos);
-		}
+		/* SORT: remove (one pass), then insert each at its place */
+		struct store_uid_set gone = { 0 };
+		for (size_t i = 0; i < n_rm; i++)
+			store_uid_set_push(&gone, rm[i]);
+		(void)store_sort_remove_set(c->sort, &gone);
+		store_uid_set_free(&gone);
 		if (n_out > 0) {
 			head(post, c);
 			imap_outbuf_str(post, " REMOVEFROM (0 ");
@@ -246,8 +243,6 @@ static void sync_one(struct imap_selected *sel, struct imap_search_context *c,
 		if (n_out > 0 || !first)
 			imap_outbuf_str(post, "\r\n");
 	} else {
-		qsort(rm, n_rm, sizeof(*rm), u32_cmp);
-		set_apply(&c->result, rm, n_rm, add, n_add);
 		if (n_out > 0 || n_add > 0) {
 			head(post, c);
 			if (n_out > 0) {
@@ -265,7 +260,6 @@ static void sync_one(struct imap_selected *sel, struct imap_search_context *c,
 			imap_outbuf_str(post, "\r\n");
 		}
 	}
-	(void)first_rm;
 	free(rm);
 	free(out);
 	free(add);

@@ -29,11 +29,11 @@ struct imap_search_context {
 	char *tag;
 	bool by_uid;
 	struct store_search *prog;        /* owned */
-	struct store_uid_set result;      /* SEARCH: the matching UIDs */
-	struct store_sort *sort;          /* SORT: the result in order, owned */
+	struct store_uid_set result;      /* the matching UIDs */
+	struct store_sort *sort;          /* SORT: also in sort order, owned */
 };
 
-/* Take prog and (SEARCH) *result or (SORT) sort into a new context of sel. */
+/* Take prog, *result and (SORT) sort into a new context of sel. */
 void imap_search_context_add(struct imap_selected *sel, const char *tag, bool by_uid,
 			     struct store_search *prog, struct store_uid_set *result,
 			     struct store_sort *sort);

@@ -33,8 +33,8 @@ void imap_search_start(struct imap_session *s, struct store_search *prog,
 bool imap_search_succeeded(struct imap_session *s, int err, unsigned ret, bool by_uid,
 			   int *err_r, imap_sel_done_fn *finished, void *arg);
 
-/* RETURN (UPDATE): keep *prog and the result (*result for SEARCH, sort for
- * SORT; both taken) as an updating search of the selection under the
+/* RETURN (UPDATE): keep *prog and the result (*result copied; for SORT
+ * also *sort, taken) as an updating search of the selection under the
  * command's tag, or, past max_search_contexts, append "* NO [NOUPDATE
  * "tag"]" to out and keep nothing (RFC 5267 4.3.1). */
 void imap_search_keep(struct imap_session *s, bool by_uid, struct store_search **prog,
