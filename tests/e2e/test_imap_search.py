@@ -222,21 +222,29 @@ def test_sort_and_thread(make_loft):
 
 
 def test_large_mailbox_slices_and_pages(make_loft):
+    """More messages than one slice of index records (4096); each is parsed
+    on first use (dropped into the Maildir, not appended)."""
     srv = imap_server(make_loft)
     c = login(srv)
     c.logout()
-    drop_maildir(srv, 6000)
+    drop_maildir(srv, 4500)
     c = raw_login(srv, timeout=60)
     cmd(c, "s", "SELECT INBOX", timeout=60)
-    assert search(c, "a", "SEARCH BODY \"of message 5999\"") == [6000]
+    assert search(c, "a", "SEARCH BODY \"of message 4499\"") == [4500]
     hits = search(c, "b", "SEARCH TEXT \"message 59\"")
-    assert hits == [60] + list(range(591, 601)) + list(range(5901, 6001))
+    assert hits == [60] + list(range(591, 601))
     r = cmd(c, "c", "SEARCH ALL", timeout=60)
-    assert r[0] == b"* SEARCH " + b" ".join(b"%d" % i for i in range(1, 6001))
+    assert r[0] == b"* SEARCH " + b" ".join(b"%d" % i for i in range(1, 4501))
     r = cmd(c, "d", "SEARCH RETURN (ALL COUNT) NOT 3000")
-    assert r[0] == b'* ESEARCH (TAG "d") COUNT 5999 ALL 1:2999,3001:6000'
+    assert r[0] == b'* ESEARCH (TAG "d") COUNT 4499 ALL 1:2999,3001:4500'
     r = cmd(c, "e", "SORT (REVERSE SUBJECT) UTF-8 1:3", timeout=60)
     assert r[0] == b"* SORT 3 2 1"
+    cmd(c, "z", "LOGOUT")
+    # the parses were cached by writer ops queued behind the searches: an
+    # append commits after them, so the server stops without a backlog
+    b = login(srv)
+    append(b, [b"Subject: last\r\n\r\nx\r\n"])
+    b.logout()
 
 
 def test_search_depth_limit(make_loft):
