@@ -189,9 +189,10 @@ static int key_number(struct sp *p, const struct key_def *k, const struct imap_a
 		return fail(p, "Search key needs a number.");
 	uint64_t v = 0;
 	for (const char *c = d->str; *c != '\0'; c++) {
-		if (!isdigit((unsigned char)*c) || v > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(*c - '0');
+		if (!isdigit((unsigned char)*c) || v > (UINT64_MAX - digit) / 10)
 			return fail(p, "Invalid number.");
-		v = v * 10 + (uint64_t)(*c - '0');
+		v = v * 10 + digit;
 	}
 	add(p, parent, k->kind)->num = v;
 	return 0;
