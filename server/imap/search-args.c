@@ -160,7 +160,11 @@ static int key_text(struct sp *p, const struct key_def *k, const struct imap_arg
 	size_t len;
 	if (string_arg(p, a, n, i, &s, &len) < 0)
 		return -1;
-	struct store_search_node *node = add(p, parent, k->kind);
+	/* FROM "" etc.: every message that has the field, even empty (its
+	 * envelope list is NIL then), as HEADER <field> "" */
+	enum store_search_kind kind = k->kind == STORE_SEARCH_ADDRESS && len == 0
+		? STORE_SEARCH_HEADER : k->kind;
+	struct store_search_node *node = add(p, parent, kind);
 	store_search_set_str(node, field != NULL ? field : k->field, s, len);
 	free(s);
 	return 0;

@@ -97,8 +97,8 @@ static void test_keys(void **state)
 	expect_shape("OLD RECENT", &rev1, "NOT(RECENT) RECENT");
 	expect_shape("OR (FROM a TO b) NOT SUBJECT c", &rev1,
 		     "OR(AND(ADDRESS ADDRESS) NOT(SUBJECT))");
-	expect_shape("HEADER X-A \"\" BODY b TEXT t BCC x CC y", &rev1,
-		     "HEADER BODY TEXT ADDRESS ADDRESS");
+	expect_shape("HEADER X-A \"\" BODY b TEXT t BCC x CC y TO \"\"", &rev1,
+		     "HEADER BODY TEXT ADDRESS ADDRESS HEADER");
 	expect_shape("KEYWORD $a UNKEYWORD b KEYWORD \\Seen", &rev1,
 		     "KEYWORD NOT(KEYWORD) NOT(ALL)");
 	expect_shape("BEFORE 1-Jan-2020 ON \"2-Feb-2021\" SINCE 3-Mar-2022", &rev1,
