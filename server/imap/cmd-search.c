@@ -51,14 +51,7 @@ static void search_cmd_free(void *ctx)
 static void finished(struct imap_session *s, int err, void *arg)
 {
 	struct search_cmd *sc = arg;
-	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
-		if (sc->err != 0)
-			imap_sel_reply_error(s, imap_cmd_tag(s), sc->err, false);
-		else
-			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL,
-					  sc->by_uid ? "UID SEARCH completed." : "SEARCH completed.");
-	}
-	imap_cmd_finish(s);
+	imap_search_answer(s, err, sc->err, sc->by_uid ? "UID SEARCH completed." : "SEARCH completed.");
 }
 
 static void write_more(struct imap_session *s);

@@ -64,14 +64,7 @@ static void sort_cmd_free(void *ctx)
 static void finished(struct imap_session *s, int err, void *arg)
 {
 	struct sort_cmd *sc = arg;
-	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
-		if (sc->err != 0)
-			imap_sel_reply_error(s, imap_cmd_tag(s), sc->err, false);
-		else
-			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL,
-					  sc->thread ? "THREAD completed." : "SORT completed.");
-	}
-	imap_cmd_finish(s);
+	imap_search_answer(s, err, sc->err, sc->thread ? "THREAD completed." : "SORT completed.");
 }
 
 static uint32_t number(const struct sort_cmd *sc, uint32_t uid)

@@ -75,6 +75,17 @@ void imap_search_start(struct imap_session *s, struct store_search *prog,
 	sess_submit(&s->core, s->core.svc->storage_pool, &j->job);
 }
 
+void imap_search_answer(struct imap_session *s, int upd_err, int err, const char *ok_text)
+{
+	if (upd_err != IMAP_SEL_GONE && sess_alive(&s->core)) {
+		if (err != 0)
+			imap_sel_reply_error(s, imap_cmd_tag(s), err, false);
+		else
+			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, ok_text);
+	}
+	imap_cmd_finish(s);
+}
+
 bool imap_search_succeeded(struct imap_session *s, int err, unsigned ret, bool by_uid,
 			   int *err_r, imap_sel_done_fn *finished, void *arg)
 {

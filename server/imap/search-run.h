@@ -41,6 +41,11 @@ void imap_search_keep(struct imap_session *s, bool by_uid, struct store_search *
 		      struct store_uid_set *result, struct store_sort **sort,
 		      struct imap_outbuf *out);
 
+/* The end of a search command, after its closing update (upd_err from
+ * imap_sel_update): the tagged NO for err (a store error) or OK ok_text,
+ * then the command is finished. */
+void imap_search_answer(struct imap_session *s, int upd_err, int err, const char *ok_text);
+
 /* The environment search keys are parsed in for this session. */
 void imap_search_env(const struct imap_session *s, struct imap_search_env *env);
 /* The reply for a failed parse (BAD, or NO [code]). */
