@@ -122,6 +122,8 @@ struct loft_config {
 	unsigned idle_timeout_ms;          /* authenticated, not in IDLE */
 	unsigned imap_idle_timeout_ms;     /* in IDLE, >= 29 minutes */
 	unsigned max_nesting_depth;        /* IMAP list nesting in one command */
+	unsigned max_search_depth;         /* NOT/OR/() nesting in IMAP SEARCH */
+	unsigned max_search_contexts;      /* RFC 5267 updating searches per session */
 	unsigned max_arguments;            /* IMAP arguments in one command */
 	unsigned max_bad_commands;         /* invalid commands in a row, all protocols */
 	unsigned message_max_parts;        /* struct msg_limits (storage/message/) */

@@ -38,6 +38,19 @@ void store_uid_set_push(struct store_uid_set *set, uint32_t uid)
 	set->ranges[set->count++] = (struct store_uid_range){ uid, uid };
 }
 
+bool store_uid_set_has(const struct store_uid_set *set, uint32_t uid)
+{
+	size_t lo = 0, hi = set->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (set->ranges[mid].hi < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < set->count && set->ranges[lo].lo <= uid;
+}
+
 void store_uid_set_push_range(struct store_uid_set *set, uint32_t lo, uint32_t hi)
 {
 	if (set->count > 0 && set->ranges[set->count - 1].hi != UINT32_MAX &&

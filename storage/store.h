@@ -477,6 +477,8 @@ void store_uid_set_push(struct store_uid_set *set, uint32_t uid);
 /* Add lo..hi (lo <= hi), above every UID already in the set. */
 void store_uid_set_push_range(struct store_uid_set *set, uint32_t lo, uint32_t hi);
 uint64_t store_uid_set_size(const struct store_uid_set *set);
+/* Whether uid is in the set (binary search). */
+bool store_uid_set_has(const struct store_uid_set *set, uint32_t uid);
 void store_uid_set_free(struct store_uid_set *set);
 
 enum store_flags_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };

@@ -1,5 +1,5 @@
 /* UID (RFC 9051 6.4.9, RFC 4315 2.1): the UID forms of FETCH, STORE, COPY,
- * MOVE and EXPUNGE, whose message sets are UIDs. */
+ * MOVE, EXPUNGE, SEARCH, SORT and THREAD, whose message sets are UIDs. */
 #include "server/imap/commands.h"
 
 #include <strings.h>
@@ -22,6 +22,12 @@ enum imap_cmd_result imap_cmd_uid(struct imap_session *s, const struct imap_comm
 		return imap_copy_command(s, &sub, true, false);
 	if (strcasecmp(sub.name, "MOVE") == 0)
 		return imap_copy_command(s, &sub, true, true);
+	if (strcasecmp(sub.name, "SEARCH") == 0)
+		return imap_search_command(s, &sub, true);
+	if (strcasecmp(sub.name, "SORT") == 0)
+		return imap_sort_command(s, &sub, true);
+	if (strcasecmp(sub.name, "THREAD") == 0)
+		return imap_thread_command(s, &sub, true);
 	if (strcasecmp(sub.name, "EXPUNGE") == 0)
 		return imap_uid_expunge_command(s, &sub);
 	imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown UID command.");

@@ -48,6 +48,11 @@ static const struct imap_command_def commands[] = {
 	{ CMD("COPY", imap_cmd_copy, SELECTED, SELF | SEQS, "RFC 9051 6.4.7, RFC 4315") },
 	{ CMD("MOVE", imap_cmd_move, SELECTED, SELF | SEQS | IMAP_CMD_BREAKS_SEQS,
 	      "RFC 9051 6.4.8, RFC 6851") },
+	{ CMD("SEARCH", imap_cmd_search, SELECTED, SELF | SEQS,
+	      "RFC 9051 6.4.4, RFC 4731, RFC 5182") },
+	{ CMD("SORT", imap_cmd_sort, SELECTED, SELF | SEQS, "RFC 5256 3, RFC 5957, RFC 5267") },
+	{ CMD("THREAD", imap_cmd_thread, SELECTED, SELF | SEQS, "RFC 5256 3") },
+	{ CMD("CANCELUPDATE", imap_cmd_cancelupdate, SELECTED, 0, "RFC 5267 4.3") },
 	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315") },
 	/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
 	{ CMD("COMPRESS", imap_cmd_compress, AUTHED, 0, "RFC 4978") },
@@ -63,7 +68,7 @@ static const struct imap_command_def commands[] = {
 static const char *const auth_only[] = {
 	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
 	"LIST", "LSUB", "NAMESPACE", "STATUS", "APPEND", "IDLE", "ENABLE", "CHECK",
-	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
+	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "SORT", "THREAD", "CANCELUPDATE", "FETCH", "STORE", "COPY", "MOVE", "UID",
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

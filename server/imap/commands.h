@@ -82,6 +82,18 @@ enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap
 				       bool by_uid, bool move);
 enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
+/* SEARCH, SORT and THREAD (cmd-search.c, cmd-sort.c). */
+imap_handler imap_cmd_search, imap_cmd_sort, imap_cmd_thread, imap_cmd_cancelupdate;
+enum imap_cmd_result imap_search_command(struct imap_session *s, const struct imap_command *cmd,
+					 bool by_uid);
+enum imap_cmd_result imap_sort_command(struct imap_session *s, const struct imap_command *cmd,
+				       bool by_uid);
+enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct imap_command *cmd,
+					 bool by_uid);
+/* Their capability tokens after login. */
+#define IMAP_CAPS_SEARCH "ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT CONTEXT=SEARCH " \
+	"CONTEXT=SORT " \
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
 

@@ -18,6 +18,7 @@
 #include "server/imap/commands.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/search-context.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
 
@@ -109,6 +110,7 @@ static void sel_free(struct imap_selected *sel)
 	store_mailbox_close(&sel->mbox);
 	store_strv_free(sel->keywords, sel->n_keywords);
 	store_uid_set_free(&sel->searchres);
+	imap_search_contexts_free(sel);
 	free(sel->own);
 	free(sel->name);
 	free(sel);
@@ -414,6 +416,9 @@ struct sel_update {
 	uint32_t edone;               /* lines written of it */
 	struct imap_outbuf out;
 	struct imap_fetch_spec spec;
+	/* RFC 5267 updating searches: what changed, what to tell */
+	struct imap_search_changes cx;
+	struct imap_outbuf cx_pre, cx_post;
 	imap_sel_done_fn *done;
 	void *arg;
 };
@@ -421,7 +426,8 @@ struct sel_update {
 static int upd_expunged(uint32_t seq, uint32_t uid, void *ctx)
 {
 	struct sel_update *u = ctx;
-	(void)uid;
+	if (u->s->sel->n_contexts > 0)
+		imap_search_changes_expunged(&u->cx, uid, seq);
 	if (u->n_exp > 0 && u->exp[u->n_exp - 1].seq == seq) {
 		u->exp[u->n_exp - 1].n++;
 		return 0;
@@ -438,6 +444,8 @@ static int upd_changed(const struct store_msg *m, void *ctx)
 {
 	struct sel_update *u = ctx;
 	struct imap_selected *sel = u->s->sel;
+	if (sel->n_contexts > 0)
+		imap_search_changes_changed(&u->cx, m->uid);   /* own changes too */
 	if (imap_sel_own_has(sel, m->uid, m->modseq))
 		return 0;
 	imap_sel_note_keywords(sel, &u->head, m->keywords, m->n_keywords);
@@ -446,6 +454,14 @@ static int upd_changed(const struct store_msg *m, void *ctx)
 		u->chg = xrealloc(u->chg, u->cap_chg * sizeof(*u->chg));
 	}
 	u->chg[u->n_chg++] = m->uid;
+	return 0;
+}
+
+static int upd_added(const struct store_msg *m, void *ctx)
+{
+	struct sel_update *u = ctx;
+	if (u->s->sel->n_contexts > 0)
+		imap_search_changes_changed(&u->cx, m->uid);
 	return 0;
 }
 
@@ -459,7 +475,8 @@ static void upd_work(struct sess_job *job)
 {
 	struct sel_update *u = (struct sel_update *)job;
 	struct imap_selected *sel = u->s->sel;
-	static const struct store_view_ops ops = { .expunged = upd_expunged, .changed = upd_changed };
+	static const struct store_view_ops ops = { .expunged = upd_expunged, .changed = upd_changed,
+						   .added = upd_added };
 	u->err = store_view_sync(sel->view, (u->flags & IMAP_SEL_NO_EXPUNGE) ? STORE_VIEW_NO_EXPUNGE : 0,
 				 &ops, u, &u->info);
 	if (u->err == 0) {
@@ -475,6 +492,8 @@ static void upd_work(struct sess_job *job)
 		u->recent = imap_sel_recent_count(sel);
 		u->send_recent = true;
 	}
+	if (sel->n_contexts > 0)
+		imap_search_contexts_sync(sel, &u->cx, &u->cx_pre, &u->cx_post);
 	imap_sel_own_clear(sel);
 	if (u->n_chg > 1)
 		qsort(u->chg, u->n_chg, sizeof(*u->chg), u32_cmp);
@@ -488,6 +507,9 @@ static void upd_end(struct imap_session *s, struct sel_update *u, int err)
 		s->sel->upd = NULL;
 	imap_outbuf_free(&u->head);
 	imap_outbuf_free(&u->out);
+	imap_outbuf_free(&u->cx_pre);
+	imap_outbuf_free(&u->cx_post);
+	imap_search_changes_free(&u->cx);
 	imap_fetch_spec_free(&u->spec);
 	free(u->exp);
 	free(u->chg);
@@ -522,6 +544,9 @@ static void upd_emit(struct imap_session *s)
 {
 	struct sel_update *u = s->sel->upd;
 	if (u->stage == UPD_EXPUNGES) {
+		/* updating searches lose expunged members before the EXPUNGEs */
+		if (u->cx_pre.len > 0)
+			(void)imap_sel_send(s, &u->cx_pre);
 		while (u->ei < u->n_exp) {
 			u->out.len = 0;
 			while (u->ei < u->n_exp && u->out.len < EXPUNGE_PAGE) {
@@ -567,6 +592,9 @@ static void upd_emit(struct imap_session *s)
 		}
 		u->stage = UPD_END;
 	}
+	/* ... and report the rest after EXISTS and FETCH */
+	if (u->cx_post.len > 0)
+		(void)imap_sel_send(s, &u->cx_post);
 	upd_end(s, u, u->err);
 }
 

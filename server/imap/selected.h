@@ -34,6 +34,7 @@ struct imap_outbuf;
 struct imap_fetch;
 struct sel_watch;
 struct sel_update;
+struct imap_search_context;
 
 struct imap_sel_own_run {
 	uint32_t uid;
@@ -59,6 +60,9 @@ struct imap_selected {
 	size_t n_keywords;
 	/* RFC 5182 SEARCHRES: the saved result "$" names (UIDs). */
 	struct store_uid_set searchres;
+	/* RFC 5267 updating searches (search-context.h). */
+	struct imap_search_context **contexts;
+	size_t n_contexts;
 	/* Changes made by the command in flight (see above). */
 	struct imap_sel_own_run *own;
 	size_t n_own, cap_own;

@@ -172,13 +172,5 @@ void imap_uidset_format(struct imap_outbuf *b, const struct store_uid_set *set)
 
 bool imap_uidset_has(const struct store_uid_set *set, uint32_t uid)
 {
-	size_t lo = 0, hi = set->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (set->ranges[mid].hi < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < set->count && set->ranges[lo].lo <= uid;
+	return store_uid_set_has(set, uid);
 }

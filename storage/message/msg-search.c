@@ -1,7 +1,7 @@
 /* The text SEARCH reads (RFC 3501 6.4.4 BODY/TEXT/HEADER keys): header fields
  * of the message, of every encapsulated message and every MIME header,
- * unfolded and RFC 2047-decoded, and every text part, transfer-decoded and
- * converted to UTF-8, streamed from the message file in blocks by the ranges
+ * unfolded and RFC 2047-decoded, and every text part (and message/ part
+ * that encapsulates no message), transfer-decoded and converted to UTF-8, streamed from the message file in blocks by the ranges
  * the parse recorded. */
 #include "storage/message/msg-internal.h"
 
@@ -166,7 +166,10 @@ static int walk(struct search_ctx *s, const struct msg_part *part)
 				return r;
 		return 0;
 	}
-	if ((part->flags & MSG_PART_TEXT) && !(part->flags & (MSG_PART_MULTIPART | MSG_PART_MESSAGE)))
+	/* text leaves, and message/ leaves that encapsulate nothing
+	 * (delivery-status, partial, external-body: text for a reader) */
+	if (((part->flags & MSG_PART_TEXT) || msg_str_eq(part->type, "message")) &&
+	    !(part->flags & (MSG_PART_MULTIPART | MSG_PART_MESSAGE)))
 		return search_body(s, part);
 	return 0;
 }
