@@ -5,9 +5,13 @@
 
 #include <stdlib.h>
 
+#include "auth/auth.h"
 #include "auth/userdb.h"
 #include "lib/xmem.h"
+#include "server/auth-config.h"
 #include "server/engine/pool.h"
+#include "server/relay/relay.h"
+#include "server/sieve-config.h"
 #include "server/store-config.h"
 #include "storage/store.h"
 
@@ -31,6 +35,25 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		services_close(&svc);
 		return -1;
 	}
+	struct auth_settings aset;
+	auth_config_settings(cfg, &aset);
+	char *aerr = NULL;
+	if (auth_create(&aset, &svc->auth, &aerr) != AUTH_OK) {
+		*err_r = xasprintf("cannot start authentication: %s", aerr ? aerr : "error");
+		free(aerr);
+		services_close(&svc);
+		return -1;
+	}
+	struct relay_settings rset;
+	relay_config_settings(cfg, &rset);
+	svc->relay = relay_create(&rset);
+	struct sieve_settings sset;
+	sieve_config_settings(cfg, &sset);
+	if (svc->relay != NULL) {
+		sset.outbox.send = relay_outbox_send;
+		sset.outbox.ctx = svc->relay;
+	}
+	svc->sieve = sieve_env_create(&sset);
 	svc->storage_pool = work_pool_create("storage", cfg->storage_threads);
 	svc->hash_pool = work_pool_create("hash", cfg->hash_threads);
 	if (svc->storage_pool == NULL || svc->hash_pool == NULL) {
@@ -51,6 +74,9 @@ void services_close(struct loft_services **svcp)
 	work_pool_destroy(&svc->storage_pool);
 	work_pool_destroy(&svc->hash_pool);
 	userdb_free(&svc->users);
+	sieve_env_free(&svc->sieve);
+	relay_free(&svc->relay);
+	auth_free(&svc->auth);
 	store_destroy(&svc->store);
 	free(svc);
 }

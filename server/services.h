@@ -10,6 +10,9 @@
 
 struct store;
 struct userdb;
+struct auth;
+struct sieve_env;
+struct relay;
 struct work_pool;
 struct net_server;
 
@@ -19,9 +22,13 @@ struct loft_services {
 	struct work_pool *storage_pool;   /* store_* calls, message file reads */
 	struct work_pool *hash_pool;      /* password hashing, SASL steps */
 	struct net_server *net;           /* conn_post() to other sessions */
+	struct auth *auth;                /* SASL (ManageSieve AUTHENTICATE) */
+	struct relay *relay;              /* the smarthost for mail Loft sends */
+	struct sieve_env *sieve;          /* compiled scripts, delivery plans */
 };
 
-/* Create store, user database and pools from cfg. cfg must outlive the
+/* Create store, user database, auth service, relay, Sieve environment and
+ * pools from cfg. cfg must outlive the
  * services (the store borrows its strings). Returns 0, or -1 with a heap
  * message in *err_r and nothing left open. */
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r);
