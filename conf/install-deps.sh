@@ -15,11 +15,17 @@ packages=(
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.
 	strace dovecot-core util-linux
+	# tests/e2e/test_sieve_delivery.py uploads scripts with a real
+	# ManageSieve client
+	sieve-connect
 )
 
 for arg in "$@"; do
 	case "$arg" in
-	--bench) packages+=(dovecot-imapd dovecot-pop3d dovecot-lmtpd) ;;
+	# --bench also brings Pigeonhole: the Sieve reference peer whose
+	# decisions tests/differential/sieve_fixtures.py records
+	--bench) packages+=(dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve
+			   dovecot-managesieved) ;;
 	-h|--help)
 		echo "usage: $0 [--bench]   install missing build/test packages (Debian)"
 		exit 0 ;;
