@@ -114,7 +114,8 @@ static bool zone(struct cur *c, int *minutes_r)
 		c->p++;
 		long v;
 		unsigned n;
-		if (!number(c, 4, 4, &v, &n))
+		/* "-600" is read as -0600, as other parsers do */
+		if (!number(c, 3, 4, &v, &n))
 			return false;
 		long h = v / 100, m = v % 100;
 		if (m > 59)
@@ -182,8 +183,10 @@ bool sv_date_parse(const char *s, size_t len, int64_t *t_r, int *zone_r)
 		if (!number(&c, 2, 2, &sec, NULL))
 			return false;
 	}
-	int zm;
-	if (!zone(&c, &zm))
+	int zm = 0;
+	skip_cfws(&c);
+	/* a missing zone is -0000 (unknown), as Pigeonhole reads it */
+	if (c.p < c.end && !zone(&c, &zm))
 		return false;
 	if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
 		return false;

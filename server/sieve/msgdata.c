@@ -5,10 +5,12 @@
  * decoded with storage/message's decoders and charset conversion and read
  * part by part from the file, at most max_body_size bytes per part. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/utf8.h"
 #include "lib/xmem.h"
 #include "server/sieve/run.h"
 
@@ -374,6 +376,76 @@ static int part_text(struct sv_msg *m, const struct msg_part *part, bool decode,
 	return m->io_error;
 }
 
+/* The text of an HTML document: tags, comments, <script> and <style>
+ * contents removed, the common entities and numeric references decoded,
+ * block tags as line breaks. */
+static void html_to_text(const char *in, size_t len, struct msg_buf *out)
+{
+	static const struct { const char *name; const char *text; } ents[] = {
+		{ "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" }, { "apos", "'" },
+		{ "nbsp", " " },
+	};
+	size_t i = 0;
+	while (i < len) {
+		char c = in[i];
+		if (c == '<') {
+			if (len - i >= 4 && strncmp(in + i, "<!--", 4) == 0) {
+				const char *e = memmem(in + i + 4, len - i - 4, "-->", 3);
+				i = e != NULL ? (size_t)(e - in) + 3 : len;
+				continue;
+			}
+			const char *gt = memchr(in + i, '>', len - i);
+			size_t end = gt != NULL ? (size_t)(gt - in) + 1 : len;
+			const char *name = in + i + 1;
+			bool script = end - i > 7 && strncasecmp(name, "script", 6) == 0;
+			bool style = end - i > 6 && strncasecmp(name, "style", 5) == 0;
+			if (script || style) {
+				const char *close = script ? "</script" : "</style";
+				size_t cl = strlen(close), k = end;
+				while (k + cl <= len && strncasecmp(in + k, close, cl) != 0)
+					k++;
+				const char *g2 = k < len ? memchr(in + k, '>', len - k) : NULL;
+				i = g2 != NULL ? (size_t)(g2 - in) + 1 : len;
+				continue;
+			}
+			if (strncasecmp(name, "br", 2) == 0 || strncasecmp(name, "p", 1) == 0 ||
+			    strncasecmp(name, "/p", 2) == 0 || strncasecmp(name, "div", 3) == 0)
+				msg_buf_putc(out, '\n');
+			i = end;
+			continue;
+		}
+		if (c == '&') {
+			const char *semi = memchr(in + i, ';', len - i < 12 ? len - i : 12);
+			if (semi != NULL) {
+				size_t n = (size_t)(semi - in) - i - 1;
+				const char *e = in + i + 1;
+				bool done = false;
+				if (n > 1 && e[0] == '#') {
+					unsigned long cp = e[1] == 'x' || e[1] == 'X'
+							   ? strtoul(e + 2, NULL, 16) : strtoul(e + 1, NULL, 10);
+					char u[4];
+					if (cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+						msg_buf_append(out, u, utf8_encode(u, (uint32_t)cp));
+						done = true;
+					}
+				}
+				for (size_t k = 0; !done && k < sizeof(ents) / sizeof(ents[0]); k++) {
+					if (strlen(ents[k].name) == n && strncmp(e, ents[k].name, n) == 0) {
+						msg_buf_puts(out, ents[k].text);
+						done = true;
+					}
+				}
+				if (done) {
+					i = (size_t)(semi - in) + 1;
+					continue;
+				}
+			}
+		}
+		msg_buf_putc(out, c);
+		i++;
+	}
+}
+
 struct body_walk {
 	struct sv_msg *m;
 	enum sv_body how;
@@ -395,10 +467,19 @@ static int walk(struct body_walk *w, const struct msg_part *part)
 	}
 	bool want = w->how == SV_BODY_TEXT ? (part->flags & MSG_PART_TEXT) != 0
 		    : type_matches(part, w->types, w->n_types);
-	if (!want)
+	/* a part whose transfer encoding is unknown has no text to offer
+	 * (as Pigeonhole) */
+	if (!want || part->cte == MSG_CTE_UNKNOWN)
 		return 0;
 	struct msg_buf text = { 0 };
 	int r = part_text(w->m, part, true, &text);
+	if (r == 0 && w->how == SV_BODY_TEXT && msg_str_eq(part->subtype, "html")) {
+		/* :text reads what a person reads: HTML without its markup */
+		struct msg_buf plain = { 0 };
+		html_to_text(text.data ? text.data : "", text.len, &plain);
+		msg_buf_free(&text);
+		text = plain;
+	}
 	if (r == 0)
 		r = w->cb(text.data ? text.data : "", text.len, w->ctx);
 	msg_buf_free(&text);

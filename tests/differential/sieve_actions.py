@@ -4,6 +4,7 @@ and sieve_fixtures.py): for one script over one message, the sorted list of
                                sorted)
   redirect ADDRESS
   reject
+  failed                      (a runtime error: the plan is the fallback keep)
 Vacation replies are left out: Pigeonhole's sieve-test does not apply the
 recipient checks a delivery does (RFC 5230 4.5), so it answers where a
 delivery would not. Discard shows as nothing stored."""
@@ -51,14 +52,21 @@ def from_loft(lines):
     for l in lines:
         kind, _, rest = l.partition(" ")
         if kind in ("keep", "fileinto"):
-            words = rest.split()
-            folder = words[0]
-            flags = [w for w in words[1:] if w != ":create"]
+            if rest.startswith('"'):
+                m = re.match(r'^"((?:[^"]|"")*)"(.*)$', rest)
+                folder, rest = m.group(1).replace('""', '"'), m.group(2)
+                words = rest.split()
+            else:
+                words = rest.split()
+                folder, words = words[0], words[1:]
+            flags = [w for w in words if w != ":create"]
             res.append(_store(folder, flags))
         elif kind == "redirect":
             res.append("redirect " + rest)
         elif kind in ("reject", "ereject"):
             res.append("reject")
+        elif kind == "error":
+            res.append("failed")
     return sorted(res)
 
 

@@ -26,7 +26,22 @@ CORPUS = os.path.join(ROOT, "tests", "corpus", "mail")
 SCRIPTS = sorted(glob.glob(os.path.join(HERE, "sieve", "*.sieve")))
 
 # (script, message) -> reason; docs/PROTOCOLS.md "Sieve" lists the same.
+PANIC = ("Pigeonhole 2.3.19 aborts (edit-mail.c: assertion body_offset > 0) when "
+         "editheader changes a message whose header does not end where it expects "
+         "(no header, or no blank line); it then keeps the message in INBOX. Loft "
+         "edits the header it found and files the message as the script says.")
 DIFFERENCES = {
+    ("10-editheader", "cpython/msg_19.eml"): PANIC,
+    ("10-editheader", "cpython/msg_35.eml"): PANIC,
+    ("10-editheader", "enmime/mail/erroneous.eml"): PANIC,
+    ("10-editheader", "enmime/mail/qp-utf8-header-no-break.eml"): PANIC,
+    ("10-editheader", "mime-tools/testmsgs/hdr-fakeout.eml"): PANIC,
+    ("10-editheader", "mime4j/testmsgs/basic-plain-with-bad-header-separator.eml"): PANIC,
+    ("10-editheader", "mime4j/testmsgs/malformedHeader-nocrlfcrlf.eml"): PANIC,
+    ("10-editheader", "mime4j/testmsgs/malformedHeader-noheader.eml"): PANIC,
+    ("10-editheader", "mimekit/messages/issue358.eml"): PANIC,
+    ("10-editheader", "ruby-mail/error_emails__multiple_references_with_one_invalid.eml"): PANIC,
+    ("10-editheader", "ruby-mail/rfc2822__example13.eml"): PANIC,
 }
 
 
@@ -36,7 +51,9 @@ def fixtures(name):
     with open(path) as f:
         for line in f:
             rel, _, acts = line.rstrip("\n").partition("\t")
-            out[rel] = sorted(a for a in acts.split(" | ") if a)
+            acts = sorted(a for a in acts.split(" | ") if a)
+            # fixtures recorded before "failed" was told apart
+            out[rel] = ["failed", "store INBOX"] if acts == ["error"] else acts
     return out
 
 

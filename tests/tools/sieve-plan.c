@@ -4,6 +4,7 @@
  * line:
  *   #FILE path
  *   keep INBOX [\Seen kw ...]   fileinto MAILBOX [:create] [flags]
+ *   (a MAILBOX with spaces or quotes is in quotes, a quote doubled)
  *   redirect ADDR   reject TEXT   ereject TEXT   vacation ADDR   discard
  *   error TEXT      (the fallback keep follows)
  * Modes:
@@ -71,7 +72,15 @@ static void print_plan(const struct sieve_plan *p)
 			print_flags(a);
 			break;
 		case SIEVE_ACT_FILEINTO:
-			printf("fileinto %s%s", a->mailbox, a->create ? " :create" : "");
+			/* a name with spaces or quotes is quoted ("" doubles ") */
+			if (strpbrk(a->mailbox, " \"") != NULL) {
+				printf("fileinto \"");
+				for (const char *c = a->mailbox; *c; c++)
+					printf(*c == '"' ? "\"\"" : "%c", *c);
+				printf("\"%s", a->create ? " :create" : "");
+			} else {
+				printf("fileinto %s%s", a->mailbox, a->create ? " :create" : "");
+			}
 			print_flags(a);
 			break;
 		case SIEVE_ACT_REDIRECT: printf("redirect %s", a->address); break;
