@@ -9,7 +9,7 @@
  *   error TEXT      (the fallback keep follows)
  * Modes:
  *   sieve-plan --script FILE [options] MSG...      a script file, no store
- *   sieve-plan -c CONFIG -u USER [--apply] [options] MSG...
+ *   sieve-plan --config CONFIG --user USER [--apply] [options] MSG...
  *       the user's active script from the store; --apply carries the plan
  *       out like a delivery: appends to the mailboxes with the flags
  *       (creating with :create, INBOX when a mailbox is missing), then
