@@ -105,21 +105,30 @@ static void split_fields(struct sv_msg *m, const char *h, size_t len)
 	}
 }
 
-/* Find the end of the header (after the blank line) at or after from,
- * reading the file onward in chunks; size if there is none. */
-static uint64_t find_body(struct sv_msg *m, const char *buf, size_t len)
+/* Where the body starts in buf (after the blank line), or 0. */
+static size_t find_end(const char *buf, size_t len)
 {
-	/* in what was read */
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (i == 0 && len > 0)
-			return 1; /* a message starting with an empty line */
+	if (len > 0 && buf[0] == '\n')
+		return 1; /* a message starting with an empty line */
+	if (len > 1 && buf[0] == '\r' && buf[1] == '\n')
+		return 2;
+	for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf))) != NULL; p++) {
+		size_t i = (size_t)(p - buf);
 		if (i + 1 < len && buf[i + 1] == '\n')
 			return i + 2;
 		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
 			return i + 3;
 	}
+	return 0;
+}
+
+/* Find the end of the header (after the blank line), reading the file
+ * onward in chunks when buf does not hold it; size if there is none. */
+static uint64_t find_body(struct sv_msg *m, const char *buf, size_t len)
+{
+	size_t end = find_end(buf, len);
+	if (end != 0)
+		return end;
 	if (len < m->max_header_size || (uint64_t)len >= m->size)
 		return m->size;
 	/* a header longer than we keep: scan on without keeping it */
@@ -157,13 +166,25 @@ int sv_msg_load(struct sv_msg *m)
 	if (m->loaded)
 		return m->io_error;
 	m->loaded = true;
-	size_t want = m->size < m->max_header_size ? (size_t)m->size : m->max_header_size;
-	char *buf = xmalloc(want + 1);
-	ssize_t n = pread_full(m->fd, buf, want, 0);
-	if (n < 0) {
-		free(buf);
-		m->io_error = SIEVE_EIO;
-		return m->io_error;
+	size_t limit = m->size < m->max_header_size ? (size_t)m->size : m->max_header_size;
+	/* most headers are a few KiB: read 16 KiB first, all of the limit
+	 * only when the header goes on */
+	size_t want = limit < 16384 ? limit : 16384;
+	char *buf = NULL;
+	ssize_t n;
+	for (;;) {
+		buf = xrealloc(buf, want + 1);
+		n = pread_full(m->fd, buf, want, 0);
+		if (n < 0) {
+			free(buf);
+			m->io_error = SIEVE_EIO;
+			return m->io_error;
+		}
+		if (m->info != NULL && m->info->root != NULL)
+			break;
+		if ((size_t)n < want || want == limit || find_end(buf, (size_t)n) != 0)
+			break;
+		want = limit;
 	}
 	if (m->info != NULL && m->info->root != NULL)
 		m->body_offset = m->info->root->header.raw;

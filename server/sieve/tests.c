@@ -159,16 +159,17 @@ static void addr_cb(const char *local, size_t llen, const char *dom, size_t dlen
 
 static bool address_value(struct matcher *m, const struct sv_field *fl)
 {
-	/* A value with no address that parses is one address: the whole
-	 * value, which only :all compares (RFC 5228 2.7.4, as Pigeonhole
-	 * does); an empty one too. */
-	if (msg_address_each(fl->raw, fl->raw_len, NULL, NULL) == 0) {
+	/* A value with no address (nor group) that parses is one address:
+	 * the whole value, which only :all compares (RFC 5228 2.7.4, as
+	 * Pigeonhole does); an empty one too. */
+	bool groups;
+	if (msg_address_each(fl->raw, fl->raw_len, NULL, NULL, &groups) == 0 && !groups) {
 		if (m->n->part == SV_PART_ALL || m->n->match == SV_MATCH_COUNT)
 			return feed(m, fl->value, fl->value_len);
 		return false;
 	}
 	struct addr_walk w = { m, false };
-	(void)msg_address_each(fl->raw, fl->raw_len, addr_cb, &w);
+	(void)msg_address_each(fl->raw, fl->raw_len, addr_cb, &w, NULL);
 	return w.done;
 }
 

@@ -197,7 +197,7 @@ bool sv_vacation_reply(struct sv_run *run, const struct sv_vacation *v, char **t
 			const struct sv_field *f = sv_msg_field(m, rcpt_fields[i], k);
 			if (f == NULL || w.found)
 				break;
-			(void)msg_address_each(f->raw, f->raw_len, mine_cb, &w);
+			(void)msg_address_each(f->raw, f->raw_len, mine_cb, &w, NULL);
 		}
 	if (!w.found) {
 		*why_r = "the user is not among the recipients";
