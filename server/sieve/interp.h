@@ -34,4 +34,13 @@ void sv_set_caps(struct sv_run *run, const struct sv_caps *caps);
 /* tests.c: evaluate test node ni; false also after a failure (check
  * run->error). */
 bool sv_eval_test(struct sv_run *run, struct sv_frame *f, uint32_t ni);
+/* actions.c: the commands that take actions or change flags (op of
+ * sv_cmd_flags: 0 setflag, 1 addflag, 2 removeflag). */
+void sv_cmd_keep(struct sv_run *run, struct sv_frame *f, const struct sv_node *n);
+void sv_cmd_fileinto(struct sv_run *run, struct sv_frame *f, const struct sv_node *n);
+void sv_cmd_redirect(struct sv_run *run, struct sv_frame *f, const struct sv_node *n);
+void sv_cmd_reject(struct sv_run *run, struct sv_frame *f, const struct sv_node *n);
+void sv_cmd_vacation(struct sv_run *run, struct sv_frame *f, const struct sv_node *n);
+void sv_cmd_flags(struct sv_run *run, struct sv_frame *f, const struct sv_node *n, int op);
+
 #endif
