@@ -340,6 +340,41 @@ static void test_copy_mailbox_reject(void **state)
 	expect("require [\"reject\", \"ereject\"]; reject \"x\"; ereject \"y\";",
 	       "error more than one reject or ereject\nkeep INBOX\n");
 	expect("require \"mailbox\"; if mailboxexists \"INBOX\" { discard; }", "keep INBOX\n");
+	/* finishing: a reject the delivery could not refuse becomes a notice
+	 * to the sender; a redirect keeps the original envelope sender */
+	struct run_opts o = { 0 };
+	struct sieve_plan *p = NULL;
+	char *got = run_opts("require \"reject\"; reject \"Not here.\";", &o, &p);
+	assert_string_equal(got, "reject \"Not here.\"\n");
+	assert_int_equal(sent, 1);
+	assert_true(strncmp(last_sent, ">sender@example.org\n", 20) == 0);
+	assert_non_null(strstr(last_sent, "report-type=disposition-notification"));
+	assert_non_null(strstr(last_sent, "Not here."));
+	assert_non_null(strstr(last_sent, "Original-Message-ID: <m1@example.org>"));
+	assert_non_null(strstr(last_sent, "automatic-action/MDN-sent-automatically; deleted"));
+	free(got);
+	sieve_plan_free(&p);
+	got = run_opts("redirect \"a@b.example\";", &o, &p);
+	assert_int_equal(sent, 1);
+	assert_true(strncmp(last_sent, "sender@example.org>a@b.example\n", 31) == 0);
+	free(got);
+	sieve_plan_free(&p);
+	/* nothing is sent for a message that was not stored */
+	struct sieve_script *sc = NULL;
+	const char *rs = "redirect \"a@b.example\";";
+	assert_int_equal(sieve_compile(&lim, "t", rs, strlen(rs), &sc, NULL), 0);
+	int fd = memfd_create("m", 0);
+	assert_int_equal(write(fd, MSG, strlen(MSG)), (ssize_t)strlen(MSG));
+	struct sieve_delivery d = { .user_address = "bob@example.net", .mail_from = "s@x.org",
+				    .rcpt_to = "bob@example.net", .fd = fd, .size = strlen(MSG),
+				    .compiled = sc };
+	(void)sieve_deliver_plan(env, &d, &p);
+	sent = 0;
+	assert_int_equal(sieve_plan_finish(env, &d, p, false, false), 0);
+	assert_int_equal(sent, 0);
+	sieve_plan_free(&p);
+	sieve_script_unref(&sc);
+	close(fd);
 }
 
 static void test_date_and_index(void **state)
