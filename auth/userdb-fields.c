@@ -12,7 +12,8 @@
 #include "auth/afile.h"
 #include "lib/xmem.h"
 
-static const char *const service_names[USERDB_SERVICE_COUNT] = { "imap", "pop3", "smtp" };
+static const char *const service_names[USERDB_SERVICE_COUNT] = { "imap", "pop3", "smtp",
+									   "sieve" };
 
 const char *userdb_service_name(enum userdb_service service)
 {

@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP };
+enum conf_proto { CONF_PROTO_IMAP, CONF_PROTO_POP3, CONF_PROTO_LMTP, CONF_PROTO_SMTP,
+		  CONF_PROTO_SIEVE };
+#define CONF_PROTO_COUNT 5
 enum conf_tls_mode { CONF_TLS_NONE, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_plaintext_auth { CONF_PLAIN_NEVER, CONF_PLAIN_LOOPBACK, CONF_PLAIN_ALWAYS };
 /* [auth] password_scheme: the order of auth's enum password_scheme. */
@@ -263,6 +265,34 @@ struct loft_config {
 	char *public_suffix_file;
 	char *dnsbl_zones;                 /* space separated, NULL = none */
 	int dnsbl_action;                  /* CONF_ACT_TAG or CONF_ACT_REJECT */
+
+	/* [sieve] (struct sieve_limits, server/sieve/sieve.h) */
+	size_t sieve_max_script_size;
+	unsigned sieve_max_scripts;
+	unsigned sieve_max_actions;
+	unsigned sieve_max_redirects;
+	uint64_t sieve_max_cpu_steps;
+	unsigned sieve_max_nesting;
+	unsigned sieve_max_include_depth;
+	size_t sieve_max_variable_size;
+	unsigned sieve_max_variables;
+	size_t sieve_max_body_size;
+	size_t sieve_max_header_size;
+	uint64_t sieve_vacation_min_period_ms;
+	uint64_t sieve_vacation_max_period_ms;
+	uint64_t sieve_vacation_default_period_ms;
+	uint64_t sieve_duplicate_default_period_ms;
+	uint64_t sieve_duplicate_max_period_ms;
+	unsigned sieve_max_marks;
+	char *sieve_global_dir;              /* :global includes; NULL = none */
+	unsigned sieve_cache_size;           /* compiled scripts kept */
+
+	/* [relay] (outgoing mail: redirect, vacation, notices) */
+	char *relay_host;                    /* NULL: nothing can be sent */
+	unsigned relay_port;
+	int relay_tls;                       /* enum conf_tls_mode */
+	unsigned relay_timeout_ms;
+	char *relay_helo;                    /* NULL: [server] hostname */
 
 	struct conf_listener *listeners;
 	size_t n_listeners;

@@ -251,6 +251,7 @@ static void write_example(struct buf *b)
 	conf_listener(b, "pop3", "pop3", 110, "none", false);
 	conf_listener(b, "lmtp", "lmtp", 24, "none", false);
 	conf_listener(b, "smtp", "smtp", 25, "none", false);
+	conf_listener(b, "sieve", "sieve", 4190, "none", false);
 	put(b, "# IMAP over implicit TLS (needs [tls] cert_file and key_file):\n");
 	conf_listener(b, "imaps", "imap", 993, "implicit", true);
 

@@ -33,11 +33,17 @@ packages=(
 	# tests/conformance/test_spf_suite.py reads the RFC 7208 suite (YAML);
 	# the DKIM tests sign with an independent signer (dkimpy's dkimsign).
 	python3-yaml python3-dkim
+	# tests/e2e/test_sieve_delivery.py uploads scripts with a real
+	# ManageSieve client
+	sieve-connect
 )
 
 for arg in "$@"; do
 	case "$arg" in
-	--bench) packages+=(dovecot-imapd dovecot-pop3d dovecot-lmtpd) ;;
+	# --bench also brings Pigeonhole: the Sieve reference peer whose
+	# decisions tests/differential/sieve_fixtures.py records
+	--bench) packages+=(dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve
+			   dovecot-managesieved) ;;
 	-h|--help)
 		echo "usage: $0 [--bench]   install missing build/test packages (Debian)"
 		exit 0 ;;

@@ -19,6 +19,7 @@
 #include "server/fd-budget.h"
 #include "server/imap/imap.h"
 #include "server/lmtp/lmtp.h"
+#include "server/managesieve/managesieve.h"
 #include "server/net/loop.h"
 #include "server/net/snapshot.h"
 #include "server/pop3/pop3.h"
@@ -44,6 +45,7 @@ static const net_proto_table server_protos = {
 	[CONF_PROTO_POP3] = &pop3_conn_proto,
 	[CONF_PROTO_LMTP] = &lmtp_conn_proto,
 	[CONF_PROTO_SMTP] = &smtp_conn_proto,
+	[CONF_PROTO_SIEVE] = &managesieve_conn_proto,
 };
 
 /* Point the log at cfg's log_file. The descriptor number stays the same

@@ -12,6 +12,8 @@
 #include "server/engine/pool.h"
 #include "server/lmtp/ratelimit.h"
 #include "server/spam/learn.h"
+#include "server/relay/relay.h"
+#include "server/sieve-config.h"
 #include "server/store-config.h"
 #include "storage/store-debug.h"
 #include "storage/store.h"
@@ -42,6 +44,16 @@ int services_open(const struct loft_config *cfg, struct loft_services **svc_r, c
 		return -1;
 	}
 	svc->smtp_rate = smtp_rate_create(SMTP_RATE_SLOTS);
+	struct relay_settings rset;
+	relay_config_settings(cfg, &rset);
+	svc->relay = relay_create(&rset);
+	struct sieve_settings sset;
+	sieve_config_settings(cfg, &sset);
+	if (svc->relay != NULL) {
+		sset.outbox.send = relay_outbox_send;
+		sset.outbox.ctx = svc->relay;
+	}
+	svc->sieve = sieve_env_create(&sset);
 	svc->storage_pool = work_pool_create("storage", cfg->storage_threads);
 	svc->hash_pool = work_pool_create("hash", cfg->hash_threads);
 	if (svc->storage_pool == NULL || svc->hash_pool == NULL) {
@@ -85,6 +97,8 @@ void services_close(struct loft_services **svcp)
 			 commits ? (double)ops / (double)commits : 0.0, (unsigned long long)syncs,
 			 (unsigned long long)spools, syncs ? (double)spools / (double)syncs : 0.0);
 	}
+	sieve_env_free(&svc->sieve);
+	relay_free(&svc->relay);
 	auth_free(&svc->auth);
 	smtp_rate_free(&svc->smtp_rate);
 	store_destroy(&svc->store);

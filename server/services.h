@@ -14,6 +14,8 @@
 
 struct store;
 struct auth;
+struct sieve_env;
+struct relay;
 struct work_pool;
 struct net_server;
 struct spam_learner;
@@ -29,9 +31,11 @@ struct loft_services {
 	/* rspamd learning (server/spam/learn.h): spam_learn_moved() from IMAP
 	 * COPY/MOVE; NULL when [spam] learn is off. */
 	struct spam_learner *spam_learner;
+	struct relay *relay;              /* the smarthost for mail Loft sends */
+	struct sieve_env *sieve;          /* compiled scripts, delivery plans */
 };
 
-/* Create store, auth service and pools from cfg. cfg must outlive the
+/* Create store, auth service, relay, Sieve environment and pools from cfg. cfg must outlive the
  * services (the store borrows its strings). Returns 0, or -1 with a heap
  * message in *err_r and nothing left open. May block (file I/O). */
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r);

@@ -669,6 +669,62 @@ int store_lock_take(struct store_user *user, const char *name, struct store_lock
 int store_lock_stamp(struct store_lock *lock, int64_t now);
 void store_lock_release(struct store_lock **lock);
 
+/* ---- filter scripts (Sieve; ManageSieve edits them) ----
+ * Files in the user's own directory: <user dir>/sieve/<name>.sieve and a
+ * symlink sieve/.active naming the active one (the directory stays
+ * self-contained and movable). Names: 1..STORE_SCRIPT_NAME_MAX bytes of
+ * UTF-8 without control characters (RFC 5804 1.6). Changes are atomic and
+ * durable (written to a temporary file, fsynced, renamed; the directory
+ * fsynced) and serialised per user by an flock. Every call does file I/O
+ * (pool thread). */
+#define STORE_SCRIPT_NAME_MAX 200
+struct store_script_info {
+	char *name;
+	uint64_t size;
+	bool active;
+};
+/* What a compiled copy must match to stay valid. */
+struct store_script_stamp {
+	int64_t mtime_ns;
+	uint64_t size;
+	uint64_t ino;
+};
+bool store_script_name_valid(const char *name);
+/* Sorted by name. Free with store_script_list_free. */
+int store_script_list(struct store_user *user, struct store_script_info **list_r, size_t *n_r);
+void store_script_list_free(struct store_script_info *list, size_t n);
+/* The text (NUL-terminated, heap) of a script of at most max bytes
+ * (STORE_ETOOBIG beyond); stamp_r optional. STORE_ENOTFOUND. */
+int store_script_read(struct store_user *user, const char *name, size_t max, char **text_r,
+		      size_t *len_r, struct store_script_stamp *stamp_r);
+int store_script_stamp(struct store_user *user, const char *name,
+		       struct store_script_stamp *stamp_r);
+/* The active script's name (heap), or STORE_ENOTFOUND when none is. */
+int store_script_active(struct store_user *user, char **name_r);
+/* Create or replace. */
+int store_script_write(struct store_user *user, const char *name, const void *text, size_t len);
+/* STORE_EINUSE for the active script (RFC 5804 2.10). */
+int store_script_delete(struct store_user *user, const char *name);
+/* STORE_EEXISTS when to exists; the active script stays active. */
+int store_script_rename(struct store_user *user, const char *from, const char *to);
+/* Make name the active script; NULL: none. STORE_ENOTFOUND. */
+int store_script_activate(struct store_user *user, const char *name);
+
+/* ---- tracking marks (Sieve vacation and duplicate) ----
+ * 32-byte keys with an expiry time, in <user dir>/loft-marks. */
+struct store_mark {
+	unsigned char key[32];
+	int64_t expires;          /* unix seconds */
+	bool refresh;             /* replace an existing mark's expiry */
+};
+/* *seen_r: a mark with key exists and expires after now. */
+int store_mark_check(struct store_user *user, const unsigned char key[32], int64_t now,
+		     bool *seen_r);
+/* Record marks (durably); expired ones are dropped, and beyond max (0: no
+ * limit) the oldest. */
+int store_mark_put(struct store_user *user, const struct store_mark *marks, size_t n,
+		   int64_t now, size_t max);
+
 /* ---- maintenance (loft index check|rebuild, loft deliver) ---- */
 
 struct store_check_report {

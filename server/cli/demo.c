@@ -46,6 +46,8 @@ static const struct demo_listener demo_listeners[] = {
 	  "LMTP for an MTA handing over mail (RFC 2033); STARTTLS offered" },
 	{ "smtp", "smtp", 25, "starttls",
 	  "SMTP accepting mail for local_domains only (never a relay)" },
+	{ "sieve", "sieve", 190, "starttls",
+	  "ManageSieve for editing Sieve filters (RFC 5804); STARTTLS offered" },
 };
 #define N_DEMO_LISTENERS (sizeof(demo_listeners) / sizeof(demo_listeners[0]))
 
@@ -64,7 +66,7 @@ static void demo_usage(FILE *out)
 		"Creates DIR with a configuration, a self-signed certificate and a user,\n"
 		"then runs the server in the foreground (Ctrl-C stops it). Listeners on\n"
 		"127.0.0.1: IMAP N+143, IMAPS N+993, POP3 N+110, POP3S N+995, LMTP N+24,\n"
-		"SMTP N+25 (default N = %d). A second run reuses every file it finds; delete\n"
+		"SMTP N+25, ManageSieve N+190 (default N = %d). A second run reuses every file it finds; delete\n"
 		"DIR/loft.conf to regenerate it (e.g. for another --port-base).\n",
 		DEMO_DEFAULT_PORT_BASE);
 }
@@ -427,6 +429,10 @@ static void print_banner(const struct loft_config *cfg, const char *dir, const c
 		       smtp->address, smtp->port);
 	printf("      then accept the self-signed certificate (or trust %s).\n",
 	       cfg->tls_cert_file != NULL ? cfg->tls_cert_file : "your certificate");
+	const struct conf_listener *sv = find_listener(cfg, CONF_PROTO_SIEVE, CONF_TLS_STARTTLS);
+	if (sv != NULL)
+		printf("  Sieve filters: sieve-connect --server %s --port %u --user %s --notlsverify\n",
+		       sv->address, sv->port, user);
 	printf("  Deliver a message: loft -c %s deliver -u %s < message.eml\n", cfg->path, user);
 	printf("  Manage users:      loft -c %s user add|passwd|del|list\n", cfg->path);
 	printf("\nStop with Ctrl-C.\n\n");

@@ -66,7 +66,7 @@ struct net_server {
 	pthread_mutex_t lock;         /* guards snap */
 	struct net_snapshot *snap;    /* for new connections */
 	struct net_limits *limits;
-	const struct conn_proto *protos[4];
+	const struct conn_proto *protos[CONF_PROTO_COUNT];
 	struct worker *workers;
 	int n_workers;
 	struct net_listener *listeners;
@@ -380,7 +380,7 @@ int net_server_create(struct net_snapshot *snap, const net_proto_table protos,
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->snap = net_snapshot_ref(snap);
 	srv->limits = net_limits_create();
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < CONF_PROTO_COUNT; i++)
 		srv->protos[i] = protos[i];
 	atomic_init(&srv->next_id,
 		    ((uint64_t)(time(NULL) & 0xffffff) << 20) ^ ((uint64_t)getpid() << 8));

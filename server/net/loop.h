@@ -16,7 +16,7 @@
 struct net_server;
 
 /* Front ends by enum conf_proto (IMAP, POP3, LMTP, SMTP). */
-typedef const struct conn_proto *net_proto_table[4];
+typedef const struct conn_proto *net_proto_table[CONF_PROTO_COUNT];
 
 /* Bind every listener of snap (workers = snap->cfg->workers) and prepare the
  * loops without running them. Takes a reference on snap. Returns 0, or

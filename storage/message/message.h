@@ -263,6 +263,19 @@ void msg_rfc2231_decode(const struct msg_param *param, struct msg_buf *out);
 void msg_charset_to_utf8(const char *charset, size_t charset_len,
 			 const void *in, size_t len, struct msg_buf *out);
 
+/* ---- addresses of any header field ---- */
+
+/* Parse value as an RFC 5322 address list (leniently, as ENVELOPE does)
+ * and call cb (may be NULL) with the local part and domain of every mailbox
+ * in it that parsed (group markers and broken entries are left out).
+ * Strings are valid during the call only. Returns how many addresses cb
+ * was given; *groups_r (optional) says whether the value held a group
+ * (which may be empty: "undisclosed-recipients:;"). */
+typedef void msg_address_cb(const char *local, size_t llen, const char *domain, size_t dlen,
+			    void *ctx);
+size_t msg_address_each(const char *value, size_t len, msg_address_cb *cb, void *ctx,
+			bool *groups_r);
+
 /* ---- text for SEARCH ---- */
 
 enum msg_text_kind {

@@ -21,7 +21,7 @@ LoftServer(tmp_path, listeners=None, config_extra=None, users=None,
            workers=2, start=True)
   listeners     list of preset names ("imap", "imaps", "pop3", "pop3s",
                 "lmtp", "lmtps", "smtp", "smtps", "imap-plain", "pop3-plain",
-                "lmtp-plain", "smtp-plain") and/or dicts {"name": ...,
+                "lmtp-plain", "smtp-plain", "sieve", "sieve-plain") and/or dicts {"name": ...,
                 "protocol": ..., "tls": "none|starttls|implicit",
                 "address": "127.0.0.1"}; default: imap, imaps, pop3, pop3s,
                 lmtp, smtp (the plain protocols with STARTTLS).
@@ -109,6 +109,8 @@ PRESET_LISTENERS = {
     "pop3-plain": ("pop3", "none"),
     "lmtp-plain": ("lmtp", "none"),
     "smtp-plain": ("smtp", "none"),
+    "sieve": ("sieve", "starttls"),
+    "sieve-plain": ("sieve", "none"),
 }
 DEFAULT_LISTENERS = ["imap", "imaps", "pop3", "pop3s", "lmtp", "smtp"]
 

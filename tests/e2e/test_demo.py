@@ -1,7 +1,7 @@
 """`loft demo DIR`: one command from nothing to a running server.
 
 Runs the real binary in the background (stdin closed) on a random port base
-whose six ports were free a moment before, waits for the listeners, checks
+whose seven ports were free a moment before, waits for the listeners, checks
 the files it made (configuration, certificate for localhost/127.0.0.1 used by
 the implicit-TLS IMAP port, users file, saved password), the CLI against the
 generated configuration, that a second run reuses everything, and that
@@ -23,7 +23,8 @@ import pytest
 
 from loftserver import loft_bin
 
-OFFSETS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995, "lmtp": 24, "smtp": 25}
+OFFSETS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995, "lmtp": 24, "smtp": 25,
+           "sieve": 190}
 START_TIMEOUT = 30.0
 
 
@@ -42,7 +43,7 @@ def free_port_base():
         base = random.randint(20000, 60000)
         if all(port_free(base + off) for off in OFFSETS.values()):
             return base
-    pytest.fail("no port base with six free ports found")
+    pytest.fail("no port base with seven free ports found")
 
 
 class Demo:

@@ -629,7 +629,7 @@ static void test_enums(void **state)
 	expect_err_has("[tls]\nmin_version = SSLv3\n", NAME ":2: ", "not supported", NULL);
 	expect_err("[listener x]\nport = 1\nprotocol = http\n",
 		   NAME ":3: bad value for 'protocol' in [listener x]: 'http' is not valid; use "
-		   "imap, pop3, lmtp or smtp");
+		   "imap, pop3, lmtp, smtp or sieve");
 	expect_err("[listener x]\nport = 1\ntls = ssl\n",
 		   NAME ":3: bad value for 'tls' in [listener x]: 'ssl' is not valid; use none, "
 		   "starttls or implicit");
@@ -832,7 +832,8 @@ static void test_unknown_section_and_key(void **state)
 	(void)state;
 	expect_err("[server]\n[lmits]\n",
 		   NAME ":2: unknown section [lmits]; known sections: [server], [tls], [limits], "
-		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [imap], [dns], [mailauth], [listener NAME], [certificate NAME]");
+		   "[log], [storage], [auth], [pop3], [spam], [delivery], [smtp], [imap], [dns], [mailauth], [sieve], [relay], "
+		   "[listener NAME], [certificate NAME]");
 	expect_err("[listener imap]\nport = 143\nprot = imap\n",
 		   NAME ":3: unknown key 'prot' in [listener imap]; known keys: protocol, "
 		   "address, port, tls, socket, socket_mode, socket_owner, socket_group");
@@ -1708,8 +1709,8 @@ static void test_doc_covers_table(void **state)
 	/* the example loads, with one listener per protocol and every default */
 	struct loft_config *cfg = load_ok(example);
 	struct loft_config *empty = load_ok("");
-	assert_int_equal(cfg->n_listeners, 4);
-	for (int p = CONF_PROTO_IMAP; p <= CONF_PROTO_SMTP; p++) {
+	assert_int_equal(cfg->n_listeners, 5);
+	for (int p = CONF_PROTO_IMAP; p <= CONF_PROTO_SIEVE; p++) {
 		bool seen = false;
 		for (size_t i = 0; i < cfg->n_listeners; i++)
 			seen |= cfg->listeners[i].protocol == (enum conf_proto)p;
