@@ -298,6 +298,15 @@ int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_rea
 int store_reader_seek(struct store_reader *reader, uint64_t offset);
 /* Up to len bytes of the CRLF form; *got_r = 0 at the end. */
 int store_reader_read(struct store_reader *reader, void *buf, size_t len, size_t *got_r);
+/* Position at the CRLF form of raw file offset raw_offset (a line start,
+ * e.g. where a MIME part begins, as storage/message/ ranges give it) and
+ * say which CRLF offset that is: one pread of at most 64 KiB past the
+ * checkpoint below it (none for a file already in CRLF form). */
+int store_reader_seek_raw(struct store_reader *reader, uint64_t raw_offset, uint64_t *offset_r);
+/* Up to len bytes of the file as stored, from raw_offset (the transfer
+ * decoders of BINARY[] read these); does not move the reader. */
+int store_reader_pread(struct store_reader *reader, uint64_t raw_offset, void *buf, size_t len,
+		       size_t *got_r);
 void store_reader_close(struct store_reader **reader);
 
 /* ---- append (streamed) ---- */

@@ -79,6 +79,8 @@ enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
+/* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970. */
+#define IMAP_CAPS_FETCH "BINARY PREVIEW"
 
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);

@@ -66,14 +66,15 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s APPENDLIMIT=%zu", IMAP_CAPS_MAILBOXES,
-			 IMAP_CAPS_SELECTED, conn_config(s->conn)->max_literal_size);
+		snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ %s %s %s APPENDLIMIT=%zu",
+			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_FETCH,
+			 conn_config(s->conn)->max_literal_size);
 		return;
 	}
 	struct conn_cb cb[CONN_CB_MAX];
 	struct auth_conn ac;
 	imap_auth_conn(s, cb, &ac);
-	int n = snprintf(buf, size, "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
+	int n = snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID%s%s",
 			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
 			 auth_plaintext_allowed(s->core.svc->auth, &ac) ? "" : " LOGINDISABLED");
 	const char *mechs[AUTH_MECH_COUNT];
