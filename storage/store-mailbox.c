@@ -444,6 +444,7 @@ static int status_of(struct store_user *user, const char *name, bool recent,
 	status_r->pruned_modseq = pruned;
 	status_r->vsize = mb.vsize;
 	status_r->recent = unclaimed;
+	store_mailboxid(user->name, mb.uidvalidity, status_r->mailboxid);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 static const char *const names[IMAP_STATUS_N] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED",
-	"APPENDLIMIT",
+	"APPENDLIMIT", "MAILBOXID",
 };
 
 int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status_req *req,
@@ -75,6 +75,7 @@ void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wir
 			else
 				imap_resp_printf(r, " %" PRIu64, appendlimit);
 			break;
+		case IMAP_STATUS_MAILBOXID: imap_resp_printf(r, " (%s)", st->mailboxid); break;
 		case IMAP_STATUS_N: break;
 		}
 	}

@@ -1,5 +1,5 @@
 /* STATUS data items (RFC 9051 6.3.11, RFC 3501 6.3.10, RFC 8438 SIZE, RFC
- * 7889 APPENDLIMIT): reading the requested item list and writing the
+ * 7889 APPENDLIMIT, RFC 8474 MAILBOXID): reading the requested item list and writing the
  * "* STATUS" response, shared by STATUS and LIST ... RETURN (STATUS ...)
  * (RFC 5819). */
 #ifndef LOFT_IMAP_STATUS_ITEMS_H
@@ -22,6 +22,7 @@ enum imap_status_item {
 	IMAP_STATUS_SIZE,          /* RFC 8438 */
 	IMAP_STATUS_DELETED,       /* RFC 9051 */
 	IMAP_STATUS_APPENDLIMIT,   /* RFC 7889 */
+	IMAP_STATUS_MAILBOXID,     /* RFC 8474 */
 	IMAP_STATUS_N,
 };
 
