@@ -2,7 +2,8 @@
  * Sizes come first, because a literal announces its length: the part
  * tree gives them for BODY/BINARY sections, the top-level header end is
  * found by reading the header once, and HEADER.FIELDS sizes by running
- * the filter once over the header without keeping its output. */
+ * the filter over the header without keeping its output (in that same
+ * read for the top-level header). */
 #include "server/imap/fetch-section.h"
 
 #include <stdlib.h>
@@ -36,26 +37,6 @@ static bool subtree_has_nul(const struct msg_part *p)
 		if (subtree_has_nul(c))
 			return true;
 	return false;
-}
-
-/* The length of the top-level header, blank line included (the whole
- * message when it has no blank line). */
-static int header_end(struct store_reader *rd, uint64_t *len_r)
-{
-	struct imap_hdr_end he;
-	imap_hdr_end_init(&he);
-	char *buf = xmalloc(READ_STEP);
-	int err = store_reader_seek(rd, 0);
-	while (err == 0 && !he.found) {
-		size_t got = 0;
-		err = store_reader_read(rd, buf, READ_STEP, &got);
-		if (err != 0 || got == 0)
-			break;
-		imap_hdr_end_feed(&he, buf, got);
-	}
-	free(buf);
-	*len_r = he.found ? he.end : he.pos;
-	return err;
 }
 
 static struct msg_hdr_filter *fields_filter(const struct imap_fetch_item *it)
@@ -98,8 +79,60 @@ static int fields_source(const struct imap_fetch_item *it, struct store_reader *
 	return err;
 }
 
-static int top_source(const struct imap_fetch_item *it, struct store_reader *rd, uint64_t vsize,
-		      uint64_t hdr_len, struct imap_fetch_src *src)
+static bool top_fields(const struct imap_fetch_item *it)
+{
+	return it->att == IMAP_FA_SECTION && !it->binary && it->depth == 0 &&
+	       (it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT);
+}
+
+/* The length of the top-level header, blank line included (the whole
+ * message when it has no blank line), in one read of it that also sizes
+ * every top-level HEADER.FIELDS item. */
+static int top_header(const struct imap_fetch_spec *spec, struct store_reader *rd,
+		      uint64_t *len_r, struct imap_fetch_src *srcs)
+{
+	struct imap_hdr_end he;
+	imap_hdr_end_init(&he);
+	struct msg_hdr_filter **f = xcalloc(spec->n, sizeof(*f));
+	for (size_t i = 0; i < spec->n; i++)
+		if (top_fields(&spec->items[i]))
+			f[i] = fields_filter(&spec->items[i]);
+	struct msg_buf out = { 0 };
+	char *buf = xmalloc(READ_STEP);
+	int err = store_reader_seek(rd, 0);
+	while (err == 0 && !he.found) {
+		size_t got = 0;
+		err = store_reader_read(rd, buf, READ_STEP, &got);
+		if (err != 0 || got == 0)
+			break;
+		size_t used = imap_hdr_end_feed(&he, buf, got);
+		for (size_t i = 0; i < spec->n; i++) {
+			if (f[i] == NULL)
+				continue;
+			out.len = 0;
+			msg_hdr_filter_run(f[i], buf, used, &out);
+			srcs[i].size += out.len;
+		}
+	}
+	*len_r = he.found ? he.end : he.pos;
+	for (size_t i = 0; i < spec->n; i++) {
+		if (f[i] == NULL)
+			continue;
+		out.len = 0;
+		msg_hdr_filter_finish(f[i], &out);
+		srcs[i].size += out.len;
+		srcs[i].kind = IMAP_SRC_FIELDS;
+		srcs[i].in_len = *len_r;
+		msg_hdr_filter_free(&f[i]);
+	}
+	free(f);
+	free(buf);
+	msg_buf_free(&out);
+	return err;
+}
+
+static int top_source(const struct imap_fetch_item *it, uint64_t vsize, uint64_t hdr_len,
+		      struct imap_fetch_src *src)
 {
 	src->kind = IMAP_SRC_CRLF;
 	switch (it->sec) {
@@ -115,7 +148,8 @@ static int top_source(const struct imap_fetch_item *it, struct store_reader *rd,
 		return 0;
 	case IMAP_SEC_FIELDS:
 	case IMAP_SEC_FIELDS_NOT:
-		return fields_source(it, rd, 0, hdr_len, src);
+		src->kind = IMAP_SRC_FIELDS;   /* sized by top_header() */
+		return 0;
 	case IMAP_SEC_MIME:
 		break;                      /* never without a part number */
 	}
@@ -211,11 +245,11 @@ int imap_fetch_sources(const struct imap_fetch_spec *spec, const struct msg_info
 		       struct store_reader *rd, uint64_t vsize, struct imap_fetch_src *srcs)
 {
 	uint64_t hdr_len = 0;
-	int err = spec->header ? header_end(rd, &hdr_len) : 0;
+	memset(srcs, 0, spec->n * sizeof(*srcs));
+	int err = spec->header ? top_header(spec, rd, &hdr_len, srcs) : 0;
 	for (size_t i = 0; i < spec->n && err == 0; i++) {
 		const struct imap_fetch_item *it = &spec->items[i];
 		struct imap_fetch_src *src = &srcs[i];
-		memset(src, 0, sizeof(*src));
 		if (it->att == IMAP_FA_BINARY_SIZE)
 			err = binary_size(it, info, vsize, &src->size);
 		else if (it->att != IMAP_FA_SECTION)
@@ -223,7 +257,7 @@ int imap_fetch_sources(const struct imap_fetch_spec *spec, const struct msg_info
 		else if (it->binary)
 			err = binary_source(it, info, rd, vsize, src);
 		else if (it->depth == 0)
-			err = top_source(it, rd, vsize, hdr_len, src);
+			err = top_source(it, vsize, hdr_len, src);
 		else
 			err = part_source(it, info, rd, src);
 	}
