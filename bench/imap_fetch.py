@@ -20,11 +20,9 @@ privileges). Benchmark, not a test:
 """
 import argparse
 import os
-import shutil
 import socket
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -143,35 +141,18 @@ def main():
     args = ap.parse_args()
     msgs = corpus_messages()
     users = [(MIME_USER, "secret"), (BIG_USER, "secret")]
-    results = {}
-    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
-        os.chmod(d, 0o755)                     # Dovecot's mail processes run as the bench user
-        os.makedirs(d + "/loft")
-        with open(d + "/loft/users", "w") as f:
-            f.writelines("%s:{PLAIN}%s::::::\n" % u for u in users)
 
-        def loft_fill(user, n):
-            box = os.path.join(d, "loft", "mail", user)
+    def fill(maildir):
+        def f(user, n):
+            box, uid, gid = maildir(user)
             if user == MIME_USER:
-                fill_corpus(box, n, msgs)
+                fill_corpus(box, n, msgs, uid, gid)
             else:
-                fill_maildir(box, n)
+                fill_maildir(box, n, uid, gid)
+        return f
 
-        with peers.start_loft(os.path.abspath(args.loft), d + "/loft", workers=2,
-                              users=users) as peer:
-            results["loft"] = measure(args, peer, loft_fill)
-        shutil.rmtree(d + "/loft")
-        bu = peers.ensure_bench_user()
-
-        def dovecot_fill(user, n):
-            box = os.path.join(d, "dovecot", "mail", user, "Maildir")
-            if user == MIME_USER:
-                fill_corpus(box, n, msgs, bu.pw_uid, bu.pw_gid)
-            else:
-                fill_maildir(box, n, bu.pw_uid, bu.pw_gid)
-
-        with peers.start_dovecot(d + "/dovecot", users=users) as peer:
-            results["dovecot"] = measure(args, peer, dovecot_fill)
+    results = peers.loft_then_dovecot(args.loft, users,
+                                      lambda peer, maildir: measure(args, peer, fill(maildir)))
     lo, dv = results["loft"], results["dovecot"]
     print(f"{'measurement':58} {'loft':>10} {'dovecot':>10} {'ratio':>7}")
 
