@@ -62,24 +62,32 @@ void imap_fetch_spec_add(struct imap_fetch_spec *spec, enum imap_fetch_att att, 
 		spec->has_uid = true;
 }
 
-/* "<origin.length>" at p (NUL-terminated); 0 or -1. */
+/* "<origin.length>" at p (NUL-terminated); 0 or -1. origin is a number
+ * (RFC 9051 9: leading zeros allowed), length an nz-number. "<origin>"
+ * alone, which Dovecot and its imaptest suite use, means up to the end
+ * (*length_r = UINT64_MAX). */
 static int parse_partial(const char *p, uint64_t *origin_r, uint64_t *length_r)
 {
-	if (*p++ != '<' || !isdigit((unsigned char)*p))
+	if (*p++ != '<')
 		return -1;
-	uint64_t v[2] = { 0, 0 };
+	uint64_t v[2] = { 0, UINT64_MAX };
 	for (int k = 0; k < 2; k++) {
-		if (!isdigit((unsigned char)*p) || (*p == '0' && isdigit((unsigned char)p[1])))
+		if (!isdigit((unsigned char)*p) || (k == 1 && *p == '0'))
 			return -1;
+		v[k] = 0;
 		while (isdigit((unsigned char)*p)) {
 			if (v[k] > (UINT64_MAX - 9) / 10)
 				return -1;
 			v[k] = v[k] * 10 + (uint64_t)(*p++ - '0');
 		}
+		if (k == 0 && *p == '>') {
+			p++;
+			break;
+		}
 		if (*p++ != (k == 0 ? '.' : '>'))
 			return -1;
 	}
-	if (*p != '\0' || v[1] == 0)
+	if (*p != '\0')
 		return -1;
 	*origin_r = v[0];
 	*length_r = v[1];
@@ -119,7 +127,7 @@ static int parse_field_list(const char *p, const char *end, struct imap_fetch_it
 				name[n++] = *p++;
 			}
 			name[n] = '\0';
-			if (p >= end || *p != '"' || n == 0) {
+			if (p >= end || *p != '"') {
 				free(name);
 				return -1;
 			}
@@ -166,10 +174,12 @@ static bool word_is(const char *p, const char *end, const char *word)
 	return (size_t)(end - p) == n && strncasecmp(p, word, n) == 0;
 }
 
-/* The text between [ and ]: section-spec (RFC 9051 9), or for BINARY only
- * section-part. */
+/* The text between [ and ]: section-spec (RFC 9051 9). BINARY takes it
+ * too, not only RFC 3516's section-part, as Dovecot does: HEADER, MIME and
+ * HEADER.FIELDS are served as BODY's, TEXT decoded like a part (see
+ * imap_fetch_item_decodes). */
 static int parse_section(const char *p, const char *end, struct imap_fetch_item *it,
-			 bool parts_only, const char **why_r)
+			 const char **why_r)
 {
 	*why_r = "Invalid section.";
 	it->sec = IMAP_SEC_ALL;
@@ -189,8 +199,6 @@ static int parse_section(const char *p, const char *end, struct imap_fetch_item 
 	}
 	if (p == end)
 		return 0;                   /* [] */
-	if (parts_only)
-		return -1;
 	if (word_is(p, end, "HEADER")) {
 		it->sec = IMAP_SEC_HEADER;
 		return 0;
@@ -251,7 +259,7 @@ static int parse_body_item(const char *s, struct imap_fetch_spec *spec, const ch
 	it->att = section_atts[k].size ? IMAP_FA_BINARY_SIZE : IMAP_FA_SECTION;
 	it->peek = section_atts[k].peek;
 	it->binary = section_atts[k].binary;
-	if (parse_section(br + 1, close, it, it->binary, why_r) < 0)
+	if (parse_section(br + 1, close, it, why_r) < 0)
 		return -1;
 	if (close[1] != '\0') {
 		if (section_atts[k].size || parse_partial(close + 1, &it->origin, &it->length) < 0) {
@@ -267,6 +275,10 @@ static int parse_body_item(const char *s, struct imap_fetch_spec *spec, const ch
 	memcpy(it->name, shown, shlen);
 	it->name[shlen] = '[';
 	memcpy(it->name + shlen + 1, br + 1, slen);
+	/* the section's words as RFC 9051 spells them (header.fields ->
+	 * HEADER.FIELDS); field names stay as the client wrote them */
+	for (size_t i = shlen + 1; i < shlen + 1 + slen && it->name[i] != ' '; i++)
+		it->name[i] = (char)toupper((unsigned char)it->name[i]);
 	if (it->partial)
 		snprintf(it->name + shlen + 1 + slen, 27, "]<%llu>", (unsigned long long)it->origin);
 	else
@@ -347,15 +359,23 @@ static void finish(struct imap_fetch_spec *spec)
 		case IMAP_FA_BODY:
 		case IMAP_FA_BODYSTRUCTURE:
 		case IMAP_FA_PREVIEW:
-		case IMAP_FA_BINARY_SIZE:
 			spec->body = spec->mime = true;
 			break;
 		case IMAP_FA_SECTION:
-			spec->body = spec->reader = true;
-			if (!it->peek)
-				spec->seen = true;
-			if (it->binary || it->depth > 0)
+		case IMAP_FA_BINARY_SIZE:
+			spec->body = true;
+			if (it->att == IMAP_FA_SECTION) {
+				spec->reader = true;
+				if (!it->peek)
+					spec->seen = true;
+			}
+			if (imap_fetch_item_decodes(it)) {
 				spec->mime = true;   /* part ranges, encodings */
+				break;
+			}
+			spec->reader = true;         /* a header is read to size it */
+			if (it->depth > 0)
+				spec->mime = true;
 			else if (it->sec != IMAP_SEC_ALL)
 				spec->header = true;
 			break;

@@ -26,7 +26,7 @@ enum imap_fetch_att {
 				     * without extension data */
 	IMAP_FA_BODYSTRUCTURE,
 	IMAP_FA_PREVIEW,            /* RFC 8970 */
-	IMAP_FA_BINARY_SIZE,        /* BINARY.SIZE[part] (RFC 3516) */
+	IMAP_FA_BINARY_SIZE,        /* BINARY.SIZE[section] (RFC 3516) */
 	IMAP_FA_SECTION,            /* BODY[..], BODY.PEEK[..], BINARY[..],
 				     * BINARY.PEEK[..], RFC822, RFC822.HEADER,
 				     * RFC822.TEXT */
@@ -53,9 +53,10 @@ struct imap_fetch_item {
 	size_t depth;
 	char **fields;              /* IMAP_SEC_FIELDS(_NOT): names as sent */
 	size_t n_fields;
-	bool binary;                /* BINARY[...]: transfer encoding removed */
+	bool binary;                /* BINARY[...], BINARY.SIZE[...] */
 	bool peek;                  /* does not set \Seen */
-	bool partial;               /* <origin.length> */
+	bool partial;               /* <origin.length>, or <origin> (length
+				     * UINT64_MAX: to the end) */
 	uint64_t origin, length;
 };
 
@@ -70,6 +71,15 @@ struct imap_fetch_spec {
 	bool mime;                  /* some item needs the MIME structure */
 	bool reader;                /* some item reads the message's bytes */
 };
+
+/* A BINARY[...] or BINARY.SIZE[...] item whose data has a transfer
+ * encoding removed: a part ([], [1.2]) or the body of a message ([TEXT],
+ * [3.TEXT]). BINARY's other sections (HEADER, HEADER.FIELDS, MIME) are
+ * never encoded and are served as BODY's. */
+static inline bool imap_fetch_item_decodes(const struct imap_fetch_item *it)
+{
+	return it->binary && (it->sec == IMAP_SEC_ALL || it->sec == IMAP_SEC_TEXT);
+}
 
 /* The item argument(s) of FETCH: one atom (an item or ALL/FAST/FULL) or a
  * list of items. Returns 0, or -1 with a static reason for a BAD. */

@@ -81,8 +81,8 @@ static int fields_source(const struct imap_fetch_item *it, struct store_reader *
 
 static bool top_fields(const struct imap_fetch_item *it)
 {
-	return it->att == IMAP_FA_SECTION && !it->binary && it->depth == 0 &&
-	       (it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT);
+	return (it->att == IMAP_FA_SECTION || it->att == IMAP_FA_BINARY_SIZE) &&
+	       it->depth == 0 && (it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT);
 }
 
 /* The length of the top-level header, blank line included (the whole
@@ -167,12 +167,15 @@ static enum msg_section_kind msg_kind(enum imap_section_kind k)
 	}
 }
 
-/* BINARY[part]: the part with its own transfer encoding removed. */
+/* BINARY[part] (or BINARY.SIZE): the part with its own transfer encoding
+ * removed; BINARY[TEXT] / BINARY[n.TEXT]: the body of that message with
+ * the encoding of the message's own root part removed (as Dovecot does).
+ * rd is NULL for BINARY.SIZE items, which need only the size. */
 static int binary_source(const struct imap_fetch_item *it, const struct msg_info *info,
 			 struct store_reader *rd, uint64_t vsize, struct imap_fetch_src *src)
 {
 	src->binary = true;
-	if (it->depth == 0) {              /* the message as a whole */
+	if (it->depth == 0 && it->sec == IMAP_SEC_ALL) {   /* the message as a whole */
 		src->kind = IMAP_SRC_CRLF;
 		src->size = vsize;
 		src->literal8 = subtree_has_nul(info->root);
@@ -180,10 +183,14 @@ static int binary_source(const struct imap_fetch_item *it, const struct msg_info
 	}
 	struct msg_range range;
 	const struct msg_part *part;
-	if (msg_section(info, it->path, it->depth, MSG_SECTION_BODY, &range, &part) != 0) {
+	bool text = it->sec == IMAP_SEC_TEXT;
+	if (msg_section(info, it->path, it->depth, text ? MSG_SECTION_TEXT : MSG_SECTION_BODY,
+			&range, &part) != 0) {
 		src->kind = IMAP_SRC_EMPTY;
 		return 0;
 	}
+	if (text && it->depth > 0)
+		part = part->children;           /* the encapsulated message's root */
 	src->cte = msg_binary_cte(part);
 	if (src->cte == MSG_CTE_UNKNOWN)
 		return IMAP_FETCH_EUNKNOWN_CTE;
@@ -198,7 +205,7 @@ static int binary_source(const struct imap_fetch_item *it, const struct msg_info
 	src->kind = IMAP_SRC_CRLF;
 	src->size = range.size;
 	src->literal8 = subtree_has_nul(part);
-	return store_reader_seek_raw(rd, range.offset, &src->base);
+	return rd != NULL ? store_reader_seek_raw(rd, range.offset, &src->base) : 0;
 }
 
 /* BODY[part...] of a part (or anything below the top level). */
@@ -222,25 +229,6 @@ static int part_source(const struct imap_fetch_item *it, const struct msg_info *
 	return 0;
 }
 
-static int binary_size(const struct imap_fetch_item *it, const struct msg_info *info,
-		       uint64_t vsize, uint64_t *size_r)
-{
-	*size_r = 0;
-	if (it->depth == 0) {
-		*size_r = vsize;
-		return 0;
-	}
-	struct msg_range range;
-	const struct msg_part *part;
-	if (msg_section(info, it->path, it->depth, MSG_SECTION_BODY, &range, &part) != 0)
-		return 0;                  /* reads as empty, like BINARY[] of it */
-	enum msg_cte cte = msg_binary_cte(part);
-	if (cte == MSG_CTE_UNKNOWN)
-		return IMAP_FETCH_EUNKNOWN_CTE;
-	*size_r = cte == MSG_CTE_BASE64 || cte == MSG_CTE_QP ? part->binary_size : range.size;
-	return 0;
-}
-
 int imap_fetch_sources(const struct imap_fetch_spec *spec, const struct msg_info *info,
 		       struct store_reader *rd, uint64_t vsize, struct imap_fetch_src *srcs)
 {
@@ -250,12 +238,11 @@ int imap_fetch_sources(const struct imap_fetch_spec *spec, const struct msg_info
 	for (size_t i = 0; i < spec->n && err == 0; i++) {
 		const struct imap_fetch_item *it = &spec->items[i];
 		struct imap_fetch_src *src = &srcs[i];
-		if (it->att == IMAP_FA_BINARY_SIZE)
-			err = binary_size(it, info, vsize, &src->size);
-		else if (it->att != IMAP_FA_SECTION)
+		if (it->att != IMAP_FA_SECTION && it->att != IMAP_FA_BINARY_SIZE)
 			continue;
-		else if (it->binary)
-			err = binary_source(it, info, rd, vsize, src);
+		if (imap_fetch_item_decodes(it))
+			err = binary_source(it, info,
+					    it->att == IMAP_FA_SECTION ? rd : NULL, vsize, src);
 		else if (it->depth == 0)
 			err = top_source(it, vsize, hdr_len, src);
 		else

@@ -20,9 +20,10 @@
 
 struct imap_outbuf;
 
-/* BINARY[] / BINARY.SIZE[] of a part whose Content-Transfer-Encoding is
- * not known (RFC 3516 4.3, RFC 9051 6.4.5): the command fails with NO
- * [UNKNOWN-CTE]. Distinct from every store error. */
+/* BINARY[] / BINARY.SIZE[] of a part (or of a message's TEXT) whose
+ * Content-Transfer-Encoding is not known (RFC 3516 4.3, RFC 9051 6.4.5):
+ * the command fails with NO [UNKNOWN-CTE]. Distinct from every store
+ * error. */
 #define IMAP_FETCH_EUNKNOWN_CTE (-1001)
 
 enum imap_src_kind {

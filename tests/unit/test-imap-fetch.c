@@ -86,12 +86,80 @@ static void test_items(void **state)
 	assert_int_equal(parse_items("BODY.PEEK[header.fields.not (Received)]", &spec, &why), 0);
 	assert_int_equal(spec.items[0].sec, IMAP_SEC_FIELDS_NOT);
 	assert_false(spec.seen);
-	assert_string_equal(spec.items[0].name, "BODY[header.fields.not (Received)]");
+	/* the section's words as RFC 9051 spells them, field names as sent */
+	assert_string_equal(spec.items[0].name, "BODY[HEADER.FIELDS.NOT (Received)]");
 	imap_fetch_spec_free(&spec);
 
 	assert_int_equal(parse_items("BODY[]<0.4294967296>", &spec, &why), 0);
 	assert_int_equal(spec.items[0].length, 4294967296ull);
 	assert_string_equal(spec.items[0].name, "BODY[]<0>");
+	imap_fetch_spec_free(&spec);
+
+	/* origin is a number (leading zeros allowed); "<origin>" alone, as
+	 * Dovecot and imaptest use it, runs to the end */
+	assert_int_equal(parse_items("(BODY[]<007.2> BODY.PEEK[TEXT]<300> BINARY[1]<0>)", &spec,
+				     &why), 0);
+	assert_int_equal(spec.items[0].origin, 7);
+	assert_int_equal(spec.items[0].length, 2);
+	assert_string_equal(spec.items[0].name, "BODY[]<7>");
+	assert_true(spec.items[1].partial);
+	assert_int_equal(spec.items[1].origin, 300);
+	assert_int_equal(spec.items[1].length, UINT64_MAX);
+	assert_string_equal(spec.items[1].name, "BODY[TEXT]<300>");
+	assert_int_equal(spec.items[2].origin, 0);
+	assert_int_equal(spec.items[2].length, UINT64_MAX);
+	imap_fetch_spec_free(&spec);
+
+	/* an empty field name is an astring too; it names no field */
+	assert_int_equal(parse_items("BODY[HEADER.FIELDS (\"\" x)]", &spec, &why), 0);
+	assert_int_equal(spec.items[0].n_fields, 2);
+	assert_string_equal(spec.items[0].fields[0], "");
+	imap_fetch_spec_free(&spec);
+}
+
+/* BINARY and BINARY.SIZE take the whole section-spec: HEADER, MIME and
+ * field lists are BODY's (read the header, no decoding), a part or TEXT
+ * is decoded (needs the structure). */
+static void test_binary_sections(void **state)
+{
+	(void)state;
+	struct imap_fetch_spec spec;
+	const char *why = NULL;
+	assert_int_equal(parse_items("(binary.peek[header] BINARY.SIZE[header.fields (a)])",
+				     &spec, &why), 0);
+	assert_string_equal(spec.items[0].name, "BINARY[HEADER]");
+	assert_string_equal(spec.items[1].name, "BINARY.SIZE[HEADER.FIELDS (a)]");
+	assert_int_equal(spec.items[1].att, IMAP_FA_BINARY_SIZE);
+	assert_int_equal(spec.items[1].sec, IMAP_SEC_FIELDS);
+	assert_false(imap_fetch_item_decodes(&spec.items[0]));
+	assert_false(imap_fetch_item_decodes(&spec.items[1]));
+	assert_true(spec.header && spec.reader);
+	assert_false(spec.mime || spec.seen);
+	imap_fetch_spec_free(&spec);
+
+	assert_int_equal(parse_items("(BINARY.SIZE[TEXT] BINARY.SIZE[2.1] BINARY.SIZE[1.MIME])",
+				     &spec, &why), 0);
+	assert_true(imap_fetch_item_decodes(&spec.items[0]));
+	assert_true(imap_fetch_item_decodes(&spec.items[1]));
+	assert_false(imap_fetch_item_decodes(&spec.items[2]));
+	assert_int_equal(spec.items[2].sec, IMAP_SEC_MIME);
+	assert_true(spec.mime && spec.reader);         /* 1.MIME reads the part's header */
+	assert_false(spec.header || spec.seen);
+	imap_fetch_spec_free(&spec);
+
+	/* sizes of decoded sections come from the structure alone */
+	assert_int_equal(parse_items("(BINARY.SIZE[TEXT] BINARY.SIZE[3])", &spec, &why), 0);
+	assert_true(spec.mime);
+	assert_false(spec.reader || spec.header);
+	imap_fetch_spec_free(&spec);
+
+	assert_int_equal(parse_items("BINARY[2.TEXT]<4.5>", &spec, &why), 0);
+	const struct imap_fetch_item *it = &spec.items[0];
+	assert_true(it->binary && !it->peek && it->partial);
+	assert_int_equal(it->sec, IMAP_SEC_TEXT);
+	assert_int_equal(it->depth, 1);
+	assert_string_equal(it->name, "BINARY[2.TEXT]<4>");
+	assert_true(spec.seen && spec.mime && spec.reader);
 	imap_fetch_spec_free(&spec);
 }
 
@@ -171,11 +239,11 @@ static void test_bad_items(void **state)
 		"()", "FOO", "(FLAGS FOO)", "BODY.STRUCTURE", "ENVELOPE[]", "(ALL)", "(FULL FLAGS)",
 		"BODY[MIME]", "BODY[0]", "BODY[01]", "BODY[1.]", "BODY[.1]", "BODY[1..2]",
 		"BODY[4294967296]", "BODY[1.MIME.X]", "BODY[1.2.MIMEX]", "BODY[HEADER.FIELDS]",
-		"BODY[HEADER.FIELDS ()]", "BODY[HEADER.FIELDS (a b]", "BODY[HEADER.FIELDS (\"\")]",
-		"BODY[1.HEADER.FIELDS]", "BODY[TEXT]<>", "BODY[]<1>", "BODY[]<1.0>", "BODY[]<01.2>",
-		"BODY[]<1.2>x", "BODY.PEEKX[]", "BINARY", "BINARY.PEEK", "BINARY.SIZE",
-		"BINARY[HEADER]", "BINARY[1.TEXT]", "BINARY[1.MIME]", "BINARY.PEEK[TEXT]",
-		"BINARY.SIZE[1]<0.1>", "BINARY.SIZE[HEADER]", "RFC822<0.1>", "\"FLAGS\"",
+		"BODY[HEADER.FIELDS ()]", "BODY[HEADER.FIELDS (a b]", "BODY[HEADER.FIELDS (\"a)]",
+		"BODY[1.HEADER.FIELDS]", "BODY[TEXT]<>", "BODY[]<1.>", "BODY[]<1.0>", "BODY[]<1.02>",
+		"BODY[]<.2>", "BODY[]<1>x", "BODY[]<1.2>x", "BODY[]<1.2.3>", "BODY.PEEKX[]", "BINARY",
+		"BINARY.PEEK", "BINARY.SIZE", "BINARY[MIME]", "BINARY[0]", "BINARY.PEEK[TEXT.1]",
+		"BINARY.SIZE[1]<0.1>", "BINARY.SIZE[1]<0>", "RFC822<0.1>", "\"FLAGS\"",
 		"(FLAGS (UID))", "BODY[HEADERX]", "BODY[]<99999999999999999999.1>",
 		"(PREVIEW ())", "(PREVIEW (FOO))", "(PREVIEW (LAZY) (LAZY))", "(PREVIEW (\"LAZY\"))",
 		"(FLAGS (LAZY))",
@@ -295,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_items),
 		cmocka_unit_test(test_mime_items),
+		cmocka_unit_test(test_binary_sections),
 		cmocka_unit_test(test_bad_items),
 		cmocka_unit_test(test_header_end),
 		cmocka_unit_test(test_header_fields),
