@@ -30,7 +30,8 @@ QP = os.path.join(CORPUS, "imaptest", "fetch-binary-mime-qp", "001.eml")
 
 # BINARY.SIZE of each section of fetch-binary-mime/001.eml, from Dovecot
 MIME_SIZES = [
-    ("", 602), ("TEXT", 466), ("1", 7), ("1.MIME", 48), ("2", 298), ("2.MIME", 32),
+    ("", 602), ("TEXT", 466), ("HEADER", 136), ("HEADER.FIELDS (date subject)", 41),
+    ("1", 7), ("1.MIME", 48), ("2", 298), ("2.MIME", 32),
     ("2.HEADER", 134), ("2.HEADER.FIELDS (from subject x-foo)", 41),
     ("2.HEADER.FIELDS.NOT (from subject x-foo)", 95), ("2.TEXT", 164), ("2.1.MIME", 27),
     ("2.1", 20), ("2.2.MIME", 28), ("2.2", 21),

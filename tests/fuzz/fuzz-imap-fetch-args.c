@@ -51,7 +51,8 @@ static void fuzz_items(const uint8_t *data, size_t size)
 		if (cmd->n_args >= 2) {
 			if (imap_fetch_spec_parse(&cmd->args[1], &spec, &why) == 0) {
 				for (size_t i = 0; i < spec.n; i++)
-					if (spec.items[i].name == NULL)
+					if (spec.items[i].name == NULL ||
+					    (spec.items[i].partial && spec.items[i].length == 0))
 						abort();
 				imap_fetch_spec_free(&spec);
 			} else if (why == NULL || spec.items != NULL) {

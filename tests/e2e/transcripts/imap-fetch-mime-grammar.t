@@ -65,7 +65,7 @@ C: m2 FETCH 1 BODY[1.]
 S: ^m2 BAD Invalid section\.$
 C: m3 FETCH 1 BODY[MIME]
 S: ^m3 BAD Invalid section\.$
-C: m4 FETCH 1 BINARY[1.HEADER]
+C: m4 FETCH 1 BINARY[MIME]
 S: ^m4 BAD Invalid section\.$
 C: m5 FETCH 1 BINARY.SIZE[1]<0.1>
 S: ^m5 BAD Invalid partial range
