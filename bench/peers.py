@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 BENCH_USER = "loftbench"
@@ -237,3 +238,28 @@ def pss_kib(pids):
         except OSError:
             pass
     return total
+
+
+def loft_then_dovecot(loft_bin, users, measure, workers=2):
+    """Run measure(peer, maildir) against Loft and then against Dovecot,
+    each alone, with the same users stored as {PLAIN} passwords (so a login
+    costs no hash), in a fresh directory under /var/tmp. maildir(user)
+    gives (the user's INBOX Maildir, uid, gid) for files placed there before
+    the user's next login (uid/gid None: leave the owner as it is).
+    Returns {"loft": result, "dovecot": result}."""
+    results = {}
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
+        os.chmod(d, 0o755)        # Dovecot's mail processes run as the bench user
+        os.makedirs(d + "/loft")
+        with open(d + "/loft/users", "w") as f:
+            f.writelines("%s:{PLAIN}%s::::::\n" % u for u in users)
+        with start_loft(os.path.abspath(loft_bin), d + "/loft", workers=workers,
+                        users=users) as peer:
+            results["loft"] = measure(peer, lambda u: (os.path.join(d, "loft", "mail", u),
+                                                       None, None))
+        shutil.rmtree(d + "/loft")
+        bu = ensure_bench_user()
+        with start_dovecot(d + "/dovecot", users=users) as peer:
+            results["dovecot"] = measure(peer, lambda u: (
+                os.path.join(d, "dovecot", "mail", u, "Maildir"), bu.pw_uid, bu.pw_gid))
+    return results

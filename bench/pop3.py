@@ -21,10 +21,8 @@ Needs root (Dovecot drops privileges). Benchmark, not a test:
 import argparse
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -130,23 +128,15 @@ def main():
     ap.add_argument("--big", type=int, default=50000)
     args = ap.parse_args()
     users = [(u, "secret") for u in RETR_USERS + [BIG_USER]]
-    results = {}
-    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
-        os.chmod(d, 0o755)                   # Dovecot's mail processes run as the bench user
-        # the same password scheme as Dovecot's users file ({PLAIN}): the
-        # login rows measure the mailbox work, not a hash
-        os.makedirs(d + "/loft")
-        with open(d + "/loft/users", "w") as f:
-            f.writelines("%s:{PLAIN}%s::::::\n" % u for u in users)
-        with peers.start_loft(os.path.abspath(args.loft), d + "/loft", workers=2,
-                              users=users) as peer:
-            results["loft"] = measure(args, peer, lambda u, n: fill_maildir(
-                os.path.join(d, "loft", "mail", u), n))
-        shutil.rmtree(d + "/loft")
-        bu = peers.ensure_bench_user()
-        with peers.start_dovecot(d + "/dovecot", users=users) as peer:
-            results["dovecot"] = measure(args, peer, lambda u, n: fill_maildir(
-                os.path.join(d, "dovecot", "mail", u, "Maildir"), n, bu.pw_uid, bu.pw_gid))
+    # the same password scheme as Dovecot's users file ({PLAIN}): the login
+    # rows measure the mailbox work, not a hash
+    def run(peer, maildir):
+        def fill(user, n):
+            box, uid, gid = maildir(user)
+            fill_maildir(box, n, uid, gid)
+        return measure(args, peer, fill)
+
+    results = peers.loft_then_dovecot(args.loft, users, run)
     lo, dv = results["loft"], results["dovecot"]
     print(f"{'measurement':52} {'loft':>10} {'dovecot':>10} {'ratio':>7}")
 

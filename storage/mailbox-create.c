@@ -92,6 +92,14 @@ int store_mbox_create_one(struct wtxn *w, const char *name, uint32_t special_use
 			log_error("store: write %s/loft-uidvalidity failed", dir);
 			err = STORE_EIO;
 		}
+	} else {
+		/* an adopted UIDVALIDITY (a rebuild, a reconciled folder): the
+		 * next fresh one must lie above it, so no two mailboxes of the
+		 * user share one (UIDs and MAILBOXID rest on that) */
+		uint64_t seed = 0;
+		err = idx_meta_get(w->idx, w->txn, "uidvalidity_seed", &seed);
+		if (err == STORE_ENOTFOUND || (err == 0 && seed < mb.uidvalidity))
+			err = idx_meta_put(w->idx, w->txn, "uidvalidity_seed", mb.uidvalidity);
 	}
 	uint64_t id = 0;
 	if (err == 0)

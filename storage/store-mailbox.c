@@ -473,6 +473,7 @@ static int status_of(struct store_user *user, const char *name, unsigned what,
 	status_r->vsize = mb.vsize;
 	status_r->recent = unclaimed;
 	status_r->deleted_size = deleted_size;
+	store_mailboxid(user->name, mb.uidvalidity, status_r->mailboxid);
 	return 0;
 }
 

@@ -174,6 +174,9 @@ struct kwcache {
 void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcache *kc,
 		    struct idx *idx, MDB_txn *txn);
 void store_kwcache_free(struct kwcache *kc);
+/* The MAILBOXID of a user's mailbox of this UIDVALIDITY (store.h,
+ * struct store_status). store-view.c. */
+void store_mailboxid(const char *user, uint32_t uidvalidity, char id_r[STORE_ID_LEN + 2]);
 /* Drop the reader's cached CRLF indexes of a user (store-reader.c). */
 void store_reader_cache_free(struct store_user *u);
 

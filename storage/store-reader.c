@@ -304,3 +304,64 @@ int store_reader_read(struct store_reader *r, void *buf, size_t len, size_t *got
 	}
 	return convert(r, buf, len, got_r);
 }
+
+int store_reader_seek_raw(struct store_reader *r, uint64_t raw_offset, uint64_t *offset_r)
+{
+	thread_assert_may_block("store_reader_seek_raw");
+	if (raw_offset > r->size)
+		raw_offset = r->size;
+	r->pending_lf = false;
+	if (r->identity) {
+		r->in_pos = r->out_pos = raw_offset;
+		*offset_r = raw_offset;
+		return 0;
+	}
+	/* from the checkpoint below, count what the bytes up to raw_offset
+	 * become with CRLF line ends */
+	size_t k = (size_t)(raw_offset / CRLF_STEP);
+	if (k >= r->ix->n)
+		k = r->ix->n - 1;
+	uint64_t in = (uint64_t)k * CRLF_STEP, out = r->ix->out[k];
+	bool cr = false;
+	char buf[16384];
+	if (in > 0) {
+		char c = 0;
+		if (pread(r->fd, &c, 1, (off_t)in - 1) != 1)
+			return STORE_EIO;
+		cr = c == '\r';
+	}
+	while (in < raw_offset) {
+		size_t want = raw_offset - in < sizeof(buf) ? (size_t)(raw_offset - in) : sizeof(buf);
+		ssize_t n = pread(r->fd, buf, want, (off_t)in);
+		if (n <= 0) {
+			if (n < 0)
+				log_error("store: read message: %s", strerror(errno));
+			return STORE_EIO;
+		}
+		out += maildir_crlf_size(buf, (size_t)n, &cr);
+		in += (uint64_t)n;
+	}
+	r->in_pos = in;
+	r->out_pos = out;
+	r->prev_cr = cr;
+	*offset_r = out;
+	return 0;
+}
+
+int store_reader_pread(struct store_reader *r, uint64_t raw_offset, void *buf, size_t len,
+		       size_t *got_r)
+{
+	thread_assert_may_block("store_reader_pread");
+	*got_r = 0;
+	if (raw_offset >= r->size || len == 0)
+		return 0;
+	if (len > r->size - raw_offset)
+		len = (size_t)(r->size - raw_offset);
+	ssize_t n = pread(r->fd, buf, len, (off_t)raw_offset);
+	if (n < 0) {
+		log_error("store: read message: %s", strerror(errno));
+		return STORE_EIO;
+	}
+	*got_r = (size_t)n;
+	return 0;
+}

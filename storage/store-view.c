@@ -92,6 +92,14 @@ void store_msg_emailid(const struct store_msg *msg, char emailid_r[STORE_ID_LEN 
 	id_of(msg->id_origin[0] != '\0' ? msg->id_origin : msg->id_base, emailid_r + 1);
 }
 
+void store_mailboxid(const char *user, uint32_t uidvalidity, char id_r[STORE_ID_LEN + 2])
+{
+	char *src = xasprintf("mailbox/%s/%u", user, uidvalidity);
+	id_r[0] = 'F';
+	id_of(src, id_r + 1);
+	free(src);
+}
+
 static int collect_vanished(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint64_t since,
 			    struct store_uid_list *out);
 
@@ -250,6 +258,7 @@ int store_mailbox_status(struct store_mailbox *mbox, struct store_status *status
 	status_r->deleted = mb.deleted;
 	status_r->pruned_modseq = pruned;
 	status_r->vsize = mb.vsize;
+	store_mailboxid(mbox->user->name, mb.uidvalidity, status_r->mailboxid);
 	return 0;
 }
 

@@ -68,6 +68,9 @@ enum store_special_use {
  * Maildir++ folder is ".Work.2024" (see docs/ARCHITECTURE.md for escaping). */
 #define STORE_HIERARCHY_SEP '/'
 #define STORE_MAX_KEYWORDS_PER_MSG 64
+/* Length of the object ids (RFC 8474 EMAILID, MAILBOXID) and POP3 UIDLs,
+ * without their one-letter prefix. */
+#define STORE_ID_LEN 20
 /* Descriptors one open user environment holds for as long as it is cached
  * (index_cache_size of them at most): LMDB's data file, lock file and
  * meta-sync descriptor, and the index's notify file. A unit test checks it. */
@@ -196,6 +199,14 @@ struct store_status {
 	uint64_t vsize;           /* sum of RFC822.SIZEs (every line end CRLF) */
 	uint64_t deleted_size;    /* bytes of the \Deleted messages, as stored
 				   * (STORE_STATUS_DELETED_SIZE only) */
+	/* RFC 8474 MAILBOXID: "F" + STORE_ID_LEN characters of
+	 * [A-Za-z0-9_-], derived from the user and the mailbox's UIDVALIDITY.
+	 * A mailbox gets its UIDVALIDITY when it is created and keeps it
+	 * through RENAME (its folder and loft-uidvalidity file move along)
+	 * and `loft index rebuild`; the user's UIDVALIDITYs only grow, so no
+	 * other mailbox of the user ever has it (RENAME INBOX makes a new
+	 * mailbox, with a new one). */
+	char mailboxid[STORE_ID_LEN + 2];
 };
 /* Counters without opening a view (STATUS, LIST-STATUS). */
 int store_status(struct store_user *user, const char *name, struct store_status *status_r);
@@ -270,7 +281,6 @@ const uint32_t *store_mailbox_recent(struct store_mailbox *mbox, size_t *count_r
  * by a message's copies (made by store_copy*) and moves keep both. A copy's
  * emailid is kept in the index only: a rebuild without a readable old index
  * gives a copy an emailid of its own. THREADID is not provided (NIL). */
-#define STORE_ID_LEN 20
 #define STORE_ID_SRC_MAX 128
 
 /* A message's per-message state as read from the index. */
@@ -347,6 +357,15 @@ int store_reader_open(struct store_mailbox *mbox, uint32_t uid, struct store_rea
 int store_reader_seek(struct store_reader *reader, uint64_t offset);
 /* Up to len bytes of the CRLF form; *got_r = 0 at the end. */
 int store_reader_read(struct store_reader *reader, void *buf, size_t len, size_t *got_r);
+/* Position at the CRLF form of raw file offset raw_offset (a line start,
+ * e.g. where a MIME part begins, as storage/message/ ranges give it) and
+ * say which CRLF offset that is: one pread of at most 64 KiB past the
+ * checkpoint below it (none for a file already in CRLF form). */
+int store_reader_seek_raw(struct store_reader *reader, uint64_t raw_offset, uint64_t *offset_r);
+/* Up to len bytes of the file as stored, from raw_offset (the transfer
+ * decoders of BINARY[] read these); does not move the reader. */
+int store_reader_pread(struct store_reader *reader, uint64_t raw_offset, void *buf, size_t len,
+		       size_t *got_r);
 void store_reader_close(struct store_reader **reader);
 
 /* ---- spam verdicts ----

@@ -1,13 +1,14 @@
 /* ENABLE (RFC 5161, RFC 9051 6.3.1): the table of extensions a client can
  * turn on for its session, and the command that does it. Unknown names are
  * ignored as the RFC says; the ENABLED response lists only what this
- * command turned on. Later extensions (CONDSTORE, QRESYNC, IMAP4rev2) add
- * their row here and their bit in session.h. */
+ * command turned on. Later extensions (CONDSTORE, QRESYNC) add their row
+ * here and their bit in session.h. */
 #include "server/imap/commands.h"
 
 #include <strings.h>
 
 #include "server/imap/reply.h"
+#include "server/imap/selected.h"
 
 static const struct {
 	const char *name;
@@ -16,6 +17,9 @@ static const struct {
 	/* Mailbox names in UTF-8 (LIST, STATUS, CREATE, ...), UTF-8 in quoted
 	 * strings; RFC 9755 (was RFC 6855). */
 	{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8_ACCEPT },
+	/* IMAP4rev2 semantics for the rest of the session (RFC 9051 6.3.1),
+	 * UTF-8 included */
+	{ "IMAP4rev2", IMAP_ENABLED_IMAP4REV2 },
 };
 
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
@@ -39,6 +43,10 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 			    (s->enabled & extensions[k].bit) != 0)
 				continue;
 			s->enabled |= extensions[k].bit;
+			/* a mailbox already selected (clients should not, RFC
+			 * 5161 3.1) follows at once: no \Recent from now on */
+			if (extensions[k].bit == IMAP_ENABLED_IMAP4REV2 && s->sel != NULL)
+				s->sel->rev2 = true;
 			imap_resp_rawn(&r, " ", 1);
 			imap_resp_raw(&r, extensions[k].name);
 			conn_debug(s->conn, "enabled %s", extensions[k].name);

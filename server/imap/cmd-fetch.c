@@ -6,6 +6,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/fetch.h"
+#include "server/imap/fetch-section.h"
 #include "server/imap/selected.h"
 
 struct fetch_cmd {
@@ -26,7 +27,10 @@ static void fetch_updated(struct imap_session *s, int err, void *arg)
 {
 	struct fetch_cmd *fc = arg;
 	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
-		if (fc->err != 0)
+		if (fc->err == IMAP_FETCH_EUNKNOWN_CTE)     /* RFC 3516 4.3 */
+			imap_reply_tagged(s, imap_cmd_tag(s), "NO", "UNKNOWN-CTE",
+					  "Unknown Content-Transfer-Encoding.");
+		else if (fc->err != 0)
 			imap_sel_reply_error(s, imap_cmd_tag(s), fc->err, false);
 		else if (fc->res.missing > 0)
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", "EXPUNGEISSUED",

@@ -5,6 +5,7 @@
  * comes from the job's completion. */
 #include "server/imap/commands.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,6 +26,7 @@ struct mbox_op {
 	char *name, *new_name;
 	uint32_t special_use;
 	int err;
+	char mailboxid[STORE_ID_LEN + 2];  /* CREATE's, "" if not known */
 };
 
 static void op_free(void *ctx)
@@ -40,7 +42,15 @@ static void op_work(struct sess_job *job)
 	struct mbox_op *op = (struct mbox_op *)job;
 	struct store_user *u = op->s->store_user;
 	switch (op->kind) {
-	case OP_CREATE: op->err = store_mailbox_create(u, op->name, op->special_use); break;
+	case OP_CREATE: {
+		op->err = store_mailbox_create(u, op->name, op->special_use);
+		/* OK [MAILBOXID (...)] (RFC 8474 4.2); a mailbox deleted at once
+		 * by another session just goes without it */
+		struct store_status st;
+		if (op->err == STORE_OK && store_status(u, op->name, &st) == STORE_OK)
+			memcpy(op->mailboxid, st.mailboxid, sizeof(op->mailboxid));
+		break;
+	}
 	case OP_DELETE: op->err = store_mailbox_delete(u, op->name); break;
 	case OP_RENAME: op->err = store_mailbox_rename(u, op->name, op->new_name); break;
 	case OP_SUBSCRIBE: op->err = store_subscribe(u, op->name, true); break;
@@ -59,7 +69,11 @@ static void op_done(struct sess_job *job)
 	struct imap_session *s = op->s;
 	if (sess_alive(&s->core)) {
 		conn_cork(s->conn);
-		if (op->err == STORE_OK) {
+		if (op->err == STORE_OK && op->mailboxid[0] != '\0') {
+			char code[STORE_ID_LEN + 16];
+			snprintf(code, sizeof(code), "MAILBOXID (%s)", op->mailboxid);
+			imap_reply_tagged(s, imap_cmd_tag(s), "OK", code, done_text[op->kind]);
+		} else if (op->err == STORE_OK) {
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, done_text[op->kind]);
 		} else {
 			enum imap_store_ctx ctx = op->kind == OP_CREATE ? IMAP_STORE_CTX_CREATE

@@ -1,18 +1,21 @@
 /* SELECT, EXAMINE, CLOSE and UNSELECT (RFC 9051 6.3.2, 6.3.3, 6.4.1, RFC
  * 3691). SELECT opens the mailbox, its change watch and the session view
- * on the storage pool and answers FLAGS, PERMANENTFLAGS, EXISTS, UIDVALIDITY
- * and UIDNEXT (plus RECENT and UNSEEN for IMAP4rev1, LIST for IMAP4rev2).
- * Selecting closes the mailbox selected before, without expunging; a failed
- * SELECT leaves the session authenticated. CLOSE expunges \Deleted
+ * on the storage pool and answers FLAGS, PERMANENTFLAGS, EXISTS, UIDVALIDITY,
+ * UIDNEXT and MAILBOXID (plus RECENT and UNSEEN for IMAP4rev1, LIST for
+ * IMAP4rev2). Selecting closes the mailbox selected before, without
+ * expunging (IMAP4rev2: "* OK [CLOSED]" says so); a failed SELECT leaves
+ * the session authenticated. CLOSE expunges \Deleted
  * messages silently in a read-write mailbox. */
 #include "server/imap/commands.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/reply.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
 #include "storage/store.h"
@@ -125,10 +128,18 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_printf(&out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", j->st.uidvalidity);
 	imap_outbuf_printf(&out, "* OK [UIDNEXT %u] Predicted next UID.\r\n",
 			   store_view_uidnext(sel->view));
+	imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n", j->st.mailboxid);
 	if (sel->rev2) {
+		/* INBOX is case-insensitive, also as the first level (RFC 9051
+		 * 5.1): the LIST response names it as the server does */
+		char *name = xstrdup(sel->name);
+		if (strncasecmp(name, "INBOX", 5) == 0 &&
+		    (name[5] == '\0' || name[5] == STORE_HIERARCHY_SEP))
+			memcpy(name, "INBOX", 5);
 		imap_outbuf_printf(&out, "* LIST () \"%c\" ", STORE_HIERARCHY_SEP);
-		write_list_name(&out, sel->name);
+		write_list_name(&out, name);
 		imap_outbuf_str(&out, "\r\n");
+		free(name);
 	}
 	imap_sel_send(s, &out);
 	imap_outbuf_free(&out);
@@ -155,7 +166,10 @@ static enum imap_cmd_result select_common(struct imap_session *s, const struct i
 		return IMAP_CMD_DONE;
 	}
 	/* RFC 9051 6.3.2: the mailbox selected before is closed first (no
-	 * expunge), also when this SELECT fails. */
+	 * expunge), also when this SELECT fails; an IMAP4rev2 client learns
+	 * where its responses end from [CLOSED] (RFC 9051 7.1). */
+	if (s->sel != NULL && imap_session_rev2(s))
+		imap_write_untagged(s->conn, "OK", "CLOSED", "Previous mailbox closed.");
 	imap_sel_close(s);
 	struct select_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;

@@ -1,10 +1,10 @@
 /* The FETCH engine (see fetch.h). A job writes one page: without body
  * items it formats messages straight from one index scan; with them it
- * takes one message at a time (record, reader, section sizes), writes its
- * response and streams literals from the reader, stopping mid-literal when
- * the page is full and going on in the next job. Literal bytes are the
- * message's CRLF form; a NUL (not allowed in a literal, RFC 9051 4.3) is
- * sent as 0x80, as other servers do. */
+ * takes one message at a time (record, parsed structure, reader, section
+ * sources), writes its response and streams literals (fetch-section.c),
+ * stopping mid-literal when the page is full and going on in the next job.
+ * ENVELOPE, BODY[STRUCTURE] and PREVIEW come from the structure the store
+ * keeps per message (store_msg_info), formatted by fetch-format.c. */
 #include "server/imap/fetch.h"
 
 #include <stdio.h>
@@ -13,14 +13,14 @@
 #include <time.h>
 
 #include "lib/xmem.h"
-#include "server/imap/fetch-body.h"
+#include "server/imap/fetch-format.h"
+#include "server/imap/fetch-section.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
 
 #define SEEN_BATCH 256u
-#define READ_STEP (64u * 1024u)
 
 /* The message being written when the spec has body items. */
 struct fetch_cur {
@@ -28,18 +28,13 @@ struct fetch_cur {
 	struct store_msg rec;
 	char **kw;                   /* copies of rec.keywords */
 	uint32_t seq;
-	struct store_reader *rd;
+	struct store_reader *rd;     /* when some item reads the message */
 	uint64_t vsize;
-	uint64_t hdr_len;            /* header with its blank line */
-	uint64_t *size;              /* per item: its section's full size */
+	struct msg_info *info;       /* when some item needs the structure */
+	struct imap_fetch_src *src;  /* per item: where its data comes from */
 	size_t item;                 /* next item to write */
 	bool in_lit;
-	uint64_t lit_left;
-	/* HEADER.FIELDS streaming */
-	struct imap_hdr_filter hf;
-	uint64_t hf_in;              /* header bytes fed */
-	uint64_t hf_skip;            /* selected bytes still to skip (origin) */
-	struct imap_outbuf tmp;
+	struct imap_fetch_stream st; /* the literal being written */
 	bool add_flags;              /* \Seen was set: show FLAGS */
 };
 
@@ -54,6 +49,8 @@ struct imap_fetch {
 	bool done;
 	struct fetch_cur cur;
 	struct imap_outbuf out;
+	struct msg_buf fmt;          /* ENVELOPE / BODYSTRUCTURE being formatted */
+	unsigned fmt_flags;          /* enum imap_fmt_flags */
 	int err;
 	bool fatal;                  /* a literal could not be completed */
 	uint64_t sent;
@@ -128,9 +125,41 @@ static void write_simple(struct imap_fetch *f, const struct imap_fetch_item *it,
 	case IMAP_FA_THREADID:
 		imap_outbuf_str(out, "THREADID NIL");
 		break;
-	case IMAP_FA_SECTION:
-		break;
+	default:
+		break;                      /* write_mime's and the sections */
 	}
+}
+
+/* Items from the message's structure; false when it is not one. */
+static bool write_mime(struct imap_fetch *f, const struct imap_fetch_item *it,
+		       const struct msg_info *info, const struct imap_fetch_src *src)
+{
+	struct msg_buf *b = &f->fmt;
+	b->len = 0;
+	switch (it->att) {
+	case IMAP_FA_ENVELOPE:
+		msg_buf_puts(b, "ENVELOPE ");
+		imap_fmt_envelope(b, info->root->envelope);
+		break;
+	case IMAP_FA_BODY:
+	case IMAP_FA_BODYSTRUCTURE:
+		msg_buf_puts(b, it->att == IMAP_FA_BODY ? "BODY " : "BODYSTRUCTURE ");
+		imap_fmt_body(b, info, it->att == IMAP_FA_BODYSTRUCTURE, f->fmt_flags);
+		break;
+	case IMAP_FA_PREVIEW:
+		/* RFC 8970 3: UTF-8 text, "" when the message has none */
+		msg_buf_puts(b, "PREVIEW ");
+		imap_fmt_nstring(b, info->preview.data != NULL ? info->preview.data : "",
+				 info->preview.len, true);
+		break;
+	case IMAP_FA_BINARY_SIZE:
+		msg_buf_printf(b, "%s %llu", it->name, (unsigned long long)src->size);
+		break;
+	default:
+		return false;
+	}
+	imap_outbuf_add(&f->out, b->data, b->len);
+	return true;
 }
 
 /* FLAGS will be shown: announce new keywords before the response. */
@@ -186,11 +215,12 @@ static void work_scan(struct imap_fetch *f)
 static void cur_close(struct fetch_cur *c)
 {
 	store_reader_close(&c->rd);
+	msg_info_free(&c->info);
 	if (c->kw != NULL)
 		store_strv_free(c->kw, c->rec.n_keywords);
 	c->kw = NULL;
-	x_free(&c->size);
-	imap_outbuf_free(&c->tmp);
+	x_free(&c->src);
+	imap_fetch_stream_end(&c->st);
 	c->active = false;
 }
 
@@ -238,74 +268,6 @@ static int seen_batch(struct imap_fetch *f)
 	return err;
 }
 
-/* The section window of item i: where it starts in the CRLF form (for
- * reader sources) and how many bytes the literal has. */
-static void window(const struct imap_fetch_item *it, uint64_t size, uint64_t *origin_r,
-		   uint64_t *len_r)
-{
-	uint64_t o = 0, n = size;
-	if (it->partial) {
-		o = it->origin < size ? it->origin : size;
-		n = size - o < it->length ? size - o : it->length;
-	}
-	*origin_r = o;
-	*len_r = n;
-}
-
-static uint64_t section_start(const struct fetch_cur *c, const struct imap_fetch_item *it)
-{
-	return it->sec == IMAP_SEC_TEXT ? c->hdr_len : 0;
-}
-
-/* Read the header once (when an item needs it): its end, and the sizes
- * HEADER.FIELDS items give; then every section's size. */
-static int measure(struct imap_fetch *f)
-{
-	struct fetch_cur *c = &f->cur;
-	const struct imap_fetch_spec *spec = f->spec;
-	struct imap_hdr_filter *filters = xcalloc(spec->n, sizeof(*filters));
-	for (size_t i = 0; i < spec->n; i++) {
-		const struct imap_fetch_item *it = &spec->items[i];
-		if (it->att == IMAP_FA_SECTION &&
-		    (it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT))
-			imap_hdr_filter_init(&filters[i], it->fields, it->n_fields,
-					     it->sec == IMAP_SEC_FIELDS_NOT);
-	}
-	struct imap_hdr_end he;
-	imap_hdr_end_init(&he);
-	char *buf = xmalloc(READ_STEP);
-	int err = spec->header ? store_reader_seek(c->rd, 0) : 0;
-	while (err == 0 && spec->header && !he.found) {
-		size_t got = 0;
-		err = store_reader_read(c->rd, buf, READ_STEP, &got);
-		if (err != 0 || got == 0)
-			break;
-		size_t used = imap_hdr_end_feed(&he, buf, got);
-		for (size_t i = 0; i < spec->n; i++)
-			if (filters[i].names != NULL)
-				imap_hdr_filter_feed(&filters[i], buf, used, NULL);
-	}
-	free(buf);
-	c->hdr_len = he.found ? he.end : he.pos;
-	for (size_t i = 0; i < spec->n; i++) {
-		const struct imap_fetch_item *it = &spec->items[i];
-		if (it->att != IMAP_FA_SECTION)
-			continue;
-		switch (it->sec) {
-		case IMAP_SEC_ALL: c->size[i] = c->vsize; break;
-		case IMAP_SEC_HEADER: c->size[i] = c->hdr_len; break;
-		case IMAP_SEC_TEXT: c->size[i] = c->vsize - c->hdr_len; break;
-		case IMAP_SEC_FIELDS:
-		case IMAP_SEC_FIELDS_NOT:
-			imap_hdr_filter_finish(&filters[i], NULL);
-			c->size[i] = filters[i].out_total;
-			break;
-		}
-	}
-	free(filters);
-	return err;
-}
-
 /* Take the next message of the set; false when the set is exhausted. On a
  * store error f->err is set. */
 static bool next_message(struct imap_fetch *f)
@@ -331,15 +293,19 @@ static bool next_message(struct imap_fetch *f)
 		}
 		cursor_past(f, c->rec.uid);
 		c->seq = store_view_seq(sel->view, c->rec.uid);
-		int err = c->seq == 0 ? STORE_ENOTFOUND
-				      : store_reader_open(sel->mbox, c->rec.uid, &c->rd, &c->vsize);
+		c->vsize = c->rec.vsize;
+		int err = c->seq == 0 ? STORE_ENOTFOUND : 0;
+		if (err == 0 && f->spec->mime)
+			err = store_msg_info(sel->mbox, c->rec.uid, &c->info);
+		if (err == 0 && f->spec->reader)
+			err = store_reader_open(sel->mbox, c->rec.uid, &c->rd, &c->vsize);
 		if (err == STORE_ENOTFOUND) { /* expunged meanwhile */
 			cur_close(c);
 			continue;
 		}
-		c->size = xcalloc(f->spec->n, sizeof(*c->size));
+		c->src = xcalloc(f->spec->n, sizeof(*c->src));
 		if (err == 0)
-			err = measure(f);
+			err = imap_fetch_sources(f->spec, c->info, c->rd, c->vsize, c->src);
 		if (err != 0) {
 			f->err = err;
 			cur_close(c);
@@ -355,82 +321,6 @@ static bool next_message(struct imap_fetch *f)
 	return false;
 }
 
-static void copy_literal_bytes(struct imap_outbuf *out, const char *data, size_t n)
-{
-	char *p = imap_outbuf_reserve(out, n);
-	memcpy(p, data, n);
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\0')
-			p[i] = (char)0x80;
-	imap_outbuf_commit(out, n);
-}
-
-/* Stream part of a reader-backed literal into the page. */
-static int stream_reader(struct imap_fetch *f)
-{
-	struct fetch_cur *c = &f->cur;
-	while (c->lit_left > 0 && f->out.len < IMAP_FETCH_PAGE) {
-		size_t want = IMAP_FETCH_PAGE - f->out.len;
-		if (want < 4096)
-			want = 4096;
-		if (want > c->lit_left)
-			want = (size_t)c->lit_left;
-		char *p = imap_outbuf_reserve(&f->out, want);
-		size_t got = 0;
-		int err = store_reader_read(c->rd, p, want, &got);
-		if (err != 0 || got == 0)
-			return err != 0 ? err : STORE_EIO;  /* the file shrank */
-		for (size_t i = 0; i < got; i++)
-			if (p[i] == '\0')
-				p[i] = (char)0x80;
-		imap_outbuf_commit(&f->out, got);
-		c->lit_left -= got;
-	}
-	return 0;
-}
-
-/* Stream part of a HEADER.FIELDS literal: filter the header again. */
-static int stream_fields(struct imap_fetch *f)
-{
-	struct fetch_cur *c = &f->cur;
-	char *buf = NULL;
-	int err = 0;
-	while (c->lit_left > 0 && f->out.len < IMAP_FETCH_PAGE && err == 0) {
-		c->tmp.len = 0;
-		if (c->hf_in < c->hdr_len) {
-			if (buf == NULL)
-				buf = xmalloc(READ_STEP);
-			uint64_t room = c->hdr_len - c->hf_in;
-			size_t got = 0;
-			err = store_reader_read(c->rd, buf, room < READ_STEP ? (size_t)room : READ_STEP,
-						&got);
-			if (err == 0 && got == 0)
-				err = STORE_EIO;
-			if (err != 0)
-				break;
-			c->hf_in += got;
-			imap_hdr_filter_feed(&c->hf, buf, got, &c->tmp);
-			if (c->hf_in == c->hdr_len)
-				imap_hdr_filter_finish(&c->hf, &c->tmp);
-		} else {
-			err = STORE_EIO;      /* the filter gave fewer bytes than before */
-			break;
-		}
-		size_t off = 0;
-		if (c->hf_skip > 0) {
-			off = c->hf_skip < c->tmp.len ? (size_t)c->hf_skip : c->tmp.len;
-			c->hf_skip -= off;
-		}
-		size_t n = c->tmp.len - off;
-		if (n > c->lit_left)
-			n = (size_t)c->lit_left;
-		copy_literal_bytes(&f->out, c->tmp.data + off, n);
-		c->lit_left -= n;
-	}
-	free(buf);
-	return err;
-}
-
 /* Write items of the current message until it is complete (true) or the
  * page is full (false). Sets f->err / f->fatal on failure. */
 static bool write_message(struct imap_fetch *f)
@@ -439,10 +329,12 @@ static bool write_message(struct imap_fetch *f)
 	const struct imap_fetch_spec *spec = f->spec;
 	while (c->item < spec->n) {
 		const struct imap_fetch_item *it = &spec->items[c->item];
+		const struct imap_fetch_src *src = &c->src[c->item];
 		if (it->att != IMAP_FA_SECTION) {
 			if (c->item > 0)
 				imap_outbuf_str(&f->out, " ");
-			write_simple(f, it, &c->rec, (const char *const *)c->kw);
+			if (!write_mime(f, it, c->info, src))
+				write_simple(f, it, &c->rec, (const char *const *)c->kw);
 			c->item++;
 			continue;
 		}
@@ -450,35 +342,24 @@ static bool write_message(struct imap_fetch *f)
 			if (f->out.len >= IMAP_FETCH_PAGE)
 				return false;
 			uint64_t o, n;
-			window(it, c->size[c->item], &o, &n);
-			imap_outbuf_printf(&f->out, "%s%s {%llu}\r\n", c->item > 0 ? " " : "",
-					   it->name, (unsigned long long)n);
-			int err;
-			if (it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT) {
-				imap_hdr_filter_init(&c->hf, it->fields, it->n_fields,
-						     it->sec == IMAP_SEC_FIELDS_NOT);
-				c->hf_in = 0;
-				c->hf_skip = o;
-				err = store_reader_seek(c->rd, 0);
-			} else {
-				err = store_reader_seek(c->rd, section_start(c, it) + o);
-			}
+			imap_fetch_window(it, src->size, &o, &n);
+			imap_outbuf_printf(&f->out, "%s%s %s{%llu}\r\n", c->item > 0 ? " " : "",
+					   it->name, src->literal8 ? "~" : "", (unsigned long long)n);
+			int err = imap_fetch_stream_start(&c->st, it, src, c->rd);
 			if (err != 0) {
 				f->err = err;
 				f->fatal = true;
 				return false;
 			}
 			c->in_lit = true;
-			c->lit_left = n;
 		}
-		int err = it->sec == IMAP_SEC_FIELDS || it->sec == IMAP_SEC_FIELDS_NOT
-			? stream_fields(f) : stream_reader(f);
+		int err = imap_fetch_stream_run(&c->st, c->rd, &f->out, IMAP_FETCH_PAGE);
 		if (err != 0) {
 			f->err = err;
 			f->fatal = true;
 			return false;
 		}
-		if (c->lit_left > 0)
+		if (c->st.left > 0)
 			return false;
 		c->in_lit = false;
 		c->item++;
@@ -532,6 +413,7 @@ static void fetch_end(struct imap_fetch *f, int err)
 		s->sel->fetch = NULL;
 	cur_close(&f->cur);
 	imap_outbuf_free(&f->out);
+	msg_buf_free(&f->fmt);
 	store_uid_set_free(&f->set);
 	store_uid_set_free(&f->seen);
 	free(f);
@@ -593,6 +475,9 @@ void imap_fetch_start(struct imap_session *s, const struct imap_fetch_spec *spec
 	*set = (struct store_uid_set){ 0 };
 	f->expected = store_uid_set_size(&f->set);
 	f->res = res;
+	/* message/global is body-type-msg only in IMAP4rev2's grammar */
+	if (imap_session_rev2(s))
+		f->fmt_flags = IMAP_FMT_GLOBAL_AS_MESSAGE;
 	f->fn = done;
 	f->arg = arg;
 	s->sel->fetch = f;

@@ -8,25 +8,11 @@
  * (IMAP_FETCH_PAGE) beyond max_output_buffer, whatever the message size.
  * FETCH, UID FETCH and the unsolicited FETCH FLAGS of an update use it.
  *
- * Where the MIME parser (storage/message/message.h) plugs in, one place per
- * kind of item, all on the pool thread of the page being written:
- *  - fetch-items.c: the parser of the item list accepts ENVELOPE, BODY,
- *    BODYSTRUCTURE, ALL, FULL, BINARY[...], BINARY.PEEK[...], BINARY.SIZE[...]
- *    and sections with part numbers / MIME (parse_section, simple_atts);
- *    such items set spec->body (served one message at a time).
- *  - fetch.c write_simple(): ENVELOPE, BODY and BODYSTRUCTURE write their
- *    value with imap_fmt_envelope() / imap_fmt_body() from the message's
- *    struct msg_info, which a message_info() step of next_message() loads
- *    once per message (store_msg_cache_get + msg_blob_read, else
- *    msg_parse_fd on store_msg_open's fd + store_msg_cache_set).
- *  - fetch.c measure(): a section with a part path, MIME, or BINARY gets
- *    its byte range from msg_section() (BINARY.SIZE from
- *    part->binary_size, NO [UNKNOWN-CTE] from msg_binary_cte()).
- *  - fetch.c write_message(): beside stream_reader() (the CRLF form from a
- *    store_reader at a CRLF offset) and stream_fields() (the header
- *    filter), a stream_raw() reads such a range from the file through
- *    msg_crlf_run(), msg_decoder_run() (BINARY, literal8 "~{n}") or
- *    msg_hdr_filter_run() (HEADER.FIELDS of a part). */
+ * Items that need the MIME structure (ENVELOPE, BODY[STRUCTURE], PREVIEW,
+ * BINARY[.SIZE], sections with part numbers) load the message's struct
+ * msg_info once per message with store_msg_info (the cache written at
+ * append time); literal items are resolved and streamed by
+ * fetch-section.c, all on the pool thread of the page being written. */
 #ifndef LOFT_IMAP_FETCH_H
 #define LOFT_IMAP_FETCH_H
 
@@ -48,7 +34,9 @@ struct imap_fetch_result {
 	uint64_t missing;         /* messages of the set expunged meanwhile */
 };
 
-/* err: 0, a store error (tagged NO), or IMAP_SEL_GONE (session gone). */
+/* err: 0, a store error (tagged NO), IMAP_FETCH_EUNKNOWN_CTE
+ * (fetch-section.h: tagged NO [UNKNOWN-CTE]) or IMAP_SEL_GONE (session
+ * gone). */
 typedef void imap_fetch_done_fn(struct imap_session *s, int err, void *arg);
 
 /* Start serving spec (borrowed until done runs) for the UIDs in *set

@@ -66,8 +66,8 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s %s %s APPENDLIMIT=%zu",
-			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_SEARCH,
+		snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ %s %s %s %s %s APPENDLIMIT=%zu",
+			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_FETCH, IMAP_CAPS_SEARCH,
 			 IMAP_CAPS_EXTENSIONS,
 			 conn_config(s->conn)->max_literal_size);
 		return;
@@ -75,7 +75,7 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 	struct conn_cb cb[CONN_CB_MAX];
 	struct auth_conn ac;
 	imap_auth_conn(s, cb, &ac);
-	int n = snprintf(buf, size, "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
+	int n = snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID%s%s",
 			 conn_can_starttls(s->conn) ? " STARTTLS" : "",
 			 auth_plaintext_allowed(s->core.svc->auth, &ac) ? "" : " LOGINDISABLED");
 	const char *mechs[AUTH_MECH_COUNT];

@@ -40,7 +40,7 @@ enum imap_cmd_result {
  * cmd-enable.c has the table of names. */
 enum imap_enabled {
 	IMAP_ENABLED_UTF8_ACCEPT = 1u << 0,   /* RFC 9755: UTF-8 names, strings */
-	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051 (not offered yet) */
+	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051: see imap_session_rev2 */
 };
 
 struct imap_session;
@@ -100,6 +100,15 @@ struct imap_session {
 static inline bool imap_session_utf8(const struct imap_session *s)
 {
 	return (s->enabled & (IMAP_ENABLED_UTF8_ACCEPT | IMAP_ENABLED_IMAP4REV2)) != 0;
+}
+
+/* Whether the client enabled IMAP4rev2 (ENABLE IMAP4rev2, RFC 9051
+ * 6.3.1): no \Recent flag, RECENT response or UNSEEN code, a LIST
+ * response in SELECT, ESEARCH responses to SEARCH, message/global shown as
+ * body-type-msg. Without it the session speaks IMAP4rev1. */
+static inline bool imap_session_rev2(const struct imap_session *s)
+{
+	return (s->enabled & IMAP_ENABLED_IMAP4REV2) != 0;
 }
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);

@@ -11,7 +11,7 @@
 
 static const char *const names[IMAP_STATUS_N] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED",
-	"APPENDLIMIT", "DELETED-STORAGE",
+	"APPENDLIMIT", "DELETED-STORAGE", "MAILBOXID",
 };
 
 unsigned imap_status_store_items(const struct imap_status_req *req)
@@ -88,6 +88,7 @@ void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wir
 			/* In the STORAGE resource's units: 1024 octets, rounded up. */
 			imap_resp_printf(r, " %" PRIu64, (st->deleted_size + 1023) / 1024);
 			break;
+		case IMAP_STATUS_MAILBOXID: imap_resp_printf(r, " (%s)", st->mailboxid); break;
 		case IMAP_STATUS_N: break;
 		}
 	}

@@ -1,5 +1,6 @@
 /* STATUS data items (RFC 9051 6.3.11, RFC 3501 6.3.10, RFC 8438 SIZE, RFC
- * 7889 APPENDLIMIT, RFC 9208 DELETED-STORAGE): reading the requested item list and writing the
+ * 7889 APPENDLIMIT, RFC 9208 DELETED-STORAGE, RFC 8474 MAILBOXID): reading the requested
+ * item list and writing the
  * "* STATUS" response, shared by STATUS and LIST ... RETURN (STATUS ...)
  * (RFC 5819). */
 #ifndef LOFT_IMAP_STATUS_ITEMS_H
@@ -23,6 +24,7 @@ enum imap_status_item {
 	IMAP_STATUS_DELETED,       /* RFC 9051 */
 	IMAP_STATUS_APPENDLIMIT,   /* RFC 7889 */
 	IMAP_STATUS_DELETED_STORAGE, /* RFC 9208 (QUOTA=RES-STORAGE) */
+	IMAP_STATUS_MAILBOXID,     /* RFC 8474 */
 	IMAP_STATUS_N,
 };
 

@@ -25,7 +25,7 @@
 
 /* Bumped whenever the parse result or the blob layout changes: a blob of
  * another version is refused with MSG_EVERSION and the message re-parsed. */
-#define MSG_CACHE_VERSION 1
+#define MSG_CACHE_VERSION 2
 
 enum msg_error {
 	MSG_OK = 0,
@@ -118,6 +118,9 @@ enum msg_part_flag {
 	MSG_PART_HAS_NUL = 1u << 6,    /* NUL bytes in header or body */
 	MSG_PART_BAD_ENCODING = 1u << 7, /* base64/QP body had invalid data (decoded best effort) */
 	MSG_PART_LIMITED = 1u << 8,    /* a limit kept this container's contents unparsed */
+	MSG_PART_BINARY_NUL = 1u << 9, /* a leaf whose body, transfer encoding
+					* removed (BINARY[]), holds NUL bytes:
+					* its BINARY data must go as literal8 */
 };
 struct msg_part {
 	struct msg_part *parent, *children, *next;
@@ -230,6 +233,7 @@ struct msg_decoder {
 	size_t hold_len;
 	bool last_cr;            /* private */
 	bool had_error;
+	bool saw_nul;            /* a NUL byte was decoded (msg_decoder_count) */
 };
 void msg_decoder_init(struct msg_decoder *d, enum msg_cte cte);
 void msg_decoder_run(struct msg_decoder *d, const void *in, size_t len, struct msg_buf *out);

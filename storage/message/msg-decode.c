@@ -113,17 +113,21 @@ static void b64_run(struct msg_decoder *d, const unsigned char *in, size_t len,
 			}
 		}
 		if (t > sizeof(tmp) - 3) {
-			if (out != NULL)
+			if (out != NULL) {
 				msg_buf_append(out, tmp, t);
-			else
+			} else {
 				*count += t;
+				d->saw_nul = d->saw_nul || memchr(tmp, 0, t) != NULL;
+			}
 			t = 0;
 		}
 	}
-	if (out != NULL)
+	if (out != NULL) {
 		msg_buf_append(out, tmp, t);
-	else
+	} else {
 		*count += t;
+		d->saw_nul = d->saw_nul || (t > 0 && memchr(tmp, 0, t) != NULL);
+	}
 }
 
 void msg_decoder_init(struct msg_decoder *d, enum msg_cte cte)
@@ -143,6 +147,7 @@ void msg_decoder_count(struct msg_decoder *d, const void *in, size_t len, uint64
 	struct msg_buf tmp = { 0 };
 	msg_decoder_run(d, in, len, &tmp);
 	*count += tmp.len;
+	d->saw_nul = d->saw_nul || (tmp.len > 0 && memchr(tmp.data, 0, tmp.len) != NULL);
 	msg_buf_free(&tmp);
 }
 

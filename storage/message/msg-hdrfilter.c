@@ -105,15 +105,20 @@ void msg_hdr_filter_run(struct msg_hdr_filter *f, const void *in, size_t len, st
 		if (f->in_name) {
 			size_t j = i;
 			while (j < end && d[j] != ':' && d[j] != '\n') {
-				if (f->name_len < NAME_KEEP)
-					f->name[f->name_len++] = (char)d[j];
-				else
+				if (f->name_len == NAME_KEEP) {
 					f->name_long = true;
+					break;
+				}
+				f->name[f->name_len++] = (char)d[j];
 				j++;
 			}
 			msg_buf_append(&f->held, d + i, j - i);
 			i = j;
-			if (i < end && d[i] == ':') {
+			if (f->name_long) {
+				/* too long to be any name asked for: decide now, so
+				 * a huge line never sits in held */
+				name_known(f, out);
+			} else if (i < end && d[i] == ':') {
 				name_known(f, out);
 			} else if (i < end) {
 				/* line ended without a colon: the whole line names it */

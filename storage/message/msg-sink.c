@@ -5,6 +5,8 @@
  * the RFC 8970 preview builders, and the plain one wins. */
 #include "storage/message/msg-internal.h"
 
+#include <string.h>
+
 static bool in_message_child(const struct msg_part *part)
 {
 	for (const struct msg_part *q = part->parent; q != NULL; q = q->parent)
@@ -51,6 +53,8 @@ void msg_sink_feed(struct msg_sink *s, struct msg_part *part, const unsigned cha
 		s->scratch.len = 0;
 		msg_decoder_run(&s->dec, d, n, &s->scratch);
 		part->binary_size += s->scratch.len;
+		if (s->scratch.len > 0 && memchr(s->scratch.data, 0, s->scratch.len) != NULL)
+			part->flags |= MSG_PART_BINARY_NUL;
 		msg_preview_feed(s->pv, s->scratch.data, s->scratch.len);
 	} else if (s->pv != NULL && !s->pv->done) {
 		msg_preview_feed(s->pv, d, n);
@@ -67,6 +71,9 @@ void msg_sink_stop(struct msg_sink *s, struct msg_part *part)
 			msg_preview_feed(s->pv, s->scratch.data, s->scratch.len);
 		if (s->dec.had_error)
 			part->flags |= MSG_PART_BAD_ENCODING;
+		if (s->dec.saw_nul ||
+		    (s->scratch.len > 0 && memchr(s->scratch.data, 0, s->scratch.len) != NULL))
+			part->flags |= MSG_PART_BINARY_NUL;
 	} else {
 		part->binary_size = part->body.virt;
 	}

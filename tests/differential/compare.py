@@ -14,9 +14,12 @@ import fixture  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def loft_items(msg_dump, corpus, files):
-    out = subprocess.run([msg_dump, "--root", corpus], input="\n".join(files).encode(),
-                         capture_output=True, check=False)
+def loft_items(msg_dump, corpus, files, extra=0):
+    """{file: {item: bytes}} from msg-dump; extra: how many --extra items
+    follow the fixture's (0: no --extra)."""
+    args = [msg_dump] + (["--extra"] if extra else []) + ["--root", corpus]
+    out = subprocess.run(args, input="\n".join(files).encode(), capture_output=True,
+                         check=False)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.decode(errors="replace"))
     data = out.stdout
@@ -29,7 +32,7 @@ def loft_items(msg_dump, corpus, files):
         rel = line[6:].decode()
         i = nl + 1
         items = {}
-        for _ in fixture.FIELDS:
+        for _ in range(len(fixture.FIELDS) + extra):
             nl = data.index(b"\n", i)
             head = data[i:nl].split(b" ")
             n = int(head[2])

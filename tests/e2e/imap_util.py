@@ -20,6 +20,16 @@
   create_mailbox(srv, name) a mailbox made through the store (store-ctl),
                             for COPY/MOVE targets; delete_mailbox(srv, name)
                             removes one the same way
+  fetch_literals(c, tag, line)
+                            send a FETCH on a LineClient; (the response lines
+                            with each literal shown as <lit>, the literals)
+  check_literal_items(c, cases)
+                            FETCH 1 each (item, response name, literal) and
+                            assert the response is exactly that one literal
+  read_slowly(srv, c, n, peak)
+                            read the n literal bytes that follow on c a slice
+                            at a time with pauses; (sha256 hex of them, the
+                            largest server RSS seen, starting from peak)
   untagged(lines, word)     the untagged lines whose second or third token
                             is word ("EXISTS", "FETCH", "EXPUNGE", ...)
   corpus(source, n)         the first n messages (bytes, by path) of a
@@ -29,9 +39,11 @@
                             memory is quarantined: memory bounds differ)
 """
 
+import hashlib
 import os
 import re
 import subprocess
+import time
 
 from storage_util import loft_bin, tool_bin
 
@@ -130,3 +142,49 @@ def corpus(source, n):
 def sanitizer_build():
     with open(loft_bin(), "rb") as f:
         return b"__asan_init" in f.read()
+
+
+def fetch_literals(c, tag, line):
+    """Send a FETCH; return (response lines with each literal shown as
+    <lit>, the literals)."""
+    c.sendline("%s %s" % (tag, line))
+    lines, lits = [], []
+    pending = b""
+    while True:
+        ln = pending + c.readline()
+        pending = b""
+        m = re.search(rb"\{(\d+)\}\r\n$", ln)
+        if m:
+            n = int(m.group(1))
+            while len(c.buf) < n:
+                c._fill()
+            lits.append(c.buf[:n])
+            c.buf = c.buf[n:]
+            pending = ln.rstrip(b"\r\n") + b"<lit>"
+            continue
+        lines.append(ln.rstrip(b"\r\n"))
+        if ln.startswith(tag.encode() + b" "):
+            return lines, lits
+
+
+def check_literal_items(c, cases):
+    for i, (item, name, want) in enumerate(cases):
+        lines, lits = fetch_literals(c, "f%d" % i, "FETCH 1 (%s)" % item)
+        assert lines[0] == b"* 1 FETCH (" + name + b" {%d}<lit>)" % len(want), (item, lines)
+        assert lits == [want], item
+        assert lines[-1] == b"f%d OK FETCH completed." % i
+
+
+def read_slowly(srv, c, n, peak):
+    h = hashlib.sha256(c.buf[:n])
+    total = min(len(c.buf), n)
+    c.buf = c.buf[total:]
+    while total < n:
+        chunk = c.sock.recv(min(65536, n - total))
+        assert chunk
+        h.update(chunk)
+        total += len(chunk)
+        if total % (2 << 20) < 65536:
+            peak = max(peak, srv.rss_kb())
+            time.sleep(0.05)              # and then reads slowly
+    return h.hexdigest(), peak

@@ -11,35 +11,12 @@ import socket
 import subprocess
 import time
 
-from imap_util import (USER, PASSWORD, append, cmd, corpus, create_mailbox, imap_server, login,
-                       message, raw_login)
+from imap_util import (USER, PASSWORD, append, check_literal_items, cmd, corpus, create_mailbox,
+                       fetch_literals, imap_server, login, message, raw_login, read_slowly)
 
 
 def crlf(data):
     return re.sub(rb"(?<!\r)\n", b"\r\n", data)
-
-
-def fetch_literals(c, tag, line):
-    """Send a FETCH; return (response lines with each literal shown as
-    <lit>, the literals)."""
-    c.sendline("%s %s" % (tag, line))
-    lines, lits = [], []
-    pending = b""
-    while True:
-        ln = pending + c.readline()
-        pending = b""
-        m = re.search(rb"\{(\d+)\}\r\n$", ln)
-        if m:
-            n = int(m.group(1))
-            while len(c.buf) < n:
-                c._fill()
-            lits.append(c.buf[:n])
-            c.buf = c.buf[n:]
-            pending = ln.rstrip(b"\r\n") + b"<lit>"
-            continue
-        lines.append(ln.rstrip(b"\r\n"))
-        if ln.startswith(tag.encode() + b" "):
-            return lines, lits
 
 
 def test_simple_items(make_loft):
@@ -91,11 +68,7 @@ def test_body_sections_and_partials(make_loft):
         ("BODY.PEEK[HEADER.FIELDS (To)]<3.5>", b"BODY[HEADER.FIELDS (To)]<3>",
          b"To: b@example.org\r\n\r\n"[3:8]),
     ]
-    for i, (item, name, want) in enumerate(cases):
-        lines, lits = fetch_literals(c, "f%d" % i, "FETCH 1 (%s)" % item)
-        assert lines[0] == b"* 1 FETCH (" + name + b" {%d}<lit>)" % len(want), (item, lines)
-        assert lits == [want], item
-        assert lines[-1] == b"f%d OK FETCH completed." % i
+    check_literal_items(c, cases)
     # several items in one response, in order
     lines, lits = fetch_literals(c, "m", "FETCH 1 (UID BODY.PEEK[HEADER.FIELDS (To)] "
                                  "RFC822.SIZE BODY.PEEK[TEXT])")
@@ -234,20 +207,8 @@ def test_large_body_to_a_slow_reader_is_streamed(make_loft, monkeypatch):
     hdr = c.readline()
     n = int(re.search(rb"\{(\d+)\}", hdr).group(1))
     assert n == len(crlf(body))
-    got = bytearray(c.buf)
-    c.buf = b""
-    h = hashlib.sha256()
-    h.update(got)
-    total = len(got)
-    while total < n:
-        chunk = c.sock.recv(min(65536, n - total))
-        assert chunk
-        h.update(chunk)
-        total += len(chunk)
-        if total % (2 << 20) < 65536:
-            peak = max(peak, srv.rss_kb())
-            time.sleep(0.05)              # and then reads slowly
-    assert h.hexdigest() == want
+    digest, peak = read_slowly(srv, c, n, peak)
+    assert digest == want
     assert c.read_until_tag("f")[-1] == b"f OK FETCH completed.\r\n"
     # a page (128 KiB) beyond max_output_buffer, plus allocator (and, in a
     # sanitizer build, quarantine) slack: nowhere near the 20 MB message

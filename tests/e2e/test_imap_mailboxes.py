@@ -7,6 +7,7 @@ Python's imaplib drives the ordinary cases; raw lines are used where the
 exact bytes matter."""
 
 import imaplib
+import re
 import os
 
 import pytest
@@ -57,13 +58,14 @@ def test_capabilities(make_loft):
         assert " ID " in greeting and "ENABLE" not in greeting
         _, tagged = cmd(c, "a LOGIN alice secret")
         caps = tagged.split("[CAPABILITY ", 1)[1].split("]", 1)[0].split()
-        for token in ("IMAP4rev1", "ID", "ENABLE", "NAMESPACE", "UTF8=ACCEPT", "CHILDREN",
-                      "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
-                      "STATUS=SIZE", "APPENDLIMIT=10485760", "MULTIAPPEND", "CATENATE",
+        for token in ("IMAP4rev1", "IMAP4rev2", "ID", "ENABLE", "NAMESPACE", "UTF8=ACCEPT",
+                      "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
+                      "CREATE-SPECIAL-USE", "STATUS=SIZE", "BINARY", "PREVIEW",
+                      "APPENDLIMIT=10485760", "MULTIAPPEND", "CATENATE",
                       "URLAUTH", "QUOTA", "COMPRESS=DEFLATE", "UNAUTHENTICATE"):
             assert token in caps, (token, caps)
         # nothing that is not done yet
-        for token in ("IMAP4rev2", "CONDSTORE", "QUOTASET", "URLAUTH=BINARY"):
+        for token in ("CONDSTORE", "QUOTASET", "URLAUTH=BINARY", "OBJECTID"):
             assert token not in caps
         untagged, _ = cmd(c, "b CAPABILITY")
         assert untagged[0].split()[2:] == caps
@@ -124,7 +126,9 @@ def test_no_initial_mailboxes(srv, c):
 # ---- CREATE ----
 
 def test_create_and_errors(c):
-    assert cmd(c, "a CREATE Work")[1] == "a OK CREATE completed."
+    # RFC 8474 4.2: the new mailbox's MAILBOXID
+    assert re.match(r"a OK \[MAILBOXID \(F[A-Za-z0-9_-]{20}\)\] CREATE completed\.$",
+                    cmd(c, "a CREATE Work")[1])
     assert cmd(c, "b CREATE Work")[1].startswith("b NO [ALREADYEXISTS]")
     assert cmd(c, "c CREATE inbox")[1].startswith("c NO [ALREADYEXISTS]")
     # parents are made too; a trailing separator is a declaration only
@@ -346,8 +350,8 @@ def test_utf8_accept(srv, c):
 # ---- ENABLE, ID, NAMESPACE ----
 
 def test_enable(srv, c):
-    assert cmd(c, "a ENABLE utf8=accept X-UNKNOWN CONDSTORE IMAP4rev2") == (
-        ["* ENABLED UTF8=ACCEPT"], "a OK ENABLE completed.")
+    assert cmd(c, "a ENABLE utf8=accept X-UNKNOWN CONDSTORE imap4REV2") == (
+        ["* ENABLED UTF8=ACCEPT IMAP4rev2"], "a OK ENABLE completed.")
     assert cmd(c, "b ENABLE UTF8=ACCEPT") == (["* ENABLED"], "b OK ENABLE completed.")
     assert cmd(c, "d ENABLE")[1].startswith("d BAD")
     assert cmd(c, 'e ENABLE "UTF8=ACCEPT"')[1].startswith("e BAD")

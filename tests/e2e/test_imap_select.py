@@ -32,8 +32,9 @@ def test_select_answers_every_rev1_response(make_loft):
     assert r[4] == b"* OK [UNSEEN 2] First unseen."
     assert re.match(rb"\* OK \[UIDVALIDITY \d+\] ", r[5])
     assert r[6] == b"* OK [UIDNEXT 4] Predicted next UID."
-    assert r[7] == b"s OK [READ-WRITE] SELECT completed."
-    assert len(r) == 8
+    assert re.match(rb"\* OK \[MAILBOXID \(F[A-Za-z0-9_-]{20}\)\] Mailbox id\.$", r[7])
+    assert r[8] == b"s OK [READ-WRITE] SELECT completed."
+    assert len(r) == 9
 
 
 def test_recent_belongs_to_the_first_session(make_loft):

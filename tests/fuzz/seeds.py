@@ -15,7 +15,8 @@ starts from real inputs instead of nothing.
                               (run.sh does this for its scratch corpus)
 
 Each reader seed starts with 3 bytes (line limit, two split points), each
-IMAP parser seed with 4 (limits, two split points): see the targets."""
+IMAP parser seed with 4 (limits, two split points), each IMAP session seed
+with 1 (odd: SELECT INBOX first): see the targets."""
 
 import glob
 import hashlib
@@ -66,6 +67,10 @@ def write():
             # parser: max_line 127, max_literal 63, depth 6, args 40
             for prefix in (bytes([119, 63, 7, 90]), bytes([30, 10, 0, 3])):
                 put("imap-parser", prefix + wire)
+            # session: logged in already (its LOGIN is a BAD), then with
+            # INBOX selected (odd first byte)
+            for prefix in (b"\0", b"\1"):
+                put("imap-session", prefix + wire)
     extra = [
         b"a1 LOGIN {5}\r\nalice {6+}\r\nsecret\r\n",
         b"a2 APPEND INBOX (\\Seen $Work) {20}\r\nSubject: x\r\n\r\nbody\r\n\r\n",

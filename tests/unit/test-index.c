@@ -603,6 +603,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(after.uidnext, before.uidnext);
 	assert_int_equal(after.messages, before.messages);
 	assert_int_equal(after.highestmodseq, before.highestmodseq);
+	assert_string_equal(after.mailboxid, before.mailboxid);
 	struct store_msg now[8];
 	memset(now, 0, sizeof(now));
 	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_by_uid_cb, now), STORE_OK);
@@ -646,6 +647,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(after.uidvalidity, before.uidvalidity);
 	assert_int_equal(after.messages, before.messages);
 	assert_true(after.highestmodseq > before.highestmodseq);
+	assert_string_equal(after.mailboxid, before.mailboxid);   /* RFC 8474 */
 	memset(now, 0, sizeof(now));
 	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, collect_by_uid_cb, now), STORE_OK);
 	for (unsigned i = 0; i < 8; i++) {
@@ -655,6 +657,12 @@ static void test_rebuild(void **state)
 		assert_true(now[i].uid == 0 || now[i].modseq > before.highestmodseq);
 	}
 	store_mailbox_close(&mbox);
+	/* the lost UIDVALIDITY seed was raised past the adopted ones: a new
+	 * mailbox gets a UIDVALIDITY (and a MAILBOXID) no other has */
+	assert_int_equal(store_mailbox_create(fx->user, "Fresh", 0), STORE_OK);
+	struct store_status fresh = get_status(fx, "Fresh");
+	assert_true(fresh.uidvalidity > after.uidvalidity);
+	assert_string_not_equal(fresh.mailboxid, after.mailboxid);
 	struct store_check_report rep;
 	assert_int_equal(store_index_check(fx->store, "alice", &rep), STORE_OK);
 	for (size_t i = 0; i < rep.n_lines; i++)

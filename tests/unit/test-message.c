@@ -171,7 +171,35 @@ static void test_nested_multipart(void **state)
 	assert_int_equal(att->binary_size, 4);
 	const struct msg_part *html = info->root->children->children->next;
 	assert_int_equal(html->binary_size, 9);   /* "<b>x=</b>" */
+	/* "AAECAw==" decodes to 00 01 02 03: BINARY[] must be literal8 */
+	assert_true(att->flags & MSG_PART_BINARY_NUL);
+	assert_false(html->flags & MSG_PART_BINARY_NUL);
+	assert_false(info->root->children->children->flags & MSG_PART_BINARY_NUL);
 	assert_int_equal(info->n_parts, 5);
+	msg_info_free(&info);
+}
+
+/* BINARY[] of a part whose decoded body holds NUL must be literal8: the
+ * parser notes it for every decoder path (counting only, and feeding the
+ * preview). */
+static void test_binary_nul(void **state)
+{
+	(void)state;
+	static const char *const msgs[] = {
+		"Content-Type: application/x\nContent-Transfer-Encoding: quoted-printable\n\na=00b\n",
+		"Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na=00b\n",
+		"Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nYQBi\n",
+		"Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\nYQBi\n",
+	};
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct msg_info *info = parse_all(msgs[i], strlen(msgs[i]));
+		assert_true(info->root->flags & MSG_PART_BINARY_NUL);
+		assert_int_equal(info->root->binary_size, i < 2 ? 5 : 3);
+		msg_info_free(&info);
+	}
+	const char *clean = "Content-Transfer-Encoding: base64\n\nYWJj\n";
+	struct msg_info *info = parse_all(clean, strlen(clean));
+	assert_false(info->root->flags & MSG_PART_BINARY_NUL);
 	msg_info_free(&info);
 }
 
@@ -660,6 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple),
 		cmocka_unit_test(test_nested_multipart),
+		cmocka_unit_test(test_binary_nul),
 		cmocka_unit_test(test_message_rfc822),
 		cmocka_unit_test(test_message_global),
 		cmocka_unit_test(test_digest_defaults),

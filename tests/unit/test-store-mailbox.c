@@ -313,6 +313,45 @@ static void test_mailbox_rename(void **state)
 	assert_int_equal(get_status(fx, "Z/A2").messages, 1);
 }
 
+/* RFC 8474 MAILBOXID: one per mailbox, kept by RENAME, never reused. */
+static void test_mailboxid(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(store_mailbox_create(fx->user, "A", 0), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "B", 0), STORE_OK);
+	struct store_status a = get_status(fx, "A"), b = get_status(fx, "B");
+	struct store_status inbox = get_status(fx, "INBOX");
+	assert_int_equal(strlen(a.mailboxid), STORE_ID_LEN + 1);
+	assert_int_equal(a.mailboxid[0], 'F');
+	assert_int_equal(strspn(a.mailboxid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789-_"), STORE_ID_LEN + 1);
+	assert_string_not_equal(a.mailboxid, b.mailboxid);
+	assert_string_not_equal(a.mailboxid, inbox.mailboxid);
+	/* an open view says the same */
+	struct store_mailbox *mbox = open_box(fx, "A", true);
+	struct store_status v;
+	assert_int_equal(store_mailbox_status(mbox, &v), STORE_OK);
+	assert_string_equal(v.mailboxid, a.mailboxid);
+	store_mailbox_close(&mbox);
+	/* RENAME keeps it; a new mailbox of the old name gets another */
+	assert_int_equal(store_mailbox_rename(fx->user, "A", "C/D"), STORE_OK);
+	assert_string_equal(get_status(fx, "C/D").mailboxid, a.mailboxid);
+	assert_int_equal(store_mailbox_create(fx->user, "A", 0), STORE_OK);
+	struct store_status a2 = get_status(fx, "A");
+	assert_string_not_equal(a2.mailboxid, a.mailboxid);
+	/* deleted and made again: another one */
+	assert_int_equal(store_mailbox_delete(fx->user, "B"), STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "B", 0), STORE_OK);
+	assert_string_not_equal(get_status(fx, "B").mailboxid, b.mailboxid);
+	/* RENAME INBOX makes a new mailbox; INBOX stays itself */
+	assert_int_equal(store_mailbox_rename(fx->user, "INBOX", "Old"), STORE_OK);
+	assert_string_equal(get_status(fx, "INBOX").mailboxid, inbox.mailboxid);
+	assert_string_not_equal(get_status(fx, "Old").mailboxid, inbox.mailboxid);
+	/* and across a reopen of the store */
+	fx_reopen(fx);
+	assert_string_equal(get_status(fx, "C/D").mailboxid, a.mailboxid);
+}
+
 static void test_subscriptions(void **state)
 {
 	struct fx *fx = *state;
@@ -442,6 +481,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_invalid_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_create_list_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailboxid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_of_deleted_mailbox, setup, teardown),

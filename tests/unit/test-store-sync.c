@@ -494,6 +494,30 @@ static void check_reader(struct fx *fx, const char *text, size_t len)
 			assert_memory_equal(piece, want + o, n);
 		}
 	}
+	/* raw offsets at line starts map to their CRLF offsets (the section
+	 * ranges of the MIME parser), and pread gives the stored bytes */
+	uint64_t virt = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == 0 || text[i - 1] == '\n') {
+			uint64_t at = 0;
+			assert_int_equal(store_reader_seek_raw(r, i, &at), STORE_OK);
+			assert_int_equal(at, virt);
+			if (i % 7 == 0 || i > len - 200) {
+				char piece[100];
+				assert_int_equal(store_reader_read(r, piece, sizeof(piece), &n), STORE_OK);
+				assert_int_equal(n, wl - at < sizeof(piece) ? wl - at : sizeof(piece));
+				assert_memory_equal(piece, want + at, n);
+			}
+		}
+		if (i < len)
+			virt += text[i] == '\n' && (i == 0 || text[i - 1] != '\r') ? 2 : 1;
+	}
+	char raw[200];
+	assert_int_equal(store_reader_pread(r, len / 2, raw, sizeof(raw), &n), STORE_OK);
+	assert_int_equal(n, len - len / 2 < sizeof(raw) ? len - len / 2 : sizeof(raw));
+	assert_memory_equal(raw, text + len / 2, n);
+	assert_int_equal(store_reader_pread(r, len, raw, sizeof(raw), &n), STORE_OK);
+	assert_int_equal(n, 0);
 	store_reader_close(&r);
 	assert_null(r);
 	free(got);

@@ -42,8 +42,20 @@ S: ^i OK
 # errors: BAD, and the connection goes on
 C: j FETCH 1 (BODY.PEEK[]<0.0>)
 S: ^j BAD Invalid partial range
-C: k FETCH 1 (BODY.PEEK[]<1>)
+C: k FETCH 1 (BODY.PEEK[]<1.>)
 S: ^k BAD Invalid partial range
+C: k2 FETCH 1 (BODY.PEEK[]<1.02>)
+S: ^k2 BAD Invalid partial range
+# <origin> alone (as Dovecot and imaptest write it) runs to the end; an
+# origin may have leading zeros (RFC 9051 number)
+C: k3 FETCH 1 (BODY.PEEK[]<35> body.peek[header.fields (to)]<006.5>)
+S: ^\* 1 FETCH \(BODY\[\]<35> \{11\}$
+S: ^body text$
+S: ^ BODY\[HEADER\.FIELDS \(to\)\]<6> \{5\}$
+S: ^w$
+S: ^$
+S: ^\)$
+S: ^k3 OK
 C: l FETCH 1 BODY.PEEK[HEADER.FIELDS ()]
 S: ^l BAD Invalid section\.$
 C: m FETCH 1 BODY.PEEK[TEXT

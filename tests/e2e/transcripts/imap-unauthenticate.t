@@ -6,7 +6,7 @@
 # users: alice:secret
 # users: bob:hunter2
 # config: storage.initial_mailboxes = ""
-S: ^\* OK \[CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR ID STARTTLS( AUTH=[A-Z0-9-]+)*\] Loft ready\.$
+S: ^\* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ SASL-IR ID STARTTLS( AUTH=[A-Z0-9-]+)*\] Loft ready\.$
 C: a UNAUTHENTICATE
 S: ^a BAD Log in first\.$
 C: b LOGIN alice secret
@@ -17,7 +17,7 @@ C: d CREATE Alice
 S: ^d OK
 C+: e UNAUTHENTICATE\r\nf CAPABILITY\r\ng LIST "" *\r\nh LOGIN bob hunter2\r\ni LIST "" *\r\n
 S: ^e OK Not authenticated any more; log in again\.$
-S: ^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR ID STARTTLS( AUTH=[A-Z0-9-]+)*$
+S: ^\* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ SASL-IR ID STARTTLS( AUTH=[A-Z0-9-]+)*$
 S: ^f OK
 S: ^g BAD Log in first\.$
 S: ^h OK \[CAPABILITY .*\] Logged in\.$
