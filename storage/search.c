@@ -304,6 +304,13 @@ static enum search_val eval(const struct store_search_node *n, const struct eval
 		return SV_FALSE;
 	case STORE_SEARCH_UIDS:
 		return tv(store_uid_set_has(&n->uids, m->uid));
+	case STORE_SEARCH_EMAILID: {
+		char id[STORE_ID_LEN + 2];
+		store_msg_emailid(m, id);
+		return tv(strcmp(id, n->str) == 0);
+	}
+	case STORE_SEARCH_THREADID:
+		return SV_FALSE;
 	case STORE_SEARCH_LARGER:
 		return tv(m->vsize > n->num);
 	case STORE_SEARCH_SMALLER:

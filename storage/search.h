@@ -50,6 +50,9 @@ enum store_search_kind {
 	STORE_SEARCH_HEADER,     /* a field named field contains str ("" = exists) */
 	STORE_SEARCH_BODY,       /* a text part's decoded body contains str */
 	STORE_SEARCH_TEXT,       /* any header field or text body contains str */
+	STORE_SEARCH_EMAILID,    /* the RFC 8474 EMAILID is str (exact) */
+	STORE_SEARCH_THREADID,   /* the RFC 8474 THREADID is str: never true,
+				  * messages have none (THREADID NIL) */
 };
 
 struct store_search_node {

@@ -96,8 +96,9 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
-/* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970. */
-#define IMAP_CAPS_FETCH "BINARY PREVIEW"
+/* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's
+ * ids (FETCH EMAILID/THREADID, SEARCH EMAILID/THREADID, MAILBOXID). */
+#define IMAP_CAPS_FETCH "BINARY PREVIEW OBJECTID"
 
 /* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
 imap_handler imap_cmd_compress;

@@ -140,6 +140,23 @@ static int key_keyword(struct sp *p, const struct key_def *k, const struct imap_
 	return 0;
 }
 
+/* EMAILID / THREADID objectid (RFC 8474 6): 1*255 of [A-Za-z0-9_-]. */
+static int key_objectid(struct sp *p, const struct key_def *k, const struct imap_arg *a,
+			size_t n, size_t *i, struct store_search_node *parent)
+{
+	const struct imap_arg *id = next_arg(p, a, n, i, "Search key needs an object id.");
+	if (id == NULL)
+		return -1;
+	if (id->type != IMAP_ARG_ATOM || id->len == 0 || id->len > 255 ||
+	    strlen(id->str) != id->len)
+		return fail(p, "Invalid object id.");
+	for (const char *c = id->str; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+			return fail(p, "Invalid object id.");
+	store_search_set_str(add(p, parent, k->kind), NULL, id->str, id->len);
+	return 0;
+}
+
 static int key_text(struct sp *p, const struct key_def *k, const struct imap_arg *a, size_t n,
 		    size_t *i, struct store_search_node *parent)
 {
@@ -347,6 +364,8 @@ static const struct key_def keys[] = {
 	{ "LARGER", key_number, STORE_SEARCH_LARGER, 0, false, NULL },
 	{ "SMALLER", key_number, STORE_SEARCH_SMALLER, 0, false, NULL },
 	{ "UID", key_uid, STORE_SEARCH_UIDS, 0, false, NULL },
+	{ "EMAILID", key_objectid, STORE_SEARCH_EMAILID, 0, false, NULL },
+	{ "THREADID", key_objectid, STORE_SEARCH_THREADID, 0, false, NULL },
 	{ "NOT", key_not, STORE_SEARCH_NOT, 0, false, NULL },
 	{ "OR", key_or, STORE_SEARCH_OR, 0, false, NULL },
 };

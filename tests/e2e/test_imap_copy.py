@@ -34,15 +34,23 @@ def test_copy_answers_copyuid(make_loft):
     r = cmd(c, "u", "UID COPY 4,1 Archive")
     assert re.match(rb"u OK \[COPYUID \d+ 1,4 3:4\] COPY completed\.$", r[-1]), r
     r = cmd(c, "e", "FETCH 2 EMAILID")
-    emailid = re.search(rb"EMAILID \((\S+)\)", r[0]).group(1)
+    emailid = re.search(rb"EMAILID \(([A-Za-z0-9_-]+)\)", r[0]).group(1)
     uidv = archive_uidvalidity(c)
     assert int(m.group(1)) == uidv
     r = cmd(c, "g", "FETCH 1:4 (UID FLAGS EMAILID)")
     assert r[0].startswith(b"* 1 FETCH (UID 1 FLAGS (\\Flagged $Label) EMAILID (" + emailid)
     assert len(untagged(r, "FETCH")) == 4
-    # the source keeps its messages
+    # SEARCH EMAILID (RFC 8474 6) finds every copy: here the one in Archive
+    r = cmd(c, "se", "UID SEARCH EMAILID " + emailid.decode())
+    assert r == [b"* SEARCH 1", b"se OK UID SEARCH completed."], r
+    r = cmd(c, "sn", "SEARCH NOT EMAILID " + emailid.decode())
+    assert r[0] == b"* SEARCH 2 3 4", r
+    assert cmd(c, "st", "SEARCH THREADID T123")[0] == b"* SEARCH"   # no thread ids
+    assert cmd(c, "sb", "SEARCH EMAILID M(x)")[0].startswith(b"sb BAD")
+    # the source keeps its messages, and its original answers to the same id
     r = cmd(c, "s", "SELECT INBOX")
     assert b"* 4 EXISTS" in r
+    assert cmd(c, "so", "SEARCH EMAILID " + emailid.decode())[0] == b"* SEARCH 2"
 
 
 def test_copy_errors(make_loft):

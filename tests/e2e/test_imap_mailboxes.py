@@ -65,7 +65,7 @@ def test_capabilities(make_loft):
                       "URLAUTH", "QUOTA", "COMPRESS=DEFLATE", "UNAUTHENTICATE"):
             assert token in caps, (token, caps)
         # nothing that is not done yet
-        for token in ("CONDSTORE", "QUOTASET", "URLAUTH=BINARY", "OBJECTID"):
+        for token in ("CONDSTORE", "QUOTASET", "URLAUTH=BINARY"):
             assert token not in caps
         untagged, _ = cmd(c, "b CAPABILITY")
         assert untagged[0].split()[2:] == caps
