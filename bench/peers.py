@@ -240,12 +240,13 @@ def pss_kib(pids):
     return total
 
 
-def loft_then_dovecot(loft_bin, users, measure, workers=2):
+def loft_then_dovecot(loft_bin, users, measure, workers=2, dovecot_extra=""):
     """Run measure(peer, maildir) against Loft and then against Dovecot,
     each alone, with the same users stored as {PLAIN} passwords (so a login
     costs no hash), in a fresh directory under /var/tmp. maildir(user)
     gives (the user's INBOX Maildir, uid, gid) for files placed there before
     the user's next login (uid/gid None: leave the owner as it is).
+    dovecot_extra: settings appended to dovecot.conf.
     Returns {"loft": result, "dovecot": result}."""
     results = {}
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
@@ -259,7 +260,7 @@ def loft_then_dovecot(loft_bin, users, measure, workers=2):
                                                        None, None))
         shutil.rmtree(d + "/loft")
         bu = ensure_bench_user()
-        with start_dovecot(d + "/dovecot", users=users) as peer:
+        with start_dovecot(d + "/dovecot", users=users, extra=dovecot_extra) as peer:
             results["dovecot"] = measure(peer, lambda u: (
                 os.path.join(d, "dovecot", "mail", u, "Maildir"), bu.pw_uid, bu.pw_gid))
     return results
