@@ -1,8 +1,9 @@
 /* ENABLE (RFC 5161, RFC 9051 6.3.1): the table of extensions a client can
  * turn on for its session, and the command that does it. Unknown names are
  * ignored as the RFC says; the ENABLED response lists only what this
- * command turned on. Later extensions (CONDSTORE, QRESYNC, IMAP4rev2) add
- * their row here and their bit in session.h. */
+ * command turned on. Later extensions (IMAP4rev2) add
+ * their row here and their bit in session.h. Once QRESYNC is on in the
+ * selected state, the view's later expunges are reported as VANISHED. */
 #include "server/imap/commands.h"
 
 #include <strings.h>
@@ -16,6 +17,10 @@ static const struct {
 	/* Mailbox names in UTF-8 (LIST, STATUS, CREATE, ...), UTF-8 in quoted
 	 * strings; RFC 9755 (was RFC 6855). */
 	{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8_ACCEPT },
+	/* RFC 7162 3.1, 3.2: MODSEQ everywhere; QRESYNC implies CONDSTORE
+	 * (its row turns both on, ENABLED lists what was asked). */
+	{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },
+	{ "QRESYNC", IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE },
 };
 
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
@@ -36,7 +41,7 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 	for (size_t i = 0; i < cmd->n_args; i++) {
 		for (size_t k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++) {
 			if (strcasecmp(cmd->args[i].str, extensions[k].name) != 0 ||
-			    (s->enabled & extensions[k].bit) != 0)
+			    (s->enabled & extensions[k].bit) == extensions[k].bit)
 				continue;
 			s->enabled |= extensions[k].bit;
 			imap_resp_rawn(&r, " ", 1);

@@ -78,7 +78,7 @@ enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap
 enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
 /* Capability tokens of the selected-state commands after login. */
-#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
+#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC"
 
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);

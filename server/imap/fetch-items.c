@@ -22,6 +22,7 @@ static const struct {
 	{ "RFC822.SIZE", IMAP_FA_RFC822_SIZE },
 	{ "EMAILID", IMAP_FA_EMAILID },
 	{ "THREADID", IMAP_FA_THREADID },
+	{ "MODSEQ", IMAP_FA_MODSEQ },
 };
 
 static const char *att_name(enum imap_fetch_att att)
@@ -57,6 +58,8 @@ void imap_fetch_spec_add(struct imap_fetch_spec *spec, enum imap_fetch_att att, 
 		spec->has_flags = true;
 	if (att == IMAP_FA_UID)
 		spec->has_uid = true;
+	if (att == IMAP_FA_MODSEQ)
+		spec->has_modseq = true;
 }
 
 /* "<origin.length>" at p (NUL-terminated); 0 or -1. */

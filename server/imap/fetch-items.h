@@ -24,6 +24,7 @@ enum imap_fetch_att {
 	IMAP_FA_RFC822_SIZE,
 	IMAP_FA_EMAILID,            /* RFC 8474 */
 	IMAP_FA_THREADID,           /* RFC 8474: NIL (the store keeps no threads) */
+	IMAP_FA_MODSEQ,             /* RFC 7162 3.1.4: "MODSEQ (n)" */
 	IMAP_FA_SECTION,            /* BODY[..], BODY.PEEK[..], RFC822, RFC822.HEADER, RFC822.TEXT */
 };
 
@@ -53,6 +54,7 @@ struct imap_fetch_spec {
 	struct imap_fetch_item *items;
 	size_t n;
 	bool has_flags, has_uid;
+	bool has_modseq;            /* MODSEQ (a CONDSTORE enabling item) */
 	bool body;                  /* some item reads the message file (or,
 				     * later, its parse): one message at a time */
 	bool seen;                  /* some item sets \Seen (not PEEK) */

@@ -18,6 +18,7 @@
 #include "server/imap/commands.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/qresync.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
 
@@ -404,6 +405,8 @@ struct sel_update {
 	struct store_view_sync_info info;
 	struct exp_run *exp;
 	size_t n_exp, cap_exp;
+	bool vanished;                /* QRESYNC: VANISHED instead of EXPUNGE */
+	struct store_uid_set van;
 	uint32_t *chg;
 	size_t n_chg, cap_chg;
 	uint32_t recent;
@@ -421,7 +424,10 @@ struct sel_update {
 static int upd_expunged(uint32_t seq, uint32_t uid, void *ctx)
 {
 	struct sel_update *u = ctx;
-	(void)uid;
+	if (u->vanished) {            /* ascending UIDs (store_view_ops) */
+		store_uid_set_push(&u->van, uid);
+		return 0;
+	}
 	if (u->n_exp > 0 && u->exp[u->n_exp - 1].seq == seq) {
 		u->exp[u->n_exp - 1].n++;
 		return 0;
@@ -491,6 +497,7 @@ static void upd_end(struct imap_session *s, struct sel_update *u, int err)
 	imap_fetch_spec_free(&u->spec);
 	free(u->exp);
 	free(u->chg);
+	store_uid_set_free(&u->van);
 	free(u);
 	done(s, err, arg);
 }
@@ -521,6 +528,16 @@ static void upd_fetched(struct imap_session *s, int err, void *arg)
 static void upd_emit(struct imap_session *s)
 {
 	struct sel_update *u = s->sel->upd;
+	if (u->stage == UPD_EXPUNGES && u->van.count > 0) {
+		/* RFC 7162 3.2.10: one VANISHED for the UIDs */
+		u->stage = UPD_COUNTS;
+		u->out.len = 0;
+		imap_qresync_write_vanished(&u->out, &u->van, false);
+		if (imap_sel_send(s, &u->out)) {
+			s->cmd->on_drained = upd_drained;
+			return;
+		}
+	}
 	if (u->stage == UPD_EXPUNGES) {
 		while (u->ei < u->n_exp) {
 			u->out.len = 0;
@@ -545,6 +562,11 @@ static void upd_emit(struct imap_session *s)
 			imap_outbuf_printf(&u->out, "* %u EXISTS\r\n", u->info.exists);
 		if (u->send_recent)
 			imap_outbuf_printf(&u->out, "* %u RECENT\r\n", u->recent);
+		/* RFC 7162 3.2.10: expunges raise HIGHESTMODSEQ without a FETCH
+		 * that would show it */
+		if (u->info.expunged > 0 && imap_session_condstore(s))
+			imap_outbuf_printf(&u->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+					   (unsigned long long)u->info.highestmodseq);
 		if (imap_sel_send(s, &u->out)) {
 			s->cmd->on_drained = upd_drained;
 			return;
@@ -562,6 +584,8 @@ static void upd_emit(struct imap_session *s)
 			u->n_chg = 0;
 			imap_fetch_spec_add(&u->spec, IMAP_FA_UID, false);
 			imap_fetch_spec_add(&u->spec, IMAP_FA_FLAGS, false);
+			if (imap_session_condstore(s))   /* RFC 7162 3.1 */
+				imap_fetch_spec_add(&u->spec, IMAP_FA_MODSEQ, false);
 			imap_fetch_start(s, &u->spec, &set, NULL, upd_fetched, u);
 			return;
 		}
@@ -596,6 +620,7 @@ void imap_sel_update(struct imap_session *s, unsigned flags, imap_sel_done_fn *d
 	struct sel_update *u = xcalloc(1, sizeof(*u));
 	u->s = s;
 	u->flags = flags;
+	u->vanished = imap_session_qresync(s);
 	u->done = done;
 	u->arg = arg;
 	s->sel->upd = u;

@@ -40,6 +40,13 @@ enum imap_cmd_result {
 enum imap_enabled {
 	IMAP_ENABLED_UTF8_ACCEPT = 1u << 0,   /* RFC 9755: UTF-8 names, strings */
 	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051 (not offered yet) */
+	/* RFC 7162 3.1: on by ENABLE or implicitly by the first command that
+	 * uses a MODSEQ (then every FETCH of a flag change shows UID and
+	 * MODSEQ, and updates after expunges show HIGHESTMODSEQ). */
+	IMAP_ENABLED_CONDSTORE = 1u << 2,
+	/* RFC 7162 3.2: VANISHED instead of EXPUNGE, [CLOSED], SELECT
+	 * (QRESYNC ...); implies CONDSTORE. */
+	IMAP_ENABLED_QRESYNC = 1u << 3,
 };
 
 struct imap_session;
@@ -99,6 +106,23 @@ struct imap_session {
 static inline bool imap_session_utf8(const struct imap_session *s)
 {
 	return (s->enabled & (IMAP_ENABLED_UTF8_ACCEPT | IMAP_ENABLED_IMAP4REV2)) != 0;
+}
+
+/* RFC 7162 3.1 "CONDSTORE enabling command": a command that uses a MODSEQ
+ * turns CONDSTORE on for the rest of the connection. */
+static inline void imap_session_condstore_on(struct imap_session *s)
+{
+	s->enabled |= IMAP_ENABLED_CONDSTORE;
+}
+
+static inline bool imap_session_condstore(const struct imap_session *s)
+{
+	return (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC)) != 0;
+}
+
+static inline bool imap_session_qresync(const struct imap_session *s)
+{
+	return (s->enabled & IMAP_ENABLED_QRESYNC) != 0;
 }
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);

@@ -11,7 +11,7 @@
 
 static const char *const names[IMAP_STATUS_N] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED",
-	"APPENDLIMIT",
+	"APPENDLIMIT", "HIGHESTMODSEQ",
 };
 
 int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status_req *req,
@@ -19,6 +19,7 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 {
 	req->n = 0;
 	req->recent = false;
+	req->highestmodseq = false;
 	if (list->type != IMAP_ARG_LIST || list->list_count == 0) {
 		*why_r = "STATUS needs a list of data items.";
 		return -1;
@@ -41,6 +42,8 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 		req->items[req->n++] = (uint8_t)item;
 		if (item == IMAP_STATUS_RECENT)
 			req->recent = true;
+		if (item == IMAP_STATUS_HIGHESTMODSEQ)
+			req->highestmodseq = true;
 	}
 	return 0;
 }
@@ -74,6 +77,9 @@ void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wir
 				imap_resp_raw(r, " NIL");
 			else
 				imap_resp_printf(r, " %" PRIu64, appendlimit);
+			break;
+		case IMAP_STATUS_HIGHESTMODSEQ:
+			imap_resp_printf(r, " %" PRIu64, st->highestmodseq);
 			break;
 		case IMAP_STATUS_N: break;
 		}

@@ -22,6 +22,7 @@ enum imap_status_item {
 	IMAP_STATUS_SIZE,          /* RFC 8438 */
 	IMAP_STATUS_DELETED,       /* RFC 9051 */
 	IMAP_STATUS_APPENDLIMIT,   /* RFC 7889 */
+	IMAP_STATUS_HIGHESTMODSEQ, /* RFC 7162 3.1.9 (a CONDSTORE enabling item) */
 	IMAP_STATUS_N,
 };
 
@@ -30,6 +31,7 @@ struct imap_status_req {
 	uint8_t items[IMAP_STATUS_N];
 	size_t n;
 	bool recent;               /* RECENT is among them (costs a scan) */
+	bool highestmodseq;        /* HIGHESTMODSEQ is among them */
 };
 
 /* Read "(MESSAGES UNSEEN ...)". rev2: the session speaks IMAP4rev2, where
