@@ -166,6 +166,7 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 	u->dir = xasprintf("%s/%s", s->mail_dir, user);
 	u->index_dir = xasprintf("%s/index", u->dir);
 	u->notify_fd = -1;
+	atomic_init(&u->notify_slot, -1);
 	pthread_mutex_init(&u->done_lock, NULL);
 	pthread_mutex_init(&u->recent_lock, NULL);
 	pthread_mutex_init(&u->crlf_lock, NULL);

@@ -87,6 +87,9 @@ struct store_user {
 	/* cross-process change counter file <index_dir>/notify (writer only) */
 	int notify_fd;
 	uint64_t notify_seq;
+	/* our slot of it (notify-slot.h), -1 before the first bump; read by
+	 * the inotify thread */
+	atomic_int notify_slot;
 };
 
 /* A mailbox view. */

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "lib/xmem.h"
+#include "storage/store-debug.h"
 #include "storage/store.h"
 
 #include "store-fixture.h"
@@ -356,6 +357,109 @@ static void test_remove_race(void **state)
 	store_mailbox_close(&c.mbox);
 }
 
+/* Our own commits bump <index>/notify too; the notify thread reads its
+ * slots and drops the wake without reading any mailbox. */
+static void test_own_bumps_ignored(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	struct seen s;
+	seen_init(&s);
+	struct store_watch *w = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", seen_cb, &s, &w), STORE_OK);
+	uint32_t uid = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(append(fx->user, "INBOX", i, &uid), STORE_OK);
+		usleep(20000);            /* let the notify thread wake for each */
+	}
+	assert_true(seen_wait(&s, uid + 1, 1.0) >= 0);
+	usleep(100000);
+	uint64_t own = store_debug_notify_own_wakes(fx->store);
+	uint64_t foreign = store_debug_notify_foreign_wakes(fx->store);
+	print_message("own wakes %llu, foreign %llu\n", (unsigned long long)own,
+		      (unsigned long long)foreign);
+	assert_true(own > 0);
+	assert_int_equal(foreign, 0);
+	store_watch_remove(&w);
+}
+
+/* A watcher of one user that takes its time holds up no other user's
+ * watchers: no lock shared by all watches is held while one runs. */
+struct slow {
+	atomic_int calls;
+	atomic_bool inside;
+};
+
+static void slow_cb(const struct store_change *c, void *ctx)
+{
+	(void)c;
+	struct slow *sl = ctx;
+	atomic_store(&sl->inside, true);
+	usleep(400000);
+	atomic_fetch_add(&sl->calls, 1);
+	atomic_store(&sl->inside, false);
+}
+
+static void test_slow_watcher_blocks_no_other(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	struct store_user *bob = NULL;
+	assert_int_equal(store_user_open(fx->store, "bob", &bob), STORE_OK);
+	struct slow sl = { 0 };
+	struct seen s;
+	seen_init(&s);
+	struct store_watch *w1 = NULL, *w2 = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", slow_cb, &sl, &w1), STORE_OK);
+	assert_int_equal(store_watch_add(bob, "INBOX", seen_cb, &s, &w2), STORE_OK);
+	struct appender a = { .user = fx->user };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, append_thread, &a), 0);
+	double start = now_s();
+	while (!atomic_load(&sl.inside) && now_s() - start < 2.0)
+		usleep(1000);
+	assert_true(atomic_load(&sl.inside));
+	uint32_t uid = 0;
+	assert_int_equal(append(bob, "INBOX", 1, &uid), STORE_OK);
+	double waited = seen_wait(&s, uid + 1, 1.0);
+	assert_true(waited >= 0);
+	assert_true(atomic_load(&sl.inside));   /* bob heard while alice's watcher ran */
+	pthread_join(t, NULL);
+	assert_int_equal(a.err, STORE_OK);
+	store_watch_remove(&w1);
+	store_watch_remove(&w2);
+	assert_false(atomic_load(&sl.inside));
+	store_user_close(&bob);
+}
+
+/* Many watched mailboxes: a commit reaches the watchers of its mailbox and
+ * no other. */
+static void test_many_targets(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	enum { N = 200 };
+	static struct seen s[N];
+	struct store_watch *w[N];
+	for (unsigned i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "box%u", i);
+		assert_int_equal(store_mailbox_create(fx->user, name, 0), STORE_OK);
+		seen_init(&s[i]);
+		assert_int_equal(store_watch_add(fx->user, name, seen_cb, &s[i], &w[i]), STORE_OK);
+	}
+	uint32_t uid = 0;
+	assert_int_equal(append(fx->user, "box137", 1, &uid), STORE_OK);
+	assert_true(seen_wait(&s[137], uid + 1, 1.0) >= 0);
+	usleep(50000);
+	for (unsigned i = 0; i < N; i++) {
+		pthread_mutex_lock(&s[i].lock);
+		assert_int_equal(s[i].calls, i == 137 ? 1 : 0);
+		pthread_mutex_unlock(&s[i].lock);
+		store_watch_remove(&w[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +467,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_process, setup_watching, teardown),
 		cmocka_unit_test_setup_teardown(test_external_file, setup_watching, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_race, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_own_bumps_ignored, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_watcher_blocks_no_other, setup_watching,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_targets, setup_watching, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
