@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "lib/xmem.h"
+#include "server/imap/args.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/qresync.h"
@@ -122,13 +123,8 @@ static int parse_modifiers(struct imap_session *s, const struct imap_arg *list,
 		const struct imap_arg *n = &list->list[++i];
 		uint64_t v = 0;
 		*why_r = "CHANGEDSINCE needs a mod-sequence value.";
-		if (n->type != IMAP_ARG_ATOM || n->str[0] < '0' || n->str[0] > '9')
+		if (imap_arg_u64(n, INT64_MAX, &v) < 0)
 			return -1;
-		for (const char *p = n->str; *p != '\0'; p++) {
-			if (*p < '0' || *p > '9' || v > (INT64_MAX - (uint64_t)(*p - '0')) / 10)
-				return -1;
-			v = v * 10 + (uint64_t)(*p - '0');
-		}
 		fc->changedsince = true;
 		fc->since = v;
 		*why_r = "Unknown FETCH modifier.";

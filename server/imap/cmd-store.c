@@ -252,17 +252,7 @@ static int parse_unchangedsince(const struct imap_arg *list, uint64_t *v_r)
 	    list->list[1].type != IMAP_ARG_ATOM ||
 	    strcasecmp(list->list[0].str, "UNCHANGEDSINCE") != 0)
 		return -1;
-	const char *p = list->list[1].str;
-	uint64_t v = 0;
-	if (*p == '\0')
-		return -1;
-	for (; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > (INT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*v_r = v;
-	return 0;
+	return imap_arg_u64(&list->list[1], INT64_MAX, v_r);
 }
 
 /* "FLAGS", "+FLAGS.SILENT", ...; false when it is none of them. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/xmem.h"
+#include "server/imap/args.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/parser.h"
 
@@ -15,16 +16,7 @@
 /* A non-zero number atom of at most max. */
 static int parse_nz(const struct imap_arg *a, uint64_t max, uint64_t *v_r)
 {
-	if (a->type != IMAP_ARG_ATOM || a->str[0] < '1' || a->str[0] > '9')
-		return -1;
-	uint64_t v = 0;
-	for (const char *p = a->str; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > (max - (uint64_t)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*v_r = v;
-	return 0;
+	return imap_arg_u64(a, max, v_r) == 0 && *v_r != 0 ? 0 : -1;
 }
 
 static int parse_set(const struct imap_arg *a, struct imap_seqset *set)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/imap/args.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/parser.h"
 #include "storage/store.h"
@@ -12,16 +13,7 @@
 
 static int parse_modseq(const struct imap_arg *a, uint64_t *v_r)
 {
-	if (a->type != IMAP_ARG_ATOM || a->str[0] < '0' || a->str[0] > '9')
-		return -1;
-	uint64_t v = 0;
-	for (const char *p = a->str; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > (INT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*v_r = v;
-	return 0;
+	return imap_arg_u64(a, INT64_MAX, v_r);
 }
 
 /* entry-flag-name: "/flags/" followed by a flag ("\Seen", a keyword). */
