@@ -411,6 +411,9 @@ struct sel_update {
 	size_t n_chg, cap_chg;
 	uint32_t recent;
 	bool send_recent;
+	/* CONDSTORE: the view moved to a new HIGHESTMODSEQ; said last, once
+	 * everything up to it was reported */
+	bool announce_hms;
 	struct imap_outbuf head;      /* FLAGS lines for new keywords */
 	enum upd_stage stage;
 	size_t ei;                    /* EXPUNGE run being written */
@@ -470,7 +473,11 @@ static void upd_work(struct sess_job *job)
 				 &ops, u, &u->info);
 	if (u->err == 0) {
 		sel->expunges_held = u->info.expunges_pending;
-		sel->highestmodseq = u->info.highestmodseq;
+		/* with expunges held back, the next update says it */
+		if (!u->info.expunges_pending) {
+			u->announce_hms = u->info.highestmodseq > sel->highestmodseq;
+			sel->highestmodseq = u->info.highestmodseq;
+		}
 	}
 	if (u->info.added > 0 && !sel->rev2) {
 		/* claims \Recent of the new messages; \Recent is a hint, so a
@@ -562,11 +569,6 @@ static void upd_emit(struct imap_session *s)
 			imap_outbuf_printf(&u->out, "* %u EXISTS\r\n", u->info.exists);
 		if (u->send_recent)
 			imap_outbuf_printf(&u->out, "* %u RECENT\r\n", u->recent);
-		/* RFC 7162 3.2.10: expunges raise HIGHESTMODSEQ without a FETCH
-		 * that would show it */
-		if (u->info.expunged > 0 && imap_session_condstore(s))
-			imap_outbuf_printf(&u->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-					   (unsigned long long)u->info.highestmodseq);
 		if (imap_sel_send(s, &u->out)) {
 			s->cmd->on_drained = upd_drained;
 			return;
@@ -590,6 +592,14 @@ static void upd_emit(struct imap_session *s)
 			return;
 		}
 		u->stage = UPD_END;
+	}
+	/* RFC 7162 3.2.10 (HIGHESTMODSEQ response code): every change up to
+	 * it was reported above, so a client may resume from it */
+	if (u->announce_hms && imap_session_condstore(s)) {
+		u->out.len = 0;
+		imap_outbuf_printf(&u->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				   (unsigned long long)u->info.highestmodseq);
+		imap_sel_send(s, &u->out);
 	}
 	upd_end(s, u, u->err);
 }

@@ -2,7 +2,8 @@
  * mailbox and its session view, the change watch, and the one place where
  * the view moves — an "update" that syncs the view on the storage pool and
  * sends the untagged responses that follow from it (EXPUNGE, FLAGS,
- * EXISTS, RECENT, FETCH FLAGS) with back-pressure, at the points the RFC
+ * EXISTS, RECENT, FETCH FLAGS; VANISHED and MODSEQ and HIGHESTMODSEQ once
+ * QRESYNC/CONDSTORE are on) with back-pressure, at the points the RFC
  * allows: at the end of commands, before a command when another session
  * announced changes, and at once during IDLE.
  *
@@ -66,7 +67,8 @@ struct imap_selected {
 	/* The update or FETCH run in flight (continued on drain). */
 	struct sel_update *upd;
 	struct imap_fetch *fetch;
-	/* SELECT's answers the sync extensions (CONDSTORE) build on. */
+	/* The HIGHESTMODSEQ this session was last told (CONDSTORE): an update
+	 * that moves past it ends with "* OK [HIGHESTMODSEQ n]". */
 	uint64_t highestmodseq;
 };
 

@@ -15,6 +15,7 @@ from imap_util import (USER, PASSWORD, append, cmd, drop_maildir, imap_server, l
 
 MS = re.compile(rb"MODSEQ \(\d+\)")
 HMS = re.compile(rb"\[HIGHESTMODSEQ \d+\]")
+HMS_LINE = b"* OK [HIGHESTMODSEQ n] Highest"
 
 
 def norm(line):
@@ -81,8 +82,9 @@ def test_five_sessions_every_source(make_loft):
     for c in idlers[:3]:
         got = pushed(c, [b"* 2 FETCH (UID 2 FLAGS (\\Flagged))"])
         assert got == [b"* 2 FETCH (UID 2 FLAGS (\\Flagged))"]
-    assert pushed(idlers[3], [b"* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (n))"]) == [
-        b"* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (n))"]
+    assert pushed(idlers[3], [b"* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (n))",
+                              HMS_LINE]) == [
+        b"* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (n))", HMS_LINE]
 
     # 2. APPEND by another connection: EXISTS, and \Recent for exactly one
     # session of all that learn of it (s0 learns later, on NOOP)
@@ -93,6 +95,7 @@ def test_five_sessions_every_source(make_loft):
         got += [c.readline(timeout=5).rstrip(b"\r\n")]
         assert got[0] == b"* 5 EXISTS" and re.match(rb"\* [01] RECENT$", got[1]), got
         recents.append(got[1])
+    assert pushed(idlers[3], [HMS_LINE]) == [HMS_LINE]     # CONDSTORE: last
 
     # 3. `loft deliver` in another process
     p = srv.run_cli("deliver", "-u", USER, input=message(11).decode())
@@ -101,6 +104,7 @@ def test_five_sessions_every_source(make_loft):
         got = pushed(c, [b"* 6 EXISTS"])
         got += [c.readline(timeout=5).rstrip(b"\r\n")]
         recents.append(got[1])
+    assert pushed(idlers[3], [HMS_LINE]) == [HMS_LINE]
 
     # 4. a file another program drops into new/
     drop_maildir(srv, 1)
@@ -108,6 +112,7 @@ def test_five_sessions_every_source(make_loft):
         got = pushed(c, [b"* 7 EXISTS"])
         got += [c.readline(timeout=5).rstrip(b"\r\n")]
         recents.append(got[1])
+    assert pushed(idlers[3], [HMS_LINE]) == [HMS_LINE]
     # RECENT counts a session's recent messages: each of the three new
     # ones is \Recent in at most one session
     last = recents[-4:]
@@ -117,7 +122,7 @@ def test_five_sessions_every_source(make_loft):
     cmd(s[0], "d", "STORE 3 +FLAGS.SILENT (\\Deleted)")
     for c in idlers[:3]:
         pushed(c, [b"* 3 FETCH (UID 3 FLAGS (\\Deleted))"])
-    pushed(idlers[3], [b"* 3 FETCH (UID 3 FLAGS (\\Deleted) MODSEQ (n))"])
+    pushed(idlers[3], [b"* 3 FETCH (UID 3 FLAGS (\\Deleted) MODSEQ (n))", HMS_LINE])
     r = cmd(s[0], "x", "EXPUNGE")
     assert r[0] == b"* 3 EXPUNGE"
     for c in idlers[:3]:
