@@ -63,9 +63,11 @@ static int qresync_work(struct select_job *j)
 		imap_qresync_uid_ranges(&j->qr.known, top > 1 ? top - 1 : 0, &known);
 	if (j->qr.has_match)
 		floor = imap_qresync_match_floor(sel->view, &j->qr.match_seq, &j->qr.match_uid);
+	/* known-uids limit VANISHED only: every message changed (or added)
+	 * since the client's MODSEQ is reported (RFC 7162 3.2.5) */
 	const struct store_uid_set *k = j->qr.has_known ? &known : NULL;
 	int err = imap_qresync_compute(j->s->store_user, sel->name, sel->mbox, sel->view,
-				       j->qr.modseq, k, true, k, floor, &j->res);
+				       j->qr.modseq, NULL, true, k, floor, &j->res);
 	store_uid_set_free(&known);
 	return err;
 }
