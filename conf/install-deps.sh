@@ -18,6 +18,8 @@ packages=(
 	# test_user_cli.py checks our hashes with doveadm; unit tests use
 	# unshare/mount (util-linux) for the disk-full and host-name cases.
 	strace dovecot-core util-linux
+	# tests/e2e/test_imap_imapflow.py drives Node's imapflow (npm, below)
+	nodejs
 )
 
 for arg in "$@"; do
@@ -41,8 +43,24 @@ for p in "${packages[@]}"; do
 	[ "$status" = installed ] || missing+=("$p")
 done
 
+# The npm packages of the Node clients the e2e tests drive, exactly as
+# tests/e2e/node/package-lock.json pins them (skipped when installed).
+npm_deps() {
+	local dir
+	dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/node"
+	if [ -f "$dir/package-lock.json" ] && ! [ -d "$dir/node_modules/imapflow" ]; then
+		if ! command -v npm >/dev/null 2>&1; then
+			echo "install-deps: npm missing (Debian: apt-get install npm)" >&2
+			exit 1
+		fi
+		echo "install-deps: npm ci in $dir"
+		(cd "$dir" && npm ci --no-audit --no-fund </dev/null)
+	fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#packages[@]} packages present"
+	npm_deps
 	exit 0
 fi
 
@@ -61,3 +79,4 @@ echo "install-deps: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends "${missing[@]}" </dev/null
+npm_deps
