@@ -137,11 +137,12 @@ level = warn
     return Peer("loft", proc, ports, log)
 
 
-def start_dovecot(d, users=(("bench", "secret"),), cert=None, hashes=None):
+def start_dovecot(d, users=(("bench", "secret"),), cert=None, hashes=None, extra=""):
     """Dovecot in its documented high-performance login mode
     (service_count = 0, one login process per core). cert: (cert, key)
     paths; default a new ECDSA P-256 certificate. hashes: {user:
-    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords."""
+    "{SCHEME}..."} in its passwd-file instead of {PLAIN} passwords. extra:
+    more configuration text, appended."""
     bu = ensure_bench_user()
     os.makedirs(d, exist_ok=True)
     cert, key = cert or make_cert(d)
@@ -211,7 +212,7 @@ service lmtp {{
 }}
 default_client_limit = 100000
 default_process_limit = 100000
-""")
+""" + extra)
     log = open(os.path.join(d, "dovecot.out"), "wb")
     proc = subprocess.Popen(["dovecot", "-F", "-c", conf], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)
