@@ -80,6 +80,12 @@ struct store_user {
 	size_t n_recent_marks;
 	bool recent_dirty;
 
+	/* The last session view of each mailbox, as UID runs (store-seqview.c):
+	 * a new view starts from it and syncs forward, so opening costs the
+	 * runs and the changes since, not the mailbox size. */
+	pthread_mutex_t vcache_lock;
+	struct store_vcache *vcache;
+
 	/* CRLF offset indexes of recently read messages (store-reader.c) */
 	pthread_mutex_t crlf_lock;
 	struct store_crlf_index *crlf_cache;
@@ -127,6 +133,9 @@ char *store_name_canonical(const char *name);
 char *store_msg_path(const char *mbox_dir, const struct idx_msg *m);
 /* Format a record's canonical Maildir file name into buf. */
 int store_msg_filename(const struct idx_msg *m, char *buf, size_t size);
+
+/* Drop the view cache of a user (envcache.c, when it closes). */
+void store_vcache_free(struct store_user *u);
 
 /* User references (envcache.c). */
 void store_user_ref(struct store_user *u);
