@@ -66,6 +66,8 @@ struct uwatch {                 /* inotify watch on a user's index/notify */
 	struct uwatch *dnext;
 	struct store_user *u;
 	struct target *targets;
+	pthread_mutex_t ulock;      /* the user-wide watches */
+	struct store_watch *uwatches; /* store_watch_user_add */
 	int wd;
 	unsigned refs;
 	bool dirty, queued;
@@ -73,9 +75,10 @@ struct uwatch {                 /* inotify watch on a user's index/notify */
 };
 
 struct store_watch {
-	struct store_watch *next, *prev;  /* target->lock */
+	struct store_watch *next, *prev;  /* target->lock (uw->ulock) */
 	struct store *store;
-	struct target *t;
+	struct target *t;             /* NULL for a user-wide watch */
+	struct uwatch *uw;            /* a user-wide watch's user */
 	store_watch_cb *cb;
 	void *ctx;
 };
@@ -96,6 +99,7 @@ struct notify {
 	struct target *dirty_t;
 	struct uwatch *dirty_u;
 	size_t n_watches;
+	atomic_size_t n_user_watches;
 	atomic_uint_least64_t own_wakes, foreign_wakes;
 	int ifd, efd;
 	pthread_t thread;
@@ -258,12 +262,43 @@ static void target_unref(struct notify *n, struct target *t)
 		target_free(n, t);
 }
 
+/* The user-wide watches of uw (referenced, no registry lock). */
+static void dispatch_user(struct uwatch *uw, const struct store_change *changes, size_t n)
+{
+	pthread_mutex_lock(&uw->ulock);
+	for (struct store_watch *w = uw->uwatches; w != NULL; w = w->next) {
+		for (size_t i = 0; i < n; i++) {
+			struct store_change out = changes[i];
+			out.user = uw->u->name;
+			w->cb(&out, w->ctx);
+		}
+	}
+	pthread_mutex_unlock(&uw->ulock);
+}
+
+static void uwatch_put(struct notify *n, struct uwatch *uw);
+
 void notify_publish(struct store *store, struct store_user *u, const struct store_change *changes,
 		    size_t n_changes)
 {
 	struct notify *n = store->notify;
 	if (n == NULL || n_changes == 0)
 		return;
+	if (atomic_load(&n->n_user_watches) > 0) {
+		pthread_mutex_lock(&n->lock);
+		struct uwatch *uw = find_uwatch(n, u);
+		if (uw != NULL && uw->uwatches != NULL)
+			uw->refs++;
+		else
+			uw = NULL;
+		pthread_mutex_unlock(&n->lock);
+		if (uw != NULL) {
+			dispatch_user(uw, changes, n_changes);
+			pthread_mutex_lock(&n->lock);
+			uwatch_put(n, uw);
+			pthread_mutex_unlock(&n->lock);
+		}
+	}
 	struct target *stack[16], **hit = stack;
 	if (n_changes > sizeof(stack) / sizeof(stack[0]))
 		hit = xcalloc(n_changes, sizeof(*hit));
@@ -346,6 +381,8 @@ static struct uwatch *uwatch_get(struct notify *n, struct store_user *u)
 	uw->u = u;
 	uw->wd = -1;
 	uw->refs = 1;
+	pthread_mutex_init(&uw->ulock, NULL);
+	store_user_ref(u);
 	if (n->ifd >= 0) {
 		char *path = xasprintf("%s/notify", u->index_dir);
 		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -381,6 +418,8 @@ static void uwatch_put(struct notify *n, struct uwatch *uw)
 	}
 	table_del(&n->uwatches, uw, hash_ptr(uw->u), OFF_U_H);
 	notify_slots_free(&uw->seen);
+	pthread_mutex_destroy(&uw->ulock);
+	store_user_unref(uw->u);
 	free(uw);
 }
 
@@ -439,6 +478,31 @@ int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb
 	return 0;
 }
 
+int store_watch_user_add(struct store_user *user, store_watch_cb *cb, void *ctx,
+			struct store_watch **watch_r)
+{
+	*watch_r = NULL;
+	if (cb == NULL)
+		return STORE_EINVALID;
+	struct notify *n = user->store->notify;
+	struct store_watch *w = xcalloc(1, sizeof(*w));
+	w->store = user->store;
+	w->cb = cb;
+	w->ctx = ctx;
+	pthread_mutex_lock(&n->lock);
+	w->uw = uwatch_get(n, user);
+	atomic_fetch_add(&n->n_user_watches, 1);
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_lock(&w->uw->ulock);
+	w->next = w->uw->uwatches;
+	if (w->next != NULL)
+		w->next->prev = w;
+	w->uw->uwatches = w;
+	pthread_mutex_unlock(&w->uw->ulock);
+	*watch_r = w;
+	return 0;
+}
+
 /* The last reference is gone (registry lock held): unlink and free. */
 static void target_free(struct notify *n, struct target *t)
 {
@@ -483,6 +547,23 @@ void store_watch_remove(struct store_watch **watch)
 	*watch = NULL;
 	struct notify *n = w->store->notify;
 	struct target *t = w->t;
+	if (t == NULL) {                /* user-wide */
+		struct uwatch *uw = w->uw;
+		pthread_mutex_lock(&uw->ulock);
+		if (w->prev != NULL)
+			w->prev->next = w->next;
+		else
+			uw->uwatches = w->next;
+		if (w->next != NULL)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&uw->ulock);
+		pthread_mutex_lock(&n->lock);
+		atomic_fetch_sub(&n->n_user_watches, 1);
+		uwatch_put(n, uw);
+		pthread_mutex_unlock(&n->lock);
+		free(w);
+		return;
+	}
 	/* waits for a dispatch of this target in progress */
 	pthread_mutex_lock(&t->lock);
 	if (w->prev != NULL)
@@ -612,10 +693,27 @@ struct pass_item {
 	bool dir_dirty;
 };
 
+/* A commit of another process: user-wide watches hear of it with no
+ * mailbox (they re-read what they follow). uws are referenced. */
+static void announce_foreign(struct notify *n, struct uwatch **uws, size_t k)
+{
+	static const struct store_change any = { 0 };
+	for (size_t i = 0; i < k; i++)
+		dispatch_user(uws[i], &any, 1);
+	if (k > 0) {
+		pthread_mutex_lock(&n->lock);
+		for (size_t i = 0; i < k; i++)
+			uwatch_put(n, uws[i]);
+		pthread_mutex_unlock(&n->lock);
+	}
+}
+
 static void process(struct notify *n)
 {
 	struct pass_item *items = NULL;
 	size_t n_items = 0, cap = 0;
+	struct uwatch **uws = NULL;
+	size_t n_uws = 0;
 	pthread_mutex_lock(&n->lock);
 	/* users whose notify file changed: a foreign commit re-reads every
 	 * watched mailbox of the user; our own bump is dropped here */
@@ -630,6 +728,11 @@ static void process(struct notify *n)
 			continue;
 		}
 		atomic_fetch_add(&n->foreign_wakes, 1);
+		if (uw->uwatches != NULL) {
+			uws = xrealloc(uws, (n_uws + 1) * sizeof(*uws));
+			uws[n_uws++] = uw;
+			uw->refs++;
+		}
 		for (struct target *t = uw->targets; t != NULL; t = t->unext)
 			if (!t->queued) {
 				t->queued = true;
@@ -650,6 +753,8 @@ static void process(struct notify *n)
 		t->refs++;
 	}
 	pthread_mutex_unlock(&n->lock);
+	announce_foreign(n, uws, n_uws);
+	free(uws);
 	for (size_t i = 0; i < n_items; i++)
 		check_target(items[i].t, items[i].dir_dirty);
 	if (n_items > 0) {
@@ -753,6 +858,31 @@ void notify_destroy(struct store *store)
 			target_unref(n, t);
 		}
 	}
+	/* user-wide watches left: drop them (each holds a ref of its user's
+	 * uwatch, the last drop frees it) */
+	struct uwatch **left = NULL;
+	size_t n_left = 0;
+	for (size_t i = 0; i <= n->uwatches.mask; i++)
+		for (struct uwatch *uw = n->uwatches.b[i]; uw != NULL; uw = uw->hnext)
+			if (uw->uwatches != NULL) {
+				left = xrealloc(left, (n_left + 1) * sizeof(*left));
+				left[n_left++] = uw;
+			}
+	for (size_t i = 0; i < n_left; i++) {
+		struct uwatch *uw = left[i];
+		size_t k = 0;
+		while (uw->uwatches != NULL) {
+			struct store_watch *w = uw->uwatches;
+			log_warn("notify: user watch of user=%s not removed before store_destroy",
+				 uw->u->name);
+			uw->uwatches = w->next;
+			free(w);
+			k++;
+		}
+		while (k-- > 0)
+			uwatch_put(n, uw);
+	}
+	free(left);
 	pthread_mutex_unlock(&n->lock);
 	if (n->ifd >= 0)
 		close(n->ifd);

@@ -242,7 +242,12 @@ static int finish_touched(struct wtxn *w, struct store_change **changes_r, size_
 		struct idx_mbox mb;
 		err = idx_mbox_get(w->idx, w->parent, w->touched[i].id, &mb);
 		if (err == STORE_ENOTFOUND) {   /* deleted in this batch */
+			/* announced without a name: user-wide watches (NOTIFY
+			 * MailboxName) re-read the list; no mailbox watch matches */
 			err = 0;
+			memset(&ch[n], 0, sizeof(ch[n]));
+			ch[n].user = w->u->name;
+			ch[n++].mailbox = xstrdup("");
 			continue;
 		}
 		if (err != 0)

@@ -65,6 +65,8 @@ imap_handler imap_cmd_append;
 imap_handler imap_cmd_select, imap_cmd_examine, imap_cmd_close, imap_cmd_unselect;
 imap_handler imap_cmd_check, imap_cmd_expunge, imap_cmd_fetch, imap_cmd_store;
 imap_handler imap_cmd_copy, imap_cmd_move, imap_cmd_idle, imap_cmd_uid;
+/* NOTIFY (cmd-notify.c, RFC 5465). */
+imap_handler imap_cmd_notify;
 /* NOOP in the selected state: report changes (cmd-expunge.c). */
 imap_handler imap_cmd_noop_selected;
 /* The commands UID prefixes: args[0] is the message set, as UIDs when
@@ -78,7 +80,7 @@ enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap
 enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
 /* Capability tokens of the selected-state commands after login. */
-#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC"
+#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);

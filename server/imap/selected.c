@@ -17,6 +17,7 @@
 #include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/fetch.h"
+#include "server/imap/notify.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/qresync.h"
 #include "server/imap/seqset.h"
@@ -52,6 +53,7 @@ static void watch_deliver(struct conn_msg *msg, struct conn *c)
 		atomic_store(&s->sel->watch->posted, false);
 		s->sel->pending = true;
 		imap_idle_changed(s);
+		imap_notify_selected_changed(s);   /* RFC 5465 SELECTED */
 	}
 	free(m);
 }

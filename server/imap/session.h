@@ -99,6 +99,8 @@ struct imap_session {
 	struct store_user *store_user;
 	/* IMAP_ENABLED_* bits (ENABLE). */
 	unsigned enabled;
+	/* RFC 5465 NOTIFY subscription (notify.h), NULL when none. */
+	struct imap_notify *notify;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session

@@ -460,6 +460,38 @@ static void test_many_targets(void **state)
 	}
 }
 
+/* A user-wide watch hears every mailbox of its user, and nothing of
+ * another user. */
+static void test_user_watch(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	assert_int_equal(store_mailbox_create(fx->user, "Other", 0), STORE_OK);
+	struct store_user *bob = NULL;
+	assert_int_equal(store_user_open(fx->store, "bob", &bob), STORE_OK);
+	struct seen s;
+	seen_init(&s);
+	struct store_watch *w = NULL;
+	assert_int_equal(store_watch_user_add(fx->user, seen_cb, &s, &w), STORE_OK);
+	uint32_t uid = 0;
+	assert_int_equal(append(bob, "INBOX", 1, &uid), STORE_OK);
+	assert_int_equal(append(fx->user, "Other", 1, &uid), STORE_OK);
+	assert_true(seen_wait(&s, uid + 1, 1.0) >= 0);
+	pthread_mutex_lock(&s.lock);
+	assert_string_equal(s.mailbox, "Other");
+	unsigned calls = s.calls;
+	pthread_mutex_unlock(&s.lock);
+	assert_int_equal(append(fx->user, "INBOX", 2, &uid), STORE_OK);
+	assert_true(seen_wait(&s, uid + 1, 1.0) >= 0);
+	pthread_mutex_lock(&s.lock);
+	assert_string_equal(s.mailbox, "INBOX");
+	assert_true(s.calls > calls);
+	pthread_mutex_unlock(&s.lock);
+	store_watch_remove(&w);
+	assert_null(w);
+	store_user_close(&bob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +503,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_watcher_blocks_no_other, setup_watching,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_many_targets, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_user_watch, setup_watching, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
