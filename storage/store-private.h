@@ -4,7 +4,9 @@
  *
  * Locking order (outer to inner): notify.c's registry lock, then store->lock
  * (user table, LRU), then store->wlock (writer ready queue), then a user's
- * done_lock or its idx read-pool lock. */
+ * done_lock or its idx read-pool lock. A notify target's (or user-wide
+ * watch list's) lock is taken with no other store lock held, and only the
+ * watchers' callbacks run under it. */
 #ifndef LOFT_STORAGE_STORE_PRIVATE_H
 #define LOFT_STORAGE_STORE_PRIVATE_H
 
