@@ -3,12 +3,14 @@
  * ignored as the RFC says; the ENABLED response lists only what this
  * command turned on. Later extensions (IMAP4rev2) add
  * their row here and their bit in session.h. Once QRESYNC is on in the
- * selected state, the view's later expunges are reported as VANISHED. */
+ * selected state, the view's later expunges are reported as VANISHED;
+ * turning CONDSTORE on there also reports the HIGHESTMODSEQ (RFC 7162 3.1). */
 #include "server/imap/commands.h"
 
 #include <strings.h>
 
 #include "server/imap/reply.h"
+#include "server/imap/selected.h"
 
 static const struct {
 	const char *name;
@@ -35,6 +37,7 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 			return IMAP_CMD_DONE;
 		}
 	}
+	bool condstore = imap_session_condstore(s);
 	struct imap_resp r;
 	imap_resp_init(&r, false);
 	imap_resp_raw(&r, "* ENABLED");
@@ -52,6 +55,8 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 	imap_resp_crlf(&r);
 	imap_resp_send(&r, s->conn);
 	imap_resp_free(&r);
+	if (!condstore && imap_session_condstore(s))
+		imap_sel_report_highestmodseq(s);       /* RFC 7162 3.1 */
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "ENABLE completed.");
 	return IMAP_CMD_DONE;
 }

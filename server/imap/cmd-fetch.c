@@ -166,7 +166,7 @@ enum imap_cmd_result imap_fetch_command(struct imap_session *s, const struct ima
 	if (by_uid)
 		imap_fetch_spec_add(&fc->spec, IMAP_FA_UID, true);
 	if (fc->spec.has_modseq || fc->changedsince)
-		imap_session_condstore_on(s);      /* RFC 7162 3.1 */
+		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
 	imap_cmd_hold(s, cmd->tag, fc, fetch_cmd_free);
 	if (!fc->changedsince) {
 		imap_fetch_start(s, &fc->spec, &uids, &fc->res, fetched, fc);

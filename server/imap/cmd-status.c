@@ -8,6 +8,7 @@
 #include "lib/xmem.h"
 #include "server/imap/args.h"
 #include "server/imap/reply.h"
+#include "server/imap/selected.h"
 #include "server/imap/status-items.h"
 #include "server/imap/store-errors.h"
 #include "server/services.h"
@@ -75,7 +76,7 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, const struct imap_c
 	}
 	c->s = s;
 	if (c->req.highestmodseq)
-		imap_session_condstore_on(s);      /* RFC 7162 3.1 */
+		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
 	c->wire = xstrdup(cmd->args[0].str);
 	c->appendlimit = conn_config(s->conn)->max_literal_size;
 	c->job.work = status_work;

@@ -307,7 +307,7 @@ enum imap_cmd_result imap_store_command(struct imap_session *s, const struct ima
 	sc->conditional = conditional;
 	sc->unchangedsince = unchangedsince;
 	if (conditional)
-		imap_session_condstore_on(s);      /* RFC 7162 3.1 */
+		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
 	sc->condstore = imap_session_condstore(s);
 	sc->op = op;
 	sc->flags = f.flags;

@@ -7,7 +7,7 @@
  * MODSEQ stands for every flag's, as RFC 7162 3.1.5 allows.
  *
  * A search that uses it is a CONDSTORE enabling command: the caller turns
- * CONDSTORE on for the session (imap_session_condstore_on). */
+ * CONDSTORE on for the session (imap_sel_condstore_enable). */
 #ifndef LOFT_IMAP_SEARCH_MODSEQ_H
 #define LOFT_IMAP_SEARCH_MODSEQ_H
 

@@ -391,6 +391,25 @@ bool imap_sel_send(struct imap_session *s, struct imap_outbuf *out)
 	return full;
 }
 
+void imap_sel_condstore_enable(struct imap_session *s)
+{
+	bool was = imap_session_condstore(s);
+	imap_session_condstore_on(s);
+	if (!was)
+		imap_sel_report_highestmodseq(s);
+}
+
+void imap_sel_report_highestmodseq(struct imap_session *s)
+{
+	if (s->state != IMAP_STATE_SELECTED || s->sel == NULL)
+		return;
+	struct imap_outbuf out = { 0 };
+	imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+			   (unsigned long long)s->sel->highestmodseq);
+	imap_sel_send(s, &out);
+	imap_outbuf_free(&out);
+}
+
 /* ---- updates ---- */
 
 struct exp_run {

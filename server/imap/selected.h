@@ -114,6 +114,16 @@ bool imap_sel_pending(const struct imap_session *s);
 bool imap_sel_defer_command(struct imap_session *s, const struct imap_command_def *def,
 			    const struct imap_command *cmd);
 
+/* RFC 7162 3.1: a CONDSTORE enabling command other than SELECT/EXAMINE
+ * (FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, STATUS
+ * HIGHESTMODSEQ, SEARCH MODSEQ, ENABLE) turns CONDSTORE on; the first one
+ * in the selected state also tells the client the HIGHESTMODSEQ it was
+ * brought up to ("* OK [HIGHESTMODSEQ n]"), so it can resume from there. */
+void imap_sel_condstore_enable(struct imap_session *s);
+/* That line alone, when a mailbox is selected (ENABLE, which turns the
+ * bits on itself, calls it when CONDSTORE was off before). */
+void imap_sel_report_highestmodseq(struct imap_session *s);
+
 /* IDLE (cmd-idle.c): called on the loop when the watch announced a change. */
 void imap_idle_changed(struct imap_session *s);
 

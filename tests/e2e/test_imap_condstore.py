@@ -2,7 +2,8 @@
 responses: HIGHESTMODSEQ in SELECT/STATUS, the MODSEQ item, FETCH
 (CHANGEDSINCE), STORE (UNCHANGEDSINCE) with [MODIFIED], the implicit
 enabling of 3.1 (FETCH responses of flag changes then carry UID and
-MODSEQ), ENABLE QRESYNC, SELECT (QRESYNC ...) with VANISHED (EARLIER),
+MODSEQ; the first enabling command in the selected state reports
+HIGHESTMODSEQ), ENABLE QRESYNC, SELECT (QRESYNC ...) with VANISHED (EARLIER),
 UID FETCH (CHANGEDSINCE n VANISHED), VANISHED instead of EXPUNGE, [CLOSED],
 and answers past the tombstone retention from known UIDs."""
 
@@ -94,6 +95,46 @@ def test_status_highestmodseq_and_implicit_enable(make_loft):
     m2 = re.match(rb"\* 2 FETCH \(UID 2 MODSEQ \((\d+)\)\)$", r[0])
     assert m2 and r[-1] == b"t OK STORE completed.", r
     assert cmd(b, "n", "NOOP")[0] == b"* 2 FETCH (UID 2 FLAGS (\\Answered))"
+
+
+def test_first_enabling_command_when_selected_reports_highestmodseq(make_loft):
+    """RFC 7162 3.1: the first CONDSTORE enabling command issued with a
+    mailbox selected answers the HIGHESTMODSEQ the session was brought up
+    to (here past the SELECT's, after another session's change came on
+    NOOP), once; later enabling commands do not repeat it."""
+    srv, im = prepare(make_loft, n=3)
+    b = raw_login(srv)
+    cmd(b, "s", "SELECT INBOX (CONDSTORE)")
+    enabling = ["FETCH 1 (MODSEQ)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
+                "STORE 3 (UNCHANGEDSINCE 1000000) +FLAGS.SILENT (\\Answered)",
+                "STATUS INBOX (HIGHESTMODSEQ)", "ENABLE CONDSTORE", "ENABLE QRESYNC"]
+    for k, line in enumerate(enabling):
+        a = raw_login(srv)
+        h0 = hms(cmd(a, "s", "SELECT INBOX"))
+        r = cmd(b, "f", "STORE 2 %sFLAGS (\\Flagged)" % ("+" if k % 2 == 0 else "-"))
+        h1 = modseqs(r)[2]
+        assert h1 > h0
+        r = cmd(a, "n", "NOOP")
+        assert r[0].startswith(b"* 2 FETCH (") and b"MODSEQ" not in r[0], r
+        r = cmd(a, "e", line)
+        assert r[-1].startswith(b"e OK"), (line, r)
+        said = [ln for ln in r if ln.startswith(b"* OK [HIGHESTMODSEQ")]
+        assert said[0] == b"* OK [HIGHESTMODSEQ %d] Highest" % h1, (line, r)
+        if line.startswith("STORE"):
+            # its own change then moves it on, said after its FETCH
+            m = modseqs(r)[3]
+            assert said[1:] == [b"* OK [HIGHESTMODSEQ %d] Highest" % m] and m > h1, r
+        else:
+            assert len(said) == 1, (line, r)
+        if line.startswith("ENABLE"):
+            assert r[0].startswith(b"* ENABLED ") and r[1] == said[0], r
+        r = cmd(a, "e2", "FETCH 1 (MODSEQ)")
+        assert not any(b"HIGHESTMODSEQ" in ln for ln in r), (line, r)
+        a.close()
+    # outside the selected state there is no mailbox to report
+    a = raw_login(srv)
+    r = cmd(a, "st", "STATUS INBOX (HIGHESTMODSEQ)")
+    assert len(r) == 2 and r[0].startswith(b"* STATUS INBOX (HIGHESTMODSEQ "), r
 
 
 def test_unchangedsince_and_modified(make_loft):
