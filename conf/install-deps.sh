@@ -36,6 +36,8 @@ packages=(
 	# tests/e2e/test_sieve_delivery.py uploads scripts with a real
 	# ManageSieve client
 	sieve-connect
+	# tests/e2e/test_imap_imapflow.py drives Node's imapflow (npm, below)
+	nodejs
 )
 
 for arg in "$@"; do
@@ -62,21 +64,46 @@ for p in "${packages[@]}"; do
 	[ "$status" = installed ] || missing+=("$p")
 done
 
+# Sets as_root to run a command as root (sudo when not root), or exits.
+as_root=()
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null 2>&1; then
+			# -n: never prompt unless someone is at a terminal to answer.
+			if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
+		else
+			echo "install-deps: need root (or sudo) to install: ${missing[*]:-npm}" >&2
+			exit 1
+		fi
+	fi
+}
+
+# The npm packages of the Node clients the e2e tests drive, exactly as
+# tests/e2e/node/package-lock.json pins them (skipped when installed).
+npm_deps() {
+	local dir
+	dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/node"
+	if [ -f "$dir/package-lock.json" ] && ! [ -d "$dir/node_modules/imapflow" ]; then
+		# Debian's nodejs comes without npm (package npm); a NodeSource
+		# nodejs bundles it and conflicts with Debian's npm package.
+		if ! command -v npm >/dev/null 2>&1; then
+			echo "install-deps: installing npm"
+			need_root
+			"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				--no-install-recommends npm </dev/null
+		fi
+		echo "install-deps: npm ci in $dir"
+		(cd "$dir" && npm ci --no-audit --no-fund </dev/null)
+	fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#packages[@]} packages present"
+	npm_deps
 	exit 0
 fi
 
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		# -n: never prompt unless someone is at a terminal to answer.
-		if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
-	else
-		echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
-		exit 1
-	fi
-fi
+need_root
 
 echo "install-deps: installing ${missing[*]}"
 # Postfix is only run by the tests, from their own configuration: install
@@ -88,3 +115,4 @@ fi
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends "${missing[@]}" </dev/null
+npm_deps

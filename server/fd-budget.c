@@ -50,3 +50,20 @@ char *fd_budget_describe(const struct loft_config *cfg, const struct fd_budget *
 			 cfg->max_connections, cfg->index_cache_size, STORE_USER_FDS,
 			 b->conns_allowed);
 }
+
+char *fd_budget_inotify(const struct loft_config *cfg, uint64_t max_watches, bool *short_r)
+{
+	uint64_t need = 2 * (uint64_t)cfg->max_connections + cfg->index_cache_size;
+	*short_r = max_watches != 0 && max_watches < need;
+	if (!*short_r)
+		return xasprintf("inotify watch limit %" PRIu64 " covers max_connections=%u "
+				 "(2 each) and index_cache_size=%u (1 each): %" PRIu64 " needed "
+				 "at most", max_watches, cfg->max_connections,
+				 cfg->index_cache_size, need);
+	return xasprintf("inotify watch limit %" PRIu64 " is below the %" PRIu64 " that "
+			 "max_connections=%u (2 each) and index_cache_size=%u (1 each) need: "
+			 "changes by other processes would reach some idle clients only at "
+			 "their next command; raise fs.inotify.max_user_watches (sysctl) or "
+			 "lower max_connections", max_watches, need, cfg->max_connections,
+			 cfg->index_cache_size);
+}

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -221,6 +222,27 @@ static void raise_fd_limit(const struct loft_config *cfg)
 	free(text);
 }
 
+/* The kernel's inotify watch limit, which the store's notification of
+ * changes by other processes draws on: say whether the configuration
+ * fits it (a warning when it does not; nothing is refused). */
+static void check_inotify_limit(const struct loft_config *cfg)
+{
+	uint64_t watches = 0;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%" SCNu64, &watches) != 1)
+			watches = 0;
+		fclose(f);
+	}
+	bool is_short;
+	char *text = fd_budget_inotify(cfg, watches, &is_short);
+	if (is_short)
+		log_warn("%s", text);
+	else
+		log_info("%s", text);
+	free(text);
+}
+
 int server_main(const char *config_path, bool check_only)
 {
 	struct server_ctx s = { .config_path = config_path, .log_fd = -1 };
@@ -233,8 +255,10 @@ int server_main(const char *config_path, bool check_only)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (apply_log(&s, s.snap->cfg, &err) == 0)
+	if (apply_log(&s, s.snap->cfg, &err) == 0) {
 		raise_fd_limit(s.snap->cfg);
+		check_inotify_limit(s.snap->cfg);
+	}
 	if (s.log_fd < 0 || services_open(s.snap->cfg, &s.svc, &err) < 0 ||
 	    net_server_create(s.snap, server_protos, &s.net, &err) < 0) {
 		fprintf(stderr, "loft: %s\n", err);

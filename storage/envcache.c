@@ -35,6 +35,8 @@ static void user_free(struct store_user *u)
 	pthread_mutex_destroy(&u->done_lock);
 	pthread_mutex_destroy(&u->recent_lock);
 	pthread_mutex_destroy(&u->crlf_lock);
+	store_vcache_free(u);
+	pthread_mutex_destroy(&u->vcache_lock);
 	pthread_cond_destroy(&u->done_cond);
 	free(u->name);
 	free(u->dir);
@@ -166,9 +168,11 @@ static int user_get_locked(struct store *s, const char *user, struct store_user 
 	u->dir = xasprintf("%s/%s", s->mail_dir, user);
 	u->index_dir = xasprintf("%s/index", u->dir);
 	u->notify_fd = -1;
+	atomic_init(&u->notify_slot, -1);
 	pthread_mutex_init(&u->done_lock, NULL);
 	pthread_mutex_init(&u->recent_lock, NULL);
 	pthread_mutex_init(&u->crlf_lock, NULL);
+	pthread_mutex_init(&u->vcache_lock, NULL);
 	pthread_cond_init(&u->done_cond, NULL);
 	/* maildir_create fsyncs two directories; an existing user needs none. */
 	char *cur = xasprintf("%s/cur", u->dir);

@@ -340,8 +340,9 @@ struct store_search_run {
 	uint32_t *pend;
 	size_t n_pend, cap_pend, pi;
 	/* UIDs of the slice in order, with their decision */
-	struct slice_ent { uint32_t uid; uint8_t val; } *slice;
+	struct slice_ent { uint32_t uid; uint8_t val; uint64_t modseq; } *slice;
 	size_t n_slice, cap_slice, emitted;
+	struct store_search_modseqs modseqs;   /* of the matches so far */
 };
 
 /* Tiers INFO and FILE for one message: its value. */
@@ -432,7 +433,8 @@ struct scan_ctx {
 	uint32_t last;
 };
 
-static void slice_push(struct store_search_run *run, uint32_t uid, enum search_val v)
+static void slice_push(struct store_search_run *run, uint32_t uid, enum search_val v,
+		       uint64_t modseq)
 {
 	if (run->n_slice == run->cap_slice) {
 		run->cap_slice = run->cap_slice ? run->cap_slice * 2 : 256;
@@ -440,6 +442,7 @@ static void slice_push(struct store_search_run *run, uint32_t uid, enum search_v
 	}
 	run->slice[run->n_slice].uid = uid;
 	run->slice[run->n_slice].val = (uint8_t)v;
+	run->slice[run->n_slice].modseq = modseq;
 	run->n_slice++;
 	if (v == SV_UNKNOWN) {
 		if (run->n_pend == run->cap_pend) {
@@ -462,7 +465,7 @@ static int scan_cb(const struct store_msg *m, void *ctx)
 		struct eval_msg e = { m, recent, n_recent, &run->sv };
 		enum search_val v = eval(run->prog->root, &e);
 		if (v != SV_FALSE)
-			slice_push(run, m->uid, v);
+			slice_push(run, m->uid, v, m->modseq);
 	}
 	return --sc->left == 0 ? 1 : 0;
 }
@@ -484,6 +487,25 @@ static int scan_slice(struct store_search_run *run, unsigned max_msgs)
 	else
 		run->next_seq = store_view_seq_ceil(run->view, sc.last + 1);
 	return 0;
+}
+
+/* A match goes into the result (in UID order) and its MODSEQ is noted. */
+static void emit_match(struct store_search_run *run, const struct slice_ent *se,
+		       struct store_uid_set *result)
+{
+	struct store_search_modseqs *ms = &run->modseqs;
+	store_uid_set_push(result, se->uid);
+	if (ms->highest == 0)           /* the first match */
+		ms->first = se->modseq;
+	ms->last = se->modseq;
+	if (se->modseq > ms->highest)
+		ms->highest = se->modseq;
+}
+
+void store_search_run_modseqs(const struct store_search_run *run,
+			      struct store_search_modseqs *modseqs_r)
+{
+	*modseqs_r = run->modseqs;
 }
 
 int store_search_run_step(struct store_search_run *run, unsigned max_msgs, uint64_t max_bytes,
@@ -509,13 +531,14 @@ int store_search_run_step(struct store_search_run *run, unsigned max_msgs, uint6
 			if (err != 0)
 				return err;
 			se->val = (uint8_t)v;
+			se->modseq = m.modseq;
 			bytes += 512;          /* the parse itself costs */
 			run->pi++;
 		}
 		/* emit the slice in UID order */
 		for (; run->emitted < run->n_slice; run->emitted++)
 			if (run->slice[run->emitted].val == SV_TRUE)
-				store_uid_set_push(result, run->slice[run->emitted].uid);
+				emit_match(run, &run->slice[run->emitted], result);
 		run->n_slice = run->emitted = run->n_pend = run->pi = 0;
 		if (run->next_seq > store_view_count(run->view))
 			return 1;
@@ -525,7 +548,7 @@ int store_search_run_step(struct store_search_run *run, unsigned max_msgs, uint6
 		if (run->n_pend == 0) {
 			for (size_t i = 0; i < run->n_slice; i++)
 				if (run->slice[i].val == SV_TRUE)
-					store_uid_set_push(result, run->slice[i].uid);
+					emit_match(run, &run->slice[i], result);
 			run->n_slice = 0;
 			if (run->next_seq > store_view_count(run->view))
 				return 1;

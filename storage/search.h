@@ -118,6 +118,14 @@ int store_search_run_new(struct store_mailbox *mbox, const struct store_view *vi
 int store_search_run_step(struct store_search_run *run, unsigned max_msgs, uint64_t max_bytes,
 			  struct store_uid_set *result);
 void store_search_run_free(struct store_search_run **run);
+/* The MODSEQs of the matches so far (CONDSTORE's "(MODSEQ n)", RFC 7162
+ * 3.1.5): the highest, and those of the first and the last match in UID
+ * order (what MIN and MAX return); 0 when nothing matched. */
+struct store_search_modseqs {
+	uint64_t highest, first, last;
+};
+void store_search_run_modseqs(const struct store_search_run *run,
+			      struct store_search_modseqs *modseqs_r);
 
 /* Evaluate prog for one message (CONTEXT updates, tests): 1 match, 0 not,
  * or a store error (STORE_ENOTFOUND when it is gone). */

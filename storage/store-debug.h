@@ -27,5 +27,10 @@ uint64_t store_debug_env_open_count(const struct store *store);
 /* User environments open right now (referenced or cached). */
 size_t store_debug_open_envs(struct store *store);
 bool store_debug_env_is_open(struct store *store, const char *user);
+/* Wakes of the notify thread by the <index>/notify file (notify.c): those
+ * that were only this process's own bumps (dropped after reading the
+ * slots), and those that found another process's commit (re-read). */
+uint64_t store_debug_notify_own_wakes(const struct store *store);
+uint64_t store_debug_notify_foreign_wakes(const struct store *store);
 
 #endif

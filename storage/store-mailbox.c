@@ -49,6 +49,7 @@ static int run_delete(struct wtxn *w, struct wop *op)
 	err = idx_mbox_drop(w->idx, w->txn, &mb);
 	if (err != 0)
 		return err;
+	wtxn_touch(w, mb.id, NULL, false);   /* announced (nameless) after commit */
 	char *dir = store_mailbox_path(w->u, o->name);
 	char *trash = xasprintf("%s/loft-trash-%u-%u", w->u->dir, mb.id, mb.uidvalidity);
 	if (rename(dir, trash) == 0) {

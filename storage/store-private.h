@@ -4,7 +4,9 @@
  *
  * Locking order (outer to inner): notify.c's registry lock, then store->lock
  * (user table, LRU), then store->wlock (writer ready queue), then a user's
- * done_lock or its idx read-pool lock. */
+ * done_lock or its idx read-pool lock. A notify target's (or user-wide
+ * watch list's) lock is taken with no other store lock held, and only the
+ * watchers' callbacks run under it. */
 #ifndef LOFT_STORAGE_STORE_PRIVATE_H
 #define LOFT_STORAGE_STORE_PRIVATE_H
 
@@ -96,6 +98,12 @@ struct store_user {
 	size_t n_recent_marks;
 	bool recent_dirty;
 
+	/* The last session view of each mailbox, as UID runs (store-seqview.c):
+	 * a new view starts from it and syncs forward, so opening costs the
+	 * runs and the changes since, not the mailbox size. */
+	pthread_mutex_t vcache_lock;
+	struct store_vcache *vcache;
+
 	/* CRLF offset indexes of recently read messages (store-reader.c) */
 	pthread_mutex_t crlf_lock;
 	struct store_crlf_index *crlf_cache;
@@ -103,6 +111,9 @@ struct store_user {
 	/* cross-process change counter file <index_dir>/notify (writer only) */
 	int notify_fd;
 	uint64_t notify_seq;
+	/* our slot of it (notify-slot.h), -1 before the first bump; read by
+	 * the inotify thread */
+	atomic_int notify_slot;
 };
 
 /* A mailbox view. */
@@ -140,6 +151,9 @@ char *store_name_canonical(const char *name);
 char *store_msg_path(const char *mbox_dir, const struct idx_msg *m);
 /* Format a record's canonical Maildir file name into buf. */
 int store_msg_filename(const struct idx_msg *m, char *buf, size_t size);
+
+/* Drop the view cache of a user (envcache.c, when it closes). */
+void store_vcache_free(struct store_user *u);
 
 /* User references (envcache.c). */
 void store_user_ref(struct store_user *u);

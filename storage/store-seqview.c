@@ -4,7 +4,13 @@
  * with few gaps costs a few bytes. The view moves only in store_view_sync,
  * which reads the modseq and tombstone tables from the view's last MODSEQ
  * in one read transaction; when retention pruned tombstones the view still
- * needs, it compares its UIDs with the index instead. */
+ * needs, it compares its UIDs with the index instead.
+ *
+ * Opening starts from the user environment's cached copy of the last view
+ * of the mailbox (taken when a view opens or closes) and syncs it forward,
+ * so a SELECT costs the runs and the changes since, not one cursor step
+ * per message; only the first view of a mailbox in a process reads every
+ * UID. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,12 +139,116 @@ size_t store_view_memory(const struct store_view *v)
 	return sizeof(*v) + v->cap_runs * (sizeof(*v->run_uid) + sizeof(*v->run_seq));
 }
 
+/* ---- the per-user cache of the last view of each mailbox ---- */
+
+struct store_vcache {
+	struct store_vcache *next;
+	uint32_t mbox_id, uidvalidity;
+	struct store_view v;        /* runs owned; v.mbox unused */
+};
+
+#define VCACHE_MAX 64           /* mailboxes per user environment */
+
+static void view_copy_runs(struct store_view *dst, const struct store_view *src)
+{
+	dst->n_runs = dst->cap_runs = src->n_runs;
+	dst->run_uid = xmalloc((src->n_runs + 1) * sizeof(*dst->run_uid));
+	dst->run_seq = xmalloc((src->n_runs + 1) * sizeof(*dst->run_seq));
+	if (src->n_runs > 0) {
+		memcpy(dst->run_uid, src->run_uid, src->n_runs * sizeof(*dst->run_uid));
+		memcpy(dst->run_seq, src->run_seq, src->n_runs * sizeof(*dst->run_seq));
+	}
+	dst->count = src->count;
+	dst->uidnext = src->uidnext;
+	dst->modseq = src->modseq;
+	dst->expunge_modseq = src->expunge_modseq;
+}
+
+/* Remember v as the mailbox's latest view (replacing an older one). */
+static void vcache_put(const struct store_view *v)
+{
+	struct store_user *u = v->mbox->user;
+	struct store_vcache *e = xcalloc(1, sizeof(*e));
+	e->mbox_id = v->mbox->id;
+	e->uidvalidity = v->mbox->uidvalidity;
+	view_copy_runs(&e->v, v);
+	struct store_vcache *old = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&u->vcache_lock);
+	for (struct store_vcache **pp = &u->vcache; *pp != NULL;) {
+		struct store_vcache *c = *pp;
+		if (c->mbox_id == e->mbox_id) {
+			if (c->v.modseq > e->v.modseq && c->uidvalidity == e->uidvalidity) {
+				old = e;            /* a newer one is there */
+				e = NULL;
+				break;
+			}
+			*pp = c->next;
+			old = c;
+			continue;
+		}
+		if (++n >= VCACHE_MAX && c->next != NULL) {   /* keep the newest */
+			struct store_vcache *tail = c->next;
+			c->next = NULL;
+			while (tail != NULL) {
+				struct store_vcache *t = tail;
+				tail = t->next;
+				free(t->v.run_uid);
+				free(t->v.run_seq);
+				free(t);
+			}
+			break;
+		}
+		pp = &c->next;
+	}
+	if (e != NULL) {
+		e->next = u->vcache;
+		u->vcache = e;
+	}
+	pthread_mutex_unlock(&u->vcache_lock);
+	if (old != NULL) {
+		free(old->v.run_uid);
+		free(old->v.run_seq);
+		free(old);
+	}
+}
+
+/* Start v from the cached view of its mailbox; false when there is none. */
+static bool vcache_get(struct store_view *v)
+{
+	struct store_user *u = v->mbox->user;
+	bool hit = false;
+	pthread_mutex_lock(&u->vcache_lock);
+	for (struct store_vcache *c = u->vcache; c != NULL; c = c->next) {
+		if (c->mbox_id == v->mbox->id && c->uidvalidity == v->mbox->uidvalidity) {
+			view_copy_runs(v, &c->v);
+			hit = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&u->vcache_lock);
+	return hit;
+}
+
+void store_vcache_free(struct store_user *u)
+{
+	while (u->vcache != NULL) {
+		struct store_vcache *c = u->vcache;
+		u->vcache = c->next;
+		free(c->v.run_uid);
+		free(c->v.run_seq);
+		free(c);
+	}
+}
+
 void store_view_close(struct store_view **view)
 {
 	struct store_view *v = *view;
 	if (v == NULL)
 		return;
 	*view = NULL;
+	if (v->mbox != NULL && v->modseq != 0)
+		vcache_put(v);
 	free(v->run_uid);
 	free(v->run_seq);
 	free(v);
@@ -152,23 +262,20 @@ static int view_mbox(struct store_view *v, MDB_txn *txn, struct idx_mbox *mb)
 	return err;
 }
 
-int store_view_open(struct store_mailbox *mbox, struct store_view **view_r)
+static int view_build(struct store_view *v)
 {
-	*view_r = NULL;
-	struct idx *idx = &mbox->user->idx;
+	struct idx *idx = &v->mbox->user->idx;
 	MDB_txn *txn;
 	int err = idx_read_begin(idx, &txn);
 	if (err != 0)
 		return err;
-	struct store_view *v = xcalloc(1, sizeof(*v));
-	v->mbox = mbox;
 	struct idx_mbox mb;
 	err = view_mbox(v, txn, &mb);
 	struct idx_iter it = { 0 };
 	uint32_t uid;
 	int r;
 	if (err == 0)
-		err = idx_msg_iter_open(idx, txn, mbox->id, 0, &it);
+		err = idx_msg_iter_open(idx, txn, v->mbox->id, 0, &it);
 	while (err == 0 && (r = idx_msg_iter_next_uid(&it, &uid)) != 0) {
 		if (r < 0)
 			err = r;
@@ -177,12 +284,38 @@ int store_view_open(struct store_mailbox *mbox, struct store_view **view_r)
 	}
 	idx_iter_close(&it);
 	idx_read_end(idx, txn);
+	if (err == 0) {
+		v->uidnext = mb.uidnext;
+		v->modseq = v->expunge_modseq = mb.highestmodseq;
+	}
+	return err;
+}
+
+int store_view_open(struct store_mailbox *mbox, struct store_view **view_r)
+{
+	*view_r = NULL;
+	struct store_view *v = xcalloc(1, sizeof(*v));
+	v->mbox = mbox;
+	int err;
+	if (vcache_get(v)) {
+		/* forward from the cached view: what changed since, silently */
+		err = store_view_sync(v, 0, NULL, NULL, NULL);
+		if (err != 0 && err != STORE_ENOTFOUND) {
+			free(v->run_uid);
+			free(v->run_seq);
+			memset(v, 0, sizeof(*v));
+			v->mbox = mbox;
+			err = view_build(v);
+		}
+	} else {
+		err = view_build(v);
+	}
 	if (err != 0) {
+		v->modseq = 0;             /* not cached */
 		store_view_close(&v);
 		return err;
 	}
-	v->uidnext = mb.uidnext;
-	v->modseq = v->expunge_modseq = mb.highestmodseq;
+	vcache_put(v);
 	*view_r = v;
 	return 0;
 }

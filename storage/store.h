@@ -656,6 +656,13 @@ struct store_watch;
  * environment open until it is removed. */
 int store_watch_add(struct store_user *user, const char *mailbox, store_watch_cb *cb,
 		    void *ctx, struct store_watch **watch_r);
+/* Every change of any mailbox of the user (RFC 5465 NOTIFY follows many
+ * mailboxes at once): cb gets each committed change with its mailbox, and
+ * a change with mailbox NULL when another process committed (which
+ * mailboxes is not known: re-read those of interest). Removed with
+ * store_watch_remove. */
+int store_watch_user_add(struct store_user *user, store_watch_cb *cb, void *ctx,
+			 struct store_watch **watch_r);
 /* After it returns the callback is not running and will not run again. */
 void store_watch_remove(struct store_watch **watch);
 

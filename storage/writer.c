@@ -47,6 +47,7 @@
  * user keeps a larger map (idx_map_adopt), runs once more in a batch of its
  * own after the map has grown. */
 #include "storage/writer.h"
+#include "storage/notify-slot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -251,18 +252,17 @@ static void bump_notify_file(struct store_user *u)
 {
 	if (u->notify_fd < 0) {
 		char *path = xasprintf("%s/notify", u->index_dir);
-		u->notify_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		u->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (u->notify_fd < 0)
 			log_warn("writer: open %s: %s", path, strerror(errno));
 		free(path);
 		if (u->notify_fd < 0)
 			return;
+		atomic_store(&u->notify_slot, notify_slot_claim(u->notify_fd));
 	}
-	unsigned char buf[8];
-	uint64_t seq = ++u->notify_seq;
-	memcpy(buf, &seq, sizeof(buf));
-	if (pwrite(u->notify_fd, buf, sizeof(buf), 0) < 0)
-		log_warn("writer: notify file of user=%s: %s", u->name, strerror(errno));
+	int err = notify_slot_write(u->notify_fd, atomic_load(&u->notify_slot), ++u->notify_seq);
+	if (err != 0)
+		log_warn("writer: notify file of user=%s: %s", u->name, strerror(-err));
 }
 
 /* Expunge tombstones beyond the retention settings, a bounded number per
@@ -291,7 +291,12 @@ static int finish_touched(struct wtxn *w, struct store_change **changes_r, size_
 		struct idx_mbox mb;
 		err = idx_mbox_get(w->idx, w->parent, w->touched[i].id, &mb);
 		if (err == STORE_ENOTFOUND) {   /* deleted in this batch */
+			/* announced without a name: user-wide watches (NOTIFY
+			 * MailboxName) re-read the list; no mailbox watch matches */
 			err = 0;
+			memset(&ch[n], 0, sizeof(ch[n]));
+			ch[n].user = w->u->name;
+			ch[n++].mailbox = xstrdup("");
 			continue;
 		}
 		if (err != 0)

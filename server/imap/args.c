@@ -212,3 +212,17 @@ int imap_parse_datetime(const char *s, int64_t *time_r)
 	*time_r = t[10] == '+' ? secs - zone : secs + zone;
 	return 0;
 }
+
+int imap_arg_u64(const struct imap_arg *a, uint64_t max, uint64_t *v_r)
+{
+	if (a->type != IMAP_ARG_ATOM || a->str[0] == '\0')
+		return -1;
+	uint64_t v = 0;
+	for (const char *p = a->str; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*v_r = v;
+	return 0;
+}

@@ -1,8 +1,10 @@
 /* ENABLE (RFC 5161, RFC 9051 6.3.1): the table of extensions a client can
  * turn on for its session, and the command that does it. Unknown names are
  * ignored as the RFC says; the ENABLED response lists only what this
- * command turned on. Later extensions (CONDSTORE, QRESYNC) add their row
- * here and their bit in session.h. */
+ * command turned on. Later extensions add their row here and their bit in
+ * session.h. Once QRESYNC is on in the selected state, the view's later
+ * expunges are reported as VANISHED; turning CONDSTORE on there also
+ * reports the HIGHESTMODSEQ (RFC 7162 3.1). */
 #include "server/imap/commands.h"
 
 #include <strings.h>
@@ -20,6 +22,10 @@ static const struct {
 	/* IMAP4rev2 semantics for the rest of the session (RFC 9051 6.3.1),
 	 * UTF-8 included */
 	{ "IMAP4rev2", IMAP_ENABLED_IMAP4REV2 },
+	/* RFC 7162 3.1, 3.2: MODSEQ everywhere; QRESYNC implies CONDSTORE
+	 * (its row turns both on, ENABLED lists what was asked). */
+	{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },
+	{ "QRESYNC", IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE },
 };
 
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
@@ -34,13 +40,14 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 			return IMAP_CMD_DONE;
 		}
 	}
+	bool condstore = imap_session_condstore(s);
 	struct imap_resp r;
 	imap_resp_init(&r, false);
 	imap_resp_raw(&r, "* ENABLED");
 	for (size_t i = 0; i < cmd->n_args; i++) {
 		for (size_t k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++) {
 			if (strcasecmp(cmd->args[i].str, extensions[k].name) != 0 ||
-			    (s->enabled & extensions[k].bit) != 0)
+			    (s->enabled & extensions[k].bit) == extensions[k].bit)
 				continue;
 			s->enabled |= extensions[k].bit;
 			/* a mailbox already selected (clients should not, RFC
@@ -55,6 +62,8 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 	imap_resp_crlf(&r);
 	imap_resp_send(&r, s->conn);
 	imap_resp_free(&r);
+	if (!condstore && imap_session_condstore(s))
+		imap_sel_report_highestmodseq(s);       /* RFC 7162 3.1 */
 	imap_reply_tagged(s, cmd->tag, "OK", NULL, "ENABLE completed.");
 	return IMAP_CMD_DONE;
 }

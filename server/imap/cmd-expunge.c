@@ -3,8 +3,11 @@
  * whose point is the view update. EXPUNGE removes the \Deleted messages of
  * the session's view (UID EXPUNGE those among the given UIDs) in durable
  * batches, then the update sends one EXPUNGE per removed message — also
- * for messages other sessions expunged — before the tagged OK. */
+ * for messages other sessions expunged — before the tagged OK (VANISHED
+ * once QRESYNC is on, and the new HIGHESTMODSEQ in the OK with CONDSTORE). */
 #include "server/imap/commands.h"
+
+#include <stdio.h>
 
 #include "lib/xmem.h"
 #include "server/imap/selected.h"
@@ -15,6 +18,7 @@ struct expunge_cmd {
 	struct imap_session *s;
 	struct store_uid_set set;
 	int err;
+	bool expunge;                /* EXPUNGE or UID EXPUNGE */
 	const char *done_text;
 };
 
@@ -29,10 +33,17 @@ static void updated(struct imap_session *s, int err, void *arg)
 {
 	struct expunge_cmd *ec = arg;
 	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
-		if (ec->err != 0)
+		if (ec->err != 0) {
 			imap_sel_reply_error(s, imap_cmd_tag(s), ec->err, false);
-		else
+		} else if (ec->expunge && imap_session_condstore(s) && s->sel != NULL) {
+			/* RFC 7162 3.2.10: the HIGHESTMODSEQ the expunges made */
+			char code[48];
+			snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
+				 (unsigned long long)store_view_highestmodseq(s->sel->view));
+			imap_reply_tagged(s, imap_cmd_tag(s), "OK", code, ec->done_text);
+		} else {
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, ec->done_text);
+		}
 	}
 	imap_cmd_finish(s);
 }
@@ -60,6 +71,7 @@ static enum imap_cmd_result run(struct imap_session *s, const char *tag, struct 
 {
 	ec->s = s;
 	ec->done_text = text;
+	ec->expunge = expunge;
 	imap_cmd_hold(s, tag, ec, expunge_cmd_free);
 	if (!expunge || ec->set.count == 0) {
 		imap_sel_update(s, 0, updated, ec);

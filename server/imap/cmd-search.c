@@ -37,6 +37,7 @@ struct search_cmd {
 	int stage;                    /* 0 head, 1 numbers, 2 tail, 3 done */
 	struct imap_outbuf out;
 	int err;
+	uint64_t modseq;              /* CONDSTORE: "(MODSEQ n)", 0 = none */
 };
 
 static void search_cmd_free(void *ctx)
@@ -123,8 +124,28 @@ static void esearch_head(struct imap_session *s, struct search_cmd *sc)
 				   (unsigned long long)store_uid_set_size(&sc->result));
 	if (sc->ret & IMAP_SRET_PARTIAL)
 		write_partial(sc);
+	if (sc->modseq > 0)
+		imap_outbuf_printf(o, " MODSEQ %llu", (unsigned long long)sc->modseq);
 	if ((sc->ret & IMAP_SRET_ALL) && sc->result.count > 0)
 		imap_outbuf_str(o, " ALL ");
+}
+
+/* RFC 7162 3.1.5: with a MODSEQ criterion the answer carries the highest
+ * MODSEQ of the messages it returns: of all matches, or, when only MIN
+ * and/or MAX are returned, of those. Nothing when nothing matched. */
+static uint64_t answer_modseq(const struct search_cmd *sc, const struct store_search_modseqs *ms)
+{
+	if (!sc->parse.uses_modseq || sc->result.count == 0)
+		return 0;
+	unsigned ret = sc->esearch ? sc->ret : IMAP_SRET_ALL;
+	if (ret & (IMAP_SRET_ALL | IMAP_SRET_COUNT | IMAP_SRET_PARTIAL))
+		return ms->highest;
+	uint64_t m = 0;
+	if ((ret & IMAP_SRET_MIN) && ms->first > m)
+		m = ms->first;
+	if ((ret & IMAP_SRET_MAX) && ms->last > m)
+		m = ms->last;
+	return m;
 }
 
 static void write_more(struct imap_session *s)
@@ -153,6 +174,9 @@ static void write_more(struct imap_session *s)
 				sc->stage = 2;
 			break;
 		case 2:
+			if (!sc->esearch && sc->modseq > 0)
+				imap_outbuf_printf(&sc->out, " (MODSEQ %llu)",
+						   (unsigned long long)sc->modseq);
 			imap_outbuf_str(&sc->out, "\r\n");
 			sc->stage = 3;
 			break;
@@ -190,13 +214,15 @@ static void save_result(struct imap_selected *sel, struct search_cmd *sc)
 		store_uid_set_push(&sel->searchres, hi);
 }
 
-static void searched(struct imap_session *s, int err, struct store_uid_set *result, void *arg)
+static void searched(struct imap_session *s, int err, struct store_uid_set *result,
+		     const struct store_search_modseqs *modseqs, void *arg)
 {
 	struct search_cmd *sc = arg;
 	if (!imap_search_succeeded(s, err, sc->ret, sc->by_uid, &sc->err, finished, sc))
 		return;
 	sc->result = *result;
 	memset(result, 0, sizeof(*result));
+	sc->modseq = answer_modseq(sc, modseqs);
 	if (sc->ret & IMAP_SRET_SAVE)
 		save_result(s->sel, sc);
 	imap_numbers_init(&sc->nums, &sc->result, s->sel->view, sc->by_uid, sc->esearch);
@@ -232,6 +258,8 @@ enum imap_cmd_result imap_search_command(struct imap_session *s, const struct im
 	if (!sc->parse.have_return && env.rev2)
 		sc->ret = IMAP_SRET_ALL;
 	imap_cmd_hold(s, cmd->tag, sc, search_cmd_free);
+	if (sc->parse.uses_modseq)      /* a CONDSTORE enabling command */
+		imap_sel_condstore_enable(s);
 	imap_search_start(s, sc->parse.prog, searched, sc);
 	return IMAP_CMD_AGAIN;
 }

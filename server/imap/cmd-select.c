@@ -3,9 +3,14 @@
  * on the storage pool and answers FLAGS, PERMANENTFLAGS, EXISTS, UIDVALIDITY,
  * UIDNEXT and MAILBOXID (plus RECENT and UNSEEN for IMAP4rev1, LIST for
  * IMAP4rev2). Selecting closes the mailbox selected before, without
- * expunging (IMAP4rev2: "* OK [CLOSED]" says so); a failed SELECT leaves
- * the session authenticated. CLOSE expunges \Deleted
- * messages silently in a read-write mailbox. */
+ * expunging (IMAP4rev2 and QRESYNC: "* OK [CLOSED]" says so); a failed
+ * SELECT leaves the session authenticated. CLOSE expunges \Deleted
+ * messages silently in a read-write mailbox.
+ *
+ * RFC 7162: every SELECT answers HIGHESTMODSEQ; (CONDSTORE) turns CONDSTORE
+ * on; (QRESYNC (...)) after ENABLE QRESYNC adds VANISHED (EARLIER) and the
+ * FETCH (UID FLAGS MODSEQ) of messages changed since the client's MODSEQ
+ * (qresync.h). */
 #include "server/imap/commands.h"
 
 #include <stdio.h>
@@ -14,8 +19,10 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
-#include "server/imap/outbuf.h"
 #include "server/imap/reply.h"
+#include "server/imap/fetch.h"
+#include "server/imap/outbuf.h"
+#include "server/imap/qresync.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
 #include "storage/store.h"
@@ -28,6 +35,11 @@ struct select_job {
 	struct store_status st;
 	uint32_t first_unseen;       /* sequence number, 0 = none */
 	uint32_t recent;
+	bool qresync;                /* SELECT (QRESYNC (...)) */
+	struct imap_qresync_req qr;
+	struct imap_qresync_result res;
+	struct imap_fetch_spec spec;
+	const char *what;
 };
 
 static void select_free(void *ctx)
@@ -35,7 +47,30 @@ static void select_free(void *ctx)
 	struct select_job *j = ctx;
 	if (j->sel != NULL)
 		imap_sel_discard(j->s, j->sel);
+	imap_qresync_req_free(&j->qr);
+	imap_qresync_result_free(&j->res);
+	imap_fetch_spec_free(&j->spec);
 	free(j);
+}
+
+/* QRESYNC: what changed since the client's MODSEQ (RFC 7162 3.2.5). */
+static int qresync_work(struct select_job *j)
+{
+	struct imap_selected *sel = j->sel;
+	uint32_t top = store_view_uidnext(sel->view);
+	struct store_uid_set known = { 0 };
+	uint32_t floor = 0;
+	if (j->qr.has_known)
+		imap_qresync_uid_ranges(&j->qr.known, top > 1 ? top - 1 : 0, &known);
+	if (j->qr.has_match)
+		floor = imap_qresync_match_floor(sel->view, &j->qr.match_seq, &j->qr.match_uid);
+	/* known-uids limit VANISHED only: every message changed (or added)
+	 * since the client's MODSEQ is reported (RFC 7162 3.2.5) */
+	const struct store_uid_set *k = j->qr.has_known ? &known : NULL;
+	int err = imap_qresync_compute(j->s->store_user, sel->name, sel->mbox, sel->view,
+				       j->qr.modseq, NULL, true, k, floor, &j->res);
+	store_uid_set_free(&known);
+	return err;
 }
 
 struct unseen_scan {
@@ -59,6 +94,8 @@ static void select_work(struct sess_job *job)
 	j->err = imap_sel_open_work(j->s, sel);
 	if (j->err == 0)
 		j->err = store_mailbox_status(sel->mbox, &j->st);
+	if (j->err == 0 && j->qresync && j->qr.uidvalidity == j->st.uidvalidity)
+		j->err = qresync_work(j);
 	if (j->err != 0 || sel->rev2)
 		return;
 	j->recent = imap_sel_recent_count(sel);
@@ -92,6 +129,24 @@ static void write_list_name(struct imap_outbuf *out, const char *name)
 		imap_outbuf_add(out, p, 1);
 	}
 	imap_outbuf_str(out, "\"");
+}
+
+/* The tagged OK, after the QRESYNC FETCH responses (if any). */
+static void select_answered(struct imap_session *s, int err, void *arg)
+{
+	struct select_job *j = arg;
+	if (err == IMAP_SEL_GONE || !sess_alive(&s->core) || s->sel == NULL) {
+		imap_cmd_finish(s);
+		return;
+	}
+	if (err != 0)
+		conn_warn(s->conn, "%s: changed messages not reported: %s", j->what,
+			  store_strerror(err));
+	char text[32];
+	snprintf(text, sizeof(text), "%s completed.", j->what);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK",
+			  s->sel->read_only ? "READ-ONLY" : "READ-WRITE", text);
+	imap_cmd_finish(s);
 }
 
 static void select_done(struct sess_job *job)
@@ -129,6 +184,8 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_printf(&out, "* OK [UIDNEXT %u] Predicted next UID.\r\n",
 			   store_view_uidnext(sel->view));
 	imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n", j->st.mailboxid);
+	imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+			   (unsigned long long)store_view_highestmodseq(sel->view));
 	if (sel->rev2) {
 		/* INBOX is case-insensitive, also as the first level (RFC 9051
 		 * 5.1): the LIST response names it as the server does */
@@ -141,13 +198,47 @@ static void select_done(struct sess_job *job)
 		imap_outbuf_str(&out, "\r\n");
 		free(name);
 	}
+	imap_qresync_write_vanished(&out, &j->res.vanished, true);
 	imap_sel_send(s, &out);
 	imap_outbuf_free(&out);
-	char text[32];
-	snprintf(text, sizeof(text), "%s completed.", what);
-	imap_reply_tagged(s, imap_cmd_tag(s), "OK", sel->read_only ? "READ-ONLY" : "READ-WRITE",
-			  text);
-	imap_cmd_finish(s);
+	j->what = what;
+	if (j->res.changed.count > 0) {
+		imap_fetch_spec_add(&j->spec, IMAP_FA_UID, false);
+		imap_fetch_spec_add(&j->spec, IMAP_FA_FLAGS, false);
+		imap_fetch_spec_add(&j->spec, IMAP_FA_MODSEQ, false);
+		imap_fetch_start(s, &j->spec, &j->res.changed, NULL, select_answered, j);
+		return;
+	}
+	select_answered(s, 0, j);
+}
+
+/* "(CONDSTORE)", "(QRESYNC (...))" (RFC 7162 3.1.8, 3.2.5). */
+static int parse_params(struct imap_session *s, const struct imap_arg *list,
+			struct select_job *j, bool *condstore_r, const char **why_r)
+{
+	*why_r = "Unknown SELECT parameter.";
+	if (list->type != IMAP_ARG_LIST || list->list_count == 0)
+		return -1;
+	for (size_t i = 0; i < list->list_count; i++) {
+		const struct imap_arg *a = &list->list[i];
+		if (a->type != IMAP_ARG_ATOM)
+			return -1;
+		if (strcasecmp(a->str, "CONDSTORE") == 0) {
+			*condstore_r = true;
+			continue;
+		}
+		if (strcasecmp(a->str, "QRESYNC") != 0 || j->qresync ||
+		    i + 1 == list->list_count)
+			return -1;
+		if (!imap_session_qresync(s)) {
+			*why_r = "QRESYNC is not enabled (ENABLE QRESYNC first).";
+			return -1;
+		}
+		if (imap_qresync_parse(&list->list[++i], &j->qr, why_r) < 0)
+			return -1;
+		j->qresync = true;
+	}
+	return 0;
 }
 
 static enum imap_cmd_result select_common(struct imap_session *s, const struct imap_command *cmd,
@@ -155,23 +246,33 @@ static enum imap_cmd_result select_common(struct imap_session *s, const struct i
 {
 	const char *why = NULL;
 	char *name = NULL;
-	if (cmd->n_args != 1) {
+	if (cmd->n_args != 1 && cmd->n_args != 2) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL,
 				  read_only ? "EXAMINE takes a mailbox name."
 					    : "SELECT takes a mailbox name.");
 		return IMAP_CMD_DONE;
 	}
-	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &name, &why) < 0) {
+	struct select_job *j = xcalloc(1, sizeof(*j));
+	bool condstore = false;
+	if (cmd->n_args == 2 && parse_params(s, &cmd->args[1], j, &condstore, &why) < 0) {
+		select_free(j);
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;
 	}
+	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &name, &why) < 0) {
+		select_free(j);
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (condstore)
+		imap_session_condstore_on(s);
 	/* RFC 9051 6.3.2: the mailbox selected before is closed first (no
 	 * expunge), also when this SELECT fails; an IMAP4rev2 client learns
-	 * where its responses end from [CLOSED] (RFC 9051 7.1). */
-	if (s->sel != NULL && imap_session_rev2(s))
+	 * where its responses end from [CLOSED] (RFC 9051 7.1), as does a
+	 * QRESYNC one (RFC 7162 3.2.11). */
+	if (s->sel != NULL && (imap_session_rev2(s) || imap_session_qresync(s)))
 		imap_write_untagged(s->conn, "OK", "CLOSED", "Previous mailbox closed.");
 	imap_sel_close(s);
-	struct select_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->sel = imap_sel_new(s, name, read_only);
 	free(name);

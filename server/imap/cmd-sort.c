@@ -44,6 +44,7 @@ struct sort_cmd {
 	unsigned ret;
 	uint32_t partial_lo, partial_hi;
 	bool head_done;
+	uint64_t modseq;              /* CONDSTORE: "(MODSEQ n)", 0 = none */
 	struct imap_outbuf out;
 	int err;
 };
@@ -150,6 +151,8 @@ static bool write_page(struct sort_cmd *sc)
 					write_list(sc, lo, hi);
 				imap_outbuf_str(o, ")");
 			}
+			if (sc->modseq > 0)
+				imap_outbuf_printf(o, " MODSEQ %llu", (unsigned long long)sc->modseq);
 			if (!(sc->ret & IMAP_SRET_ALL) || sc->n_order == 0) {
 				imap_outbuf_str(o, "\r\n");
 				return true;
@@ -181,6 +184,8 @@ static bool write_page(struct sort_cmd *sc)
 	}
 	if (sc->oi < sc->n_order)
 		return false;
+	if (!sc->esort && sc->modseq > 0)      /* RFC 7162 3.1.5, 7 (sort-data) */
+		imap_outbuf_printf(o, " (MODSEQ %llu)", (unsigned long long)sc->modseq);
 	imap_outbuf_str(o, "\r\n");
 	return true;
 }
@@ -265,13 +270,18 @@ static void gather_done(struct sess_job *job)
 	write_more(s);
 }
 
-static void searched(struct imap_session *s, int err, struct store_uid_set *result, void *arg)
+static void searched(struct imap_session *s, int err, struct store_uid_set *result,
+		     const struct store_search_modseqs *modseqs, void *arg)
 {
 	struct sort_cmd *sc = arg;
 	if (!imap_search_succeeded(s, err, sc->ret, sc->by_uid, &sc->err, finished, sc))
 		return;
 	sc->set = *result;
 	memset(result, 0, sizeof(*result));
+	/* RFC 7162 3.1.5: the highest MODSEQ of what SORT returns (THREAD's
+	 * grammar has no place for it) */
+	if (sc->parse.uses_modseq && !sc->thread && sc->set.count > 0)
+		sc->modseq = modseqs->highest;
 	if (sc->ret & IMAP_SRET_SAVE) {
 		/* RFC 5182 with RFC 5267: the matching messages, unordered */
 		store_uid_set_free(&s->sel->searchres);
@@ -353,6 +363,8 @@ static enum imap_cmd_result start(struct imap_session *s, const struct imap_comm
 	}
 	sc->s = s;
 	imap_cmd_hold(s, cmd->tag, sc, sort_cmd_free);
+	if (sc->parse.uses_modseq)      /* a CONDSTORE enabling command */
+		imap_sel_condstore_enable(s);
 	imap_search_start(s, sc->parse.prog, searched, sc);
 	return IMAP_CMD_AGAIN;
 }

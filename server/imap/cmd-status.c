@@ -1,12 +1,14 @@
 /* STATUS (RFC 9051 6.3.11, RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7889
  * APPENDLIMIT): the counters of a mailbox, read on the storage pool without
  * opening a view. RECENT (IMAP4rev1 only) counts the messages no session
- * has seen as \Recent yet, which is what the next SELECT would report. */
+ * has seen as \Recent yet, which is what the next SELECT would report.
+ * HIGHESTMODSEQ (RFC 7162 3.1.9) turns CONDSTORE on. */
 #include "server/imap/commands.h"
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
 #include "server/imap/reply.h"
+#include "server/imap/selected.h"
 #include "server/imap/status-items.h"
 #include "server/imap/store-errors.h"
 #include "server/services.h"
@@ -72,6 +74,8 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, const struct imap_c
 		return IMAP_CMD_DONE;
 	}
 	c->s = s;
+	if (c->req.highestmodseq)
+		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
 	c->wire = xstrdup(cmd->args[0].str);
 	c->appendlimit = conn_config(s->conn)->max_literal_size;
 	c->job.work = status_work;

@@ -6,7 +6,13 @@
  * chunk, written before the next chunk starts and waiting for the output
  * to drain, so STORE 1:* on a huge mailbox streams. Changes of other
  * sessions are reported before and after (never EXPUNGE for STORE by
- * sequence number); the command's own changes are not reported twice. */
+ * sequence number); the command's own changes are not reported twice.
+ *
+ * RFC 7162 3.1.3: (UNCHANGEDSINCE n) turns CONDSTORE on and leaves alone
+ * the messages whose MODSEQ rose above n, listed in the tagged OK's
+ * [MODIFIED set] (numbers for STORE, UIDs for UID STORE). Once CONDSTORE
+ * is on, every FETCH of the command shows UID and MODSEQ, and a .SILENT
+ * store still shows the new MODSEQ of what it changed. */
 #include "server/imap/commands.h"
 
 #include <string.h>
@@ -16,6 +22,7 @@
 #include "server/imap/args.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/selected.h"
+#include "server/imap/seqset.h"
 #include "server/services.h"
 
 #define STORE_DEFAULT_CHUNK 1000u
@@ -33,6 +40,12 @@ struct store_cmd {
 	uint32_t next;
 	uint32_t chunk;
 	struct store_uid_set part;   /* the chunk being stored */
+	bool conditional;            /* UNCHANGEDSINCE */
+	uint64_t unchangedsince;
+	bool condstore;              /* show UID and MODSEQ */
+	struct store_uid_set failed; /* the chunk's messages left alone */
+	struct store_uid_set changed;/* the chunk's messages changed */
+	struct store_uid_set modified;/* all left alone (UIDs) */
 	struct imap_outbuf out;
 	int err;
 	bool done;
@@ -46,6 +59,9 @@ static void store_cmd_free(void *ctx)
 	free(sc->kw);
 	store_uid_set_free(&sc->set);
 	store_uid_set_free(&sc->part);
+	store_uid_set_free(&sc->failed);
+	store_uid_set_free(&sc->changed);
+	store_uid_set_free(&sc->modified);
 	imap_outbuf_free(&sc->out);
 	free(sc);
 }
@@ -74,7 +90,16 @@ static void take_chunk(struct store_cmd *sc)
 
 static int own_cb(const struct store_msg *m, void *ctx)
 {
-	imap_sel_own_change(ctx, m->uid, m->modseq);
+	struct store_cmd *sc = ctx;
+	imap_sel_own_change(sc->s->sel, m->uid, m->modseq);
+	store_uid_set_push(&sc->changed, m->uid);
+	return 0;
+}
+
+/* UNCHANGEDSINCE 0: every message of the chunk fails (RFC 7162 3.1.3). */
+static int fail_cb(const struct store_msg *m, void *ctx)
+{
+	store_uid_set_push(ctx, m->uid);
 	return 0;
 }
 
@@ -83,14 +108,20 @@ static int report_cb(const struct store_msg *m, void *ctx)
 	struct store_cmd *sc = ctx;
 	struct imap_selected *sel = sc->s->sel;
 	uint32_t seq = store_view_seq(sel->view, m->uid);
-	if (seq == 0)
+	if (seq == 0 || imap_uidset_has(&sc->failed, m->uid))
+		return 0;
+	if (sc->silent && !imap_uidset_has(&sc->changed, m->uid))
 		return 0;
 	imap_sel_note_keywords(sel, &sc->out, m->keywords, m->n_keywords);
 	imap_outbuf_printf(&sc->out, "* %u FETCH (", seq);
-	if (sc->by_uid)
-		imap_outbuf_printf(&sc->out, "UID %u ", m->uid);
-	imap_outbuf_str(&sc->out, "FLAGS ");
-	imap_sel_write_flags(sel, &sc->out, m->flags, m->keywords, m->n_keywords, m->uid);
+	if (sc->by_uid || sc->condstore)
+		imap_outbuf_printf(&sc->out, "UID %u", m->uid);
+	if (!sc->silent) {
+		imap_outbuf_str(&sc->out, sc->by_uid || sc->condstore ? " FLAGS " : "FLAGS ");
+		imap_sel_write_flags(sel, &sc->out, m->flags, m->keywords, m->n_keywords, m->uid);
+	}
+	if (sc->condstore)
+		imap_outbuf_printf(&sc->out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	imap_outbuf_str(&sc->out, ")\r\n");
 	return 0;
 }
@@ -103,12 +134,49 @@ static void chunk_work(struct sess_job *job)
 	take_chunk(sc);
 	if (sc->part.count == 0)
 		return;
-	sc->err = store_flags_update_set(sel->mbox, sc->part.ranges, sc->part.count, sc->op,
-					 sc->flags, (const char *const *)sc->kw, sc->n_kw, 0,
-					 own_cb, sel, NULL);
-	for (size_t i = 0; i < sc->part.count && sc->err == 0 && !sc->silent; i++)
+	store_uid_set_free(&sc->failed);   /* the store sets it anew */
+	sc->changed.count = 0;
+	if (sc->conditional && sc->unchangedsince == 0) {
+		for (size_t i = 0; i < sc->part.count && sc->err == 0; i++)
+			sc->err = store_msg_scan(sel->mbox, sc->part.ranges[i].lo,
+						 sc->part.ranges[i].hi, fail_cb, &sc->failed);
+	} else {
+		sc->err = store_flags_update_set(sel->mbox, sc->part.ranges, sc->part.count,
+						 sc->op, sc->flags, (const char *const *)sc->kw,
+						 sc->n_kw, sc->unchangedsince, own_cb, sc,
+						 sc->conditional ? &sc->failed : NULL);
+	}
+	for (size_t i = 0; i < sc->failed.count; i++)
+		store_uid_set_push_range(&sc->modified, sc->failed.ranges[i].lo,
+					 sc->failed.ranges[i].hi);
+	bool report = !sc->silent || (sc->condstore && sc->changed.count > 0);
+	for (size_t i = 0; i < sc->part.count && sc->err == 0 && report; i++)
 		sc->err = store_msg_scan(sel->mbox, sc->part.ranges[i].lo, sc->part.ranges[i].hi,
 					 report_cb, sc);
+}
+
+/* "OK [MODIFIED set]": UIDs, or their numbers for STORE. */
+static void reply_modified(struct imap_session *s, struct store_cmd *sc)
+{
+	struct store_uid_set nums = { 0 };
+	const struct store_uid_set *set = &sc->modified;
+	if (!sc->by_uid) {
+		for (size_t i = 0; i < sc->modified.count; i++) {
+			for (uint64_t u = sc->modified.ranges[i].lo; u <= sc->modified.ranges[i].hi; u++) {
+				uint32_t seq = store_view_seq(s->sel->view, (uint32_t)u);
+				if (seq != 0 && (nums.count == 0 || seq > nums.ranges[nums.count - 1].hi))
+					store_uid_set_push(&nums, seq);
+			}
+		}
+		set = &nums;
+	}
+	struct imap_outbuf code = { 0 };
+	imap_outbuf_str(&code, "MODIFIED ");
+	imap_uidset_format(&code, set);
+	imap_outbuf_add(&code, "", 1);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK", code.data, "Conditional STORE failed.");
+	imap_outbuf_free(&code);
+	store_uid_set_free(&nums);
 }
 
 static void store_updated(struct imap_session *s, int err, void *arg)
@@ -117,6 +185,8 @@ static void store_updated(struct imap_session *s, int err, void *arg)
 	if (err != IMAP_SEL_GONE && sess_alive(&s->core)) {
 		if (sc->err != 0)
 			imap_sel_reply_error(s, imap_cmd_tag(s), sc->err, false);
+		else if (sc->modified.count > 0)
+			reply_modified(s, sc);
 		else
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "STORE completed.");
 	}
@@ -167,11 +237,22 @@ static void store_presynced(struct imap_session *s, int err, void *arg)
 		return;
 	}
 	if (sc->set.count == 0) {
+		/* RFC 7162 3.1.3: a set without a message left still says OK */
 		imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "STORE completed.");
 		imap_cmd_finish(s);
 		return;
 	}
 	submit_chunk(sc);
+}
+
+/* "(UNCHANGEDSINCE n)": 0, or -1 for anything else. */
+static int parse_unchangedsince(const struct imap_arg *list, uint64_t *v_r)
+{
+	if (list->list_count != 2 || list->list[0].type != IMAP_ARG_ATOM ||
+	    list->list[1].type != IMAP_ARG_ATOM ||
+	    strcasecmp(list->list[0].str, "UNCHANGEDSINCE") != 0)
+		return -1;
+	return imap_arg_u64(&list->list[1], INT64_MAX, v_r);
 }
 
 /* "FLAGS", "+FLAGS.SILENT", ...; false when it is none of them. */
@@ -192,18 +273,28 @@ enum imap_cmd_result imap_store_command(struct imap_session *s, const struct ima
 	const char *why = "STORE needs a message set, a data item and flags.";
 	enum store_flags_op op;
 	bool silent;
-	if (cmd->n_args < 3 || cmd->args[1].type != IMAP_ARG_ATOM ||
-	    !parse_item(cmd->args[1].str, &op, &silent)) {
-		if (cmd->n_args >= 2 && cmd->args[1].type == IMAP_ARG_LIST)
-			why = "Unknown STORE modifier.";
+	bool conditional = false;
+	uint64_t unchangedsince = 0;
+	size_t ai = 1;                    /* the data item */
+	if (cmd->n_args >= 2 && cmd->args[1].type == IMAP_ARG_LIST) {
+		if (parse_unchangedsince(&cmd->args[1], &unchangedsince) < 0) {
+			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown STORE modifier.");
+			return IMAP_CMD_DONE;
+		}
+		conditional = true;
+		ai = 2;
+	}
+	if (cmd->n_args < ai + 2 || cmd->args[ai].type != IMAP_ARG_ATOM ||
+	    !parse_item(cmd->args[ai].str, &op, &silent)) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;
 	}
 	/* flags: one list, or the flags themselves (RFC 9051 store-att-flags) */
-	struct imap_arg bare = { .type = IMAP_ARG_LIST, .list = (struct imap_arg *)&cmd->args[2],
-				 .list_count = cmd->n_args - 2 };
-	const struct imap_arg *fa = cmd->n_args == 3 && cmd->args[2].type == IMAP_ARG_LIST
-		? &cmd->args[2] : &bare;
+	struct imap_arg bare = { .type = IMAP_ARG_LIST,
+				 .list = (struct imap_arg *)&cmd->args[ai + 1],
+				 .list_count = cmd->n_args - ai - 1 };
+	const struct imap_arg *fa = cmd->n_args == ai + 2 && cmd->args[ai + 1].type == IMAP_ARG_LIST
+		? &cmd->args[ai + 1] : &bare;
 	struct imap_flags f;
 	if (imap_arg_flags(fa, &f, &why) < 0) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
@@ -213,6 +304,11 @@ enum imap_cmd_result imap_store_command(struct imap_session *s, const struct ima
 	sc->s = s;
 	sc->by_uid = by_uid;
 	sc->silent = silent;
+	sc->conditional = conditional;
+	sc->unchangedsince = unchangedsince;
+	if (conditional)
+		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
+	sc->condstore = imap_session_condstore(s);
 	sc->op = op;
 	sc->flags = f.flags;
 	sc->kw = xcalloc(f.n_keywords + 1, sizeof(*sc->kw));

@@ -38,6 +38,7 @@ static const struct imap_command_def commands[] = {
 	{ CMD("SELECT", imap_cmd_select, AUTHED, SELF, "RFC 9051 6.3.2") },
 	{ CMD("EXAMINE", imap_cmd_examine, AUTHED, SELF, "RFC 9051 6.3.3") },
 	{ CMD("IDLE", imap_cmd_idle, AUTHED, SELF, "RFC 9051 6.3.13, RFC 2177") },
+	{ CMD("NOTIFY", imap_cmd_notify, AUTHED, 0, "RFC 5465") },
 	{ CMD("CHECK", imap_cmd_check, SELECTED, SELF, "RFC 3501 6.4.1") },
 	{ CMD("CLOSE", imap_cmd_close, SELECTED, SELF, "RFC 9051 6.4.1") },
 	{ CMD("UNSELECT", imap_cmd_unselect, SELECTED, SELF, "RFC 9051 6.4.2, RFC 3691") },
@@ -68,7 +69,8 @@ static const struct imap_command_def commands[] = {
 static const char *const auth_only[] = {
 	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
 	"LIST", "LSUB", "NAMESPACE", "STATUS", "APPEND", "IDLE", "ENABLE", "CHECK",
-	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "SORT", "THREAD", "CANCELUPDATE", "FETCH", "STORE", "COPY", "MOVE", "UID",
+	"CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "SORT", "THREAD", "CANCELUPDATE", "FETCH",
+	"STORE", "COPY", "MOVE", "UID", "NOTIFY",
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

@@ -70,6 +70,8 @@ imap_handler imap_cmd_append;
 imap_handler imap_cmd_select, imap_cmd_examine, imap_cmd_close, imap_cmd_unselect;
 imap_handler imap_cmd_check, imap_cmd_expunge, imap_cmd_fetch, imap_cmd_store;
 imap_handler imap_cmd_copy, imap_cmd_move, imap_cmd_idle, imap_cmd_uid;
+/* NOTIFY (cmd-notify.c, RFC 5465). */
+imap_handler imap_cmd_notify;
 /* NOOP in the selected state: report changes (cmd-expunge.c). */
 imap_handler imap_cmd_noop_selected;
 /* The commands UID prefixes: args[0] is the message set, as UIDs when
@@ -95,7 +97,7 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 	"CONTEXT=SORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the selected-state commands after login. */
-#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
+#define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 /* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's
  * ids (FETCH EMAILID/THREADID, SEARCH EMAILID/THREADID, MAILBOXID). */
 #define IMAP_CAPS_FETCH "BINARY PREVIEW OBJECTID"

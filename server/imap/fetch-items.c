@@ -25,6 +25,7 @@ static const struct {
 	{ "ENVELOPE", IMAP_FA_ENVELOPE },
 	{ "BODY", IMAP_FA_BODY },
 	{ "BODYSTRUCTURE", IMAP_FA_BODYSTRUCTURE },
+	{ "MODSEQ", IMAP_FA_MODSEQ },
 };
 
 static const char *att_name(enum imap_fetch_att att)
@@ -60,6 +61,8 @@ void imap_fetch_spec_add(struct imap_fetch_spec *spec, enum imap_fetch_att att, 
 		spec->has_flags = true;
 	if (att == IMAP_FA_UID)
 		spec->has_uid = true;
+	if (att == IMAP_FA_MODSEQ)
+		spec->has_modseq = true;
 }
 
 /* "<origin.length>" at p (NUL-terminated); 0 or -1. origin is a number

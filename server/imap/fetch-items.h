@@ -27,6 +27,7 @@ enum imap_fetch_att {
 	IMAP_FA_BODYSTRUCTURE,
 	IMAP_FA_PREVIEW,            /* RFC 8970 */
 	IMAP_FA_BINARY_SIZE,        /* BINARY.SIZE[section] (RFC 3516) */
+	IMAP_FA_MODSEQ,             /* RFC 7162 3.1.4: "MODSEQ (n)" */
 	IMAP_FA_SECTION,            /* BODY[..], BODY.PEEK[..], BINARY[..],
 				     * BINARY.PEEK[..], RFC822, RFC822.HEADER,
 				     * RFC822.TEXT */
@@ -64,6 +65,7 @@ struct imap_fetch_spec {
 	struct imap_fetch_item *items;
 	size_t n;
 	bool has_flags, has_uid;
+	bool has_modseq;            /* MODSEQ (a CONDSTORE enabling item) */
 	bool body;                  /* some item needs more than the index
 				     * record: one message at a time */
 	bool seen;                  /* some item sets \Seen (not PEEK) */

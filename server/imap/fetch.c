@@ -125,6 +125,9 @@ static void write_simple(struct imap_fetch *f, const struct imap_fetch_item *it,
 	case IMAP_FA_THREADID:
 		imap_outbuf_str(out, "THREADID NIL");
 		break;
+	case IMAP_FA_MODSEQ:
+		imap_outbuf_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
 	default:
 		break;                      /* write_mime's and the sections */
 	}
@@ -368,6 +371,15 @@ static bool write_message(struct imap_fetch *f)
 		imap_outbuf_str(&f->out, spec->n > 0 ? " FLAGS " : "FLAGS ");
 		imap_sel_write_flags(f->s->sel, &f->out, c->rec.flags, (const char *const *)c->kw,
 				     c->rec.n_keywords, c->rec.uid);
+	}
+	/* RFC 7162 3.1: a \Seen this FETCH set shows UID and MODSEQ once
+	 * CONDSTORE is on */
+	if (imap_session_condstore(f->s) && imap_uidset_has(&f->seen, c->rec.uid)) {
+		if (!spec->has_uid)
+			imap_outbuf_printf(&f->out, " UID %u", c->rec.uid);
+		if (!spec->has_modseq)
+			imap_outbuf_printf(&f->out, " MODSEQ (%llu)",
+					   (unsigned long long)c->rec.modseq);
 	}
 	imap_outbuf_str(&f->out, ")\r\n");
 	f->sent++;

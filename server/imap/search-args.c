@@ -12,7 +12,9 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/search-modseq.h"
 #include "server/imap/seqset.h"
+
 
 struct sp {
 	const struct imap_search_env *env;
@@ -137,6 +139,22 @@ static int key_keyword(struct sp *p, const struct key_def *k, const struct imap_
 	}
 	node = add(p, parent, STORE_SEARCH_KEYWORD);
 	store_search_set_str(node, NULL, kw->str, kw->len);
+	return 0;
+}
+
+/* MODSEQ [entry-name entry-type] n (RFC 7162 3.1.5; search-modseq.h): the
+ * store keeps one MODSEQ per message, which stands for every entry's. */
+static int key_modseq(struct sp *p, const struct key_def *k, const struct imap_arg *a, size_t n,
+		      size_t *i, struct store_search_node *parent)
+{
+	struct imap_search_modseq key;
+	size_t used = 0;
+	const char *why = NULL;
+	/* a[*i - 1] is the word MODSEQ itself */
+	if (imap_search_modseq_parse(&a[*i - 1], n - (*i - 1), &key, &used, &why) < 0)
+		return fail(p, why);
+	*i += used - 1;
+	add(p, parent, k->kind)->num = key.modseq;
 	return 0;
 }
 
@@ -326,10 +344,9 @@ static int key_or(struct sp *p, const struct key_def *k, const struct imap_arg *
 #define FLAG(n, bit, neg) { n, key_simple, STORE_SEARCH_FLAGS, bit, neg, NULL }
 #define TEXT(n, kind, field) { n, key_text, kind, 0, false, field }
 
-/* The keys of RFC 9051 6.4.4 and RFC 3501 6.4.4. Extensions add rows here:
- * CONDSTORE (RFC 7162 3.1.5) adds "MODSEQ" with a parser that reads the
- * optional entry name/type and the mod-sequence-valzer and builds a
- * STORE_SEARCH_MODSEQ node (num = the value), setting out->uses_modseq. */
+/* The keys of RFC 9051 6.4.4 and RFC 3501 6.4.4, and the extensions':
+ * MODSEQ (CONDSTORE, RFC 7162 3.1.5; out->uses_modseq follows it), EMAILID
+ * and THREADID (OBJECTID, RFC 8474 6). */
 static const struct key_def keys[] = {
 	{ "ALL", key_simple, STORE_SEARCH_ALL, 0, false, NULL },
 	FLAG("ANSWERED", STORE_FLAG_ANSWERED, false),
@@ -364,6 +381,7 @@ static const struct key_def keys[] = {
 	{ "LARGER", key_number, STORE_SEARCH_LARGER, 0, false, NULL },
 	{ "SMALLER", key_number, STORE_SEARCH_SMALLER, 0, false, NULL },
 	{ "UID", key_uid, STORE_SEARCH_UIDS, 0, false, NULL },
+	{ "MODSEQ", key_modseq, STORE_SEARCH_MODSEQ, 0, false, NULL },
 	{ "EMAILID", key_objectid, STORE_SEARCH_EMAILID, 0, false, NULL },
 	{ "THREADID", key_objectid, STORE_SEARCH_THREADID, 0, false, NULL },
 	{ "NOT", key_not, STORE_SEARCH_NOT, 0, false, NULL },

@@ -42,9 +42,12 @@ static void job_end(struct search_job *j, int err)
 	imap_search_done_fn *done = j->done;
 	void *arg = j->arg;
 	struct store_uid_set result = j->result;
+	struct store_search_modseqs modseqs = { 0 };
+	if (j->run != NULL)
+		store_search_run_modseqs(j->run, &modseqs);
 	store_search_run_free(&j->run);
 	free(j);
-	done(s, err, &result, arg);
+	done(s, err, &result, &modseqs, arg);
 	store_uid_set_free(&result);
 }
 

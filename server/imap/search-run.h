@@ -17,9 +17,9 @@
 #define IMAP_SEARCH_SLICE_BYTES (4u * 1024u * 1024u)
 
 /* err: 0, a store error, or IMAP_SEL_GONE; *result holds the matching
- * UIDs (the callee may take them). */
+ * UIDs (the callee may take them), *modseqs their MODSEQs (CONDSTORE). */
 typedef void imap_search_done_fn(struct imap_session *s, int err, struct store_uid_set *result,
-				 void *arg);
+				 const struct store_search_modseqs *modseqs, void *arg);
 /* Run prog (borrowed until done) over the selected view. The session must
  * hold its command. */
 void imap_search_start(struct imap_session *s, struct store_search *prog,

@@ -17,8 +17,10 @@
 #include "lib/xmem.h"
 #include "server/imap/commands.h"
 #include "server/imap/fetch.h"
+#include "server/imap/notify.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/search-context.h"
+#include "server/imap/qresync.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
 
@@ -52,6 +54,7 @@ static void watch_deliver(struct conn_msg *msg, struct conn *c)
 		atomic_store(&s->sel->watch->posted, false);
 		s->sel->pending = true;
 		imap_idle_changed(s);
+		imap_notify_selected_changed(s);   /* RFC 5465 SELECTED */
 	}
 	free(m);
 }
@@ -390,6 +393,25 @@ bool imap_sel_send(struct imap_session *s, struct imap_outbuf *out)
 	return full;
 }
 
+void imap_sel_condstore_enable(struct imap_session *s)
+{
+	bool was = imap_session_condstore(s);
+	imap_session_condstore_on(s);
+	if (!was)
+		imap_sel_report_highestmodseq(s);
+}
+
+void imap_sel_report_highestmodseq(struct imap_session *s)
+{
+	if (s->state != IMAP_STATE_SELECTED || s->sel == NULL)
+		return;
+	struct imap_outbuf out = { 0 };
+	imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+			   (unsigned long long)s->sel->highestmodseq);
+	imap_sel_send(s, &out);
+	imap_outbuf_free(&out);
+}
+
 /* ---- updates ---- */
 
 struct exp_run {
@@ -406,10 +428,15 @@ struct sel_update {
 	struct store_view_sync_info info;
 	struct exp_run *exp;
 	size_t n_exp, cap_exp;
+	bool vanished;                /* QRESYNC: VANISHED instead of EXPUNGE */
+	struct store_uid_set van;
 	uint32_t *chg;
 	size_t n_chg, cap_chg;
 	uint32_t recent;
 	bool send_recent;
+	/* CONDSTORE: the view moved to a new HIGHESTMODSEQ; said last, once
+	 * everything up to it was reported */
+	bool announce_hms;
 	struct imap_outbuf head;      /* FLAGS lines for new keywords */
 	enum upd_stage stage;
 	size_t ei;                    /* EXPUNGE run being written */
@@ -428,6 +455,10 @@ static int upd_expunged(uint32_t seq, uint32_t uid, void *ctx)
 	struct sel_update *u = ctx;
 	if (u->s->sel->n_contexts > 0)
 		imap_search_changes_expunged(&u->cx, uid, seq);
+	if (u->vanished) {            /* ascending UIDs (store_view_ops) */
+		store_uid_set_push(&u->van, uid);
+		return 0;
+	}
 	if (u->n_exp > 0 && u->exp[u->n_exp - 1].seq == seq) {
 		u->exp[u->n_exp - 1].n++;
 		return 0;
@@ -481,7 +512,11 @@ static void upd_work(struct sess_job *job)
 				 &ops, u, &u->info);
 	if (u->err == 0) {
 		sel->expunges_held = u->info.expunges_pending;
-		sel->highestmodseq = u->info.highestmodseq;
+		/* with expunges held back, the next update says it */
+		if (!u->info.expunges_pending) {
+			u->announce_hms = u->info.highestmodseq > sel->highestmodseq;
+			sel->highestmodseq = u->info.highestmodseq;
+		}
 	}
 	if (u->info.added > 0 && !sel->rev2) {
 		/* claims \Recent of the new messages; \Recent is a hint, so a
@@ -513,6 +548,7 @@ static void upd_end(struct imap_session *s, struct sel_update *u, int err)
 	imap_fetch_spec_free(&u->spec);
 	free(u->exp);
 	free(u->chg);
+	store_uid_set_free(&u->van);
 	free(u);
 	done(s, err, arg);
 }
@@ -543,10 +579,23 @@ static void upd_fetched(struct imap_session *s, int err, void *arg)
 static void upd_emit(struct imap_session *s)
 {
 	struct sel_update *u = s->sel->upd;
+	/* updating searches lose expunged members before the EXPUNGEs (or the
+	 * VANISHED); sent once, also when the expunges take several pages */
+	if (u->stage == UPD_EXPUNGES && u->cx_pre.len > 0) {
+		(void)imap_sel_send(s, &u->cx_pre);
+		u->cx_pre.len = 0;
+	}
+	if (u->stage == UPD_EXPUNGES && u->van.count > 0) {
+		/* RFC 7162 3.2.10: one VANISHED for the UIDs */
+		u->stage = UPD_COUNTS;
+		u->out.len = 0;
+		imap_qresync_write_vanished(&u->out, &u->van, false);
+		if (imap_sel_send(s, &u->out)) {
+			s->cmd->on_drained = upd_drained;
+			return;
+		}
+	}
 	if (u->stage == UPD_EXPUNGES) {
-		/* updating searches lose expunged members before the EXPUNGEs */
-		if (u->cx_pre.len > 0)
-			(void)imap_sel_send(s, &u->cx_pre);
 		while (u->ei < u->n_exp) {
 			u->out.len = 0;
 			while (u->ei < u->n_exp && u->out.len < EXPUNGE_PAGE) {
@@ -587,6 +636,8 @@ static void upd_emit(struct imap_session *s)
 			u->n_chg = 0;
 			imap_fetch_spec_add(&u->spec, IMAP_FA_UID, false);
 			imap_fetch_spec_add(&u->spec, IMAP_FA_FLAGS, false);
+			if (imap_session_condstore(s))   /* RFC 7162 3.1 */
+				imap_fetch_spec_add(&u->spec, IMAP_FA_MODSEQ, false);
 			imap_fetch_start(s, &u->spec, &set, NULL, upd_fetched, u);
 			return;
 		}
@@ -595,6 +646,14 @@ static void upd_emit(struct imap_session *s)
 	/* ... and report the rest after EXISTS and FETCH */
 	if (u->cx_post.len > 0)
 		(void)imap_sel_send(s, &u->cx_post);
+	/* RFC 7162 3.2.10 (HIGHESTMODSEQ response code): every change up to
+	 * it was reported above, so a client may resume from it */
+	if (u->announce_hms && imap_session_condstore(s)) {
+		u->out.len = 0;
+		imap_outbuf_printf(&u->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				   (unsigned long long)u->info.highestmodseq);
+		imap_sel_send(s, &u->out);
+	}
 	upd_end(s, u, u->err);
 }
 
@@ -624,6 +683,7 @@ void imap_sel_update(struct imap_session *s, unsigned flags, imap_sel_done_fn *d
 	struct sel_update *u = xcalloc(1, sizeof(*u));
 	u->s = s;
 	u->flags = flags;
+	u->vanished = imap_session_qresync(s);
 	u->done = done;
 	u->arg = arg;
 	s->sel->upd = u;

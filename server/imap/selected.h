@@ -2,7 +2,8 @@
  * mailbox and its session view, the change watch, and the one place where
  * the view moves — an "update" that syncs the view on the storage pool and
  * sends the untagged responses that follow from it (EXPUNGE, FLAGS,
- * EXISTS, RECENT, FETCH FLAGS) with back-pressure, at the points the RFC
+ * EXISTS, RECENT, FETCH FLAGS; VANISHED and MODSEQ and HIGHESTMODSEQ once
+ * QRESYNC/CONDSTORE are on) with back-pressure, at the points the RFC
  * allows: at the end of commands, before a command when another session
  * announced changes, and at once during IDLE.
  *
@@ -70,7 +71,8 @@ struct imap_selected {
 	/* The update or FETCH run in flight (continued on drain). */
 	struct sel_update *upd;
 	struct imap_fetch *fetch;
-	/* SELECT's answers the sync extensions (CONDSTORE) build on. */
+	/* The HIGHESTMODSEQ this session was last told (CONDSTORE): an update
+	 * that moves past it ends with "* OK [HIGHESTMODSEQ n]". */
 	uint64_t highestmodseq;
 };
 
@@ -115,6 +117,16 @@ bool imap_sel_pending(const struct imap_session *s);
  * when the command was deferred. */
 bool imap_sel_defer_command(struct imap_session *s, const struct imap_command_def *def,
 			    const struct imap_command *cmd);
+
+/* RFC 7162 3.1: a CONDSTORE enabling command other than SELECT/EXAMINE
+ * (FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, STATUS
+ * HIGHESTMODSEQ, SEARCH MODSEQ, ENABLE) turns CONDSTORE on; the first one
+ * in the selected state also tells the client the HIGHESTMODSEQ it was
+ * brought up to ("* OK [HIGHESTMODSEQ n]"), so it can resume from there. */
+void imap_sel_condstore_enable(struct imap_session *s);
+/* That line alone, when a mailbox is selected (ENABLE, which turns the
+ * bits on itself, calls it when CONDSTORE was off before). */
+void imap_sel_report_highestmodseq(struct imap_session *s);
 
 /* IDLE (cmd-idle.c): called on the loop when the watch announced a change. */
 void imap_idle_changed(struct imap_session *s);

@@ -11,6 +11,7 @@
 #include "server/engine/login.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
+#include "server/imap/notify.h"
 #include "server/imap/reply.h"
 #include "server/services.h"
 #include "server/imap/selected.h"
@@ -162,6 +163,7 @@ void imap_cmd_finish(struct imap_session *s)
 		return;
 	}
 	conn_resume_input(s->conn);
+	imap_notify_flush(s);     /* what NOTIFY held back for this point */
 }
 
 /* ---- dispatch ---- */
@@ -173,6 +175,7 @@ static void session_destroy(struct sess_core *core)
 	struct imap_session *s = (struct imap_session *)core;
 	cmd_free(&s->cmd);
 	imap_parser_free(&s->parser);
+	imap_notify_free(s);    /* its watch goes on the storage pool */
 	imap_sel_close(s);      /* closed on the storage pool */
 	/* The user's store handle is closed by whoever held it last: a
 	 * session can only be destroyed with no job in flight, and closing

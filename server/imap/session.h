@@ -41,6 +41,13 @@ enum imap_cmd_result {
 enum imap_enabled {
 	IMAP_ENABLED_UTF8_ACCEPT = 1u << 0,   /* RFC 9755: UTF-8 names, strings */
 	IMAP_ENABLED_IMAP4REV2 = 1u << 1,     /* RFC 9051: see imap_session_rev2 */
+	/* RFC 7162 3.1: on by ENABLE or implicitly by the first command that
+	 * uses a MODSEQ (then every FETCH of a flag change shows UID and
+	 * MODSEQ, and updates after expunges show HIGHESTMODSEQ). */
+	IMAP_ENABLED_CONDSTORE = 1u << 2,
+	/* RFC 7162 3.2: VANISHED instead of EXPUNGE, [CLOSED], SELECT
+	 * (QRESYNC ...); implies CONDSTORE. */
+	IMAP_ENABLED_QRESYNC = 1u << 3,
 };
 
 struct imap_session;
@@ -93,6 +100,8 @@ struct imap_session {
 	struct store_user *store_user;
 	/* IMAP_ENABLED_* bits (ENABLE). */
 	unsigned enabled;
+	/* RFC 5465 NOTIFY subscription (notify.h), NULL when none. */
+	struct imap_notify *notify;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session
@@ -109,6 +118,23 @@ static inline bool imap_session_utf8(const struct imap_session *s)
 static inline bool imap_session_rev2(const struct imap_session *s)
 {
 	return (s->enabled & IMAP_ENABLED_IMAP4REV2) != 0;
+}
+
+/* RFC 7162 3.1 "CONDSTORE enabling command": a command that uses a MODSEQ
+ * turns CONDSTORE on for the rest of the connection. */
+static inline void imap_session_condstore_on(struct imap_session *s)
+{
+	s->enabled |= IMAP_ENABLED_CONDSTORE;
+}
+
+static inline bool imap_session_condstore(const struct imap_session *s)
+{
+	return (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC)) != 0;
+}
+
+static inline bool imap_session_qresync(const struct imap_session *s)
+{
+	return (s->enabled & IMAP_ENABLED_QRESYNC) != 0;
 }
 
 void imap_enter_state(struct imap_session *s, enum imap_state state);

@@ -11,7 +11,7 @@
 
 static const char *const names[IMAP_STATUS_N] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED",
-	"APPENDLIMIT", "DELETED-STORAGE", "MAILBOXID",
+	"APPENDLIMIT", "DELETED-STORAGE", "MAILBOXID", "HIGHESTMODSEQ",
 };
 
 unsigned imap_status_store_items(const struct imap_status_req *req)
@@ -26,6 +26,7 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 	req->n = 0;
 	req->recent = false;
 	req->deleted_storage = false;
+	req->highestmodseq = false;
 	if (list->type != IMAP_ARG_LIST || list->list_count == 0) {
 		*why_r = "STATUS needs a list of data items.";
 		return -1;
@@ -50,6 +51,8 @@ int imap_status_parse(const struct imap_arg *list, bool rev2, struct imap_status
 			req->recent = true;
 		if (item == IMAP_STATUS_DELETED_STORAGE)
 			req->deleted_storage = true;
+		if (item == IMAP_STATUS_HIGHESTMODSEQ)
+			req->highestmodseq = true;
 	}
 	return 0;
 }
@@ -89,6 +92,9 @@ void imap_status_write(struct imap_resp *r, const char *mailbox, const char *wir
 			imap_resp_printf(r, " %" PRIu64, (st->deleted_size + 1023) / 1024);
 			break;
 		case IMAP_STATUS_MAILBOXID: imap_resp_printf(r, " (%s)", st->mailboxid); break;
+		case IMAP_STATUS_HIGHESTMODSEQ:
+			imap_resp_printf(r, " %" PRIu64, st->highestmodseq);
+			break;
 		case IMAP_STATUS_N: break;
 		}
 	}

@@ -25,6 +25,7 @@ enum imap_status_item {
 	IMAP_STATUS_APPENDLIMIT,   /* RFC 7889 */
 	IMAP_STATUS_DELETED_STORAGE, /* RFC 9208 (QUOTA=RES-STORAGE) */
 	IMAP_STATUS_MAILBOXID,     /* RFC 8474 */
+	IMAP_STATUS_HIGHESTMODSEQ, /* RFC 7162 3.1.9 (a CONDSTORE enabling item) */
 	IMAP_STATUS_N,
 };
 
@@ -34,6 +35,7 @@ struct imap_status_req {
 	size_t n;
 	bool recent;               /* RECENT is among them (costs a scan) */
 	bool deleted_storage;      /* DELETED-STORAGE is (costs a scan) */
+	bool highestmodseq;        /* HIGHESTMODSEQ is among them */
 };
 /* The STORE_STATUS_* extras store_status_items() must compute for req. */
 unsigned imap_status_store_items(const struct imap_status_req *req);

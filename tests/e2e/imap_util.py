@@ -72,8 +72,8 @@ def cmd(c, tag, line, timeout=None):
     return [ln.rstrip(b"\r\n") for ln in c.read_until_tag(tag, timeout=timeout)]
 
 
-def raw_login(srv, timeout=10.0):
-    c = srv.connect("imap", timeout=timeout)
+def raw_login(srv, timeout=10.0, listener="imap"):
+    c = srv.connect(listener, timeout=timeout)
     assert c.readline().startswith(b"* OK")
     r = cmd(c, "l", "LOGIN %s %s" % (USER, PASSWORD))
     assert r[-1].startswith(b"l OK"), r

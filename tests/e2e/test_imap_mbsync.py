@@ -1,7 +1,8 @@
 """mbsync (isync) against Loft: a mailbox tree built from the shared corpus
 is pulled whole, a second run changes nothing, then changes on both sides
-(new messages, flags, deletions with Expunge) converge, and a third run
-changes nothing again. mbsync names its mailboxes (PathDelimiter /), so no
+(new messages, flags, deletions with Expunge) converge, a third run
+changes nothing again, and changes to the same messages on both sides at
+once leave both sides with the same messages and flags. mbsync names its mailboxes (PathDelimiter /), so no
 LIST is needed."""
 
 import os
@@ -139,3 +140,30 @@ def test_mbsync_two_way_tree(make_loft, tmp_path):
     before = {name: server_box(srv, name) for name in TREE}
     assert run_mbsync(rc, local) == third
     assert {name: server_box(srv, name) for name in TREE} == before
+
+    # 5. changes to the same messages on both sides at once converge:
+    # both sides end with the same messages and the same flags
+    files = sorted(f for sub in ("cur", "new") for f in os.listdir(os.path.join(inbox, sub)))
+    cur = {f: sub for sub in ("cur", "new") for f in os.listdir(os.path.join(inbox, sub))}
+    a, c = files[2], files[4]
+    os.rename(os.path.join(inbox, cur[a], a),
+              os.path.join(inbox, "cur", a.partition(":2,")[0] + ":2,S"))
+    os.rename(os.path.join(inbox, cur[c], c),
+              os.path.join(inbox, "cur", c.partition(":2,")[0] + ":2,ST"))
+    im = login(srv)
+    im.select("INBOX")
+    uids = [u for u, _, _ in server_box(srv, "INBOX")]
+    im.uid("STORE", str(uids[2]), "+FLAGS", "(\\Flagged)")
+    im.uid("STORE", str(uids[6]), "+FLAGS", "(\\Deleted)")
+    im.expunge()
+    append(im, [b"From: x@example.org\r\nSubject: both sides\r\n\r\nz\r\n"], flags="(\\Seen)")
+    im.logout()
+    run_mbsync(rc, local)
+    fifth = run_mbsync(rc, local)                     # settles in one more run
+    letters = {b"\\Draft": "D", b"\\Flagged": "F", b"\\Answered": "R", b"\\Seen": "S",
+               b"\\Deleted": "T"}
+    for name in TREE:
+        srv_side = sorted((norm(b), "".join(sorted(letters[f] for f in fl if f in letters)))
+                          for _, fl, b in server_box(srv, name))
+        local_side = sorted((norm(b), "".join(sorted(fl))) for fl, b in fifth[name].values())
+        assert srv_side == local_side, name

@@ -73,7 +73,7 @@ def test_store_errors(make_loft):
         ("c", "STORE 1 +FLAGS (a(b)", b"c BAD Invalid characters in atom"),
         ("d", "STORE 1 +FLAGS", b"d BAD STORE needs a message set, a data item and flags."),
         ("e", "STORE 1 FLAGZ (\\Seen)", b"e BAD STORE needs a message set, a data item and flags."),
-        ("f", "STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\\Seen)", b"f BAD Unknown STORE modifier."),
+        ("f", "STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)", b"f BAD Unknown STORE modifier."),
         ("g", "STORE 4 +FLAGS (\\Seen)", b"g BAD Message sequence number out of range."),
         ("h", "STORE 1:x +FLAGS (\\Seen)", b"h BAD Invalid message set."),
         ("i", "STORE 1 +FLAGS (\"quoted\")", b"i BAD Flags must be atoms."),

@@ -217,6 +217,35 @@ def test_fd_limit_that_suffices_says_so(cfg):
                      r"index_cache_size=1024 \(4 each\): \d+ needed at most", log), log
 
 
+def inotify_watch_limit():
+    with open("/proc/sys/fs/inotify/max_user_watches") as f:
+        return int(f.read())
+
+
+def test_inotify_watch_limit_short_is_said(cfg):
+    """Changes by other processes reach idle clients through inotify: two
+    watches per connection's selected mailbox and one per cached user. A
+    max_connections the kernel's fs.inotify.max_user_watches cannot cover
+    gets a warning at start that says what to raise."""
+    watches = inotify_watch_limit()
+    mc = watches // 2 + 1                     # 2 x mc + 1024 > watches
+    assert mc <= 1000000, "max_user_watches %d beyond what the test can exceed" % watches
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    limit = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    log = serve_with_fd_limit(cfg, limit, "max_connections = %d\n" % mc)
+    assert ("warn inotify watch limit %d is below the %d that max_connections=%d (2 each) "
+            "and index_cache_size=1024 (1 each) need: changes by other processes would "
+            "reach some idle clients only at their next command; raise "
+            "fs.inotify.max_user_watches" % (watches, 2 * mc + 1024, mc)) in log, log
+
+
+def test_inotify_watch_limit_that_suffices_says_so(cfg):
+    watches = inotify_watch_limit()
+    log = serve_with_fd_limit(cfg, 6000, "max_connections = 200\n")
+    assert ("info inotify watch limit %d covers max_connections=200 (2 each) and "
+            "index_cache_size=1024 (1 each): 1424 needed at most" % watches) in log, log
+
+
 def test_idle_server_descriptors_within_reserve(make_loft):
     """The budget's reserve (16 + workers x (8 + listeners)) covers what an
     idle server holds, so the per-connection and per-user counts are what is

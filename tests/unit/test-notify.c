@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "lib/xmem.h"
+#include "storage/store-debug.h"
 #include "storage/store.h"
 
 #include "store-fixture.h"
@@ -60,7 +61,15 @@ static int append(struct store_user *user, const char *mailbox, unsigned idx, ui
 	return store_append_commit(&app, NULL, uid_r, NULL);
 }
 
-/* A watcher that records the last change and wakes a waiter. */
+/* How long a test waits for a change that must come: the waits end as
+ * soon as it does, so this only bounds a failure, and is generous for a
+ * machine busy with other builds. */
+#define WAIT_S 20.0
+
+/* A watcher that records the last change and wakes a waiter. Tests keep
+ * theirs static: if an assertion leaves a test early, its watches stay
+ * registered until the fixture's store goes, and a callback then must not
+ * reach a dead stack frame. */
 struct seen {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -89,12 +98,20 @@ static void seen_cb(const struct store_change *c, void *ctx)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Wait until the watcher saw uidnext >= want; returns seconds waited or -1. */
-static double seen_wait(struct seen *s, uint32_t want_uidnext, double timeout)
+static bool seen_got(const struct seen *s, const char *mailbox, uint32_t want_uidnext)
+{
+	return s->last.uidnext >= want_uidnext &&
+	       (mailbox == NULL || strcmp(s->mailbox, mailbox) == 0);
+}
+
+/* Wait until the watcher's last change was of mailbox (NULL: any) with
+ * uidnext >= want; returns seconds waited or -1. */
+static double seen_wait_in(struct seen *s, const char *mailbox, uint32_t want_uidnext,
+			   double timeout)
 {
 	double start = now_s();
 	pthread_mutex_lock(&s->lock);
-	while (s->last.uidnext < want_uidnext) {
+	while (!seen_got(s, mailbox, want_uidnext)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 20 * 1000000L;
@@ -106,9 +123,14 @@ static double seen_wait(struct seen *s, uint32_t want_uidnext, double timeout)
 		if (now_s() - start > timeout)
 			break;
 	}
-	bool ok = s->last.uidnext >= want_uidnext;
+	bool ok = seen_got(s, mailbox, want_uidnext);
 	pthread_mutex_unlock(&s->lock);
 	return ok ? now_s() - start : -1;
+}
+
+static double seen_wait(struct seen *s, uint32_t want_uidnext, double timeout)
+{
+	return seen_wait_in(s, NULL, want_uidnext, timeout);
 }
 
 struct appender {
@@ -129,7 +151,7 @@ static void test_in_process(void **state)
 	struct fx *fx = *state;
 	fx_open(fx);
 	assert_int_equal(store_mailbox_create(fx->user, "Other", 0), STORE_OK);
-	struct seen s, other;
+	static struct seen s, other;
 	seen_init(&s);
 	seen_init(&other);
 	struct store_watch *w = NULL, *w2 = NULL;
@@ -144,7 +166,7 @@ static void test_in_process(void **state)
 	assert_int_equal(pthread_create(&t, NULL, append_thread, &a), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(a.err, STORE_OK);
-	assert_true(seen_wait(&s, a.uid + 1, 1.0) >= 0);
+	assert_true(seen_wait(&s, a.uid + 1, WAIT_S) >= 0);
 	pthread_mutex_lock(&s.lock);
 	assert_string_equal(s.mailbox, "INBOX");
 	assert_int_equal(s.last.messages, 1);
@@ -166,7 +188,7 @@ static void test_in_process(void **state)
 		pthread_mutex_unlock(&s.lock);
 		if (got)
 			break;
-		assert_true(now_s() - start < 1.0);
+		assert_true(now_s() - start < WAIT_S);
 		usleep(1000);
 	}
 	pthread_mutex_lock(&s.lock);
@@ -218,14 +240,14 @@ static void test_other_process(void **state)
 	close(go[0]);
 	close(done[1]);
 	fx_open(fx);
-	struct seen s;
+	static struct seen s;
 	seen_init(&s);
 	struct store_watch *w = NULL;
 	assert_int_equal(store_watch_add(fx->user, "INBOX", seen_cb, &s, &w), STORE_OK);
 	assert_int_equal(write(go[1], "g", 1), 1);
 	uint32_t uid = 0;
 	assert_int_equal(read(done[0], &uid, sizeof(uid)), sizeof(uid));
-	double waited = seen_wait(&s, uid + 1, 1.0);
+	double waited = seen_wait(&s, uid + 1, WAIT_S);
 	print_message("cross-process change seen after %.3f s\n", waited);
 	assert_true(waited >= 0 && waited < 1.0);
 	pthread_mutex_lock(&s.lock);
@@ -246,7 +268,7 @@ static void test_external_file(void **state)
 	fx_open(fx);
 	uint32_t first = 0;
 	assert_int_equal(append(fx->user, "INBOX", 1, &first), STORE_OK);
-	struct seen s;
+	static struct seen s;
 	seen_init(&s);
 	struct store_watch *w = NULL;
 	assert_int_equal(store_watch_add(fx->user, "INBOX", seen_cb, &s, &w), STORE_OK);
@@ -259,7 +281,7 @@ static void test_external_file(void **state)
 	fputs("Subject: external\n\nhello\n", f);
 	fclose(f);
 	assert_int_equal(rename(tmp, dst), 0);
-	double waited = seen_wait(&s, first + 2, 1.0);
+	double waited = seen_wait(&s, first + 2, WAIT_S);
 	print_message("external file announced after %.3f s\n", waited);
 	assert_true(waited >= 0);
 	pthread_mutex_lock(&s.lock);
@@ -356,6 +378,148 @@ static void test_remove_race(void **state)
 	store_mailbox_close(&c.mbox);
 }
 
+/* Our own commits bump <index>/notify too; the notify thread reads its
+ * slots and drops the wake without reading any mailbox. */
+static void test_own_bumps_ignored(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	static struct seen s;
+	seen_init(&s);
+	struct store_watch *w = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", seen_cb, &s, &w), STORE_OK);
+	uint32_t uid = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(append(fx->user, "INBOX", i, &uid), STORE_OK);
+		usleep(20000);            /* let the notify thread wake for each */
+	}
+	assert_true(seen_wait(&s, uid + 1, WAIT_S) >= 0);
+	usleep(100000);
+	uint64_t own = store_debug_notify_own_wakes(fx->store);
+	uint64_t foreign = store_debug_notify_foreign_wakes(fx->store);
+	print_message("own wakes %llu, foreign %llu\n", (unsigned long long)own,
+		      (unsigned long long)foreign);
+	assert_true(own > 0);
+	assert_int_equal(foreign, 0);
+	store_watch_remove(&w);
+}
+
+/* A watcher of one user that takes its time holds up no other user's
+ * watchers: no lock shared by all watches is held while one runs. */
+struct slow {
+	atomic_int calls;
+	atomic_bool inside;
+	atomic_bool release;          /* the test lets the watcher return */
+};
+
+static void slow_cb(const struct store_change *c, void *ctx)
+{
+	(void)c;
+	struct slow *sl = ctx;
+	atomic_store(&sl->inside, true);
+	double start = now_s();
+	while (!atomic_load(&sl->release) && now_s() - start < WAIT_S)
+		usleep(1000);
+	atomic_fetch_add(&sl->calls, 1);
+	atomic_store(&sl->inside, false);
+}
+
+static void test_slow_watcher_blocks_no_other(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	struct store_user *bob = NULL;
+	assert_int_equal(store_user_open(fx->store, "bob", &bob), STORE_OK);
+	static struct slow sl;
+	memset(&sl, 0, sizeof(sl));
+	static struct seen s;
+	seen_init(&s);
+	struct store_watch *w1 = NULL, *w2 = NULL;
+	assert_int_equal(store_watch_add(fx->user, "INBOX", slow_cb, &sl, &w1), STORE_OK);
+	assert_int_equal(store_watch_add(bob, "INBOX", seen_cb, &s, &w2), STORE_OK);
+	struct appender a = { .user = fx->user };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, append_thread, &a), 0);
+	double start = now_s();
+	while (!atomic_load(&sl.inside) && now_s() - start < WAIT_S)
+		usleep(1000);
+	assert_true(atomic_load(&sl.inside));
+	uint32_t uid = 0;
+	assert_int_equal(append(bob, "INBOX", 1, &uid), STORE_OK);
+	double waited = seen_wait(&s, uid + 1, WAIT_S);
+	assert_true(waited >= 0);
+	assert_true(atomic_load(&sl.inside));   /* bob heard while alice's watcher ran */
+	atomic_store(&sl.release, true);
+	pthread_join(t, NULL);
+	assert_int_equal(a.err, STORE_OK);
+	store_watch_remove(&w1);
+	store_watch_remove(&w2);
+	assert_false(atomic_load(&sl.inside));
+	store_user_close(&bob);
+}
+
+/* Many watched mailboxes: a commit reaches the watchers of its mailbox and
+ * no other. */
+static void test_many_targets(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	enum { N = 200 };
+	static struct seen s[N];
+	struct store_watch *w[N];
+	for (unsigned i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "box%u", i);
+		assert_int_equal(store_mailbox_create(fx->user, name, 0), STORE_OK);
+		seen_init(&s[i]);
+		assert_int_equal(store_watch_add(fx->user, name, seen_cb, &s[i], &w[i]), STORE_OK);
+	}
+	uint32_t uid = 0;
+	assert_int_equal(append(fx->user, "box137", 1, &uid), STORE_OK);
+	assert_true(seen_wait(&s[137], uid + 1, WAIT_S) >= 0);
+	usleep(50000);
+	for (unsigned i = 0; i < N; i++) {
+		pthread_mutex_lock(&s[i].lock);
+		assert_int_equal(s[i].calls, i == 137 ? 1 : 0);
+		pthread_mutex_unlock(&s[i].lock);
+		store_watch_remove(&w[i]);
+	}
+}
+
+/* A user-wide watch hears every mailbox of its user, and nothing of
+ * another user. */
+static void test_user_watch(void **state)
+{
+	struct fx *fx = *state;
+	fx_open(fx);
+	assert_int_equal(store_mailbox_create(fx->user, "Other", 0), STORE_OK);
+	struct store_user *bob = NULL;
+	assert_int_equal(store_user_open(fx->store, "bob", &bob), STORE_OK);
+	static struct seen s;
+	seen_init(&s);
+	struct store_watch *w = NULL;
+	assert_int_equal(store_watch_user_add(fx->user, seen_cb, &s, &w), STORE_OK);
+	uint32_t uid = 0;
+	assert_int_equal(append(bob, "INBOX", 1, &uid), STORE_OK);
+	assert_int_equal(append(fx->user, "Other", 1, &uid), STORE_OK);
+	/* bob's commit came first: had it reached alice's watch, the last
+	 * change seen would be INBOX until Other's arrived */
+	assert_true(seen_wait_in(&s, "Other", uid + 1, WAIT_S) >= 0);
+	pthread_mutex_lock(&s.lock);
+	unsigned calls = s.calls;
+	pthread_mutex_unlock(&s.lock);
+	assert_int_equal(calls, 1);
+	assert_int_equal(append(fx->user, "INBOX", 2, &uid), STORE_OK);
+	assert_true(seen_wait_in(&s, "INBOX", uid + 1, WAIT_S) >= 0);
+	pthread_mutex_lock(&s.lock);
+	unsigned calls2 = s.calls;
+	pthread_mutex_unlock(&s.lock);
+	assert_true(calls2 > calls);
+	store_watch_remove(&w);
+	assert_null(w);
+	store_user_close(&bob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +527,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_process, setup_watching, teardown),
 		cmocka_unit_test_setup_teardown(test_external_file, setup_watching, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_race, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_own_bumps_ignored, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_watcher_blocks_no_other, setup_watching,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_targets, setup_watching, teardown),
+		cmocka_unit_test_setup_teardown(test_user_watch, setup_watching, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,6 +206,65 @@ static void test_view_sync_after_prune(void **state)
 	store_mailbox_close(&mbox);
 }
 
+/* A view opens from the cached copy of the last view and syncs forward:
+ * after appends, expunges (also past the retention) and flag changes it
+ * holds exactly the mailbox's UIDs, as a view built from scratch would. */
+struct uids_of {
+	uint32_t uids[64];
+	size_t n;
+};
+
+static int uids_cb(const struct store_msg *m, void *ctx)
+{
+	struct uids_of *u = ctx;
+	u->uids[u->n++] = m->uid;
+	return 0;
+}
+
+static void check_view_exact(struct fx *fx, struct store_mailbox *mbox)
+{
+	struct store_view *v = NULL;
+	assert_int_equal(store_view_open(mbox, &v), STORE_OK);
+	struct uids_of u = { .n = 0 };
+	assert_int_equal(store_msg_scan(mbox, 1, UINT32_MAX, uids_cb, &u), STORE_OK);
+	assert_int_equal(store_view_count(v), u.n);
+	for (size_t i = 0; i < u.n; i++)
+		assert_int_equal(store_view_uid(v, (uint32_t)i + 1), u.uids[i]);
+	struct store_status st = get_status(fx, "INBOX");
+	assert_int_equal(store_view_highestmodseq(v), st.highestmodseq);
+	assert_int_equal(store_view_uidnext(v), st.uidnext);
+	store_view_close(&v);
+}
+
+static void test_view_open_from_cache(void **state)
+{
+	struct fx *fx = *state;
+	fx->set.tombstone_max_count = 2;
+	fx_open(fx);
+	add_n(fx, "INBOX", 10);
+	struct store_mailbox *mbox = open_box(fx, "INBOX", false);
+	check_view_exact(fx, mbox);                 /* built; cached at close */
+	uint32_t gone[] = { 2, 5 };
+	assert_int_equal(store_expunge(mbox, gone, 2, false, NULL), STORE_OK);
+	add_n(fx, "INBOX", 3);
+	set_flags(mbox, 7, STORE_FLAGS_ADD, STORE_FLAG_FLAGGED);
+	check_view_exact(fx, mbox);                 /* from the cache, synced */
+	for (uint32_t uid = 6; uid <= 9; uid++)     /* past the retention */
+		assert_int_equal(store_expunge(mbox, &uid, 1, false, NULL), STORE_OK);
+	check_view_exact(fx, mbox);
+	/* an open view with held expunges, cached at close, still converges */
+	struct store_view *v = NULL;
+	assert_int_equal(store_view_open(mbox, &v), STORE_OK);
+	uint32_t one = 1;
+	assert_int_equal(store_expunge(mbox, &one, 1, false, NULL), STORE_OK);
+	struct store_view_sync_info info;
+	assert_int_equal(store_view_sync(v, STORE_VIEW_NO_EXPUNGE, NULL, NULL, &info), STORE_OK);
+	assert_true(info.expunges_pending);
+	store_view_close(&v);
+	check_view_exact(fx, mbox);
+	store_mailbox_close(&mbox);
+}
+
 static void test_tombstone_age(void **state)
 {
 	struct fx *fx = *state;
@@ -642,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_open_from_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_no_expunge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_sync_after_prune, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_age, setup_closed, teardown),
