@@ -126,21 +126,41 @@ void smtp_checks_helo(struct smtp_session *s)
 
 /* ---- MAIL ---- */
 
-static void dnsbl_done(void *arg)
+/* Run the MAIL that waited for the DNSBL. */
+static void replay_mail(struct smtp_session *s)
 {
-	struct smtp_session *s = arg;
 	struct smtp_checks *ck = s->checks;
-	ck->dnsbl_pending = false;
-	if (ck->held_mail == NULL)
-		return;
 	char *args = ck->held_mail;
 	ck->held_mail = NULL;
+	s->timer_cb = NULL;   /* the overdue timer, if it is still set */
 	conn_cork(s->conn);
 	smtp_cmd_mail(s, args, ck->held_len);
 	free(args);
 	smtp_wait_done(s);
 	if (s->conn != NULL)
 		conn_uncork(s->conn);
+}
+
+static void dnsbl_done(void *arg)
+{
+	struct smtp_session *s = arg;
+	struct smtp_checks *ck = s->checks;
+	ck->dnsbl_pending = false;
+	if (ck->held_mail != NULL)
+		replay_mail(s);
+}
+
+/* [mailauth] timeout passed at MAIL and some zone has not answered: the
+ * client counts as not listed (what answers later still counts). */
+static void dnsbl_overdue(struct smtp_session *s)
+{
+	struct smtp_checks *ck = s->checks;
+	if (ck == NULL || ck->held_mail == NULL)
+		return;
+	conn_info(s->conn, "DNSBL answers overdue after %u ms: MAIL goes on",
+		  smtp_config(s)->auth_timeout_ms);
+	ck->dnsbl_pending = false;
+	replay_mail(s);
 }
 
 bool smtp_checks_hold_mail(struct smtp_session *s, const char *args, size_t len)
@@ -152,6 +172,7 @@ bool smtp_checks_hold_mail(struct smtp_session *s, const char *args, size_t len)
 	ck->held_mail = xstrndup(args, len);
 	ck->held_len = len;
 	smtp_wait(s, SMTP_WAIT_CHECK);
+	smtp_timer_start(s, smtp_config(s)->auth_timeout_ms, dnsbl_overdue);
 	return true;
 }
 

@@ -281,3 +281,49 @@ def test_lmtp_unchecked_without_on_lmtp(make_loft, dns):
         c.sendmail("alice@example.org", ["bob@localhost"], message())
     assert authres(fetch_headers(srv)[0]) == []
     assert dns.queries == []
+
+
+def test_bdat_chunks_checked_like_data(make_loft, dns, tmp_path):
+    """BDAT in 37-byte chunks: the header block, the body hash and the
+    anti-forgery filter see the message across every chunk boundary."""
+    from delivery_util import hello
+    key, record = dkim_key(tmp_path)
+    forged = (b"Authentication-Results: " + AUTHSERV.encode() + b"; dkim=pass\r\n")
+    signed = dkimsign(key, message(extra=forged))
+    zone = dict(BASE_ZONE)
+    zone["sel._domainkey.example.org"] = [("TXT", record)]
+    srv = checked_server(make_loft, dns, zone)
+    with srv.connect("smtp") as c:
+        hello(c, "EHLO")
+        c.sendline("MAIL FROM:<alice@example.org>")
+        assert c.read_smtp_reply()[0].startswith(b"250")
+        c.sendline("RCPT TO:<bob@localhost>")
+        assert c.read_smtp_reply()[0].startswith(b"250")
+        chunks = [signed[i:i + 37] for i in range(0, len(signed), 37)]
+        for i, ch in enumerate(chunks):
+            last = " LAST" if i == len(chunks) - 1 else ""
+            c.send(b"BDAT %d%s\r\n" % (len(ch), last.encode()) + ch)
+            assert c.read_smtp_reply(timeout=10)[0].startswith(b"250"), i
+    [hdr] = fetch_headers(srv)
+    [ar] = authres(hdr)
+    assert re.search(r"\bspf=pass\b", ar) and re.search(r"\bdkim=pass\b", ar), ar
+    assert re.search(r"\bdmarc=pass\b", ar), ar
+
+
+def test_dnsbl_stall_bounded_by_timeout(make_loft, dns):
+    """A blocklist that never answers holds MAIL for [mailauth] timeout at
+    most; the client then counts as not listed."""
+    zone = {"1.0.0.127.bl.test": "timeout",
+            "example.org": [("TXT", "v=spf1 ip4:127.0.0.1 -all")]}
+    srv = checked_server(make_loft, dns, zone,
+                         mailauth={"dnsbl_zones": "bl.test", "timeout": "1s"},
+                         extra={"dns": {"timeout": "10s", "retries": "1"}})
+    with srv.smtp() as s:
+        s.ehlo("mail.example.org")
+        t0 = time.monotonic()
+        assert s.mail("alice@example.org")[0] == 250
+        assert 0.5 < time.monotonic() - t0 < 3
+        assert s.rcpt("bob@localhost")[0] == 250
+        assert s.data(message())[0] == 250
+    srv.wait_log(r"DNSBL answers overdue after 1000 ms")
+    assert len(fetch_headers(srv)) == 1
