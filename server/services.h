@@ -20,6 +20,17 @@ struct work_pool;
 struct net_server;
 struct spam_learner;
 struct smtp_rate;
+struct mailauth_env;
+struct services_mailauth;
+
+/* A counted reference to the sender checks' environment (mailauth.h):
+ * sessions take one at connect and keep it for their life, so a reload
+ * that swaps in a new environment frees the old one only after its last
+ * session is gone. */
+struct mailauth_ref {
+	struct mailauth_env *env;
+	unsigned refs;               /* under the holder's lock */
+};
 
 struct loft_services {
 	struct store *store;
@@ -33,15 +44,26 @@ struct loft_services {
 	struct spam_learner *spam_learner;
 	struct relay *relay;              /* the smarthost for mail Loft sends */
 	struct sieve_env *sieve;          /* compiled scripts, delivery plans */
+	/* [mailauth]: the current environment (services_mailauth_get). */
+	struct services_mailauth *mailauth;
 };
 
-/* Create store, auth service, relay, Sieve environment and pools from cfg. cfg must outlive the
+/* Create store, auth service, relay, Sieve and sender-checks environments
+ * and pools from cfg. cfg must outlive the
  * services (the store borrows its strings). Returns 0, or -1 with a heap
  * message in *err_r and nothing left open. May block (file I/O). */
 int services_open(const struct loft_config *cfg, struct loft_services **svc_r, char **err_r);
 /* A configuration reload (main thread): hand the reloadable auth policy
- * (plaintext_auth, local_domains, hostname) of cfg to the auth service. */
+ * (plaintext_auth, local_domains, hostname) of cfg to the auth service,
+ * and make the [mailauth] environment anew (the old one stays when that
+ * fails: logged). */
 void services_reload(struct loft_services *svc, const struct loft_config *cfg);
+/* Any thread: the current sender-checks environment with a reference
+ * (never NULL while the services are open); give it back with
+ * services_mailauth_put(), which sets *ref to NULL. */
+struct mailauth_ref *services_mailauth_get(const struct loft_services *svc);
+void services_mailauth_put(const struct loft_services *svc, struct mailauth_ref **ref);
+
 /* After every loop stopped: drain the pools, then flush the login state
  * and close auth and the store. */
 void services_close(struct loft_services **svc);

@@ -8,10 +8,16 @@
  * a later batch) leaves those batches moved: their EXPUNGEs are still sent
  * before the tagged NO, and the messages not moved stay in the source (see
  * storage/store.h and docs/PROTOCOLS.md). A failed COPY removes the copies
- * it made. */
+ * it made.
+ *
+ * With [spam] learn, a copy or move into the \Junk mailbox, or out of it,
+ * hands each copied message to rspamd's learner (server/spam/learn.h) on
+ * the pool thread after the store call succeeded; the learner queues it
+ * and the reply does not wait. */
 #include "server/imap/commands.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
@@ -19,6 +25,7 @@
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
+#include "server/spam/learn.h"
 
 struct copy_cmd {
 	struct sess_job job;
@@ -43,6 +50,54 @@ static void copy_cmd_free(void *ctx)
 	free(cc);
 }
 
+/* The special-use bits of two mailboxes by name. */
+static void special_uses(struct store_user *u, const char *a, const char *b, uint32_t *a_r,
+			 uint32_t *b_r)
+{
+	struct store_mailbox_info *list = NULL;
+	size_t n = 0;
+	*a_r = *b_r = 0;
+	if (store_mailbox_list(u, &list, &n) != STORE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool inbox = strcasecmp(list[i].name, "INBOX") == 0;
+		if (inbox ? strcasecmp(a, "INBOX") == 0 : strcmp(list[i].name, a) == 0)
+			*a_r = list[i].special_use;
+		if (inbox ? strcasecmp(b, "INBOX") == 0 : strcmp(list[i].name, b) == 0)
+			*b_r = list[i].special_use;
+	}
+	store_mailbox_list_free(list, n);
+}
+
+/* On the pool, after the copy: teach rspamd from a move into or out of
+ * \Junk. The copies are read from the destination (a MOVE's source is
+ * gone from the index by now). */
+static void learn(struct copy_cmd *cc)
+{
+	struct imap_session *s = cc->s;
+	struct spam_learner *l = s->core.svc->spam_learner;
+	if (l == NULL || cc->dst_uids.count == 0)
+		return;
+	uint32_t from, to;
+	special_uses(s->store_user, s->sel->name, cc->dst, &from, &to);
+	if (spam_learn_class_of(from, to) == SPAM_LEARN_NONE)
+		return;
+	struct store_mailbox *dst = NULL;
+	if (store_mailbox_open(s->store_user, cc->dst, true, &dst) != STORE_OK)
+		return;
+	for (size_t i = 0; i < cc->dst_uids.count; i++) {
+		for (uint32_t uid = cc->dst_uids.ranges[i].lo;; uid++) {
+			int fd = -1;
+			uint64_t size;
+			if (store_msg_open(dst, uid, &fd, &size) == STORE_OK)
+				spam_learn_moved(l, s->user, s->sel->name, from, cc->dst, to, fd);
+			if (uid == cc->dst_uids.ranges[i].hi)
+				break;
+		}
+	}
+	store_mailbox_close(&dst);
+}
+
 static void copy_work(struct sess_job *job)
 {
 	struct copy_cmd *cc = (struct copy_cmd *)job;
@@ -50,6 +105,7 @@ static void copy_work(struct sess_job *job)
 				 &cc->src_uids, &cc->dst_uids, &cc->uidvalidity);
 	if (cc->err != 0 || cc->src_uids.count == 0)
 		return;
+	learn(cc);
 	struct imap_outbuf b = { 0 };
 	imap_outbuf_printf(&b, "COPYUID %u ", cc->uidvalidity);
 	imap_uidset_format(&b, &cc->src_uids);

@@ -1,8 +1,11 @@
 /* DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), and what follows them: the
  * message streams through the data reader (dot-unstuffing, line length,
  * bare LF/CR, NUL, SIZE) into a session sink whose pool thread writes the
- * spool (delivery.h), behind the trace header lines (headers.h). At the end
- * the sink is flushed, the delivery step runs on the storage pool (one
+ * spool (delivery.h), behind the trace header lines (headers.h), and through
+ * the checks (checks.h: sender checks, forged Authentication-Results
+ * dropped). At the end the sink is flushed, the checks give their verdict
+ * (a refusal, or header lines, \Junk and rspamd's verdict for the index),
+ * the delivery step runs on the storage pool (one
  * spool sync, a link and a group commit per recipient) and only then come
  * the replies: LMTP one per accepted recipient in RCPT order (RFC 2033
  * 4.2), SMTP one for the message. Delivery status notifications (dsn.h)
@@ -16,16 +19,19 @@
 #include "lib/log.h"
 #include "lib/xmem.h"
 #include "server/engine/sink.h"
+#include "server/lmtp/checks.h"
 #include "server/lmtp/dsn.h"
 #include "server/lmtp/headers.h"
 #include "server/lmtp/session.h"
 #include "server/services.h"
+#include "server/spam/spam.h"
 
 #define SINK_CHUNK 65536
 /* Input handed to the reader at once; its output is at most twice as long
- * (a bare LF becomes CRLF) plus a held-back ".\r". */
+ * (a bare LF becomes CRLF) plus a held-back ".\r", plus what the
+ * Authentication-Results filter held back (a field's name and lookahead). */
 #define FEED_MAX 32768
-#define OVERFLOW_MAX (2 * FEED_MAX + 16)
+#define OVERFLOW_MAX (2 * FEED_MAX + 2 * AUTHRES_LOOKAHEAD + 256)
 
 /* ---- the message stream ---- */
 
@@ -52,6 +58,22 @@ static int reader_sink(void *ctx, const char *data, size_t len)
 	memcpy(tx->overflow + tx->overflow_len, data, len);
 	tx->overflow_len += len;
 	return 0;
+}
+
+static void filtered_out(void *ctx, const char *data, size_t len)
+{
+	(void)reader_sink(ctx, data, len);
+}
+
+/* The message as the reader gives it: through the checks when they run. */
+static int reader_out(void *ctx, const char *data, size_t len)
+{
+	struct smtp_session *s = ctx;
+	if (s->tx->checked) {
+		smtp_checks_feed(s, data, len);
+		return 0;
+	}
+	return reader_sink(ctx, data, len);
 }
 
 static void sink_has_room(void *arg)
@@ -92,13 +114,14 @@ static void start_message(struct smtp_session *s)
 				plen = strlen(r->prefix);
 		}
 	}
-	tx->msg = delivery_msg_new(smtp_services(s)->store, hlen + plen);
+	tx->msg = delivery_msg_new(smtp_services(s)->store, hlen + plen + smtp_checks_headroom(s));
 	tx->sink = sess_sink_create(&s->core, smtp_services(s)->storage_pool, SINK_CHUNK,
 				    sink_write, tx->msg);
 	sess_sink_on_space(tx->sink, sink_has_room, s);
 	struct data_reader_limits lim;
 	data_reader_limits_from_config(cfg, tx->declared_size, &lim);
-	data_reader_init(&tx->reader, &lim, reader_sink, s);
+	data_reader_init(&tx->reader, &lim, reader_out, s);
+	tx->checked = smtp_checks_data_begin(s, filtered_out, s);
 	reader_sink(s, headers, hlen);
 	free(headers);
 }
@@ -144,6 +167,11 @@ struct deliver_job {
 	struct dsn_relay relay;
 	char *hostname;
 	bool some_ok, some_failed;
+	/* what the checks decided (checks.h) */
+	char *headers;               /* prepended to every copy, or NULL */
+	bool junk;                   /* into each user's \Junk mailbox */
+	struct store_spam spam;
+	char **prefixes, **junk_boxes;   /* per recipient, owned */
 };
 
 static bool wants_success(const struct smtp_rcpt *r)
@@ -188,20 +216,38 @@ static void send_reports(struct smtp_tx *tx, struct deliver_job *j)
 	free(list);
 }
 
+/* On the pool: the user's \Junk mailbox (heap), or NULL for INBOX. */
+static char *junk_mailbox(struct store *store, const char *user)
+{
+	struct store_user *u = NULL;
+	char *name = NULL;
+	if (store_user_attach(store, user, &u) == STORE_OK)
+		spam_junk_mailbox(u, &name);
+	store_user_close(&u);
+	return name;
+}
+
 static void deliver_work(struct sess_job *job)
 {
 	struct deliver_job *j = (struct deliver_job *)job;
 	struct smtp_tx *tx = j->tx;
 	for (size_t i = 0; i < j->n; i++) {
 		const struct smtp_rcpt *r = &tx->rcpts[i];
+		const char *prefix = r->prefix, *mailbox = j->plus ? r->detail : NULL;
+		if (j->headers != NULL)
+			prefix = j->prefixes[i] = xasprintf("%s%s", j->headers,
+							    r->prefix ? r->prefix : "");
+		if (j->junk)
+			mailbox = j->junk_boxes[i] = junk_mailbox(tx->msg->store, r->user);
 		j->d[i] = (struct delivery_rcpt){
-			.user = r->user, .mailbox = j->plus ? r->detail : NULL, .fallback = true,
+			.user = r->user, .mailbox = mailbox, .fallback = true,
 			.fallback_invalid = true,
-			.prefix = r->prefix, .prefix_len = r->prefix ? strlen(r->prefix) : 0,
+			.prefix = prefix, .prefix_len = prefix ? strlen(prefix) : 0,
 			.fields = &r->quota,
 		};
 	}
-	delivery_run(tx->msg, j->d, j->n, NULL);
+	struct store_append_meta base = { .spam = j->spam };
+	delivery_run(tx->msg, j->d, j->n, &base);
 	for (size_t i = 0; i < j->n; i++) {
 		j->some_ok |= j->d[i].result == STORE_OK;
 		j->some_failed |= j->d[i].result != STORE_OK;
@@ -213,6 +259,13 @@ static void deliver_work(struct sess_job *job)
 
 static void deliver_job_free(struct deliver_job *j)
 {
+	for (size_t i = 0; i < j->n; i++) {
+		free(j->prefixes[i]);
+		free(j->junk_boxes[i]);
+	}
+	free(j->prefixes);
+	free(j->junk_boxes);
+	free(j->headers);
 	free(j->d);
 	free((char *)j->relay.host);
 	free(j->hostname);
@@ -280,13 +333,18 @@ static void deliver_done(struct sess_job *job)
 	conn_uncork(s->conn);
 }
 
-static void deliver(struct smtp_session *s)
+static void deliver(struct smtp_session *s, const struct smtp_check_result *r)
 {
 	const struct loft_config *cfg = smtp_config(s);
 	struct smtp_tx *tx = s->tx;
 	struct deliver_job *j = xcalloc(1, sizeof(*j));
 	j->n = tx->n_rcpts;
 	j->d = xcalloc(j->n, sizeof(*j->d));
+	j->headers = r->headers != NULL ? xstrdup(r->headers) : NULL;
+	j->junk = r->junk;
+	j->spam = r->spam;
+	j->prefixes = xcalloc(j->n, sizeof(*j->prefixes));
+	j->junk_boxes = xcalloc(j->n, sizeof(*j->junk_boxes));
 	j->plus = cfg->plus_addressing;
 	j->dsn = !s->lmtp && cfg->smtp_dsn_relay_host != NULL;
 	if (j->dsn) {
@@ -306,6 +364,17 @@ static void deliver(struct smtp_session *s)
 	sess_submit(&s->core, smtp_services(s)->storage_pool, &j->job);
 }
 
+/* The checks are done: refuse the message or deliver it. */
+static void checked(struct smtp_session *s, const struct smtp_check_result *r)
+{
+	if (r->reject == NULL) {
+		deliver(s, r);
+		return;
+	}
+	fail_message(s, r->reject);
+	smtp_wait_done(s);
+}
+
 /* The sink wrote the last bytes (or failed). */
 static void flushed(void *arg, int err)
 {
@@ -319,7 +388,7 @@ static void flushed(void *arg, int err)
 		conn_uncork(s->conn);
 		return;
 	}
-	deliver(s);
+	smtp_checks_end(s, checked);
 }
 
 /* The reader found the end and the sink took everything: flush, deliver. */
@@ -402,11 +471,14 @@ bool smtp_data_input(struct smtp_session *s)
 		fail_message(s, data_error_reply(e));
 		return true;
 	}
+	smtp_checks_data_end(s);   /* may add to the overflow */
 	tx->complete = true;
 	return true;   /* the next round drains and finishes */
 }
 
 /* ---- the commands ---- */
+
+static void data_go_on(struct smtp_session *s, const char *reject);
 
 void smtp_cmd_data(struct smtp_session *s, const char *args, size_t len)
 {
@@ -425,6 +497,18 @@ void smtp_cmd_data(struct smtp_session *s, const char *args, size_t len)
 	}
 	if (s->tx->n_rcpts == 0) {
 		smtp_reply(s, 554, "5.5.1 No valid recipients");
+		return;
+	}
+	if (!smtp_checks_before_data(s, data_go_on))
+		data_go_on(s, NULL);
+}
+
+/* DATA accepted, or refused for a failed SPF check. */
+static void data_go_on(struct smtp_session *s, const char *reject)
+{
+	if (reject != NULL) {
+		smtp_reply_line(s, reject);
+		smtp_tx_reset(s);
 		return;
 	}
 	start_message(s);

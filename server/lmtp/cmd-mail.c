@@ -15,6 +15,7 @@
 #include "auth/auth.h"
 #include "lib/log.h"
 #include "lib/xmem.h"
+#include "server/lmtp/checks.h"
 #include "server/lmtp/ratelimit.h"
 #include "server/lmtp/recipient.h"
 #include "server/lmtp/session.h"
@@ -156,6 +157,9 @@ void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 		smtp_reply(s, 503, "5.5.1 Nested MAIL command");
 		return;
 	}
+	/* a blocklisted client is refused here, once its DNSBL answer came */
+	if (smtp_checks_hold_mail(s, args, len) || smtp_checks_mail_refused(s))
+		return;
 	if (!s->lmtp && cfg->smtp_require_auth && !s->authenticated) {
 		smtp_reply(s, 530, "5.7.0 Authentication required");
 		return;
@@ -196,6 +200,7 @@ void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 	tx->sender = xstrdup(text);
 	tx->sender_utf8 = a.path.utf8;
 	s->tx = tx;
+	smtp_checks_tx_begin(s);   /* SPF starts now */
 	smtp_enter_state(s, SMTP_STATE_MAIL);
 	smtp_reply(s, 250, "2.1.0 Sender OK");
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "lib/xmem.h"
+#include "server/lmtp/checks.h"
 #include "server/lmtp/session.h"
 
 enum {
@@ -59,6 +60,7 @@ static bool take_hello(struct smtp_session *s, const char *args, size_t len, con
 	smtp_tx_reset(s);
 	free(s->helo);
 	s->helo = xstrndup(args, len);
+	smtp_checks_helo(s);
 	smtp_enter_state(s, SMTP_STATE_READY);
 	return true;
 }

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "lib/xmem.h"
+#include "server/lmtp/checks.h"
 #include "server/lmtp/ratelimit.h"
 #include "server/lmtp/session.h"
 #include "server/services.h"
@@ -162,6 +163,7 @@ static void timer_closed(uv_handle_t *h)
 
 void smtp_tx_reset(struct smtp_session *s)
 {
+	smtp_checks_tx_reset(s);
 	smtp_tx_free(&s->tx, s->core.svc->storage_pool);
 	if (s->state >= SMTP_STATE_MAIL && s->state <= SMTP_STATE_BDAT)
 		smtp_enter_state(s, SMTP_STATE_READY);
@@ -205,6 +207,7 @@ static void *session_create(struct conn *c, bool lmtp)
 		conn_close(c, "connection rate");
 		return s;
 	}
+	smtp_checks_connect(s);   /* the DNSBL query runs during the greeting */
 	if (!lmtp && cfg->smtp_greeting_delay_ms > 0) {
 		/* RFC 5321 4.3.1: the client waits for the greeting. Input
 		 * before it is an early talker (session_input). */
@@ -308,7 +311,8 @@ static void session_shutdown(void *ctx, bool force)
 	struct smtp_session *s = ctx;
 	/* A delivery in flight finishes first: its replies tell the client
 	 * what was saved. */
-	if (!force && s->wait == SMTP_WAIT_JOB && s->tx != NULL && s->tx->complete)
+	if (!force && (s->wait == SMTP_WAIT_JOB || s->wait == SMTP_WAIT_CHECK) && s->tx != NULL &&
+	    s->tx->complete)
 		return;
 	conn_printf(s->conn, "421 4.3.2 %s Server shutting down\r\n", smtp_hostname(s));
 	smtp_enter_state(s, SMTP_STATE_LOGOUT);
@@ -324,6 +328,7 @@ static void session_free(void *ctx)
 		uv_close((uv_handle_t *)s->timer, timer_closed);
 		s->timer = NULL;
 	}
+	smtp_checks_free(s);   /* cancels lookups, rspamd, their callbacks */
 	/* Stop streaming now; the rest goes when the last job returns. */
 	if (s->tx != NULL && s->wait != SMTP_WAIT_JOB && s->wait != SMTP_WAIT_FLUSH)
 		smtp_tx_free(&s->tx, s->core.svc->storage_pool);

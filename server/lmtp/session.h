@@ -13,7 +13,8 @@
  * Files: session.c (connection callbacks, input loop, replies, limits),
  * commands.c (the table and the simple commands), cmd-mail.c (MAIL, RCPT),
  * cmd-data.c (DATA, BDAT, the delivery step and its replies), smtp-auth.c
- * (AUTH, SMTP only), tx.c (the transaction). */
+ * (AUTH, SMTP only), tx.c (the transaction), checks.c (sender checks and
+ * rspamd on the way in). */
 #ifndef LOFT_LMTP_SESSION_H
 #define LOFT_LMTP_SESSION_H
 
@@ -48,6 +49,7 @@ enum smtp_wait {
 	SMTP_WAIT_SINK,          /* room in the message sink */
 	SMTP_WAIT_FLUSH,         /* the sink writing the message's last bytes */
 	SMTP_WAIT_TIMER,         /* the greeting delay, a failed login's delay */
+	SMTP_WAIT_CHECK,         /* sender checks or rspamd (checks.h) */
 };
 
 struct smtp_session {
@@ -63,6 +65,7 @@ struct smtp_session {
 	struct net_addr_key net; /* the client network (rate limits) */
 	struct smtp_tx *tx;      /* the mail transaction, or NULL */
 	unsigned n_tx;           /* transactions so far (ids) */
+	struct smtp_checks *checks;  /* checks.h; NULL when none run */
 	struct uv_timer_s *timer;   /* greeting delay, AUTH failure delay */
 	void (*timer_cb)(struct smtp_session *s);
 	/* BDAT whose bytes are read and dropped (no valid transaction) */

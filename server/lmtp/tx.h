@@ -61,6 +61,7 @@ struct smtp_tx {
 	bool bdat;                   /* BDAT used: DATA is out of sequence */
 	bool bdat_failed;            /* a chunk failed: the rest is refused */
 	bool complete;               /* the reader found the end */
+	bool checked;                /* the bytes go through checks.h */
 	uint64_t chunk;              /* the size of the BDAT chunk being read */
 	struct data_reader reader;
 	struct sess_sink *sink;

@@ -28,7 +28,9 @@ LoftServer(tmp_path, listeners=None, config_extra=None, users=None,
   config_extra  {"section": {"key": value}} merged over the defaults; a value
                 of None removes a default key. Listener sections are
                 "listener NAME". The defaults set [smtp] greeting_delay to
-                100ms (the server's default is 1s).
+                100ms (the server's default is 1s) and [mailauth] checks to
+                none (the server's default checks SPF, DKIM and DMARC, asking
+                the system's DNS resolver).
   users         {"name": "password"} written as Dovecot passwd-file lines
                 with {SHA512-CRYPT} hashes, or a str written verbatim.
 
@@ -414,6 +416,9 @@ class LoftServer:
             "log": {"level": "debug"},
             # A short early-talker wait keeps SMTP tests quick (default 1s).
             "smtp": {"greeting_delay": "100ms"},
+            # No sender checks unless a test asks (they query DNS: see
+            # test_smtp_checks.py, which points [dns] at dnsserver.py).
+            "mailauth": {"checks": "none"},
         }
         for l in self.listeners:
             secs["listener " + l["name"]] = {"protocol": l["protocol"],

@@ -1,14 +1,11 @@
 """Spam verdicts through a real rspamd (Debian's package, started on loopback
 from a temporary configuration by rspamd_util.Rspamd).
 
-The SMTP and LMTP sessions are being rewritten on another branch, so the
-scans are driven by tests/tools/spam-scan, which links the same client and
-decision code the sessions will call (server/spam/spam.h) and delivers into
+Here the scans are driven by tests/tools/spam-scan, which links the same client and
+decision code the sessions call (server/spam/spam.h) and delivers into
 the real store; the real `loft serve` then shows the result over IMAP.
-After the merge the same checks run through smtplib/LMTP: GTUBE at DATA
-gets 550 5.7.1 on SMTP and lands in Junk on LMTP, a corpus message lands in
-INBOX with X-Spamd-Result, a stopped rspamd gives 451 4.7.1 (or an
-unscanned delivery) within [spam] timeout.
+The same checks through the live sessions (smtplib/LMTP into `loft
+serve`, IMAP MOVE into and out of Junk) are in test_spam_delivery.py.
 
   - GTUBE is refused (SMTP), filed into Junk (LMTP, or reject = junk), both
     streamed (chunked) and from the spool file (Content-Length)
