@@ -5,6 +5,7 @@
 #include "server/imap/commands.h"
 
 #include "lib/xmem.h"
+#include "server/imap/caps.h"
 #include "server/imap/fetch.h"
 #include "server/imap/selected.h"
 
@@ -62,6 +63,11 @@ enum imap_cmd_result imap_fetch_command(struct imap_session *s, const struct ima
 	if (imap_fetch_spec_parse(&cmd->args[1], &fc->spec, &why) < 0) {
 		fetch_cmd_free(fc);
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (imap_caps_fetch_refused(s, &fc->spec)) {
+		fetch_cmd_free(fc);
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown FETCH attribute.");
 		return IMAP_CMD_DONE;
 	}
 	if (imap_sel_message_set(s, cmd->tag, &cmd->args[0], by_uid, &uids) < 0) {

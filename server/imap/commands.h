@@ -94,6 +94,9 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 #define IMAP_CAPS_SEARCH "ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT CONTEXT=SEARCH " \
 	"CONTEXT=SORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+/* Capability tokens of the newer extensions (issue 27; caps.h has the
+ * bits a session may switch off). */
+#define IMAP_CAPS_NEWER "WITHIN SAVEDATE"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE"
 

@@ -22,6 +22,7 @@ static const struct {
 	{ "RFC822.SIZE", IMAP_FA_RFC822_SIZE },
 	{ "EMAILID", IMAP_FA_EMAILID },
 	{ "THREADID", IMAP_FA_THREADID },
+	{ "SAVEDATE", IMAP_FA_SAVEDATE },
 };
 
 static const char *att_name(enum imap_fetch_att att)

@@ -24,6 +24,7 @@ enum imap_fetch_att {
 	IMAP_FA_RFC822_SIZE,
 	IMAP_FA_EMAILID,            /* RFC 8474 */
 	IMAP_FA_THREADID,           /* RFC 8474: NIL (the store keeps no threads) */
+	IMAP_FA_SAVEDATE,           /* RFC 8514 */
 	IMAP_FA_SECTION,            /* BODY[..], BODY.PEEK[..], RFC822, RFC822.HEADER, RFC822.TEXT */
 };
 

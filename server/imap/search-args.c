@@ -12,6 +12,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/seqset.h"
 
 struct sp {
@@ -198,6 +199,8 @@ static int key_number(struct sp *p, const struct key_def *k, const struct imap_a
 			return fail(p, "Invalid number.");
 		v = v * 10 + digit;
 	}
+	if (v == 0 && (k->kind == STORE_SEARCH_OLDER || k->kind == STORE_SEARCH_YOUNGER))
+		return fail(p, "The interval must be at least one second.");
 	add(p, parent, k->kind)->num = v;
 	return 0;
 }
@@ -351,6 +354,22 @@ static const struct key_def keys[] = {
 	{ "OR", key_or, STORE_SEARCH_OR, 0, false, NULL },
 };
 
+/* Keys of the extensions a session may switch off (caps.h). */
+static const struct {
+	struct key_def def;
+	unsigned cap;
+} ext_keys[] = {
+	/* WITHIN (RFC 5032 3): an interval in seconds before now */
+	{ { "OLDER", key_number, STORE_SEARCH_OLDER, 0, false, NULL }, IMAP_CAP_WITHIN },
+	{ { "YOUNGER", key_number, STORE_SEARCH_YOUNGER, 0, false, NULL }, IMAP_CAP_WITHIN },
+	/* SAVEDATE (RFC 8514 4.3); every mailbox keeps save dates */
+	{ { "SAVEDBEFORE", key_date, STORE_SEARCH_SAVEDBEFORE, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDON", key_date, STORE_SEARCH_SAVEDON, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDSINCE", key_date, STORE_SEARCH_SAVEDSINCE, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDATESUPPORTED", key_simple, STORE_SEARCH_ALL, 0, false, NULL },
+	  IMAP_CAP_SAVEDATE },
+};
+
 static int parse_list(struct sp *p, const struct imap_arg *a, size_t n,
 		      struct store_search_node *parent)
 {
@@ -384,6 +403,10 @@ static int parse_key(struct sp *p, const struct imap_arg *a, size_t n, size_t *i
 		for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 			if (strcasecmp(keys[j].name, k->str) == 0)
 				def = &keys[j];
+		for (size_t j = 0; j < sizeof(ext_keys) / sizeof(ext_keys[0]); j++)
+			if (strcasecmp(ext_keys[j].def.name, k->str) == 0 &&
+			    (ext_keys[j].cap & p->env->caps_off) == 0)
+				def = &ext_keys[j].def;
 		r = def != NULL ? def->parse(p, def, a, n, i, parent)
 				: fail(p, "Unknown search key.");
 	}

@@ -66,9 +66,9 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s %s %s APPENDLIMIT=%zu",
+		snprintf(buf, size, "IMAP4rev1 LITERAL+ %s %s %s %s %s APPENDLIMIT=%zu",
 			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_SEARCH,
-			 IMAP_CAPS_EXTENSIONS,
+			 IMAP_CAPS_EXTENSIONS, IMAP_CAPS_NEWER,
 			 conn_config(s->conn)->max_literal_size);
 		return;
 	}

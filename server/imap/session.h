@@ -93,6 +93,8 @@ struct imap_session {
 	struct store_user *store_user;
 	/* IMAP_ENABLED_* bits (ENABLE). */
 	unsigned enabled;
+	/* IMAP_CAP_* extensions switched off for this session (caps.h). */
+	unsigned caps_off;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session
