@@ -248,13 +248,49 @@ static void resolve_seqs(struct sp *p, const struct imap_seqset *set, struct sto
 	*out = tmp;
 }
 
+static int range_cmp(const void *x, const void *y)
+{
+	const struct store_uid_range *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* A UID set as written, without a view: "*" is the largest UID there is;
+ * ranges sorted and merged as store_uid_set_has needs them. */
+static void raw_uids(const struct imap_seqset *set, struct store_uid_set *out)
+{
+	struct store_uid_range *r = xcalloc(set->n + 1, sizeof(*r));
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t a = set->r[i].a ? set->r[i].a : UINT32_MAX;
+		uint32_t b = set->r[i].b ? set->r[i].b : UINT32_MAX;
+		r[i].lo = a < b ? a : b;
+		r[i].hi = a < b ? b : a;
+	}
+	qsort(r, set->n, sizeof(*r), range_cmp);
+	for (size_t i = 0; i < set->n; i++) {
+		struct store_uid_range *last = out->count > 0 ? &out->ranges[out->count - 1] : NULL;
+		if (last != NULL && (uint64_t)r[i].lo <= (uint64_t)last->hi + 1) {
+			if (r[i].hi > last->hi)
+				last->hi = r[i].hi;
+		} else {
+			store_uid_set_push_range(out, r[i].lo, r[i].hi);
+		}
+	}
+	free(r);
+}
+
 static int set_node(struct sp *p, const char *text, bool by_uid, struct store_search_node *parent)
 {
 	struct imap_seqset set;
 	if (imap_seqset_parse(text, &set) < 0)
 		return fail(p, "Invalid message set.");
+	if (p->env->uids_only && (set.saved || !by_uid)) {
+		imap_seqset_free(&set);
+		return fail(p, "Only UIDs can name messages of several mailboxes.");
+	}
 	struct store_search_node *node = add(p, parent, STORE_SEARCH_UIDS);
-	if (set.saved) {
+	if (p->env->uids_only) {
+		raw_uids(&set, &node->uids);
+	} else if (set.saved) {
 		p->out->uses_saved = true;
 		const struct store_uid_set *s = p->env->saved;
 		for (size_t i = 0; s != NULL && i < s->count; i++)

@@ -252,7 +252,7 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 		s->cmd->collecting = false;
 		conn_pause_input(s->conn);
 	} else {
-		def = imap_command_find(cmd->name);
+		def = imap_command_find_caps(cmd->name, s->caps_off);
 		if (!command_allowed(s, def, cmd->tag, cmd->name))
 			return;
 		/* changes announced by other sessions come first */
@@ -271,7 +271,7 @@ static void literal_announced(struct imap_session *s)
 {
 	const struct imap_literal_info *info = imap_parser_literal_info(s->parser);
 	const struct imap_command_def *def = s->cmd != NULL && s->cmd->collecting
-		? s->cmd->def : imap_command_find(info->partial->name);
+		? s->cmd->def : imap_command_find_caps(info->partial->name, s->caps_off);
 	if (s->cmd == NULL || !s->cmd->collecting) {
 		if (def == NULL || def->literal == NULL ||
 		    !command_allowed(s, def, info->partial->tag, info->partial->name)) {
