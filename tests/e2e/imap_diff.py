@@ -280,7 +280,10 @@ service imap-login {{
 """
 
 
-def record():
+def with_dovecot(run):
+    """Start Debian's Dovecot from a temporary directory (user alice,
+    password secret, "/" separator) and return (its version, run(host,
+    port, user, password))."""
     import pwd
     user = "loftbench"   # the unprivileged user bench/peers.py also uses
     try:
@@ -310,13 +313,18 @@ def record():
                 break
             except OSError:
                 time.sleep(0.1)
-        results = run_queries("127.0.0.1", port, "alice", "secret")
+        results = run("127.0.0.1", port, "alice", "secret")
         version = subprocess.run(["dovecot", "--version"], capture_output=True,
                                  text=True).stdout.strip()
     finally:
         proc.terminate()
         proc.wait(20)
         shutil.rmtree(d, ignore_errors=True)
+    return version, results
+
+
+def record():
+    version, results = with_dovecot(run_queries)
     os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
     with open(FIXTURE, "w") as f:
         json.dump({"dovecot": version, "results": results}, f, indent=1, sort_keys=True,
