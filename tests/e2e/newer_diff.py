@@ -12,7 +12,6 @@ whether the date is today (UTC) or NIL, since the servers saved the
 messages at different moments."""
 
 import datetime
-import json
 import os
 import re
 import sys
@@ -79,17 +78,9 @@ def run_queries(host, port, user, password):
         s.close()
 
 
-def record():
-    version, results = imap_diff.with_dovecot(run_queries)
-    with open(FIXTURE, "w") as f:
-        json.dump({"dovecot": version, "results": results}, f, indent=1, sort_keys=True)
-        f.write("\n")
-    print("recorded %d queries from Dovecot %s into %s" % (len(results), version, FIXTURE))
-
-
 if __name__ == "__main__":
     if sys.argv[1:] == ["--record"]:
-        record()
+        imap_diff.record(FIXTURE, run_queries)
     else:
         print(__doc__)
         sys.exit(2)
