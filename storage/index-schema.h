@@ -27,9 +27,13 @@
  *   u64 highestmodseq, u32 recent_uid, u32 special_use, u32 messages,
  *   u32 unseen, u32 deleted, u64 size, u64 vsize, i64 cur_stamp_ns,
  *   i64 new_stamp_ns, then the name bytes (rest of the value, no NUL).
- * Message record (IDX_MSG_V1): u8 version, u32 flags, u64 modseq,
- *   i64 internal_date, u64 size, u64 vsize, u16 n_keywords,
- *   u16 keyword_id[n_keywords], then the Maildir base name (rest, no NUL).
+ * Message record (IDX_MSG_V2): u8 version, u32 flags, u64 modseq,
+ *   i64 internal_date, u64 size, u64 vsize, i64 save_date (RFC 8514: when
+ *   the message was saved into this mailbox), u16 n_keywords,
+ *   u16 keyword_id[n_keywords], then the Maildir base name (rest, no NUL;
+ *   a NUL and the origin base follow for a copy). IDX_MSG_V1 is the same
+ *   without save_date (read as 0, unknown); records are rewritten as V2
+ *   whenever they change.
  * Spam record (IDX_SPAM_V1): u8 version, u8 verdict, u8 action, u8 zero,
  *   i32 score_milli, i32 required_milli (two's complement, big-endian).
  *   Only messages a filter looked at have one; a longer value (a later
@@ -43,11 +47,13 @@
 #define IDX_SCHEMA_VERSION 1u
 #define IDX_MBOX_V1 1u
 #define IDX_MSG_V1 1u
+#define IDX_MSG_V2 2u
 #define IDX_SPAM_V1 1u
 #define IDX_SPAM_LEN 12
 
 #define IDX_MBOX_FIXED_LEN (1 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + 8)
-#define IDX_MSG_FIXED_LEN (1 + 4 + 8 + 8 + 8 + 8 + 2)
+#define IDX_MSG_FIXED_LEN (1 + 4 + 8 + 8 + 8 + 8 + 2)        /* V1 */
+#define IDX_MSG_V2_FIXED_LEN (IDX_MSG_FIXED_LEN + 8)
 
 /* Key lengths. */
 #define IDX_MSG_KEY_LEN 8        /* mailbox id + uid */

@@ -529,17 +529,25 @@ int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb)
 int idx_msg_decode(const MDB_val *key, const MDB_val *val, struct idx_msg *m)
 {
 	const unsigned char *p = val->mv_data;
-	if (key->mv_size != IDX_MSG_KEY_LEN || val->mv_size < IDX_MSG_FIXED_LEN || p[0] != IDX_MSG_V1)
+	size_t fixed = val->mv_size > 0 && p[0] == IDX_MSG_V2 ? IDX_MSG_V2_FIXED_LEN
+							       : IDX_MSG_FIXED_LEN;
+	if (key->mv_size != IDX_MSG_KEY_LEN || val->mv_size < fixed ||
+	    (p[0] != IDX_MSG_V1 && p[0] != IDX_MSG_V2))
 		return idx_err(MDB_CORRUPTED, "message record");
 	m->uid = idx_get_u32((const unsigned char *)key->mv_data + 4);
-	p++;
+	bool v2 = *p++ == IDX_MSG_V2;
 	m->flags = idx_get_u32(p); p += 4;
 	m->modseq = idx_get_u64(p); p += 8;
 	m->internal_date = (int64_t)idx_get_u64(p); p += 8;
 	m->size = idx_get_u64(p); p += 8;
 	m->vsize = idx_get_u64(p); p += 8;
+	m->save_date = 0;
+	if (v2) {
+		m->save_date = (int64_t)idx_get_u64(p);
+		p += 8;
+	}
 	m->n_keywords = idx_get_u16(p); p += 2;
-	size_t rest = val->mv_size - IDX_MSG_FIXED_LEN;
+	size_t rest = val->mv_size - fixed;
 	if (m->n_keywords > STORE_MAX_KEYWORDS_PER_MSG || rest < 2u * m->n_keywords ||
 	    rest - 2u * m->n_keywords >= IDX_BASE_MAX)
 		return idx_err(MDB_CORRUPTED, "message record keywords");
@@ -577,18 +585,19 @@ int idx_msg_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, uint32_t uid, s
 
 int idx_msg_put_raw(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const struct idx_msg *m)
 {
-	unsigned char buf[IDX_MSG_FIXED_LEN + 2 * STORE_MAX_KEYWORDS_PER_MSG + 2 * IDX_BASE_MAX];
+	unsigned char buf[IDX_MSG_V2_FIXED_LEN + 2 * STORE_MAX_KEYWORDS_PER_MSG + 2 * IDX_BASE_MAX];
 	unsigned char kb[IDX_MSG_KEY_LEN], *p = buf;
 	size_t blen = strnlen(m->base, IDX_BASE_MAX - 1);
 	size_t olen = strnlen(m->origin, IDX_BASE_MAX - 1);
 	if (olen > 0 && strcmp(m->origin, m->base) == 0)
 		olen = 0;
-	*p++ = IDX_MSG_V1;
+	*p++ = IDX_MSG_V2;
 	idx_put_u32(p, m->flags); p += 4;
 	idx_put_u64(p, m->modseq); p += 8;
 	idx_put_u64(p, (uint64_t)m->internal_date); p += 8;
 	idx_put_u64(p, m->size); p += 8;
 	idx_put_u64(p, m->vsize); p += 8;
+	idx_put_u64(p, (uint64_t)m->save_date); p += 8;
 	idx_put_u16(p, m->n_keywords); p += 2;
 	for (unsigned i = 0; i < m->n_keywords; i++, p += 2)
 		idx_put_u16(p, m->keywords[i]);

@@ -59,6 +59,7 @@ struct idx_msg {
 	uint32_t uid, flags;
 	uint64_t modseq;
 	int64_t internal_date;
+	int64_t save_date;       /* seconds since the epoch; 0 = unknown */
 	uint64_t size, vsize;
 	uint16_t n_keywords;
 	uint16_t keywords[STORE_MAX_KEYWORDS_PER_MSG];

@@ -199,6 +199,7 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 			memcpy(m.keywords, om->keywords, sizeof(m.keywords));
 			memcpy(m.origin, om->origin, sizeof(m.origin));
 			m.internal_date = om->internal_date;
+			m.save_date = om->save_date;
 			m.modseq = om->modseq;
 			err = idx_msg_insert_at(w->idx, w->txn, &mb, &m);
 		} else {
@@ -212,6 +213,7 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 				free(kw);
 			}
 			m.internal_date = e->mtime;
+			m.save_date = e->mtime;
 			err = idx_msg_insert(w->idx, w->txn, &mb, &m);
 		}
 		char *to = err == 0 ? store_msg_path(b->dir, &m) : NULL;

@@ -132,6 +132,7 @@ static int adopt(struct wtxn *w, struct idx_mbox *mb, const char *dir, struct ma
 		free(kw);
 	}
 	m.internal_date = e->mtime;
+	m.save_date = (int64_t)time(NULL);   /* adopted into the mailbox now */
 	m.size = e->file_size;
 	if (e->name.size == e->file_size && e->name.vsize != 0)
 		m.vsize = e->name.vsize;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/utf8.h"
@@ -243,6 +244,7 @@ struct eval_msg {
 	const uint32_t *recent;
 	size_t n_recent;
 	struct search_vals *sv;
+	int64_t now;                  /* OLDER/YOUNGER's reference time */
 };
 
 static bool has_recent(const struct eval_msg *e, uint32_t uid)
@@ -259,6 +261,12 @@ static bool has_recent(const struct eval_msg *e, uint32_t uid)
 }
 
 static enum search_val eval(const struct store_search_node *n, const struct eval_msg *e);
+
+/* The save date, or INTERNALDATE where none was recorded. */
+static int64_t saved(const struct store_msg *m)
+{
+	return m->save_date != 0 ? m->save_date : m->internal_date;
+}
 
 static enum search_val eval_list(const struct store_search_node *c, const struct eval_msg *e,
 				 bool any)
@@ -321,6 +329,16 @@ static enum search_val eval(const struct store_search_node *n, const struct eval
 		return tv(store_search_day_of(m->internal_date) == n->day);
 	case STORE_SEARCH_SINCE:
 		return tv(store_search_day_of(m->internal_date) >= n->day);
+	case STORE_SEARCH_SAVEDBEFORE:
+		return tv(store_search_day_of(saved(m)) < n->day);
+	case STORE_SEARCH_SAVEDON:
+		return tv(store_search_day_of(saved(m)) == n->day);
+	case STORE_SEARCH_SAVEDSINCE:
+		return tv(store_search_day_of(saved(m)) >= n->day);
+	case STORE_SEARCH_OLDER:
+		return tv(m->internal_date < e->now - (int64_t)n->num);
+	case STORE_SEARCH_YOUNGER:
+		return tv(m->internal_date >= e->now - (int64_t)n->num);
 	case STORE_SEARCH_MODSEQ:
 		return tv(m->modseq >= n->num);
 	default:
@@ -352,7 +370,7 @@ static int decide_message(struct store_search_run *run, uint32_t uid, const stru
 	struct store_search *p = run->prog;
 	size_t n_recent = 0;
 	const uint32_t *recent = store_mailbox_recent(run->mbox, &n_recent);
-	struct eval_msg e = { m, recent, n_recent, &run->sv };
+	struct eval_msg e = { m, recent, n_recent, &run->sv, run->prog->now };
 	search_vals_reset(&run->sv, p->n_text);
 	struct msg_info *info = NULL;
 	int err = store_msg_info(run->mbox, uid, &info);
@@ -379,6 +397,7 @@ static int decide_message(struct store_search_run *run, uint32_t uid, const stru
 int store_search_match(struct store_mailbox *mbox, struct store_search *prog, uint32_t uid)
 {
 	search_prepare(prog);
+	prog->now = (int64_t)time(NULL);
 	struct store_msg m;
 	char **kw = NULL;
 	int err = store_msg_get(mbox, uid, &m, &kw);
@@ -388,7 +407,7 @@ int store_search_match(struct store_mailbox *mbox, struct store_search *prog, ui
 	size_t n_recent = 0;
 	const uint32_t *recent = store_mailbox_recent(mbox, &n_recent);
 	search_vals_reset(&run.sv, prog->n_text);
-	struct eval_msg e = { &m, recent, n_recent, &run.sv };
+	struct eval_msg e = { &m, recent, n_recent, &run.sv, prog->now };
 	enum search_val v = eval(prog->root, &e);
 	uint64_t bytes = 0;
 	if (v == SV_UNKNOWN)
@@ -406,6 +425,7 @@ int store_search_run_new(struct store_mailbox *mbox, const struct store_view *vi
 			 struct store_search *prog, struct store_search_run **run_r)
 {
 	search_prepare(prog);
+	prog->now = (int64_t)time(NULL);
 	struct store_search_run *run = xcalloc(1, sizeof(*run));
 	run->mbox = mbox;
 	run->view = view;
@@ -462,7 +482,7 @@ static int scan_cb(const struct store_msg *m, void *ctx)
 		size_t n_recent = 0;
 		const uint32_t *recent = store_mailbox_recent(run->mbox, &n_recent);
 		search_vals_reset(&run->sv, run->prog->n_text);
-		struct eval_msg e = { m, recent, n_recent, &run->sv };
+		struct eval_msg e = { m, recent, n_recent, &run->sv, run->prog->now };
 		enum search_val v = eval(run->prog->root, &e);
 		if (v != SV_FALSE)
 			slice_push(run, m->uid, v, m->modseq);

@@ -53,6 +53,12 @@ enum store_search_kind {
 	STORE_SEARCH_EMAILID,    /* the RFC 8474 EMAILID is str (exact) */
 	STORE_SEARCH_THREADID,   /* the RFC 8474 THREADID is str: never true,
 				  * messages have none (THREADID NIL) */
+	STORE_SEARCH_SAVEDBEFORE, /* the save date's day (UTC) < day (RFC 8514;
+				   * INTERNALDATE where no save date is known) */
+	STORE_SEARCH_SAVEDON,
+	STORE_SEARCH_SAVEDSINCE,
+	STORE_SEARCH_OLDER,      /* INTERNALDATE < now - num seconds (RFC 5032) */
+	STORE_SEARCH_YOUNGER,    /* INTERNALDATE >= now - num seconds */
 };
 
 struct store_search_node {
@@ -77,6 +83,7 @@ struct store_search {
 	unsigned n_text;                  /* text criteria (after prepare) */
 	unsigned max_tier;
 	bool prepared;
+	int64_t now;                      /* set when a run or match starts */
 };
 
 /* A program whose root is an empty AND (matches every message). */

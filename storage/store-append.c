@@ -301,6 +301,7 @@ static int append_one(struct wtxn *w, struct store_append *app,
 	m.flags = meta != NULL ? meta->flags & STORE_SYSTEM_FLAGS : 0;
 	m.internal_date = meta != NULL && meta->internal_date != 0 ? meta->internal_date
 									   : (int64_t)time(NULL);
+	m.save_date = (int64_t)time(NULL);
 	m.size = app->tmp.size;
 	m.vsize = app->tmp.vsize;
 	snprintf(m.base, sizeof(m.base), "%s", app->tmp.base);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -94,6 +95,7 @@ static int rename_inbox(struct wtxn *w, const char *new_name)
 	idx_iter_close(&it);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct idx_msg m = msgs[i];
+		m.save_date = (int64_t)time(NULL);   /* saved into the new mailbox */
 		char *from = store_msg_path(src_dir, &msgs[i]);
 		char *to = store_msg_path(dst_dir, &m);
 		err = idx_msg_remove(w->idx, w->txn, &inbox, &msgs[i]);

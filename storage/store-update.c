@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/xmem.h"
@@ -527,9 +528,11 @@ static int run_copy(struct wtxn *w, struct wop *op)
 	if (err == 0 && (uint64_t)dst->uidnext + n >= UINT32_MAX)
 		err = STORE_EIO;
 	char *dst_dir = store_mailbox_path(w->u, o->dst_name);
+	int64_t now = (int64_t)time(NULL);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct idx_msg *m = &o->buf[i], nm = *m;
 		nm.uid = dst->uidnext++;
+		nm.save_date = now;
 		if (!o->move) {
 			/* a copy is a new file but the same email (EMAILID) */
 			if (nm.origin[0] == '\0')

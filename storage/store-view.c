@@ -71,6 +71,7 @@ void store_fill_msg(struct store_msg *out, const struct idx_msg *m, struct kwcac
 	out->flags = m->flags;
 	out->modseq = m->modseq;
 	out->internal_date = m->internal_date;
+	out->save_date = m->save_date;
 	out->size = m->size;
 	out->vsize = m->vsize;
 	out->n_keywords = m->n_keywords;

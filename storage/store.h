@@ -289,6 +289,10 @@ struct store_msg {
 	uint32_t flags;           /* STORE_FLAG_*, without RECENT */
 	uint64_t modseq;
 	int64_t internal_date;    /* seconds since the epoch */
+	/* When the message was saved into this mailbox (RFC 8514: APPEND,
+	 * COPY, MOVE, delivery, adoption of a file found in the Maildir);
+	 * 0 = unknown (indexed before save dates were kept). */
+	int64_t save_date;
 	uint64_t size;            /* physical bytes as stored */
 	uint64_t vsize;           /* bytes with every line ending as CRLF (RFC822.SIZE) */
 	uint16_t n_keywords;

@@ -14,6 +14,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/fetch.h"
 #include "server/imap/fetch-section.h"
 #include "server/imap/outbuf.h"
@@ -161,6 +162,11 @@ enum imap_cmd_result imap_fetch_command(struct imap_session *s, const struct ima
 	    (cmd->n_args == 3 && (why = usage, parse_modifiers(s, &cmd->args[2], fc, &why) < 0))) {
 		fetch_cmd_free(fc);
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (imap_caps_fetch_refused(s, &fc->spec)) {
+		fetch_cmd_free(fc);
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown FETCH attribute.");
 		return IMAP_CMD_DONE;
 	}
 	if (imap_sel_message_set(s, cmd->tag, &cmd->args[0], by_uid, &uids) < 0) {

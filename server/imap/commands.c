@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/imap/caps.h"
+
 #define ANY (IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH) | IMAP_STATE_BIT(IMAP_STATE_AUTH) | \
 	     IMAP_STATE_BIT(IMAP_STATE_SELECTED))
 #define NOT_AUTH IMAP_STATE_BIT(IMAP_STATE_NOT_AUTH)
@@ -49,6 +51,7 @@ static const struct imap_command_def commands[] = {
 	{ CMD("COPY", imap_cmd_copy, SELECTED, SELF | SEQS, "RFC 9051 6.4.7, RFC 4315") },
 	{ CMD("MOVE", imap_cmd_move, SELECTED, SELF | SEQS | IMAP_CMD_BREAKS_SEQS,
 	      "RFC 9051 6.4.8, RFC 6851") },
+	{ CMD("ESEARCH", imap_cmd_esearch, AUTHED, 0, "RFC 7377"), .cap = IMAP_CAP_MULTISEARCH },
 	{ CMD("SEARCH", imap_cmd_search, SELECTED, SELF | SEQS,
 	      "RFC 9051 6.4.4, RFC 4731, RFC 5182") },
 	{ CMD("SORT", imap_cmd_sort, SELECTED, SELF | SEQS, "RFC 5256 3, RFC 5957, RFC 5267") },
@@ -79,6 +82,12 @@ const struct imap_command_def *imap_command_find(const char *name)
 		if (strcasecmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+const struct imap_command_def *imap_command_find_caps(const char *name, unsigned caps_off)
+{
+	const struct imap_command_def *def = imap_command_find(name);
+	return def != NULL && (def->cap & caps_off) == 0 ? def : NULL;
 }
 
 bool imap_command_streams(const char *name, void *ctx)

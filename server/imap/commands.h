@@ -24,6 +24,9 @@ struct imap_command_def {
 	unsigned states;                /* IMAP_STATE_BIT() mask */
 	unsigned flags;
 	const char *rfc;
+	/* The IMAP_CAP_* extension it belongs to (caps.h), 0 for the base
+	 * protocol: a session that has it switched off knows no such command. */
+	unsigned cap;
 	/* Commands whose literals may be streamed (APPEND): called at each
 	 * literal announcement (state and TLS already checked). It decides
 	 * with imap_parser_literal_buffer/stream/refuse on s->parser, now or
@@ -49,6 +52,8 @@ struct imap_command_def {
 	"UNAUTHENTICATE MULTIAPPEND CATENATE URLAUTH"
 
 const struct imap_command_def *imap_command_find(const char *name);
+/* The same, NULL for a command of an extension in caps_off (IMAP_CAP_*). */
+const struct imap_command_def *imap_command_find_caps(const char *name, unsigned caps_off);
 /* The parser's stream filter: commands whose literals may be streamed. */
 bool imap_command_streams(const char *name, void *ctx);
 /* Commands of the base protocol (RFC 3501/9051) that are valid only after
@@ -86,6 +91,8 @@ enum imap_cmd_result imap_uid_expunge_command(struct imap_session *s,
 					      const struct imap_command *cmd);
 /* SEARCH, SORT and THREAD (cmd-search.c, cmd-sort.c). */
 imap_handler imap_cmd_search, imap_cmd_sort, imap_cmd_thread, imap_cmd_cancelupdate;
+/* ESEARCH, MULTISEARCH (cmd-esearch.c). */
+imap_handler imap_cmd_esearch;
 enum imap_cmd_result imap_search_command(struct imap_session *s, const struct imap_command *cmd,
 					 bool by_uid);
 enum imap_cmd_result imap_sort_command(struct imap_session *s, const struct imap_command *cmd,
@@ -96,6 +103,9 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 #define IMAP_CAPS_SEARCH "ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT CONTEXT=SEARCH " \
 	"CONTEXT=SORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+/* Capability tokens of the newer extensions (issue 27; caps.h has the
+ * bits a session may switch off). */
+#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 /* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's

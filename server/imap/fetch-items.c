@@ -26,6 +26,7 @@ static const struct {
 	{ "BODY", IMAP_FA_BODY },
 	{ "BODYSTRUCTURE", IMAP_FA_BODYSTRUCTURE },
 	{ "MODSEQ", IMAP_FA_MODSEQ },
+	{ "SAVEDATE", IMAP_FA_SAVEDATE },
 };
 
 static const char *att_name(enum imap_fetch_att att)

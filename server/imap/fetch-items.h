@@ -28,6 +28,7 @@ enum imap_fetch_att {
 	IMAP_FA_PREVIEW,            /* RFC 8970 */
 	IMAP_FA_BINARY_SIZE,        /* BINARY.SIZE[section] (RFC 3516) */
 	IMAP_FA_MODSEQ,             /* RFC 7162 3.1.4: "MODSEQ (n)" */
+	IMAP_FA_SAVEDATE,           /* RFC 8514 */
 	IMAP_FA_SECTION,            /* BODY[..], BODY.PEEK[..], BINARY[..],
 				     * BINARY.PEEK[..], RFC822, RFC822.HEADER,
 				     * RFC822.TEXT */

@@ -113,6 +113,13 @@ static void write_simple(struct imap_fetch *f, const struct imap_fetch_item *it,
 		imap_outbuf_str(out, "INTERNALDATE ");
 		imap_fetch_write_date(out, m->internal_date);
 		break;
+	case IMAP_FA_SAVEDATE:       /* RFC 8514 3: NIL when not known */
+		imap_outbuf_str(out, "SAVEDATE ");
+		if (m->save_date != 0)
+			imap_fetch_write_date(out, m->save_date);
+		else
+			imap_outbuf_str(out, "NIL");
+		break;
 	case IMAP_FA_RFC822_SIZE:
 		imap_outbuf_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->vsize);
 		break;

@@ -12,6 +12,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/search-modseq.h"
 #include "server/imap/seqset.h"
 
@@ -233,6 +234,8 @@ static int key_number(struct sp *p, const struct key_def *k, const struct imap_a
 			return fail(p, "Invalid number.");
 		v = v * 10 + digit;
 	}
+	if (v == 0 && (k->kind == STORE_SEARCH_OLDER || k->kind == STORE_SEARCH_YOUNGER))
+		return fail(p, "The interval must be at least one second.");
 	add(p, parent, k->kind)->num = v;
 	return 0;
 }
@@ -280,13 +283,49 @@ static void resolve_seqs(struct sp *p, const struct imap_seqset *set, struct sto
 	*out = tmp;
 }
 
+static int range_cmp(const void *x, const void *y)
+{
+	const struct store_uid_range *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* A UID set as written, without a view: "*" is the largest UID there is;
+ * ranges sorted and merged as store_uid_set_has needs them. */
+static void raw_uids(const struct imap_seqset *set, struct store_uid_set *out)
+{
+	struct store_uid_range *r = xcalloc(set->n + 1, sizeof(*r));
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t a = set->r[i].a ? set->r[i].a : UINT32_MAX;
+		uint32_t b = set->r[i].b ? set->r[i].b : UINT32_MAX;
+		r[i].lo = a < b ? a : b;
+		r[i].hi = a < b ? b : a;
+	}
+	qsort(r, set->n, sizeof(*r), range_cmp);
+	for (size_t i = 0; i < set->n; i++) {
+		struct store_uid_range *last = out->count > 0 ? &out->ranges[out->count - 1] : NULL;
+		if (last != NULL && (uint64_t)r[i].lo <= (uint64_t)last->hi + 1) {
+			if (r[i].hi > last->hi)
+				last->hi = r[i].hi;
+		} else {
+			store_uid_set_push_range(out, r[i].lo, r[i].hi);
+		}
+	}
+	free(r);
+}
+
 static int set_node(struct sp *p, const char *text, bool by_uid, struct store_search_node *parent)
 {
 	struct imap_seqset set;
 	if (imap_seqset_parse(text, &set) < 0)
 		return fail(p, "Invalid message set.");
+	if (p->env->uids_only && (set.saved || !by_uid)) {
+		imap_seqset_free(&set);
+		return fail(p, "Only UIDs can name messages of several mailboxes.");
+	}
 	struct store_search_node *node = add(p, parent, STORE_SEARCH_UIDS);
-	if (set.saved) {
+	if (p->env->uids_only) {
+		raw_uids(&set, &node->uids);
+	} else if (set.saved) {
 		p->out->uses_saved = true;
 		const struct store_uid_set *s = p->env->saved;
 		for (size_t i = 0; s != NULL && i < s->count; i++)
@@ -388,6 +427,22 @@ static const struct key_def keys[] = {
 	{ "OR", key_or, STORE_SEARCH_OR, 0, false, NULL },
 };
 
+/* Keys of the extensions a session may switch off (caps.h). */
+static const struct {
+	struct key_def def;
+	unsigned cap;
+} ext_keys[] = {
+	/* WITHIN (RFC 5032 3): an interval in seconds before now */
+	{ { "OLDER", key_number, STORE_SEARCH_OLDER, 0, false, NULL }, IMAP_CAP_WITHIN },
+	{ { "YOUNGER", key_number, STORE_SEARCH_YOUNGER, 0, false, NULL }, IMAP_CAP_WITHIN },
+	/* SAVEDATE (RFC 8514 4.3); every mailbox keeps save dates */
+	{ { "SAVEDBEFORE", key_date, STORE_SEARCH_SAVEDBEFORE, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDON", key_date, STORE_SEARCH_SAVEDON, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDSINCE", key_date, STORE_SEARCH_SAVEDSINCE, 0, false, NULL }, IMAP_CAP_SAVEDATE },
+	{ { "SAVEDATESUPPORTED", key_simple, STORE_SEARCH_ALL, 0, false, NULL },
+	  IMAP_CAP_SAVEDATE },
+};
+
 static int parse_list(struct sp *p, const struct imap_arg *a, size_t n,
 		      struct store_search_node *parent)
 {
@@ -421,6 +476,10 @@ static int parse_key(struct sp *p, const struct imap_arg *a, size_t n, size_t *i
 		for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 			if (strcasecmp(keys[j].name, k->str) == 0)
 				def = &keys[j];
+		for (size_t j = 0; j < sizeof(ext_keys) / sizeof(ext_keys[0]); j++)
+			if (strcasecmp(ext_keys[j].def.name, k->str) == 0 &&
+			    (ext_keys[j].cap & p->env->caps_off) == 0)
+				def = &ext_keys[j].def;
 		r = def != NULL ? def->parse(p, def, a, n, i, parent)
 				: fail(p, "Unknown search key.");
 	}

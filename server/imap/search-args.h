@@ -38,6 +38,11 @@ struct imap_search_env {
 	bool rev2;                           /* IMAP4rev2: no \Recent */
 	bool recent_ok;                      /* the view has \Recent (rev1) */
 	unsigned max_depth;                  /* nesting of NOT/OR/() */
+	unsigned caps_off;                   /* IMAP_CAP_* switched off: their
+					      * keys are unknown (caps.h) */
+	/* A search of other mailboxes (RFC 7377): sequence sets and "$" are
+	 * BAD; UID sets are kept as written ("*" as the largest UID). */
+	bool uids_only;
 };
 
 struct imap_search_parse {

@@ -135,6 +135,8 @@ void imap_search_env(const struct imap_session *s, struct imap_search_env *env)
 		    (s->sel != NULL && s->sel->rev2);
 	env->recent_ok = s->sel != NULL && !s->sel->rev2;
 	env->max_depth = cfg->max_search_depth ? cfg->max_search_depth : 256;
+	env->caps_off = s->caps_off;
+	env->uids_only = false;
 }
 
 void imap_search_reply_error(struct imap_session *s, const char *tag,

@@ -67,9 +67,9 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 {
 	/* Only what this server really does. */
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ %s %s %s %s %s APPENDLIMIT=%zu",
+		snprintf(buf, size, "IMAP4rev1 IMAP4rev2 LITERAL+ %s %s %s %s %s %s APPENDLIMIT=%zu",
 			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_FETCH, IMAP_CAPS_SEARCH,
-			 IMAP_CAPS_EXTENSIONS,
+			 IMAP_CAPS_EXTENSIONS, IMAP_CAPS_NEWER,
 			 conn_config(s->conn)->max_literal_size);
 		return;
 	}
@@ -255,7 +255,7 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 		s->cmd->collecting = false;
 		conn_pause_input(s->conn);
 	} else {
-		def = imap_command_find(cmd->name);
+		def = imap_command_find_caps(cmd->name, s->caps_off);
 		if (!command_allowed(s, def, cmd->tag, cmd->name))
 			return;
 		/* changes announced by other sessions come first */
@@ -274,7 +274,7 @@ static void literal_announced(struct imap_session *s)
 {
 	const struct imap_literal_info *info = imap_parser_literal_info(s->parser);
 	const struct imap_command_def *def = s->cmd != NULL && s->cmd->collecting
-		? s->cmd->def : imap_command_find(info->partial->name);
+		? s->cmd->def : imap_command_find_caps(info->partial->name, s->caps_off);
 	if (s->cmd == NULL || !s->cmd->collecting) {
 		if (def == NULL || def->literal == NULL ||
 		    !command_allowed(s, def, info->partial->tag, info->partial->name)) {

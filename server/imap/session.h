@@ -102,6 +102,8 @@ struct imap_session {
 	unsigned enabled;
 	/* RFC 5465 NOTIFY subscription (notify.h), NULL when none. */
 	struct imap_notify *notify;
+	/* IMAP_CAP_* extensions switched off for this session (caps.h). */
+	unsigned caps_off;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session

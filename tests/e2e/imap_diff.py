@@ -280,7 +280,10 @@ service imap-login {{
 """
 
 
-def record():
+def with_dovecot(run):
+    """Start Debian's Dovecot from a temporary directory (user alice,
+    password secret, "/" separator) and return (its version, run(host,
+    port, user, password))."""
     import pwd
     user = "loftbench"   # the unprivileged user bench/peers.py also uses
     try:
@@ -310,19 +313,37 @@ def record():
                 break
             except OSError:
                 time.sleep(0.1)
-        results = run_queries("127.0.0.1", port, "alice", "secret")
+        results = run("127.0.0.1", port, "alice", "secret")
         version = subprocess.run(["dovecot", "--version"], capture_output=True,
                                  text=True).stdout.strip()
     finally:
         proc.terminate()
         proc.wait(20)
         shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
-    with open(FIXTURE, "w") as f:
+    return version, results
+
+
+def record(fixture=FIXTURE, run=run_queries):
+    """Record run's results from Dovecot into fixture."""
+    version, results = with_dovecot(run)
+    os.makedirs(os.path.dirname(fixture), exist_ok=True)
+    with open(fixture, "w") as f:
         json.dump({"dovecot": version, "results": results}, f, indent=1, sort_keys=True,
                   ensure_ascii=False)
         f.write("\n")
-    print("recorded %d queries from Dovecot %s into %s" % (len(results), version, FIXTURE))
+    print("recorded %d queries from Dovecot %s into %s" % (len(results), version, fixture))
+
+
+def compare(srv, fixture=FIXTURE, queries=QUERIES, run=run_queries):
+    """Run the queries against srv (user alice, password secret) and
+    assert that every answer is the one recorded from Dovecot."""
+    with open(fixture, encoding="utf-8") as f:
+        want = json.load(f)["results"]
+    got = run("127.0.0.1", srv.port("imap"), "alice", "secret")
+    assert sorted(got) == sorted(want), "the fixture and QUERIES differ: re-record"
+    diffs = ["%s\n  dovecot: %s\n  loft:    %s" % (q, want[q], got[q])
+             for q in queries if got[q] != want[q]]
+    assert not diffs, "\n".join(diffs)
 
 
 if __name__ == "__main__":

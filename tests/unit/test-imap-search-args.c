@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "server/imap/caps.h"
 #include "server/imap/parser.h"
 #include "server/imap/search-args.h"
 
@@ -49,7 +50,8 @@ static void shape(const struct store_search_node *n, char *out, size_t cap)
 	static const char *const names[] = {
 		"AND", "OR", "NOT", "ALL", "FLAGS", "RECENT", "KEYWORD", "UIDS", "LARGER",
 		"SMALLER", "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "MODSEQ",
-		"ADDRESS", "SUBJECT", "HEADER", "BODY", "TEXT",
+		"ADDRESS", "SUBJECT", "HEADER", "BODY", "TEXT", "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON",
+		"SAVEDSINCE", "OLDER", "YOUNGER",
 	};
 	for (; n != NULL; n = n->next) {
 		strncat(out, names[n->kind], cap - strlen(out) - 1);
@@ -106,6 +108,22 @@ static void test_keys(void **state)
 	expect_shape("SENTBEFORE 1-Jan-2020 SENTON 1-Jan-2020 SENTSINCE 1-Jan-2020", &rev1,
 		     "SENTBEFORE SENTON SENTSINCE");
 	expect_shape("LARGER 10 SMALLER 18446744073709551615", &rev1, "LARGER SMALLER");
+	/* WITHIN (RFC 5032), SAVEDATE (RFC 8514) */
+	expect_shape("OLDER 1 younger 86400", &rev1, "OLDER YOUNGER");
+	expect_shape("SAVEDBEFORE 1-Jan-2020 SAVEDON 2-Jan-2020 SAVEDSINCE 3-Jan-2020 "
+		     "SAVEDATESUPPORTED", &rev1, "SAVEDBEFORE SAVEDON SAVEDSINCE ALL");
+	/* switched off for the session (caps.h): unknown keys */
+	const struct imap_search_env off = { .recent_ok = true, .max_depth = 8,
+					     .caps_off = IMAP_CAP_WITHIN | IMAP_CAP_SAVEDATE };
+	static const char *const gone[] = { "OLDER 5", "YOUNGER 5", "SAVEDON 1-Jan-2020",
+					    "SAVEDATESUPPORTED" };
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		struct parsed pp;
+		parse_as(&pp, gone[i], IMAP_SEARCH_FORM_SEARCH, &off);
+		assert_int_equal(pp.r, -1);
+		assert_string_equal(pp.out.why, "Unknown search key.");
+		done(&pp);
+	}
 	expect_shape("1:5 UID 3,* $", &rev1, "UIDS UIDS UIDS");
 	expect_shape("ANSWERED DELETED DRAFT FLAGGED UNANSWERED UNDELETED UNDRAFT UNFLAGGED",
 		     &rev1, "FLAGS FLAGS FLAGS FLAGS NOT(FLAGS) NOT(FLAGS) NOT(FLAGS) NOT(FLAGS)");

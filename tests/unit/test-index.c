@@ -99,6 +99,57 @@ static void test_key_order(void **state)
 	}
 }
 
+/* ---- message records: V1 (no save date) and V2 ---- */
+
+static size_t msg_record(unsigned char *buf, unsigned version, int64_t save_date)
+{
+	unsigned char *p = buf;
+	*p++ = (unsigned char)version;
+	idx_put_u32(p, 5); p += 4;                       /* flags */
+	idx_put_u64(p, 77); p += 8;                      /* modseq */
+	idx_put_u64(p, 1600000000); p += 8;              /* internal date */
+	idx_put_u64(p, 120); p += 8;                     /* size */
+	idx_put_u64(p, 124); p += 8;                     /* vsize */
+	if (version == IDX_MSG_V2) {
+		idx_put_u64(p, (uint64_t)save_date);
+		p += 8;
+	}
+	idx_put_u16(p, 1); p += 2;                       /* one keyword */
+	idx_put_u16(p, 3); p += 2;
+	memcpy(p, "base1", 5);
+	return (size_t)(p + 5 - buf);
+}
+
+static void test_msg_record_versions(void **state)
+{
+	(void)state;
+	unsigned char kb[IDX_MSG_KEY_LEN], vb[128];
+	idx_msg_key(kb, 2, 9);
+	MDB_val k = { sizeof(kb), kb };
+	for (unsigned version = IDX_MSG_V1; version <= IDX_MSG_V2; version++) {
+		MDB_val v = { msg_record(vb, version, 1700000000), vb };
+		struct idx_msg m;
+		memset(&m, 0xff, sizeof(m));
+		assert_int_equal(idx_msg_decode(&k, &v, &m), 0);
+		assert_int_equal(m.uid, 9);
+		assert_int_equal(m.flags, 5);
+		assert_int_equal(m.modseq, 77);
+		assert_int_equal(m.internal_date, 1600000000);
+		assert_int_equal(m.vsize, 124);
+		assert_int_equal(m.save_date, version == IDX_MSG_V2 ? 1700000000 : 0);
+		assert_int_equal(m.n_keywords, 1);
+		assert_int_equal(m.keywords[0], 3);
+		assert_string_equal(m.base, "base1");
+		/* a record cut inside its fixed part is corrupt */
+		v.mv_size = version == IDX_MSG_V2 ? IDX_MSG_V2_FIXED_LEN - 1 : IDX_MSG_FIXED_LEN - 1;
+		assert_int_equal(idx_msg_decode(&k, &v, &m), STORE_ECORRUPT);
+	}
+	vb[0] = 3;                                       /* an unknown version */
+	MDB_val v = { msg_record(vb, 3, 0), vb };
+	struct idx_msg m;
+	assert_int_equal(idx_msg_decode(&k, &v, &m), STORE_ECORRUPT);
+}
+
 /* ---- counters, changes since, tombstones ---- */
 
 static int count_cb(const struct store_msg *msg, void *ctx)
@@ -675,6 +726,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_order),
+		cmocka_unit_test(test_msg_record_versions),
 		cmocka_unit_test_setup_teardown(test_counters_and_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_nested_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
