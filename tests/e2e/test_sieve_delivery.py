@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from sieve_util import SmtpSink, corpus, manage_sieve, relay_config, sieve_plan
+from sieve_util import (SmtpSink, corpus, manage_sieve, relay_config, sieve_plan,
+                        upload_with_sieve_connect)
 
 USERS = {"alice": "secret"}
 
@@ -32,35 +33,6 @@ if header :matches "subject" "*test*" {
     addflag "\\\\Seen";
 }
 """
-
-
-def upload_with_sieve_connect(srv, tmp_path, text, name="main"):
-    script = tmp_path / "script.sieve"
-    script.write_text(text)
-    r, w = os.pipe()
-    os.write(w, b"secret\n")
-    os.close(w)
-    base = ["sieve-connect", "--server", "localhost", "--port", str(srv.port("sieve")),
-            "--user", "alice", "--passwordfd", str(r), "--tlscafile", srv.ca_file,
-            "--authmech", "PLAIN"]
-    try:
-        up = subprocess.run(base + ["--upload", "--localsieve", str(script),
-                                    "--remotesieve", name],
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=60, pass_fds=(r,))
-    finally:
-        os.close(r)
-    assert up.returncode == 0, up.stdout + up.stderr
-    r, w = os.pipe()
-    os.write(w, b"secret\n")
-    os.close(w)
-    try:
-        act = subprocess.run(base + ["--activate", "--remotesieve", name],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=60, pass_fds=(r,))
-    finally:
-        os.close(r)
-    assert act.returncode == 0, act.stdout + act.stderr
 
 
 def status(srv, mailbox):
