@@ -2,8 +2,8 @@
 `sieve-connect` (non-interactive, password on a file descriptor, STARTTLS
 verified against the session's certificate), then the user's messages run
 through the delivery plan with tests/tools/sieve-plan, which carries the
-plan out as a delivery does (the LMTP/SMTP rewrite lands on another branch
-and will call the same function): mail lands in the folders the script
+plan out the way a delivery does (the live LMTP/SMTP/`loft deliver` path is
+tested in test_sieve_at_delivery.py): mail lands in the folders the script
 names, with its flags, read back over IMAP (STATUS); vacation answers once
 and only once through a sink smarthost, never to a list; redirect keeps the
 original envelope sender; a broken or failing script keeps mail in INBOX
@@ -11,7 +11,6 @@ and the error is logged."""
 
 import imaplib
 import os
-import subprocess
 import time
 
 import pytest
