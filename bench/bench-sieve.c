@@ -5,9 +5,9 @@
  * script (the plan's own cost: reading the header, the implicit keep), on
  * every message of the shared corpus held in memfds (the disk is not
  * measured). Also prints the compile time of the script and its compiled
- * size. Usage: bench-sieve [CORPUS_DIR] [--rounds N] [--no-body]. The
- * side-by-side delivery bench with Dovecot LMTP + Pigeonhole comes with the
- * LMTP delivery rewrite. */
+ * size. Usage: bench-sieve [CORPUS_DIR] [--rounds N] [--no-body]
+ * [--print-script] (prints the 50-rule script and exits: bench-lmtp.py
+ * --sieve delivers through it, on Loft and on Dovecot + Pigeonhole). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,14 +152,22 @@ int main(int argc, char **argv)
 {
 	const char *dir = "tests/corpus/mail";
 	int rounds = 5;
-	bool body = true;
+	bool body = true, print = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--print-script") == 0)
+			print = true;
+		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
 			rounds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-body") == 0)
 			body = false;
 		else
 			dir = argv[i];
+	}
+	if (print) {
+		char *text = script_50(body);
+		fputs(text, stdout);
+		free(text);
+		return 0;
 	}
 	load(dir);
 	if (n_msgs == 0) {

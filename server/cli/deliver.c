@@ -16,6 +16,12 @@
  * A Delivered-To: line names -u when it is an address. The added lines use
  * the message's own line ending (CRLF or LF, from its first line).
  *
+ * The user's active Sieve script runs as it does for LMTP and SMTP (keep
+ * goes to -m or the detail mailbox); redirects, vacation replies and, for
+ * reject/ereject (which cannot be refused here), a rejection notice to the
+ * sender go through [relay] smarthost. A rejected message exits 0 once the
+ * notice went, EX_TEMPFAIL when it could not be sent.
+ *
  * It exits 0 without output, or prints one line to stderr and exits with a
  * sysexits(3) code an MTA understands:
  *   EX_USAGE 64     bad options, invalid mailbox name
@@ -41,6 +47,8 @@
 #include "server/lmtp/delivery.h"
 #include "server/lmtp/headers.h"
 #include "server/lmtp/recipient.h"
+#include "server/relay/relay.h"
+#include "server/sieve-config.h"
 #include "server/store-config.h"
 
 #define DELIVER_CHUNK (64 * 1024)
@@ -200,6 +208,34 @@ static int deliver_first_chunk(struct deliver_input *in)
 	return 0;
 }
 
+/* The recipient's address for Sieve (envelope "to", vacation): -u when it
+ * is one, else user@ the first local domain (or the host name). */
+static char *deliver_address(const struct loft_config *cfg, const char *arg, const char *user)
+{
+	if (strchr(arg, '@') != NULL)
+		return xstrdup(arg);
+	const char *dom = cfg->local_domains != NULL ? cfg->local_domains : "";
+	size_t len = strcspn(dom + strspn(dom, " ,"), " ,");
+	if (len == 0)
+		return xasprintf("%s@%s", user, cfg->hostname != NULL ? cfg->hostname : "localhost");
+	return xasprintf("%s@%.*s", user, (int)len, dom + strspn(dom, " ,"));
+}
+
+/* Sieve's environment for one delivery, sending through [relay]. */
+static struct sieve_env *deliver_sieve_env(const struct loft_config *cfg, struct relay **relay_r)
+{
+	struct sieve_settings set;
+	sieve_config_settings(cfg, &set);
+	struct relay_settings rs;
+	relay_config_settings(cfg, &rs);
+	*relay_r = relay_create(&rs);
+	if (*relay_r != NULL) {
+		set.outbox.send = relay_outbox_send;
+		set.outbox.ctx = *relay_r;
+	}
+	return sieve_env_create(&set);
+}
+
 static int deliver_run(struct store *store, const struct loft_config *cfg,
 		       struct deliver_opts *opts)
 {
@@ -276,16 +312,28 @@ static int deliver_run(struct store *store, const struct loft_config *cfg,
 				    : cfg->plus_addressing && target.detail[0] != '\0' ? target.detail
 				    : NULL;
 		/* an invalid -m name is the caller's mistake, not a missing one */
+		char *address = deliver_address(cfg, opts->user, target.user);
 		struct delivery_rcpt d = { .user = target.user, .mailbox = mailbox,
 					   .fallback = true, .fallback_invalid = opts->mailbox == NULL,
-					   .fields = &quota };
+					   .fields = &quota, .address = address };
 		struct store_append_meta meta = { .flags = opts->flags, .keywords = opts->keywords,
 						  .n_keywords = opts->n_keywords };
+		struct relay *relay = NULL;
+		m->sieve = deliver_sieve_env(cfg, &relay);
+		m->mail_from = sender != NULL ? sender : "";
+		m->refuse = DELIVERY_REFUSE_NOTICE;
 		delivery_run(m, &d, 1, &meta);
+		sieve_env_free(&m->sieve);
+		relay_free(&relay);
+		free(address);
 		if (d.to_inbox)
 			fprintf(stderr, "loft deliver: mailbox %s does not exist, delivered to INBOX\n",
 				mailbox);
-		if (d.result != STORE_OK) {
+		if (d.rejected && d.result != STORE_OK) {
+			fprintf(stderr, "loft deliver: rejected by the Sieve script; the notice to "
+					"the sender could not be sent\n");
+			code = EX_TEMPFAIL;
+		} else if (d.result != STORE_OK) {
 			fprintf(stderr, "loft deliver: saving message: %s\n", store_strerror(d.result));
 			code = delivery_exit_code(d.result, cfg->quota_full_tempfail);
 		}

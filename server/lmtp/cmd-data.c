@@ -201,7 +201,7 @@ static void send_reports(struct smtp_tx *tx, struct deliver_job *j)
 			list[n++] = (struct dsn_rcpt){
 				.address = r->address, .orcpt = r->orcpt,
 				.action = failed ? DSN_FAILED : DSN_DELIVERED,
-				.reply = delivery_reply(j->d[i].result, j->quota_tempfail),
+				.reply = delivery_rcpt_reply(&j->d[i], j->quota_tempfail),
 			};
 		}
 		if (n == 0)
@@ -243,7 +243,7 @@ static void deliver_work(struct sess_job *job)
 			.user = r->user, .mailbox = mailbox, .fallback = true,
 			.fallback_invalid = true,
 			.prefix = prefix, .prefix_len = prefix ? strlen(prefix) : 0,
-			.fields = &r->quota,
+			.fields = &r->quota, .address = r->address, .orcpt = r->orcpt,
 		};
 	}
 	struct store_append_meta base = { .spam = j->spam };
@@ -285,7 +285,7 @@ static void log_results(struct smtp_session *s, const struct deliver_job *j)
 		else
 			conn_warn(s->conn, "delivery failed id=%s rcpt=<%s> user=%s mailbox=%s: %s",
 				  tx->id, tx->rcpts[i].address, d->user, mailbox,
-				  store_strerror(d->result));
+				  delivery_strerror(d->result));
 	}
 }
 
@@ -303,7 +303,7 @@ static void deliver_done(struct sess_job *job)
 	log_results(s, j);
 	if (s->lmtp) {
 		for (size_t i = 0; i < j->n; i++) {
-			const char *line = delivery_reply(j->d[i].result, cfg->quota_full_tempfail);
+			const char *line = delivery_rcpt_reply(&j->d[i], cfg->quota_full_tempfail);
 			if (j->d[i].result == STORE_OK)
 				smtp_reply(s, 250, "2.0.0 <%s> Delivered", tx->rcpts[i].address);
 			else
@@ -313,7 +313,7 @@ static void deliver_done(struct sess_job *job)
 	} else if (!j->some_failed) {
 		smtp_reply(s, 250, "2.0.0 Delivered, id %s", tx->id);
 	} else if (!j->some_ok) {
-		smtp_reply_line(s, delivery_reply(j->d[0].result, cfg->quota_full_tempfail));
+		smtp_reply_line(s, delivery_rcpt_reply(&j->d[0], cfg->quota_full_tempfail));
 	} else if (j->dsn && tx->sender[0] != '\0') {
 		smtp_reply(s, 250, "2.0.0 Delivered to some recipients, the sender is notified of "
 			   "the others, id %s", tx->id);
@@ -358,6 +358,11 @@ static void deliver(struct smtp_session *s, const struct smtp_check_result *r)
 	j->tx = tx;
 	j->pool = smtp_services(s)->storage_pool;
 	j->quota_tempfail = cfg->quota_full_tempfail;
+	/* Sieve at delivery (delivery.h): a reject is LMTP's per recipient,
+	 * SMTP's for the message */
+	tx->msg->sieve = smtp_services(s)->sieve;
+	tx->msg->mail_from = tx->sender;
+	tx->msg->refuse = s->lmtp ? DELIVERY_REFUSE_RCPT : DELIVERY_REFUSE_MESSAGE;
 	j->job.work = deliver_work;
 	j->job.done = deliver_done;
 	smtp_wait(s, SMTP_WAIT_JOB);

@@ -1,15 +1,18 @@
-/* The shared delivery step (see delivery.h): spool once, sync once, link
- * into every recipient's mailbox, commit all appends at once and wait for
- * their group commits. */
+/* The shared delivery step (see delivery.h): spool once, plan each
+ * recipient's copies (its Sieve script's, delivery-sieve.c, or the keep),
+ * sync once, link into every mailbox, commit all appends at once and wait
+ * for their group commits. */
 #include "server/lmtp/delivery.h"
 
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xmem.h"
+#include "server/lmtp/delivery-run.h"
 
 struct delivery_msg *delivery_msg_new(struct store *store, uint64_t headroom)
 {
@@ -51,6 +54,7 @@ void delivery_msg_free(struct delivery_msg **mp)
 	*mp = NULL;
 	store_spool_free(&m->spool);
 	msg_parser_free(&m->parser);
+	msg_info_free(&m->info);
 	free(m->cache);
 	free(m);
 }
@@ -96,30 +100,17 @@ int delivery_quota_check(struct store *store, const char *user,
 	return err;
 }
 
-/* The recipients' commits in flight: the caller waits until left is 0. */
-struct run_wait {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	size_t left;
-};
-
-struct run_slot {
-	struct run_wait *wait;
-	struct delivery_rcpt *rcpt;
-	struct store_user *user;
-	int dup_of;                  /* index of the recipient it repeats, or -1 */
-};
-
 static void committed(int err, uint32_t uid, uint32_t uidvalidity, void *ctx)
 {
-	struct run_slot *slot = ctx;
+	struct run_target *t = ctx;
+	struct run_wait *wait = t->slot->wait;
 	(void)uidvalidity;
-	slot->rcpt->result = err;
-	slot->rcpt->uid = uid;
-	pthread_mutex_lock(&slot->wait->lock);
-	if (--slot->wait->left == 0)
-		pthread_cond_signal(&slot->wait->cond);
-	pthread_mutex_unlock(&slot->wait->lock);
+	t->result = err;
+	t->uid = uid;
+	pthread_mutex_lock(&wait->lock);
+	if (--wait->left == 0)
+		pthread_cond_signal(&wait->cond);
+	pthread_mutex_unlock(&wait->lock);
 }
 
 static bool same_target(const struct delivery_rcpt *a, const struct delivery_rcpt *b)
@@ -131,24 +122,166 @@ static bool same_target(const struct delivery_rcpt *a, const struct delivery_rcp
 	       a->fallback_invalid == b->fallback_invalid;
 }
 
-/* Open the recipient's append (the link, or a copy with its prefix). */
-static int begin(struct delivery_msg *m, struct run_slot *slot, struct store_append **app_r)
+static bool same_mailbox(const char *a, const char *b)
+{
+	if (strcasecmp(a, "INBOX") == 0 || strcasecmp(b, "INBOX") == 0)
+		return strcasecmp(a, b) == 0;
+	return strcmp(a, b) == 0;
+}
+
+struct run_target *run_target_add(struct run_ctx *c, struct run_slot *slot, const char *mailbox,
+				  uint32_t flags, char *const *kw, size_t n_kw)
+{
+	slot->targets = xrealloc(slot->targets, (slot->n_targets + 1) * sizeof(*slot->targets));
+	struct run_target *t = &slot->targets[slot->n_targets++];
+	memset(t, 0, sizeof(*t));
+	t->slot = slot;
+	t->mailbox = xstrdup(mailbox);
+	t->meta = *c->base;
+	t->meta.flags |= flags;
+	size_t nb = c->base->n_keywords;
+	t->keywords = xcalloc(nb + n_kw + 1, sizeof(*t->keywords));
+	for (size_t i = 0; i < nb; i++)
+		t->keywords[t->n_keywords++] = c->base->keywords[i];
+	for (size_t i = 0; i < n_kw; i++)
+		t->keywords[t->n_keywords++] = kw[i];
+	t->result = STORE_EIO;
+	return t;
+}
+
+/* Open target t's append: a link of the recipient's copy (its own spool,
+ * or the shared one), or a copy with its prefix. A missing mailbox is made
+ * for :create, else falls back to INBOX as the target's rules say. */
+static int target_begin(struct run_ctx *c, struct run_slot *slot, struct run_target *t)
 {
 	struct delivery_rcpt *r = slot->rcpt;
-	int err = store_user_attach(m->store, r->user, &slot->user);
-	if (err != STORE_OK)
-		return err;
-	apply_quota(slot->user, r->fields);
-	const char *mailbox = r->mailbox != NULL ? r->mailbox : "INBOX";
-	err = store_append_begin_spool(slot->user, mailbox, m->spool, r->prefix, r->prefix_len,
-				       app_r);
-	if (((err == STORE_ENOTFOUND && r->fallback) ||
-	     (err == STORE_EINVALID && r->fallback_invalid)) && strcasecmp(mailbox, "INBOX") != 0) {
-		r->to_inbox = true;
-		err = store_append_begin_spool(slot->user, "INBOX", m->spool, r->prefix,
-					       r->prefix_len, app_r);
+	struct store_spool *spool = slot->own != NULL ? slot->own : c->m->spool;
+	const char *prefix = slot->own != NULL ? NULL : r->prefix;
+	size_t plen = slot->own != NULL ? 0 : r->prefix_len;
+	t->stored_in = t->mailbox;
+	int err = store_append_begin_spool(slot->user, t->mailbox, spool, prefix, plen, &t->app);
+	if (err == STORE_ENOTFOUND && t->create) {
+		int cr = store_mailbox_create(slot->user, t->mailbox, 0);
+		if (cr == STORE_OK || cr == STORE_EEXISTS)
+			err = store_append_begin_spool(slot->user, t->mailbox, spool, prefix, plen,
+						       &t->app);
+	}
+	bool fall = t->keep ? (err == STORE_ENOTFOUND && r->fallback) ||
+				      (err == STORE_EINVALID && r->fallback_invalid)
+			    : err == STORE_ENOTFOUND || err == STORE_EINVALID;
+	if (fall && strcasecmp(t->mailbox, "INBOX") != 0) {
+		if (!t->keep)
+			log_info("sieve: user=%s: fileinto \"%s\": %s; delivered to INBOX",
+				 r->user, t->mailbox, store_strerror(err));
+		t->stored_in = "INBOX";
+		err = store_append_begin_spool(slot->user, "INBOX", spool, prefix, plen, &t->app);
 	}
 	return err;
+}
+
+/* Begin every target of slot; a target that lands where an earlier one
+ * did is dropped and its flags join the earlier one's (RFC 5228 2.10.3:
+ * a mailbox gets the message once). Returns the first error. */
+static int slot_begin(struct run_ctx *c, struct run_slot *slot)
+{
+	for (size_t i = 0; i < slot->n_targets; i++) {
+		struct run_target *t = &slot->targets[i];
+		int err = target_begin(c, slot, t);
+		if (err != STORE_OK) {
+			t->result = err;
+			return err;
+		}
+		for (size_t j = 0; j < i; j++) {
+			struct run_target *o = &slot->targets[j];
+			if (o->merged || !same_mailbox(o->stored_in, t->stored_in))
+				continue;
+			store_append_abort(&t->app);
+			t->merged = true;
+			o->meta.flags |= t->meta.flags;
+			o->keywords = xrealloc(o->keywords, (o->n_keywords + t->n_keywords + 1) *
+							     sizeof(*o->keywords));
+			for (size_t k = 0; k < t->n_keywords; k++)
+				o->keywords[o->n_keywords++] = t->keywords[k];
+			break;
+		}
+	}
+	return STORE_OK;
+}
+
+/* Queue the commits of slot's appends (one group commit takes them with
+ * every other recipient's). */
+static void slot_commit(struct run_ctx *c, struct run_slot *slot)
+{
+	const struct delivery_rcpt *r = slot->rcpt;
+	for (size_t i = 0; i < slot->n_targets; i++) {
+		struct run_target *t = &slot->targets[i];
+		if (t->app == NULL)
+			continue;
+		t->meta.keywords = t->keywords;
+		t->meta.n_keywords = t->n_keywords;
+		/* the structure parsed as the file was written; a copy with a
+		 * prefix has other offsets: parsed from its file when asked */
+		if (slot->own != NULL) {
+			t->meta.cache = slot->own_cache;
+			t->meta.cache_len = slot->own_cache_len;
+		} else if (r->prefix == NULL) {
+			t->meta.cache = c->m->cache;
+			t->meta.cache_len = c->m->cache_len;
+		} else {
+			t->meta.cache = NULL;
+			t->meta.cache_len = 0;
+		}
+		pthread_mutex_lock(&slot->wait->lock);
+		slot->wait->left++;
+		pthread_mutex_unlock(&slot->wait->lock);
+		store_append_commit_async(&t->app, &t->meta, committed, t);
+	}
+}
+
+/* The recipient's result from its targets: the first failure, else OK
+ * (the first copy's UID). */
+static void slot_result(struct run_slot *slot)
+{
+	struct delivery_rcpt *r = slot->rcpt;
+	bool first = true;
+	for (size_t i = 0; i < slot->n_targets; i++) {
+		const struct run_target *t = &slot->targets[i];
+		if (t->merged)
+			continue;
+		if (first) {
+			r->uid = t->uid;
+			r->to_inbox = t->stored_in != NULL && t->stored_in != t->mailbox;
+			first = false;
+		}
+		if (t->result != STORE_OK) {
+			r->result = t->result;
+			return;
+		}
+	}
+	r->result = STORE_OK;
+}
+
+static void slot_free(struct run_slot *slot)
+{
+	for (size_t i = 0; i < slot->n_targets; i++) {
+		struct run_target *t = &slot->targets[i];
+		store_append_abort(&t->app);
+		free(t->mailbox);
+		free(t->keywords);
+	}
+	free(slot->targets);
+	store_user_close(&slot->user);
+}
+
+/* The parse result of the spooled message: its blob rides every linked
+ * append's commit, its structure is what Sieve reads. */
+static void finish_parse(struct delivery_msg *m)
+{
+	if (m->parser == NULL || m->cache != NULL)
+		return;
+	m->info = msg_parser_finish(&m->parser);
+	if (m->info != NULL)
+		msg_blob_write(m->info, &m->cache, &m->cache_len);
 }
 
 void delivery_run(struct delivery_msg *m, struct delivery_rcpt *rcpts, size_t n,
@@ -156,78 +289,100 @@ void delivery_run(struct delivery_msg *m, struct delivery_rcpt *rcpts, size_t n,
 {
 	if (m->error == 0 && m->spool == NULL)
 		m->error = store_spool_create(m->store, m->headroom, &m->spool);
-	bool linked = false;
 	for (size_t i = 0; i < n; i++) {
-		rcpts[i].result = STORE_EIO;
-		rcpts[i].uid = 0;
-		rcpts[i].to_inbox = false;
-		linked |= rcpts[i].prefix == NULL;
+		struct delivery_rcpt *r = &rcpts[i];
+		r->result = STORE_EIO;
+		r->uid = 0;
+		r->to_inbox = r->sieve = r->discarded = r->rejected = false;
+		r->reply[0] = '\0';
 	}
-	int err = m->error;
-	if (err == 0 && linked)
-		err = store_spool_sync(m->spool);
-	if (err != 0) {
+	if (m->error != 0) {
 		for (size_t i = 0; i < n; i++)
-			rcpts[i].result = err;
+			rcpts[i].result = m->error;
 		return;
 	}
-	/* The structure parsed while the message was written: stored with every
-	 * recipient's copy of the spool in that append's commit. A recipient
-	 * with its own header lines (a copy with a prefix) has other offsets:
-	 * its structure is parsed from its file when first asked for. */
-	if (m->parser != NULL && m->cache == NULL) {
-		struct msg_info *info = msg_parser_finish(&m->parser);
-		if (info != NULL) {
-			msg_blob_write(info, &m->cache, &m->cache_len);
-			msg_info_free(&info);
-		}
-	}
-	struct store_append_meta meta = { 0 };
-	if (base != NULL)
-		meta = *base;
-	struct store_append_meta meta_prefixed = meta;
-	meta.cache = m->cache;
-	meta.cache_len = m->cache_len;
+	finish_parse(m);
+	struct store_append_meta none = { 0 };
+	struct run_ctx c = { .m = m, .base = base != NULL ? base : &none, .fd = -1 };
 	struct run_wait wait = { .left = 0 };
 	pthread_mutex_init(&wait.lock, NULL);
 	pthread_cond_init(&wait.cond, NULL);
 	struct run_slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
 	for (size_t i = 0; i < n; i++) {
-		slots[i] = (struct run_slot){ .wait = &wait, .rcpt = &rcpts[i], .dup_of = -1 };
+		slots[i] = (struct run_slot){ .wait = &wait, .rcpt = &rcpts[i], .dup_of = -1,
+					      .own_fd = -1 };
 		for (size_t j = 0; j < i && slots[i].dup_of < 0; j++)
 			if (same_target(&rcpts[j], &rcpts[i]))
 				slots[i].dup_of = (int)j;
 	}
+	/* Each recipient's plan: its script's (which may read the message),
+	 * or the keep into its mailbox. */
+	bool link_shared = false;
+	for (size_t i = 0; i < n; i++) {
+		struct run_slot *slot = &slots[i];
+		struct delivery_rcpt *r = slot->rcpt;
+		if (slot->dup_of >= 0)
+			continue;
+		int err = store_user_attach(m->store, r->user, &slot->user);
+		if (err == STORE_OK) {
+			apply_quota(slot->user, r->fields);
+			if (m->sieve != NULL)
+				err = dsieve_plan(&c, slot);
+		}
+		if (err != STORE_OK) {
+			r->result = err;
+			slot->dup_of = -2;   /* failed: nothing to store */
+			continue;
+		}
+		if (slot->plan == NULL)
+			run_target_add(&c, slot, r->mailbox != NULL ? r->mailbox : "INBOX", 0, NULL,
+				       0)->keep = true;
+		link_shared |= slot->own == NULL && r->prefix == NULL && slot->n_targets > 0;
+	}
+	/* One sync of the shared spool before it is linked anywhere. */
+	int err = link_shared ? store_spool_sync(m->spool) : STORE_OK;
 	/* Every append is queued before any is waited for, so one user's
 	 * appends share a commit and other users' commits run alongside. */
 	for (size_t i = 0; i < n; i++) {
-		if (slots[i].dup_of >= 0)
+		struct run_slot *slot = &slots[i];
+		if (slot->dup_of != -1)
 			continue;
-		struct store_append *app = NULL;
-		err = begin(m, &slots[i], &app);
-		if (err != STORE_OK) {
-			rcpts[i].result = err;
+		bool shared = slot->own == NULL && slot->rcpt->prefix == NULL;
+		int e = shared && err != STORE_OK ? err : slot_begin(&c, slot);
+		if (e != STORE_OK) {
+			for (size_t k = 0; k < slot->n_targets; k++)
+				store_append_abort(&slot->targets[k].app);
+			slot->rcpt->result = e;
+			slot->dup_of = -2;
 			continue;
 		}
-		pthread_mutex_lock(&wait.lock);
-		wait.left++;
-		pthread_mutex_unlock(&wait.lock);
-		store_append_commit_async(&app, rcpts[i].prefix == NULL ? &meta : &meta_prefixed,
-					  committed, &slots[i]);
+		slot_commit(&c, slot);
 	}
 	pthread_mutex_lock(&wait.lock);
 	while (wait.left > 0)
 		pthread_cond_wait(&wait.cond, &wait.lock);
 	pthread_mutex_unlock(&wait.lock);
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].dup_of == -1)
+			slot_result(&slots[i]);
+	if (m->sieve != NULL)
+		dsieve_finish(&c, slots, n);
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].dup_of >= 0) {
 			const struct delivery_rcpt *o = &rcpts[slots[i].dup_of];
-			rcpts[i].result = o->result;
-			rcpts[i].uid = o->uid;
-			rcpts[i].to_inbox = o->to_inbox;
+			struct delivery_rcpt *r = &rcpts[i];
+			r->result = o->result;
+			r->uid = o->uid;
+			r->to_inbox = o->to_inbox;
+			r->sieve = o->sieve;
+			r->discarded = o->discarded;
+			r->rejected = o->rejected;
+			memcpy(r->reply, o->reply, sizeof(r->reply));
 		}
-		store_user_close(&slots[i].user);
+		slot_free(&slots[i]);
 	}
+	if (c.fd >= 0)
+		close(c.fd);
 	free(slots);
 	pthread_mutex_destroy(&wait.lock);
 	pthread_cond_destroy(&wait.cond);
@@ -238,6 +393,8 @@ const char *delivery_reply(int err, bool quota_tempfail)
 	switch (err) {
 	case STORE_OK:
 		return "250 2.0.0 Delivered";
+	case DELIVERY_EREJECTED:
+		return "550 5.7.1 Rejected by the recipient's mail filter";
 	case STORE_EQUOTA:
 		return quota_tempfail ? "452 4.2.2 Mailbox full, try again later"
 				      : "552 5.2.2 Mailbox full";
@@ -251,6 +408,19 @@ const char *delivery_reply(int err, bool quota_tempfail)
 	}
 }
 
+const char *delivery_rcpt_reply(const struct delivery_rcpt *d, bool quota_tempfail)
+{
+	if (d->result == DELIVERY_EREJECTED && d->reply[0] != '\0')
+		return d->reply;
+	return delivery_reply(d->result, quota_tempfail);
+}
+
+const char *delivery_strerror(int err)
+{
+	return err == DELIVERY_EREJECTED ? "rejected by the recipient's Sieve script"
+					 : store_strerror(err);
+}
+
 int delivery_exit_code(int err, bool quota_tempfail)
 {
 	switch (err) {
@@ -262,6 +432,8 @@ int delivery_exit_code(int err, bool quota_tempfail)
 		return EX_CANTCREAT;
 	case STORE_ENOTFOUND:
 		return EX_NOUSER;
+	case DELIVERY_EREJECTED:
+		return EX_NOPERM;
 	case STORE_EINVALID:
 		return EX_USAGE;
 	default:

@@ -12,6 +12,9 @@ sieve_plan(srv, user, *args, messages=...)   runs tests/tools/sieve-plan
                against the running server's configuration and returns its
                stdout (see the tool's header for the output).
 relay_config(port)  the config_extra for a relay at 127.0.0.1:port.
+upload_with_sieve_connect(srv, tmp_path, text, name="main", user="alice",
+                          password="secret")   PUTSCRIPT and SETACTIVE with
+               Debian's sieve-connect (STARTTLS on the "sieve" listener).
 """
 
 import base64
@@ -106,6 +109,36 @@ class SmtpSink:
             time.sleep(0.05)
         with self.lock:
             return list(self.messages)
+
+
+def upload_with_sieve_connect(srv, tmp_path, text, name="main", user="alice",
+                              password="secret"):
+    script = tmp_path / ("%s-%s.sieve" % (user, name))
+    script.write_text(text)
+    r, w = os.pipe()
+    os.write(w, password.encode() + b"\n")
+    os.close(w)
+    base = ["sieve-connect", "--server", "localhost", "--port", str(srv.port("sieve")),
+            "--user", user, "--passwordfd", str(r), "--tlscafile", srv.ca_file,
+            "--authmech", "PLAIN"]
+    try:
+        up = subprocess.run(base + ["--upload", "--localsieve", str(script),
+                                    "--remotesieve", name],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=60, pass_fds=(r,))
+    finally:
+        os.close(r)
+    assert up.returncode == 0, up.stdout + up.stderr
+    r, w = os.pipe()
+    os.write(w, password.encode() + b"\n")
+    os.close(w)
+    try:
+        act = subprocess.run(base + ["--activate", "--remotesieve", name],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=60, pass_fds=(r,))
+    finally:
+        os.close(r)
+    assert act.returncode == 0, act.stdout + act.stderr
 
 
 def relay_config(port):

@@ -2,8 +2,8 @@
 `sieve-connect` (non-interactive, password on a file descriptor, STARTTLS
 verified against the session's certificate), then the user's messages run
 through the delivery plan with tests/tools/sieve-plan, which carries the
-plan out as a delivery does (the LMTP/SMTP rewrite lands on another branch
-and will call the same function): mail lands in the folders the script
+plan out the way a delivery does (the live LMTP/SMTP/`loft deliver` path is
+tested in test_sieve_at_delivery.py): mail lands in the folders the script
 names, with its flags, read back over IMAP (STATUS); vacation answers once
 and only once through a sink smarthost, never to a list; redirect keeps the
 original envelope sender; a broken or failing script keeps mail in INBOX
@@ -11,12 +11,12 @@ and the error is logged."""
 
 import imaplib
 import os
-import subprocess
 import time
 
 import pytest
 
-from sieve_util import SmtpSink, corpus, manage_sieve, relay_config, sieve_plan
+from sieve_util import (SmtpSink, corpus, manage_sieve, relay_config, sieve_plan,
+                        upload_with_sieve_connect)
 
 USERS = {"alice": "secret"}
 
@@ -32,35 +32,6 @@ if header :matches "subject" "*test*" {
     addflag "\\\\Seen";
 }
 """
-
-
-def upload_with_sieve_connect(srv, tmp_path, text, name="main"):
-    script = tmp_path / "script.sieve"
-    script.write_text(text)
-    r, w = os.pipe()
-    os.write(w, b"secret\n")
-    os.close(w)
-    base = ["sieve-connect", "--server", "localhost", "--port", str(srv.port("sieve")),
-            "--user", "alice", "--passwordfd", str(r), "--tlscafile", srv.ca_file,
-            "--authmech", "PLAIN"]
-    try:
-        up = subprocess.run(base + ["--upload", "--localsieve", str(script),
-                                    "--remotesieve", name],
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=60, pass_fds=(r,))
-    finally:
-        os.close(r)
-    assert up.returncode == 0, up.stdout + up.stderr
-    r, w = os.pipe()
-    os.write(w, b"secret\n")
-    os.close(w)
-    try:
-        act = subprocess.run(base + ["--activate", "--remotesieve", name],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=60, pass_fds=(r,))
-    finally:
-        os.close(r)
-    assert act.returncode == 0, act.stdout + act.stderr
 
 
 def status(srv, mailbox):
