@@ -124,9 +124,9 @@ class Rspamd:
             if self.proc.poll() is not None:
                 raise RuntimeError("rspamd exited: " + self.tail())
             try:
-                if self.ping():
+                if self.ping() and self.learn_ready():
                     return
-            except OSError:
+            except (OSError, ValueError):
                 pass
             time.sleep(0.2)
         raise RuntimeError("rspamd did not answer within %ds: %s" % (timeout, self.tail()))
@@ -135,6 +135,13 @@ class Rspamd:
         with urllib.request.urlopen("http://127.0.0.1:%d/ping" % self.scan_port,
                                     timeout=2) as r:
             return r.status == 200
+
+    def learn_ready(self):
+        """Whether the controller has its Bayes statfiles loaded: until
+        then a learn answers 404 "cannot find statfile backend"."""
+        st = self.stat()
+        names = {f.get("symbol") for f in st.get("statfiles", [])}
+        return {"BAYES_SPAM", "BAYES_HAM"} <= names
 
     def stat(self):
         req = urllib.request.Request("http://127.0.0.1:%d/stat" % self.controller_port,

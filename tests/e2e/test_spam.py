@@ -235,8 +235,11 @@ def test_rspamd_not_running(make_loft, rspamd, tmp_path):
 
 
 def test_learn_spam_reaches_rspamd(make_loft, rspamd):
+    # rspamd's first learn (its Bayes store) can take seconds on a loaded
+    # machine: generous time limits, so a retry here means a real failure
     srv = make_loft(listeners=["imap"], users={"alice": "secret"},
-                    config_extra=spam_config(rspamd, learn="yes", learn_per_user="no"))
+                    config_extra=spam_config(rspamd, learn="yes", learn_per_user="no",
+                                             timeout="60s", connect_timeout="10s"))
     before = rspamd.stat()["learned"]
     files = [os.path.join(CORPUS, f) for f in ("cpython/msg_02.eml", "cpython/msg_04.eml",
                                                 "cpython/msg_06.eml")]
@@ -245,7 +248,7 @@ def test_learn_spam_reaches_rspamd(make_loft, rspamd):
     out = p.stdout.decode()
     assert p.returncode == 0, out + p.stderr.decode()
     counts = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", out))
-    assert counts["learned"] == 3 and counts["failed"] == 0, out
+    assert counts["learned"] == 3 and counts["failed"] == 0, out + p.stderr.decode()
     st = rspamd.stat()
     assert st["learned"] == before + 3, st
     # rspamd's statistics hold the spam class now

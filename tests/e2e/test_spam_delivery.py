@@ -149,7 +149,7 @@ def test_sender_checks_reach_rspamd(make_loft, rspamd):
     assert "R_SPF_ALLOW(" in lines[1], lines[1]
 
 
-def wait_learned(r, n, timeout=20):
+def wait_learned(r, n, timeout=90):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if r.stat()["learned"] >= n:
@@ -159,7 +159,9 @@ def wait_learned(r, n, timeout=20):
 
 
 def test_move_into_and_out_of_junk_teaches_rspamd(make_loft, rspamd):
-    srv = server(make_loft, spam_config(rspamd, learn="yes", learn_per_user="no"),
+    # generous limits: rspamd's first learn can take seconds on a loaded machine
+    srv = server(make_loft, spam_config(rspamd, learn="yes", learn_per_user="no",
+                                        timeout="60s", connect_timeout="10s"),
                  listeners=("lmtp", "imap"))
     c = imap(srv)
     try:
