@@ -108,6 +108,25 @@ class Rspamd:
             self.start()
 
     def start(self, timeout=120):
+        """Start and wait until it answers and can learn. Its normal worker
+        and its controller create the Bayes sqlite files at the same moment,
+        and the loser of that race gives up on the backend for good (a
+        learn answers 404 "cannot find statfile backend"): then it is
+        restarted once the files exist."""
+        for attempt in range(3):
+            self._start(timeout)
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    if self.learn_ready():
+                        return
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.2)
+            self._kill()
+        raise RuntimeError("rspamd cannot learn: " + self.tail())
+
+    def _start(self, timeout):
         cmd = [RSPAMD, "-f", "-c", self.config,
                "--var", "DBDIR=" + os.path.join(self.dir, "db"),
                "--var", "RUNDIR=" + os.path.join(self.dir, "run"),
@@ -124,9 +143,9 @@ class Rspamd:
             if self.proc.poll() is not None:
                 raise RuntimeError("rspamd exited: " + self.tail())
             try:
-                if self.ping() and self.learn_ready():
+                if self.ping():
                     return
-            except (OSError, ValueError):
+            except OSError:
                 pass
             time.sleep(0.2)
         raise RuntimeError("rspamd did not answer within %ds: %s" % (timeout, self.tail()))
@@ -171,6 +190,10 @@ class Rspamd:
         return "\n".join((out + self.log_text()).splitlines()[-n:])
 
     def stop(self):
+        self._kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _kill(self):
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGCONT)
@@ -185,7 +208,6 @@ class Rspamd:
         if self.proc is not None:
             self.out.close()
         self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
