@@ -3,8 +3,8 @@ exact responses each session receives (RFC 2177 IDLE, RFC 9051 7.4.1 /
 RFC 3501 7.4.1, RFC 7162): idlers get EXISTS, EXPUNGE (VANISHED for a
 QRESYNC client) and FETCH FLAGS (with MODSEQ for a CONDSTORE client)
 pushed at once from IMAP on another connection, APPEND, `loft deliver` in
-another process, POP3 DELE+QUIT and a file dropped into the Maildir by
-another program; sessions outside IDLE get them at the points the RFC
+another process, POP3 DELE+QUIT, a file dropped into the Maildir by
+another program and deliveries over LMTP and SMTP; sessions outside IDLE get them at the points the RFC
 allows, sequence numbers stay coherent for each."""
 
 import re
@@ -140,6 +140,19 @@ def test_five_sessions_every_source(make_loft):
         assert pushed(c, [b"* 1 EXPUNGE"]) == [b"* 1 EXPUNGE"]
     assert pushed(idlers[3], [b"* VANISHED 1", b"* OK [HIGHESTMODSEQ n] Highest"]) == [
         b"* VANISHED 1", b"* OK [HIGHESTMODSEQ n] Highest"]
+
+    # 7. and 8. a delivery over LMTP, then one over SMTP: each idler gets
+    # the EXISTS once the delivery's 250 was sent (it comes after the
+    # durable commit)
+    for n, (proto, send) in enumerate((("lmtp", srv.lmtp), ("smtp", srv.smtp)), start=6):
+        with send() as t:
+            t.sendmail("sender@example.net", [USER + "@localhost"], message(20 + n))
+        for c in idlers:
+            got = pushed(c, [b"* %d EXISTS" % n])
+            got += [c.readline(timeout=5).rstrip(b"\r\n")]
+            assert re.match(rb"\* \d+ RECENT$", got[-1]), (proto, got)
+        assert pushed(idlers[3], [HMS_LINE]) == [HMS_LINE]
+
     for c in idlers:
         quiet(c)
         done(c)
@@ -154,7 +167,7 @@ def test_five_sessions_every_source(make_loft):
         r = cmd(c, "u", "FETCH 1:* (UID)")
         views.append(untagged(r, "FETCH"))
     assert all(v == views[0] for v in views), views
-    assert [int(re.search(rb"UID (\d+)", v).group(1)) for v in views[0]] == [2, 4, 5, 6, 7]
+    assert [int(re.search(rb"UID (\d+)", v).group(1)) for v in views[0]] == [2, 4, 5, 6, 7, 8, 9]
 
 
 def test_two_sessions_outside_idle_follow_7_4_1(make_loft):
