@@ -171,3 +171,40 @@ def test_rename_delete_restart(make_loft):
         b'* METADATA "" (/private/vendor/loft/x "kept")')
     assert cmd(c, "r", "GETMETADATA Old /private/comment")[0] == (
         b'* METADATA Old (/private/comment "inbox")')
+
+
+def test_list_metadata(make_loft):
+    """LIST-METADATA (RFC 9590): LIST ... RETURN (METADATA ...) sends each
+    listed mailbox's entries right after its LIST line."""
+    srv = server(make_loft)
+    c = raw_login(srv)
+    assert b"LIST-METADATA" in cmd(c, "c", "CAPABILITY")[0].split()
+    for tag, box in (("a", "Work"), ("b", "Work/Old"), ("d", "Lists")):
+        assert cmd(c, tag, "CREATE %s" % box)[-1].startswith(tag.encode() + b" OK")
+    assert cmd(c, "e", 'SETMETADATA INBOX (/private/comment "mine")')[-1].startswith(b"e OK")
+    assert cmd(c, "f", 'SETMETADATA Work (/shared/comment "work" /private/comment "%s")'
+               % ("z" * 30))[-1].startswith(b"f OK")
+    assert cmd(c, "g", 'LIST "" "%" RETURN (METADATA (/shared/comment /private/comment))') == [
+        b'* LIST (\\HasNoChildren) "/" INBOX',
+        b'* METADATA INBOX (/private/comment "mine" /shared/comment NIL)',
+        b'* LIST (\\HasNoChildren) "/" Lists',
+        b"* METADATA Lists (/shared/comment NIL /private/comment NIL)",
+        b'* LIST (\\HasChildren) "/" Work',
+        b'* METADATA Work (/shared/comment "work" /private/comment "' + b"z" * 30 + b'")',
+        b"g OK LIST completed."]
+    # one entry without parentheses, MAXSIZE, and with STATUS
+    assert cmd(c, "h", 'LIST "" "W*" RETURN (STATUS (MESSAGES) METADATA (MAXSIZE 10) '
+                       '/private/comment)') == [
+        b'* LIST (\\HasChildren) "/" Work',
+        b"* STATUS Work (MESSAGES 0)",
+        b'* LIST (\\HasNoChildren) "/" Work/Old',
+        b"* STATUS Work/Old (MESSAGES 0)",
+        b"* METADATA Work/Old (/private/comment NIL)",
+        b"h OK [METADATA LONGENTRIES 30] LIST completed."]
+    for tag, opts, why in [
+            ("i", "METADATA", b"METADATA needs entry names."),
+            ("j", "METADATA (DEPTH 1) (/shared/comment)", b"Entry names begin with /private or /shared."),
+            ("k", "METADATA (MAXSIZE 1 DEPTH 1) /shared/comment", b"METADATA options are (MAXSIZE n)."),
+            ("l", "METADATA /x", b"Entry names begin with /private or /shared."),
+            ("m", "METADATA /shared/a METADATA /shared/b", b"Unknown LIST return option.")]:
+        assert cmd(c, tag, 'LIST "" "*" RETURN (%s)' % opts) == [tag.encode() + b" BAD " + why]
