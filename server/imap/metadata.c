@@ -158,7 +158,8 @@ int imap_metadata_read(struct store_user *u, const char *mailbox, const char *ad
 		bool admin_here = mailbox == NULL && admin != NULL && admin[0] != '\0' &&
 				  admin_wanted(entries[i], depth);
 		all = xrealloc(all, (n_all + k + 1) * sizeof(*all));
-		memcpy(all + n_all, l, k * sizeof(*l));
+		if (k > 0)
+			memcpy(all + n_all, l, k * sizeof(*l));
 		free(l);
 		if (admin_here) {
 			struct store_annot *a = &all[n_all + k++];
