@@ -159,6 +159,27 @@ enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *s, const struct i
 	return submit(s, cmd->tag, c);
 }
 
+/* A literal of SETMETADATA (its value, usually): one longer than a value
+ * may be is refused before it is sent or read, with the reply RFC 5464
+ * 4.3 asks for; the others are parsed into memory (the parser's literal
+ * limits still apply: see docs/PROTOCOLS.md). */
+void imap_setmetadata_literal(struct imap_session *s, const struct imap_literal_info *info)
+{
+	size_t max = conn_config(s->conn)->imap_metadata_max_value_size;
+	if (info->size > max) {
+		char code[64];
+		snprintf(code, sizeof(code), "METADATA MAXSIZE %zu", max);
+		imap_reply_tagged(s, info->partial->tag, "NO", code,
+				  "Value too long: nothing was changed.");
+		/* answered: the parser drops the rest of the command */
+		imap_parser_literal_refuse(s->parser, IMAP_ERROR_NO, NULL, "");
+		return;
+	}
+	if (info->sync)
+		imap_write_continuation(s->conn, "Ready for literal data");
+	imap_parser_literal_buffer(s->parser);
+}
+
 /* SETMETADATA mailbox (entry value ...), value NIL deleting the entry. */
 enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, const struct imap_command *cmd)
 {

@@ -71,7 +71,7 @@ static const struct imap_command_def commands[] = {
 	{ CMD("GETMETADATA", imap_cmd_getmetadata, AUTHED, 0, "RFC 5464 4.2"),
 	  .cap = IMAP_CAP_METADATA },
 	{ CMD("SETMETADATA", imap_cmd_setmetadata, AUTHED, 0, "RFC 5464 4.3"),
-	  .cap = IMAP_CAP_METADATA },
+	  .cap = IMAP_CAP_METADATA, .literal = imap_setmetadata_literal },
 };
 
 static const char *const auth_only[] = {

@@ -116,6 +116,7 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
  * cmd-metadata.c). */
 imap_handler imap_cmd_compress;
 imap_handler imap_cmd_getmetadata, imap_cmd_setmetadata;
+void imap_setmetadata_literal(struct imap_session *s, const struct imap_literal_info *info);
 imap_handler imap_cmd_getquotaroot, imap_cmd_getquota, imap_cmd_setquota;
 imap_handler imap_cmd_unauthenticate;
 imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;

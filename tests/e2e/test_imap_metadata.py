@@ -125,6 +125,18 @@ def test_limits(make_loft):
     # changing an entry, or one out and one in, stays within the limit
     assert cmd(c, "f", 'SETMETADATA INBOX (/private/a "2" /private/c NIL /private/d "4")') == [
         b"f OK SETMETADATA completed."]
+    # a literal longer than a value may be is refused before it is sent
+    # ({n}) or while it is skipped ({n+}), with the same reply
+    c.sendline("h SETMETADATA INBOX (/private/e {17}")
+    assert c.readline() == b"h NO [METADATA MAXSIZE 16] Value too long: nothing was changed.\r\n"
+    c.send(b"i SETMETADATA INBOX (/private/e {17+}\r\n" + b"z" * 17 + b")\r\n")
+    assert c.read_until_tag("i") == [
+        b"i NO [METADATA MAXSIZE 16] Value too long: nothing was changed.\r\n"]
+    c.send(b"j SETMETADATA INBOX (/private/e {16+}\r\n" + b"z" * 16 + b")\r\n")
+    assert c.read_until_tag("j") == [b"j NO [METADATA TOOMANY] Too many entries: nothing was "
+                                     b"changed.\r\n"]
+    assert cmd(c, "k", "GETMETADATA INBOX /private/e") == [
+        b"* METADATA INBOX (/private/e NIL)", b"k OK GETMETADATA completed."]
     # the limit is per mailbox: the server has its own
     assert cmd(c, "g", 'SETMETADATA "" (/private/a "1" /private/b "2" /private/c "3")') == [
         b"g OK SETMETADATA completed."]
