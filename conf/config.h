@@ -188,6 +188,9 @@ struct loft_config {
 	unsigned imap_compress_mem_level;    /* deflate hash memory, 1..9 */
 	char *imap_urlauth_submit_user;      /* may fetch submit+ URLs; "" = nobody */
 	unsigned imap_max_append_messages;   /* MULTIAPPEND: messages per APPEND */
+	size_t imap_metadata_max_value_size; /* METADATA: bytes of one value */
+	unsigned imap_metadata_max_entries;  /* METADATA: entries per mailbox */
+	char *imap_metadata_admin;           /* /shared/admin; NULL/"" = none */
 
 	/* [spam] (server/spam/) */
 	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */

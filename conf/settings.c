@@ -601,6 +601,15 @@ const struct conf_setting conf_settings[] = {
 	{ "imap", "max_append_messages", CONF_T_UINT, MAIN(imap_max_append_messages), "1000",
 	  NULL, 1, 100000, NULL, R, NULL,
 	  "Messages one APPEND may carry (MULTIAPPEND, RFC 3502)." },
+	{ "imap", "metadata_max_value_size", CONF_T_SIZE, MAIN(imap_metadata_max_value_size),
+	  "64K", NULL, 1, 16 * MIB, NULL, R, NULL,
+	  "Longest value of one METADATA entry (RFC 5464)." },
+	{ "imap", "metadata_max_entries", CONF_T_UINT, MAIN(imap_metadata_max_entries), "100",
+	  NULL, 1, 100000, NULL, R, NULL,
+	  "METADATA entries per mailbox, and for the server." },
+	{ "imap", "metadata_admin", CONF_T_STRING, MAIN(imap_metadata_admin), NULL,
+	  "none (no /shared/admin entry)", 0, 0, NULL, R, "mailto:postmaster@example.org",
+	  "Value of the read-only server METADATA entry /shared/admin." },
 	/* [dns] */
 	{ "dns", "resolver", CONF_T_ADDRESS, MAIN(dns_server), NULL,
 	  "the servers of /etc/resolv.conf", 0, 0, NULL, R, "127.0.0.1",
@@ -825,18 +834,18 @@ const struct conf_section conf_sections[] = {
 	{ "smtp", false, conf_settings + 120, 9,
 	  "The SMTP delivery listener (mail from the internet for local_domains): "
 	  "early talkers, error and rate limits, AUTH and delivery notifications." },
-	{ "imap", false, conf_settings + 129, 5,
+	{ "imap", false, conf_settings + 129, 8,
 	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
-	  "MULTIAPPEND size." },
-	{ "dns", false, conf_settings + 134, 6,
+	  "MULTIAPPEND size, METADATA limits and /shared/admin." },
+	{ "dns", false, conf_settings + 137, 6,
 	  "The resolver the sender checks ask (c-ares on each worker loop) and its cache." },
-	{ "mailauth", false, conf_settings + 140, 18,
+	{ "mailauth", false, conf_settings + 143, 18,
 	  "Sender checks of mail received over SMTP: SPF, DKIM, DMARC, DNS "
 	  "blocklists, the Authentication-Results header and the actions taken." },
-	{ "sieve", false, conf_settings + 158, 19,
+	{ "sieve", false, conf_settings + 161, 19,
 	  "Sieve filtering at delivery and ManageSieve: the limits of scripts and runs, "
 	  "vacation and duplicate tracking (docs/PROTOCOLS.md)." },
-	{ "relay", false, conf_settings + 177, 5,
+	{ "relay", false, conf_settings + 180, 5,
 	  "The SMTP smarthost that takes the mail Loft sends itself (Sieve redirect, "
 	  "vacation replies, reject notices)." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),

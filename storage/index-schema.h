@@ -22,6 +22,10 @@
  *                 random access key (URLAUTH, RFC 4467); created on first
  *                 use, so an index without the table gets it at its next
  *                 open
+ *   annot         (u32 BE mailbox id, 0 = the server, then the entry name
+ *                 "/private/..." or "/shared/...", lower-case ASCII) ->
+ *                 u8 version (1), then the value bytes (IMAP METADATA,
+ *                 RFC 5464); created at the next open like mbox_keys
  *
  * Mailbox record (IDX_MBOX_V1): u8 version, u32 uidvalidity, u32 uidnext,
  *   u64 highestmodseq, u32 recent_uid, u32 special_use, u32 messages,
@@ -49,6 +53,7 @@
 #define IDX_MSG_V1 1u
 #define IDX_MSG_V2 2u
 #define IDX_SPAM_V1 1u
+#define IDX_ANNOT_V1 1u
 #define IDX_SPAM_LEN 12
 
 #define IDX_MBOX_FIXED_LEN (1 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + 8)

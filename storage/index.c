@@ -69,6 +69,7 @@ static int open_dbis(struct idx *idx)
 		{ "cache", offsetof(struct idx_dbis, cache) },
 		{ "spam", offsetof(struct idx_dbis, spam) },
 		{ "mbox_keys", offsetof(struct idx_dbis, mbox_keys) },
+		{ "annot", offsetof(struct idx_dbis, annot) },
 	};
 	MDB_txn *txn;
 	size_t n_tables = sizeof(tables) / sizeof(tables[0]);
@@ -513,6 +514,8 @@ int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb)
 		rc = drop_prefix(txn, idx->dbi.spam, mb->id);
 	if (rc == 0)
 		rc = drop_prefix(txn, idx->dbi.mbox_keys, mb->id);
+	if (rc == 0)
+		rc = drop_prefix(txn, idx->dbi.annot, mb->id);
 	int err = idx_err(rc, "mailbox drop");
 	char key[32];
 	tomb_meta_key(key, sizeof(key), "tombs", mb->id);

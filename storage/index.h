@@ -6,7 +6,8 @@
  * tombstones, mailbox counters) consistent in that same transaction.
  * Files: index.c (environment, meta, messages, tombstones, iterators: the
  * only cursors on the message tables), index-mbox.c (mailbox records),
- * index-tables.c (keywords, subscriptions, parse cache, spam verdicts). */
+ * index-tables.c (keywords, subscriptions, parse cache, spam verdicts),
+ * index-annot.c (annotations). */
 #ifndef LOFT_STORAGE_INDEX_H
 #define LOFT_STORAGE_INDEX_H
 
@@ -23,7 +24,7 @@
 
 struct idx_dbis {
 	MDB_dbi meta, mbox_by_name, mailboxes, msgs, modseq, expunged, keywords, kwid, subs, cache,
-		spam, mbox_keys;
+		spam, mbox_keys, annot;
 };
 
 /* One open environment. The read pool holds reset MDB_NOTLS read handles so a
@@ -127,7 +128,7 @@ int idx_mbox_rename(struct idx *idx, MDB_txn *txn, struct idx_mbox *mb, const ch
 int idx_mbox_children(struct idx *idx, MDB_txn *txn, const char *name, char ***names_r,
 		      size_t *count_r);
 /* Remove the record, its name mapping and every msgs/modseq/expunged/cache/
- * mbox_keys * entry of the mailbox. */
+ * mbox_keys/annot entry of the mailbox. */
 int idx_mbox_drop(struct idx *idx, MDB_txn *txn, const struct idx_mbox *mb);
 /* Total bytes and messages over all mailboxes (quota usage). */
 int idx_usage(struct idx *idx, MDB_txn *txn, uint64_t *bytes_r, uint64_t *messages_r);
@@ -244,6 +245,27 @@ int idx_mbox_key_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const unsi
 		     size_t len);
 int idx_mbox_key_del(struct idx *idx, MDB_txn *txn, uint32_t mbox_id);
 int idx_mbox_key_del_all(struct idx *idx, MDB_txn *txn);
+
+/* Annotations (store_annot_*), mailbox id 0 for the server's. Get returns
+ * STORE_ENOTFOUND when absent (val_r points into the transaction's map);
+ * del of a missing entry is not an error. Each calls fn for every entry
+ * of the mailbox that starts with prefix ("" = all), in name order, and
+ * stops at fn's nonzero return, which it returns. Move hands every entry
+ * of from to to (RENAME INBOX). */
+int idx_annot_get(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const char *entry,
+		  const void **val_r, size_t *len_r);
+int idx_annot_put(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const char *entry,
+		  const void *val, size_t len);
+int idx_annot_del(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const char *entry);
+typedef int idx_annot_fn(void *ctx, const char *entry, size_t entry_len, const void *val,
+			 size_t len);
+int idx_annot_each(struct idx *idx, MDB_txn *txn, uint32_t mbox_id, const char *prefix,
+		   idx_annot_fn *fn, void *ctx);
+int idx_annot_move(struct idx *idx, MDB_txn *txn, uint32_t from, uint32_t to);
+/* Copy every entry of mailbox from_id in one index to to_id in another
+ * (index rebuild). */
+int idx_annot_copy(struct idx *from, MDB_txn *ftxn, uint32_t from_id, struct idx *to,
+		   MDB_txn *ttxn, uint32_t to_id);
 
 /* Maildir letters <-> keyword ids 0..25. */
 uint32_t idx_msg_keyword_bits(const struct idx_msg *m);

@@ -105,6 +105,7 @@ static void copy_old_user_data(struct wtxn *w, struct op_rebuild *o)
 			idx_subs_set(w->idx, w->txn, subs[i], true);
 	}
 	store_strv_free(subs, n_subs);
+	idx_annot_copy(o->old, o->old_txn, 0, w->idx, w->txn, 0);   /* the server's */
 	static const char *const keys[] = { "quota_bytes", "quota_messages", "uidvalidity_seed" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		uint64_t v;
@@ -260,6 +261,8 @@ static int rebuild_mailbox(struct wtxn *w, struct op_rebuild *o, struct mbox_sca
 		idx_iter_close(&it);
 		if (err == 0 && idx_tomb_pruned(o->old, o->old_txn, old_mb.id, &pruned) == 0)
 			err = idx_tomb_set_pruned(w->idx, w->txn, mb.id, pruned);
+		if (err == 0)   /* METADATA entries; a damaged table keeps what was read */
+			idx_annot_copy(o->old, o->old_txn, old_mb.id, w->idx, w->txn, mb.id);
 		mb.recent_uid = old_mb.recent_uid < mb.uidnext ? old_mb.recent_uid : mb.uidnext;
 	} else {
 		mb.recent_uid = mb.uidnext;

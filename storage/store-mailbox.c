@@ -74,6 +74,8 @@ static int rename_inbox(struct wtxn *w, const char *new_name)
 	int err = idx_mbox_by_name(w->idx, w->txn, "INBOX", &inbox);
 	if (err == 0)
 		err = store_mbox_create_path(w, new_name, 0, false, &dst);
+	if (err == 0)   /* the annotations go with the messages */
+		err = idx_annot_move(w->idx, w->txn, inbox.id, dst.id);
 	if (err != 0)
 		return err;
 	char *src_dir = store_mailbox_path(w->u, "INBOX");

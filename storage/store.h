@@ -254,6 +254,37 @@ int store_mailbox_key(struct store_user *user, const char *mailbox, bool create,
 		      unsigned char key_r[STORE_MAILBOX_KEY_LEN], uint32_t *uidvalidity_r);
 int store_mailbox_key_reset(struct store_user *user, const char *mailbox);
 
+/* ---- annotations (IMAP METADATA, RFC 5464) ----
+ * Named values of a mailbox, or of the user's whole store (mailbox NULL),
+ * kept in the user's index. Entry names are '/'-separated paths; the
+ * caller checks their syntax and case (the store compares bytes). Get
+ * returns, for each name in entries, the entry itself when it exists and
+ * the entries below it down to depth levels (0: none, 1: children,
+ * STORE_ANNOT_INFINITY: all), in that order, each name's in name order;
+ * STORE_ENOTFOUND for a mailbox that does not exist. Set applies all of
+ * changes (value NULL deletes the entry) in one durable commit, or none:
+ * STORE_ETOOBIG when a value is longer than max_value, STORE_EQUOTA when
+ * the mailbox (or the server) would have more than max_entries. A
+ * mailbox's annotations follow it through a rename (INBOX's move to the
+ * new mailbox with its messages) and go away with it. Pool thread. */
+#define STORE_ANNOT_INFINITY (-1)
+struct store_annot {
+	char *entry;
+	char *value;            /* NUL-terminated (a value may hold NULs) */
+	size_t len;
+};
+struct store_annot_limits {
+	size_t max_value;
+	size_t max_entries;
+};
+int store_annot_get(struct store_user *user, const char *mailbox, const char *const *entries,
+		    size_t n_entries, int depth, struct store_annot **list_r, size_t *n_r);
+void store_annot_free(struct store_annot *list, size_t n);
+/* changes[i].value NULL deletes changes[i].entry. */
+int store_annot_set(struct store_user *user, const char *mailbox,
+		    const struct store_annot *changes, size_t n,
+		    const struct store_annot_limits *lim);
+
 /* ---- a mailbox view ---- */
 
 /* Open a view of a mailbox. A read-only view (EXAMINE) never changes \Recent.

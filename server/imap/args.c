@@ -226,3 +226,14 @@ int imap_arg_u64(const struct imap_arg *a, uint64_t max, uint64_t *v_r)
 	*v_r = v;
 	return 0;
 }
+
+int imap_arg_items(const struct imap_arg *a, const struct imap_arg **items_r, size_t *n_r)
+{
+	*items_r = a;
+	*n_r = 1;
+	if (a->type == IMAP_ARG_LIST) {
+		*items_r = a->list;
+		*n_r = a->list_count;
+	}
+	return *n_r == 0 ? -1 : 0;
+}

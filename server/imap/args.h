@@ -25,6 +25,9 @@ struct imap_flags {
 /* "(\Seen $Label ...)"; allow_recent for SEARCH-like uses only. Free
  * flags_r->keywords with free(). */
 int imap_arg_flags(const struct imap_arg *a, struct imap_flags *flags_r, const char **why_r);
+/* An argument that is one item or a parenthesized list of them: the
+ * items (a itself, or its members) in *items_r; -1 for an empty list. */
+int imap_arg_items(const struct imap_arg *a, const struct imap_arg **items_r, size_t *n_r);
 /* A number atom (digits only, no sign) of at most max: RFC 7162's
  * mod-sequence-value has max INT64_MAX. 0, or -1 when it is not one. */
 int imap_arg_u64(const struct imap_arg *a, uint64_t max, uint64_t *v_r);

@@ -12,6 +12,8 @@ enum imap_cap {
 	IMAP_CAP_WITHIN = 1u << 0,        /* RFC 5032: OLDER, YOUNGER */
 	IMAP_CAP_SAVEDATE = 1u << 1,      /* RFC 8514 */
 	IMAP_CAP_MULTISEARCH = 1u << 2,   /* RFC 7377: ESEARCH */
+	IMAP_CAP_METADATA = 1u << 8,      /* RFC 5464, RFC 9590 */
+	IMAP_CAP_UIDONLY = 1u << 9,       /* RFC 9586 */
 };
 
 struct imap_session;

@@ -9,6 +9,7 @@
 
 #include <strings.h>
 
+#include "server/imap/caps.h"
 #include "server/imap/reply.h"
 #include "server/imap/selected.h"
 
@@ -26,6 +27,8 @@ static const struct {
 	 * (its row turns both on, ENABLED lists what was asked). */
 	{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },
 	{ "QRESYNC", IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE },
+	/* RFC 9586 (uidonly.h) */
+	{ "UIDONLY", IMAP_ENABLED_UIDONLY },
 };
 
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
@@ -47,7 +50,9 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 	for (size_t i = 0; i < cmd->n_args; i++) {
 		for (size_t k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++) {
 			if (strcasecmp(cmd->args[i].str, extensions[k].name) != 0 ||
-			    (s->enabled & extensions[k].bit) == extensions[k].bit)
+			    (s->enabled & extensions[k].bit) == extensions[k].bit ||
+			    (extensions[k].bit == IMAP_ENABLED_UIDONLY &&
+			     !imap_caps_on(s, IMAP_CAP_UIDONLY)))
 				continue;
 			s->enabled |= extensions[k].bit;
 			/* a mailbox already selected (clients should not, RFC

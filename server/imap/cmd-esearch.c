@@ -285,15 +285,11 @@ static void job_done(struct sess_job *job)
 static int parse_names(struct imap_session *s, const struct imap_arg *a, struct src_names *out,
 		       const char **why_r)
 {
-	const struct imap_arg *v = a;
-	size_t n = 1;
-	if (a->type == IMAP_ARG_LIST) {
-		v = a->list;
-		n = a->list_count;
-		if (n == 0) {
-			*why_r = "An empty list of mailboxes.";
-			return -1;
-		}
+	const struct imap_arg *v;
+	size_t n;
+	if (imap_arg_items(a, &v, &n) < 0) {
+		*why_r = "An empty list of mailboxes.";
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *name;

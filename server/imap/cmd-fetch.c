@@ -21,6 +21,7 @@
 #include "server/imap/qresync.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 
 struct fetch_cmd {
@@ -174,7 +175,8 @@ enum imap_cmd_result imap_fetch_command(struct imap_session *s, const struct ima
 		return IMAP_CMD_DONE;
 	}
 	if (by_uid)
-		imap_fetch_spec_add(&fc->spec, IMAP_FA_UID, true);
+		if (!imap_session_uidonly(s))   /* UIDFETCH names it */
+			imap_fetch_spec_add(&fc->spec, IMAP_FA_UID, true);
 	if (fc->spec.has_modseq || fc->changedsince)
 		imap_sel_condstore_enable(s);      /* RFC 7162 3.1 */
 	imap_cmd_hold(s, cmd->tag, fc, fetch_cmd_free);

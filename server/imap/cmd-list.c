@@ -1,5 +1,5 @@
 /* LIST (RFC 9051 6.3.9, RFC 3501 6.3.8 with RFC 5258 LIST-EXTENDED, RFC 6154
- * SPECIAL-USE, RFC 5819 LIST-STATUS), LSUB (RFC 3501 6.3.9) and NAMESPACE
+ * SPECIAL-USE, RFC 5819 LIST-STATUS, RFC 9590 LIST-METADATA), LSUB (RFC 3501 6.3.9) and NAMESPACE
  * (RFC 2342, RFC 9051 6.3.10). The arguments are read on the loop; a pool
  * job reads the mailbox tree and subscriptions, selects the names
  * (list-tree.c) and formats every response line; the loop then writes them
@@ -9,12 +9,16 @@
  * the empty prefix: "INBOX", "Sent", "Lists/Work". */
 #include "server/imap/commands.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lib/mutf7.h"
 #include "lib/xmem.h"
+#include "server/imap/caps.h"
 #include "server/imap/list-match.h"
+#include "server/imap/metadata.h"
 #include "server/imap/list-tree.h"
 #include "server/imap/reply.h"
 #include "server/imap/special-use.h"
@@ -35,6 +39,12 @@ struct list_cmd {
 	size_t n_patterns;
 	bool ret_subscribed, ret_status;
 	struct imap_status_req status;
+	/* RETURN (METADATA ...): entries and MAXSIZE; the longest value left
+	 * out ([METADATA LONGENTRIES n]) */
+	char **meta_entries;
+	size_t n_meta;
+	struct imap_metadata_opts meta_opts;
+	uint64_t meta_longest;
 	bool utf8;
 	uint64_t appendlimit;
 	/* results */
@@ -49,6 +59,7 @@ static void list_free(void *ctx)
 	for (size_t i = 0; i < l->n_patterns; i++)
 		imap_match_free(&l->patterns[i]);
 	free(l->patterns);
+	imap_metadata_entries_free(l->meta_entries, l->n_meta);
 	free(l->out);
 	free(l);
 }
@@ -139,13 +150,23 @@ static void list_work(struct sess_job *job)
 	imap_resp_init(&r, l->utf8);
 	for (size_t i = 0; i < n; i++) {
 		write_entry(l, &r, &entries[i]);
-		if (!l->ret_status || !entries[i].exists)
+		if (!entries[i].exists)
 			continue;
 		struct store_status st;
-		int err = store_status_items(u, entries[i].name,
-					     imap_status_store_items(&l->status), &st);
-		if (err == 0)   /* gone meanwhile: RFC 5819 says leave it out */
+		if (l->ret_status && store_status_items(u, entries[i].name,
+							imap_status_store_items(&l->status),
+							&st) == 0)
+			/* gone meanwhile: RFC 5819 says leave it out */
 			imap_status_write(&r, entries[i].name, NULL, &l->status, &st, l->appendlimit);
+		struct store_annot *meta;
+		size_t n_meta;
+		if (l->meta_entries != NULL &&
+		    imap_metadata_read(u, entries[i].name, NULL, l->meta_entries, l->n_meta, 0,
+				       &meta, &n_meta) == 0) {
+			imap_metadata_write(&r, entries[i].name, true, l->meta_entries, l->n_meta,
+					    meta, n_meta, &l->meta_opts, &l->meta_longest);
+			store_annot_free(meta, n_meta);
+		}
 	}
 	free(entries);
 	imap_list_tree_free(&tree);
@@ -169,7 +190,10 @@ static enum imap_cmd_result write_more(struct imap_session *s)
 			return IMAP_CMD_AGAIN;   /* on_drained continues */
 		}
 	}
-	imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL,
+	char code[64] = "";
+	if (l->meta_longest > 0)
+		snprintf(code, sizeof(code), "METADATA LONGENTRIES %" PRIu64, l->meta_longest);
+	imap_reply_tagged(s, imap_cmd_tag(s), "OK", code[0] != '\0' ? code : NULL,
 			  l->lsub ? "LSUB completed." : "LIST completed.");
 	return IMAP_CMD_DONE;
 }
@@ -258,6 +282,28 @@ static const char *select_options(struct list_cmd *l, const struct imap_arg *opt
 	return NULL;
 }
 
+/* RFC 9590: METADATA [(MAXSIZE n)] <entry or (entries)>, i at METADATA;
+ * leaves i at the last argument taken. */
+static const char *return_metadata(struct list_cmd *l, const struct imap_arg *opts, size_t *i)
+{
+	const char *why;
+	l->meta_opts.maxsize = UINT64_MAX;
+	if (*i + 1 >= opts->list_count)
+		return "METADATA needs entry names.";
+	const struct imap_arg *a = &opts->list[++*i];
+	if (a->type == IMAP_ARG_LIST && a->list_count > 0 &&
+	    imap_arg_is_atom(&a->list[0], "MAXSIZE")) {
+		if (a->list_count != 2 || imap_metadata_opts(a, &l->meta_opts, &why) < 0)
+			return "METADATA options are (MAXSIZE n).";
+		if (*i + 1 >= opts->list_count)
+			return "METADATA needs entry names.";
+		a = &opts->list[++*i];
+	}
+	if (imap_metadata_entries(a, &l->meta_entries, &l->n_meta, &why) < 0)
+		return why;
+	return NULL;
+}
+
 static const char *return_options(struct imap_session *s, struct list_cmd *l,
 				  const struct imap_arg *opts)
 {
@@ -278,6 +324,11 @@ static const char *return_options(struct imap_session *s, struct list_cmd *l,
 				return "STATUS needs a list of STATUS data items.";
 			l->ret_status = true;
 			i++;
+		} else if (imap_arg_is_atom(o, "METADATA") && imap_caps_on(s, IMAP_CAP_METADATA) &&
+			   l->meta_entries == NULL) {
+			const char *why = return_metadata(l, opts, &i);
+			if (why != NULL)
+				return why;
 		} else {
 			return "Unknown LIST return option.";
 		}

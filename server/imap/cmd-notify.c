@@ -596,15 +596,11 @@ static int parse_events(const struct imap_arg *a, bool selected, unsigned *ev_r,
 static int parse_names(struct imap_session *s, const struct imap_arg *a, struct filter *f,
 		       const char **why_r)
 {
-	const struct imap_arg *items = a;
-	size_t n = 1;
-	if (a->type == IMAP_ARG_LIST) {
-		items = a->list;
-		n = a->list_count;
-		if (n == 0) {
-			*why_r = "An empty mailbox list.";
-			return -1;
-		}
+	const struct imap_arg *items;
+	size_t n;
+	if (imap_arg_items(a, &items, &n) < 0) {
+		*why_r = "An empty mailbox list.";
+		return -1;
 	}
 	f->names = xcalloc(n, sizeof(*f->names));
 	for (size_t i = 0; i < n; i++) {

@@ -24,6 +24,7 @@
 #include "server/imap/outbuf.h"
 #include "server/imap/qresync.h"
 #include "server/imap/selected.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -176,7 +177,7 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_printf(&out, "* %u EXISTS\r\n", store_view_count(sel->view));
 	if (!sel->rev2) {
 		imap_outbuf_printf(&out, "* %u RECENT\r\n", j->recent);
-		if (j->first_unseen != 0)
+		if (j->first_unseen != 0 && !imap_session_uidonly(s))   /* a number */
 			imap_outbuf_printf(&out, "* OK [UNSEEN %u] First unseen.\r\n",
 					   j->first_unseen);
 	}
@@ -203,7 +204,8 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_free(&out);
 	j->what = what;
 	if (j->res.changed.count > 0) {
-		imap_fetch_spec_add(&j->spec, IMAP_FA_UID, false);
+		if (!imap_session_uidonly(s))   /* UIDFETCH names it */
+			imap_fetch_spec_add(&j->spec, IMAP_FA_UID, false);
 		imap_fetch_spec_add(&j->spec, IMAP_FA_FLAGS, false);
 		imap_fetch_spec_add(&j->spec, IMAP_FA_MODSEQ, false);
 		imap_fetch_start(s, &j->spec, &j->res.changed, NULL, select_answered, j);
@@ -257,6 +259,12 @@ static enum imap_cmd_result select_common(struct imap_session *s, const struct i
 	if (cmd->n_args == 2 && parse_params(s, &cmd->args[1], j, &condstore, &why) < 0) {
 		select_free(j);
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (j->qresync && j->qr.match_seq.n > 0 && imap_session_uidonly(s)) {
+		/* RFC 9586: the seq-match-data of QRESYNC holds numbers */
+		select_free(j);
+		imap_reply_tagged(s, cmd->tag, "BAD", "UIDREQUIRED", IMAP_UIDONLY_WHY);
 		return IMAP_CMD_DONE;
 	}
 	if (imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &name, &why) < 0) {

@@ -23,6 +23,7 @@
 #include "server/imap/outbuf.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 
 #define STORE_DEFAULT_CHUNK 1000u
@@ -113,11 +114,12 @@ static int report_cb(const struct store_msg *m, void *ctx)
 	if (sc->silent && !imap_uidset_has(&sc->changed, m->uid))
 		return 0;
 	imap_sel_note_keywords(sel, &sc->out, m->keywords, m->n_keywords);
-	imap_outbuf_printf(&sc->out, "* %u FETCH (", seq);
-	if (sc->by_uid || sc->condstore)
+	imap_uidonly_fetch_open(sc->s, &sc->out, seq, m->uid);
+	bool uid = (sc->by_uid || sc->condstore) && !imap_session_uidonly(sc->s);
+	if (uid)
 		imap_outbuf_printf(&sc->out, "UID %u", m->uid);
 	if (!sc->silent) {
-		imap_outbuf_str(&sc->out, sc->by_uid || sc->condstore ? " FLAGS " : "FLAGS ");
+		imap_outbuf_str(&sc->out, uid ? " FLAGS " : "FLAGS ");
 		imap_sel_write_flags(sel, &sc->out, m->flags, m->keywords, m->n_keywords, m->uid);
 	}
 	if (sc->condstore)

@@ -67,6 +67,11 @@ static const struct imap_command_def commands[] = {
 	{ CMD("GENURLAUTH", imap_cmd_genurlauth, AUTHED, 0, "RFC 4467 7") },
 	{ CMD("RESETKEY", imap_cmd_resetkey, AUTHED, 0, "RFC 4467 7") },
 	{ CMD("URLFETCH", imap_cmd_urlfetch, AUTHED, 0, "RFC 4467 7") },
+	/* METADATA (cmd-metadata.c). */
+	{ CMD("GETMETADATA", imap_cmd_getmetadata, AUTHED, 0, "RFC 5464 4.2"),
+	  .cap = IMAP_CAP_METADATA },
+	{ CMD("SETMETADATA", imap_cmd_setmetadata, AUTHED, 0, "RFC 5464 4.3"),
+	  .cap = IMAP_CAP_METADATA, .literal = imap_setmetadata_literal },
 };
 
 static const char *const auth_only[] = {

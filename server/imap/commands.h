@@ -105,15 +105,18 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the newer extensions (issue 27; caps.h has the
  * bits a session may switch off). */
-#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH"
+#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH METADATA METADATA-SERVER LIST-METADATA UIDONLY"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 /* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's
  * ids (FETCH EMAILID/THREADID, SEARCH EMAILID/THREADID, MAILBOXID). */
 #define IMAP_CAPS_FETCH "BINARY PREVIEW OBJECTID"
 
-/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
+/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c,
+ * cmd-metadata.c). */
 imap_handler imap_cmd_compress;
+imap_handler imap_cmd_getmetadata, imap_cmd_setmetadata;
+void imap_setmetadata_literal(struct imap_session *s, const struct imap_literal_info *info);
 imap_handler imap_cmd_getquotaroot, imap_cmd_getquota, imap_cmd_setquota;
 imap_handler imap_cmd_unauthenticate;
 imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;

@@ -18,6 +18,7 @@
 #include "server/imap/outbuf.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 
 #define SEEN_BATCH 256u
@@ -188,7 +189,7 @@ static int scan_cb(const struct store_msg *m, void *ctx)
 	uint32_t seq = store_view_seq(sel->view, m->uid);
 	if (seq != 0) {
 		note_keywords(f, f->spec->has_flags, m->keywords, m->n_keywords);
-		imap_outbuf_printf(&f->out, "* %u FETCH (", seq);
+		imap_uidonly_fetch_open(f->s, &f->out, seq, m->uid);
 		for (size_t i = 0; i < f->spec->n; i++) {
 			if (i > 0)
 				imap_outbuf_str(&f->out, " ");
@@ -324,7 +325,7 @@ static bool next_message(struct imap_fetch *f)
 		c->add_flags = !f->spec->has_flags && imap_uidset_has(&f->seen, c->rec.uid);
 		note_keywords(f, f->spec->has_flags || c->add_flags,
 			      (const char *const *)c->kw, c->rec.n_keywords);
-		imap_outbuf_printf(&f->out, "* %u FETCH (", c->seq);
+		imap_uidonly_fetch_open(f->s, &f->out, c->seq, c->rec.uid);
 		c->active = true;
 		return true;
 	}
@@ -382,7 +383,7 @@ static bool write_message(struct imap_fetch *f)
 	/* RFC 7162 3.1: a \Seen this FETCH set shows UID and MODSEQ once
 	 * CONDSTORE is on */
 	if (imap_session_condstore(f->s) && imap_uidset_has(&f->seen, c->rec.uid)) {
-		if (!spec->has_uid)
+		if (!spec->has_uid && !imap_session_uidonly(f->s))
 			imap_outbuf_printf(&f->out, " UID %u", c->rec.uid);
 		if (!spec->has_modseq)
 			imap_outbuf_printf(&f->out, " MODSEQ (%llu)",

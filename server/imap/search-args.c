@@ -15,6 +15,7 @@
 #include "server/imap/caps.h"
 #include "server/imap/search-modseq.h"
 #include "server/imap/seqset.h"
+#include "server/imap/uidonly.h"
 
 
 struct sp {
@@ -318,6 +319,11 @@ static int set_node(struct sp *p, const char *text, bool by_uid, struct store_se
 	struct imap_seqset set;
 	if (imap_seqset_parse(text, &set) < 0)
 		return fail(p, "Invalid message set.");
+	if (p->env->no_seqs && !set.saved && !by_uid) {
+		imap_seqset_free(&set);
+		p->out->code = "UIDREQUIRED";
+		return fail(p, IMAP_UIDONLY_WHY);
+	}
 	if (p->env->uids_only && (set.saved || !by_uid)) {
 		imap_seqset_free(&set);
 		return fail(p, "Only UIDs can name messages of several mailboxes.");

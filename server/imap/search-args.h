@@ -43,6 +43,9 @@ struct imap_search_env {
 	/* A search of other mailboxes (RFC 7377): sequence sets and "$" are
 	 * BAD; UID sets are kept as written ("*" as the largest UID). */
 	bool uids_only;
+	/* UIDONLY (RFC 9586): sequence sets are BAD [UIDREQUIRED], "$" and
+	 * UID sets are fine. */
+	bool no_seqs;
 };
 
 struct imap_search_parse {

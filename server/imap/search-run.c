@@ -6,6 +6,7 @@
 #include "server/imap/outbuf.h"
 #include "server/imap/search-context.h"
 #include "server/imap/selected.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 
 struct search_job {
@@ -137,6 +138,7 @@ void imap_search_env(const struct imap_session *s, struct imap_search_env *env)
 	env->max_depth = cfg->max_search_depth ? cfg->max_search_depth : 256;
 	env->caps_off = s->caps_off;
 	env->uids_only = false;
+	env->no_seqs = imap_session_uidonly(s);
 }
 
 void imap_search_reply_error(struct imap_session *s, const char *tag,

@@ -22,6 +22,7 @@
 #include "server/imap/search-context.h"
 #include "server/imap/qresync.h"
 #include "server/imap/seqset.h"
+#include "server/imap/uidonly.h"
 #include "server/services.h"
 
 #define OWN_MAX_RUNS 65536u
@@ -634,7 +635,8 @@ static void upd_emit(struct imap_session *s)
 			}
 			x_free(&u->chg);
 			u->n_chg = 0;
-			imap_fetch_spec_add(&u->spec, IMAP_FA_UID, false);
+			if (!imap_session_uidonly(s))   /* UIDFETCH names it */
+				imap_fetch_spec_add(&u->spec, IMAP_FA_UID, false);
 			imap_fetch_spec_add(&u->spec, IMAP_FA_FLAGS, false);
 			if (imap_session_condstore(s))   /* RFC 7162 3.1 */
 				imap_fetch_spec_add(&u->spec, IMAP_FA_MODSEQ, false);
@@ -683,7 +685,7 @@ void imap_sel_update(struct imap_session *s, unsigned flags, imap_sel_done_fn *d
 	struct sel_update *u = xcalloc(1, sizeof(*u));
 	u->s = s;
 	u->flags = flags;
-	u->vanished = imap_session_qresync(s);
+	u->vanished = imap_session_qresync(s) || imap_session_uidonly(s);
 	u->done = done;
 	u->arg = arg;
 	s->sel->upd = u;

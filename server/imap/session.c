@@ -15,6 +15,7 @@
 #include "server/imap/reply.h"
 #include "server/services.h"
 #include "server/imap/selected.h"
+#include "server/imap/uidonly.h"
 #include "storage/store.h"
 
 static const char *const state_names[] = {
@@ -256,7 +257,8 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 		conn_pause_input(s->conn);
 	} else {
 		def = imap_command_find_caps(cmd->name, s->caps_off);
-		if (!command_allowed(s, def, cmd->tag, cmd->name))
+		if (!command_allowed(s, def, cmd->tag, cmd->name) ||
+		    imap_uidonly_refuse(s, def, cmd->tag))
 			return;
 		/* changes announced by other sessions come first */
 		if (imap_sel_defer_command(s, def, cmd))

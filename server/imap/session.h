@@ -48,6 +48,8 @@ enum imap_enabled {
 	/* RFC 7162 3.2: VANISHED instead of EXPUNGE, [CLOSED], SELECT
 	 * (QRESYNC ...); implies CONDSTORE. */
 	IMAP_ENABLED_QRESYNC = 1u << 3,
+	/* RFC 9586: no sequence numbers either way (uidonly.h). */
+	IMAP_ENABLED_UIDONLY = 1u << 8,
 };
 
 struct imap_session;

@@ -280,10 +280,11 @@ service imap-login {{
 """
 
 
-def with_dovecot(run):
+def with_dovecot(run, conf_extra=""):
     """Start Debian's Dovecot from a temporary directory (user alice,
-    password secret, "/" separator) and return (its version, run(host,
-    port, user, password))."""
+    password secret, "/" separator; conf_extra appended to its
+    configuration) and return (its version, run(host, port, user,
+    password))."""
     import pwd
     user = "loftbench"   # the unprivileged user bench/peers.py also uses
     try:
@@ -304,7 +305,7 @@ def with_dovecot(run):
         f.write("alice:{PLAIN}secret:%d:%d::%s/mail/alice::\n" % (pw.pw_uid, pw.pw_gid, d))
     conf = os.path.join(d, "dovecot.conf")
     with open(conf, "w") as f:
-        f.write(DOVECOT_CONF.format(d=d, uid=pw.pw_uid, port=port))
+        f.write(DOVECOT_CONF.format(d=d, uid=pw.pw_uid, port=port) + conf_extra)
     proc = subprocess.Popen(["dovecot", "-F", "-c", conf], stdin=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -323,9 +324,9 @@ def with_dovecot(run):
     return version, results
 
 
-def record(fixture=FIXTURE, run=run_queries):
+def record(fixture=FIXTURE, run=run_queries, conf_extra=""):
     """Record run's results from Dovecot into fixture."""
-    version, results = with_dovecot(run)
+    version, results = with_dovecot(run, conf_extra)
     os.makedirs(os.path.dirname(fixture), exist_ok=True)
     with open(fixture, "w") as f:
         json.dump({"dovecot": version, "results": results}, f, indent=1, sort_keys=True,

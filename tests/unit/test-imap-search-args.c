@@ -78,6 +78,22 @@ static void expect_shape(const char *args, const struct imap_search_env *env, co
 	done(&pp);
 }
 
+/* BAD with this response code (NULL: none) and reason. */
+static void expect_refused(const char *args, const struct imap_search_env *env, const char *code,
+			   const char *why)
+{
+	struct parsed pp;
+	parse_as(&pp, args, IMAP_SEARCH_FORM_SEARCH, env);
+	assert_int_equal(pp.r, -1);
+	assert_false(pp.out.no);
+	if (code == NULL)
+		assert_null(pp.out.code);
+	else
+		assert_string_equal(pp.out.code, code);
+	assert_string_equal(pp.out.why, why);
+	done(&pp);
+}
+
 static void expect_bad(const char *args, enum imap_search_form form, bool no)
 {
 	struct parsed pp;
@@ -117,13 +133,8 @@ static void test_keys(void **state)
 					     .caps_off = IMAP_CAP_WITHIN | IMAP_CAP_SAVEDATE };
 	static const char *const gone[] = { "OLDER 5", "YOUNGER 5", "SAVEDON 1-Jan-2020",
 					    "SAVEDATESUPPORTED" };
-	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
-		struct parsed pp;
-		parse_as(&pp, gone[i], IMAP_SEARCH_FORM_SEARCH, &off);
-		assert_int_equal(pp.r, -1);
-		assert_string_equal(pp.out.why, "Unknown search key.");
-		done(&pp);
-	}
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		expect_refused(gone[i], &off, NULL, "Unknown search key.");
 	expect_shape("1:5 UID 3,* $", &rev1, "UIDS UIDS UIDS");
 	expect_shape("ANSWERED DELETED DRAFT FLAGGED UNANSWERED UNDELETED UNDRAFT UNFLAGGED",
 		     &rev1, "FLAGS FLAGS FLAGS FLAGS NOT(FLAGS) NOT(FLAGS) NOT(FLAGS) NOT(FLAGS)");
@@ -232,12 +243,26 @@ static void test_errors(void **state)
 		     "NOT(NOT(NOT(NOT(NOT(NOT(NOT(FLAGS)))))))");
 }
 
+/* UIDONLY (RFC 9586): a sequence set anywhere is BAD [UIDREQUIRED]; UID
+ * sets and "$" are fine. */
+static void test_uidonly(void **state)
+{
+	(void)state;
+	const struct imap_search_env env = { .recent_ok = true, .max_depth = 8, .no_seqs = true };
+	const char *refused[] = { "1:3", "SEEN 2", "OR UID 1 3", "NOT (1)" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		expect_refused(refused[i], &env, "UIDREQUIRED",
+			       "Message sequence numbers are not allowed after ENABLE UIDONLY.");
+	expect_shape("UID 1:3 $ SEEN", &env, "UIDS UIDS FLAGS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_return_and_charset),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_uidonly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
