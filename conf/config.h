@@ -81,6 +81,15 @@ struct conf_sni_cert {
 	struct conf_origin origins[CONF_SECTION_KEYS_MAX]; /* per certificate row */
 };
 
+/* [imap] client_quirks: the shipped client quirks (server/imap/
+ * client-rules.c has what each switches off); NONE is a bit nothing reads. */
+enum conf_imap_quirk {
+	CONF_IMAP_QUIRK_NONE = 0,
+	CONF_IMAP_QUIRK_THUNDERBIRD_CONDSTORE,
+	CONF_IMAP_QUIRK_K9_COMPRESS,
+	CONF_IMAP_QUIRK_COUNT,
+};
+
 struct loft_config {
 	char *path;               /* file this was loaded from (absolute) */
 
@@ -188,6 +197,10 @@ struct loft_config {
 	unsigned imap_compress_mem_level;    /* deflate hash memory, 1..9 */
 	char *imap_urlauth_submit_user;      /* may fetch submit+ URLs; "" = nobody */
 	unsigned imap_max_append_messages;   /* MULTIAPPEND: messages per APPEND */
+	/* "NAME[/VERSION]: SWITCH ...; ..." (server/imap/client-rules.h);
+	 * NULL: none */
+	char *imap_client_rules;
+	unsigned imap_client_quirks;         /* bit (1u << enum conf_imap_quirk) */
 
 	/* [spam] (server/spam/) */
 	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */

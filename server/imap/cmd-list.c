@@ -14,6 +14,7 @@
 
 #include "lib/mutf7.h"
 #include "lib/xmem.h"
+#include "server/imap/caps.h"
 #include "server/imap/list-match.h"
 #include "server/imap/list-tree.h"
 #include "server/imap/reply.h"
@@ -276,6 +277,8 @@ static const char *return_options(struct imap_session *s, struct list_cmd *l,
 					      (s->enabled & IMAP_ENABLED_IMAP4REV2) != 0,
 					      &l->status, &why) < 0)
 				return "STATUS needs a list of STATUS data items.";
+			if (imap_caps_status_refused(s, &l->status, &why))
+				return why;
 			l->ret_status = true;
 			i++;
 		} else {

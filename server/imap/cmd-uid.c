@@ -4,6 +4,8 @@
 
 #include <strings.h>
 
+#include "server/imap/caps.h"
+
 enum imap_cmd_result imap_cmd_uid(struct imap_session *s, const struct imap_command *cmd)
 {
 	if (cmd->n_args < 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
@@ -14,6 +16,12 @@ enum imap_cmd_result imap_cmd_uid(struct imap_session *s, const struct imap_comm
 		.tag = cmd->tag, .name = cmd->args[0].str,
 		.args = cmd->args + 1, .n_args = cmd->n_args - 1,
 	};
+	/* UID MOVE, SORT, THREAD: not known when their extension is off */
+	const struct imap_command_def *def = imap_command_find(sub.name);
+	if (def != NULL && (def->cap & s->caps_off) != 0) {
+		imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown UID command.");
+		return IMAP_CMD_DONE;
+	}
 	if (strcasecmp(sub.name, "FETCH") == 0)
 		return imap_fetch_command(s, &sub, true);
 	if (strcasecmp(sub.name, "STORE") == 0)

@@ -9,6 +9,7 @@
 
 #include "lib/xmem.h"
 #include "server/engine/login.h"
+#include "server/imap/caps.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
 #include "server/imap/notify.h"
@@ -71,6 +72,7 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_FETCH, IMAP_CAPS_SEARCH,
 			 IMAP_CAPS_EXTENSIONS, IMAP_CAPS_NEWER,
 			 conn_config(s->conn)->max_literal_size);
+		imap_caps_filter(buf, s->caps_off);
 		return;
 	}
 	struct conn_cb cb[CONN_CB_MAX];
@@ -206,6 +208,8 @@ struct store_user *imap_session_logged_out(struct imap_session *s)
 	s->store_user = NULL;
 	x_free(&s->user);
 	s->enabled = 0;
+	s->caps_user = 0;        /* the next user brings their own */
+	imap_caps_update(s);
 	imap_enter_state(s, IMAP_STATE_NOT_AUTH);
 	struct imap_parser_limits lim;
 	parser_limits(conn_config(s->conn), false, &lim);
