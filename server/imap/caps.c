@@ -34,6 +34,7 @@ static const struct {
 	{ "SORT", IMAP_CAP_SORT, { "SORT", "SORT=", "ESORT", "CONTEXT=SORT" } },
 	{ "THREAD", IMAP_CAP_THREAD, { "THREAD=" } },
 	{ "PREVIEW", IMAP_CAP_PREVIEW, { "PREVIEW" } },
+	{ "REPLACE", IMAP_CAP_REPLACE, { "REPLACE" } },
 };
 #define N_SWITCHES (sizeof(switches) / sizeof(switches[0]))
 

@@ -28,6 +28,7 @@ enum imap_cap {
 	IMAP_CAP_SORT = 1u << 12,         /* RFC 5256, 5957, 5267: SORT family */
 	IMAP_CAP_THREAD = 1u << 13,       /* RFC 5256 THREAD=* */
 	IMAP_CAP_PREVIEW = 1u << 14,      /* RFC 8970 */
+	IMAP_CAP_REPLACE = 1u << 15,      /* RFC 8508: REPLACE, UID REPLACE */
 };
 
 struct imap_session;

@@ -61,7 +61,12 @@ static const struct imap_command_def commands[] = {
 	{ CMD("THREAD", imap_cmd_thread, SELECTED, SELF | SEQS, "RFC 5256 3"),
 	  .cap = IMAP_CAP_THREAD },
 	{ CMD("CANCELUPDATE", imap_cmd_cancelupdate, SELECTED, 0, "RFC 5267 4.3") },
-	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315") },
+	{ CMD("UID", imap_cmd_uid, SELECTED, SELF, "RFC 9051 6.4.9, RFC 4315, RFC 8508"),
+	  .literal = imap_uid_literal, .literal_room = imap_append_literal_room,
+	  .literal_data = imap_append_literal_data },
+	{ CMD("REPLACE", imap_cmd_append, SELECTED, SELF | SEQS | IMAP_CMD_BREAKS_SEQS, "RFC 8508"),
+	  .literal = imap_append_literal, .literal_room = imap_append_literal_room,
+	  .literal_data = imap_append_literal_data, .cap = IMAP_CAP_REPLACE },
 	/* Extensions (cmd-compress.c, cmd-quota.c, cmd-unauth.c, cmd-urlauth.c). */
 	{ CMD("COMPRESS", imap_cmd_compress, AUTHED, 0, "RFC 4978"), .cap = IMAP_CAP_COMPRESS },
 	{ CMD("GETQUOTAROOT", imap_cmd_getquotaroot, AUTHED, 0, "RFC 9208 4.1.2"),

@@ -280,8 +280,10 @@ static void literal_announced(struct imap_session *s)
 	const struct imap_command_def *def = s->cmd != NULL && s->cmd->collecting
 		? s->cmd->def : imap_command_find_caps(info->partial->name, s->caps_off);
 	if (s->cmd == NULL || !s->cmd->collecting) {
-		if (def == NULL || def->literal == NULL ||
-		    !command_allowed(s, def, info->partial->tag, info->partial->name)) {
+		/* (command_allowed answers an unknown command too: one of an
+		 * extension switched off, caps.h) */
+		if (!command_allowed(s, def, info->partial->tag, info->partial->name) ||
+		    def->literal == NULL) {
 			/* The reply was sent: drop the rest of the command. */
 			imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, "");
 			return;
