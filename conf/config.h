@@ -201,6 +201,8 @@ struct loft_config {
 	 * NULL: none */
 	char *imap_client_rules;
 	unsigned imap_client_quirks;         /* bit (1u << enum conf_imap_quirk) */
+	unsigned imap_inprogress_interval_ms; /* INPROGRESS reports; 0: every step */
+	unsigned imap_inprogress_step;       /* messages per step of a long command */
 
 	/* [spam] (server/spam/) */
 	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */

@@ -615,6 +615,12 @@ const struct conf_setting conf_settings[] = {
 	{ "imap", "client_quirks", CONF_T_WORDS, MAIN(imap_client_quirks), "none", NULL, 0, 0,
 	  imap_quirk_names, R, NULL,
 	  "Shipped client quirk rules to turn on (see docs/PROTOCOLS.md)." },
+	{ "imap", "inprogress_interval", CONF_T_DURATION, MAIN(imap_inprogress_interval_ms), "5s",
+	  NULL, 0, 10 * MS_M, NULL, R, NULL,
+	  "INPROGRESS: time between progress reports of a long command." },
+	{ "imap", "inprogress_step", CONF_T_UINT, MAIN(imap_inprogress_step), "4096", NULL,
+	  1, 1000000, NULL, R, NULL,
+	  "Messages per step of SEARCH, COPY, MOVE, EXPUNGE (reports come between)." },
 	/* [dns] */
 	{ "dns", "resolver", CONF_T_ADDRESS, MAIN(dns_server), NULL,
 	  "the servers of /etc/resolv.conf", 0, 0, NULL, R, "127.0.0.1",
@@ -839,19 +845,20 @@ const struct conf_section conf_sections[] = {
 	{ "smtp", false, conf_settings + 120, 9,
 	  "The SMTP delivery listener (mail from the internet for local_domains): "
 	  "early talkers, error and rate limits, AUTH and delivery notifications." },
-	{ "imap", false, conf_settings + 129, 7,
+	{ "imap", false, conf_settings + 129, 9,
 	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
-	  "MULTIAPPEND size, and the capabilities withheld from clients by their ID "
+	  "MULTIAPPEND size, INPROGRESS reports, and the capabilities withheld from "
+	  "clients by their ID "
 	  "(docs/PROTOCOLS.md \"Capability switches\")." },
-	{ "dns", false, conf_settings + 136, 6,
+	{ "dns", false, conf_settings + 138, 6,
 	  "The resolver the sender checks ask (c-ares on each worker loop) and its cache." },
-	{ "mailauth", false, conf_settings + 142, 18,
+	{ "mailauth", false, conf_settings + 144, 18,
 	  "Sender checks of mail received over SMTP: SPF, DKIM, DMARC, DNS "
 	  "blocklists, the Authentication-Results header and the actions taken." },
-	{ "sieve", false, conf_settings + 160, 19,
+	{ "sieve", false, conf_settings + 162, 19,
 	  "Sieve filtering at delivery and ManageSieve: the limits of scripts and runs, "
 	  "vacation and duplicate tracking (docs/PROTOCOLS.md)." },
-	{ "relay", false, conf_settings + 179, 5,
+	{ "relay", false, conf_settings + 181, 5,
 	  "The SMTP smarthost that takes the mail Loft sends itself (Sieve redirect, "
 	  "vacation replies, reject notices)." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),

@@ -35,6 +35,7 @@ static const struct {
 	{ "THREAD", IMAP_CAP_THREAD, { "THREAD=" } },
 	{ "PREVIEW", IMAP_CAP_PREVIEW, { "PREVIEW" } },
 	{ "REPLACE", IMAP_CAP_REPLACE, { "REPLACE" } },
+	{ "INPROGRESS", IMAP_CAP_INPROGRESS, { "INPROGRESS" } },
 };
 #define N_SWITCHES (sizeof(switches) / sizeof(switches[0]))
 

@@ -29,6 +29,7 @@ enum imap_cap {
 	IMAP_CAP_THREAD = 1u << 13,       /* RFC 5256 THREAD=* */
 	IMAP_CAP_PREVIEW = 1u << 14,      /* RFC 8970 */
 	IMAP_CAP_REPLACE = 1u << 15,      /* RFC 8508: REPLACE, UID REPLACE */
+	IMAP_CAP_INPROGRESS = 1u << 16,   /* RFC 9585: progress reports */
 };
 
 struct imap_session;

@@ -105,7 +105,7 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the newer extensions (issue 27; caps.h has the
  * bits a session may switch off). */
-#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH REPLACE"
+#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH REPLACE INPROGRESS"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 /* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's
