@@ -357,12 +357,20 @@ static void refuse(struct imap_session *s, struct imap_append *a, bool held,
 	imap_parser_literal_refuse(s->parser, kind, code, why);
 }
 
+void imap_literal_take_string(struct imap_session *s, const struct imap_literal_info *info)
+{
+	bool sync = info->sync;
+	imap_parser_literal_buffer(s->parser);
+	if (sync && imap_parser_buffering(s->parser))
+		imap_write_continuation(s->conn, "Ready for literal data");
+}
+
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info)
 {
 	const struct imap_command *cmd = info->partial;
 	bool by_uid;
 	if (cmd->n_args < (is_replace(cmd, &by_uid) ? 2u : 1u)) {
-		imap_parser_literal_buffer(s->parser);  /* the mailbox name itself */
+		imap_literal_take_string(s, info);  /* the mailbox name itself */
 		return;
 	}
 	struct imap_append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
@@ -383,7 +391,7 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 		 * (the command's end says so): not a message's bytes. */
 		if (!held)
 			imap_append_free(a);
-		imap_parser_literal_buffer(s->parser);
+		imap_literal_take_string(s, info);
 		return;
 	}
 	int r = walk(a, cmd->args, cmd->n_args, info->depth > 0, info->siblings,

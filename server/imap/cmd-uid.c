@@ -25,7 +25,7 @@ void imap_uid_literal(struct imap_session *s, const struct imap_literal_info *in
 		imap_append_literal(s, &sub_info);
 		return;
 	}
-	imap_parser_literal_buffer(s->parser);   /* a string of another UID command */
+	imap_literal_take_string(s, info);   /* a string of another UID command */
 }
 
 enum imap_cmd_result imap_cmd_uid(struct imap_session *s, const struct imap_command *cmd)

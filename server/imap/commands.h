@@ -120,6 +120,9 @@ imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);
+/* A streaming command's literal that is a string after all (a mailbox
+ * name, a search string): buffered as any literal, "+" sent for {n}. */
+void imap_literal_take_string(struct imap_session *s, const struct imap_literal_info *info);
 /* UID's literals (cmd-uid.c): UID REPLACE's message streams as APPEND's. */
 void imap_uid_literal(struct imap_session *s, const struct imap_literal_info *info);
 

@@ -130,3 +130,20 @@ def test_switched_off(make_loft):
     assert cmd(c, "r", "REPLACE 1 INBOX {3+}\r\nabc") == [b"r BAD Unknown command."]
     assert cmd(c, "u", "UID REPLACE 1 INBOX {3+}\r\nabc") == [b"u BAD Unknown UID command."]
     c.close()
+
+
+def test_string_literals_of_streaming_commands(make_loft):
+    """UID's and APPEND's literals that are strings (a search string, a
+    mailbox name) get their "+" like any {n} literal."""
+    srv, c, uv = open_inbox(make_loft)
+    c.send(b"u UID SEARCH TEXT {4}\r\n")
+    assert c.readline() == b"+ Ready for literal data\r\n"
+    c.send(b"body\r\n")
+    assert [ln.rstrip(b"\r\n") for ln in c.read_until_tag("u")] == [
+        b"* SEARCH 1 2", b"u OK UID SEARCH completed."]
+    c.send(b"a APPEND {5}\r\n")
+    assert c.readline() == b"+ Ready for literal data\r\n"
+    c.send(b"INBOX {3+}\r\nhi\r\r\n")
+    r = [ln.rstrip(b"\r\n") for ln in c.read_until_tag("a")]
+    assert r[-1] == b"a OK [APPENDUID %d 3] Append completed." % uv, r
+    c.close()
