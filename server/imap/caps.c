@@ -146,13 +146,15 @@ void imap_caps_filter(char *buf, unsigned caps_off)
 	*out = '\0';
 }
 
-void imap_caps_names(char *buf, size_t size)
+void imap_caps_names(char *buf, size_t size, unsigned bits)
 {
 	size_t n = 0;
 	if (size > 0)
 		buf[0] = '\0';
 	for (size_t i = 0; i < N_SWITCHES && n + 1 < size; i++) {
-		int w = snprintf(buf + n, size - n, "%s%s", i ? " " : "", switches[i].name);
+		if ((switches[i].bit & bits) == 0)
+			continue;
+		int w = snprintf(buf + n, size - n, "%s%s", n > 0 ? " " : "", switches[i].name);
 		if (w < 0 || (size_t)w >= size - n)
 			break;
 		n += (size_t)w;

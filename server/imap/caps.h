@@ -57,8 +57,9 @@ unsigned imap_caps_parse(const char *text, size_t len, const char **bad_r,
 /* Remove from buf (a capability list, NUL-terminated, in place) the tokens
  * of the extensions in caps_off. */
 void imap_caps_filter(char *buf, unsigned caps_off);
-/* The switch names, space separated, into buf (error texts). */
-void imap_caps_names(char *buf, size_t size);
+/* The names of the switches in bits (~0u: all), space separated, into buf
+ * (error texts, logs). */
+void imap_caps_names(char *buf, size_t size, unsigned bits);
 /* Recompute s->caps_off from the per-user and per-client bits. */
 void imap_caps_update(struct imap_session *s);
 

@@ -114,7 +114,7 @@ static int check_rule(const struct rule *r, const char *at, size_t len, const ch
 	imap_caps_parse(r->caps, r->caps_len, &bad, &bad_len);
 	if (bad != NULL) {
 		char names[256];
-		imap_caps_names(names, sizeof(names));
+		imap_caps_names(names, sizeof(names), ~0u);
 		c->err = xasprintf("[imap] client_rules: rule for \"%.*s\" names \"%.*s\", "
 				   "which is no capability switch; use %s", (int)r->name_len,
 				   r->name, (int)bad_len, bad, names);

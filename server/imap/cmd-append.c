@@ -449,9 +449,10 @@ void imap_append_literal_data(struct imap_session *s, const char *data, size_t l
 
 static bool uidplus_advertised(const struct imap_session *s)
 {
-	char caps[1024];
+	char caps[1024], *save = NULL;
 	imap_capability_string(s, caps, sizeof(caps));
-	for (char *tok = strtok(caps, " "); tok != NULL; tok = strtok(NULL, " "))
+	/* strtok_r: worker loops answer APPENDs at the same time */
+	for (char *tok = strtok_r(caps, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
 		if (strcmp(tok, "UIDPLUS") == 0)
 			return true;
 	return false;

@@ -76,8 +76,11 @@ static void apply_client_rules(struct imap_session *s, const struct imap_arg *a)
 		: imap_client_rules_match(conn_config(s->conn), name->str, name->len,
 					  version != NULL ? version->str : NULL,
 					  version != NULL ? version->len : 0);
-	if (bits != s->caps_client)
-		conn_info(s->conn, "id: capabilities switched off by client rules: 0x%x", bits);
+	if (bits != s->caps_client) {
+		char names[256];
+		imap_caps_names(names, sizeof(names), bits);
+		conn_info(s->conn, "id: client rules switch off: %s", bits ? names : "nothing");
+	}
 	s->caps_client = bits;
 	imap_caps_update(s);
 }

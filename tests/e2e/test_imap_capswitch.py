@@ -130,6 +130,7 @@ def test_client_rules_by_id(make_loft):
     full = full_caps(srv)
     # matched before login: the login's [CAPABILITY] already lacks them
     c, ok = session(srv, ["name", "thunderbird", "version", "102.15.1"])
+    srv.wait_log(r"id: client rules switch off: IDLE MOVE")
     assert caps_of(ok) == without(full, "IDLE", "MOVE")
     assert capability(c) == without(full, "IDLE", "MOVE")
     assert cmd(c, "s", "SELECT INBOX")[-1] == b"s OK [READ-WRITE] SELECT completed."
