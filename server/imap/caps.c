@@ -36,6 +36,8 @@ static const struct {
 	{ "PREVIEW", IMAP_CAP_PREVIEW, { "PREVIEW" } },
 	{ "REPLACE", IMAP_CAP_REPLACE, { "REPLACE" } },
 	{ "INPROGRESS", IMAP_CAP_INPROGRESS, { "INPROGRESS" } },
+	{ "OBJECTID", IMAP_CAP_OBJECTID, { "OBJECTID" } },
+	{ "BINARY", IMAP_CAP_BINARY, { "BINARY" } },
 };
 #define N_SWITCHES (sizeof(switches) / sizeof(switches[0]))
 
@@ -48,9 +50,14 @@ bool imap_caps_fetch_refused(const struct imap_session *s, const struct imap_fet
 {
 	for (size_t i = 0; i < spec->n; i++) {
 		enum imap_fetch_att att = spec->items[i].att;
+		bool objectid = att == IMAP_FA_EMAILID || att == IMAP_FA_THREADID;
+		bool binary = att == IMAP_FA_BINARY_SIZE ||
+			      (att == IMAP_FA_SECTION && spec->items[i].binary);
 		if ((att == IMAP_FA_SAVEDATE && !imap_caps_on(s, IMAP_CAP_SAVEDATE)) ||
 		    (att == IMAP_FA_MODSEQ && !imap_caps_on(s, IMAP_CAP_CONDSTORE)) ||
-		    (att == IMAP_FA_PREVIEW && !imap_caps_on(s, IMAP_CAP_PREVIEW)))
+		    (att == IMAP_FA_PREVIEW && !imap_caps_on(s, IMAP_CAP_PREVIEW)) ||
+		    (objectid && !imap_caps_on(s, IMAP_CAP_OBJECTID)) ||
+		    (binary && !imap_caps_on(s, IMAP_CAP_BINARY)))
 			return true;
 	}
 	return false;
@@ -59,7 +66,11 @@ bool imap_caps_fetch_refused(const struct imap_session *s, const struct imap_fet
 bool imap_caps_status_refused(const struct imap_session *s, const struct imap_status_req *req,
 			      const char **why_r)
 {
-	if (req->highestmodseq && !imap_caps_on(s, IMAP_CAP_CONDSTORE)) {
+	bool mailboxid = false;
+	for (size_t i = 0; i < req->n; i++)
+		mailboxid |= req->items[i] == IMAP_STATUS_MAILBOXID;
+	if ((req->highestmodseq && !imap_caps_on(s, IMAP_CAP_CONDSTORE)) ||
+	    (mailboxid && !imap_caps_on(s, IMAP_CAP_OBJECTID))) {
 		*why_r = "Unknown STATUS data item.";
 		return true;
 	}

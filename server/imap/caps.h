@@ -30,6 +30,8 @@ enum imap_cap {
 	IMAP_CAP_PREVIEW = 1u << 14,      /* RFC 8970 */
 	IMAP_CAP_REPLACE = 1u << 15,      /* RFC 8508: REPLACE, UID REPLACE */
 	IMAP_CAP_INPROGRESS = 1u << 16,   /* RFC 9585: progress reports */
+	IMAP_CAP_OBJECTID = 1u << 17,     /* RFC 8474: EMAILID, THREADID, MAILBOXID */
+	IMAP_CAP_BINARY = 1u << 18,       /* RFC 3516: BINARY[], ~{n} in APPEND */
 };
 
 struct imap_session;

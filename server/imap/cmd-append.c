@@ -24,6 +24,7 @@
 #include "server/engine/sink.h"
 #include "server/imap/append.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/reply.h"
 #include "server/imap/selected.h"
 #include "server/imap/store-errors.h"
@@ -412,10 +413,13 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 		refuse(s, a, held, IMAP_ERROR_BAD, NULL, why);
 	else if (utf8 && !info->literal8)
 		refuse(s, a, held, IMAP_ERROR_BAD, NULL, "UTF8 takes a literal8 (~{n}).");
+	else if (!utf8 && info->literal8 && !imap_caps_on(s, IMAP_CAP_BINARY))
+		refuse(s, a, held, IMAP_ERROR_BAD, NULL, "Literal8 (~{n}) is not known here.");
 	else if (max != 0 && info->size > max)
 		refuse(s, a, held, info->sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD, "TOOBIG",
 		       "Message larger than APPENDLIMIT.");
-	if (r < 0 || (utf8 && !info->literal8) || (max != 0 && info->size > max))
+	if (r < 0 || (utf8 && !info->literal8) || (max != 0 && info->size > max) ||
+	    (!utf8 && info->literal8 && !imap_caps_on(s, IMAP_CAP_BINARY)))
 		return;   /* refused above */
 	a->lit_msg = a->n_msgs - 1;
 	a->lit_size = info->size;

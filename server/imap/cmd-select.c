@@ -184,7 +184,9 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_printf(&out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", j->st.uidvalidity);
 	imap_outbuf_printf(&out, "* OK [UIDNEXT %u] Predicted next UID.\r\n",
 			   store_view_uidnext(sel->view));
-	imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n", j->st.mailboxid);
+	if (imap_caps_on(s, IMAP_CAP_OBJECTID))       /* RFC 8474 4.1 */
+		imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n",
+				   j->st.mailboxid);
 	if (imap_caps_on(s, IMAP_CAP_CONDSTORE))      /* RFC 7162 3.1.2.1 */
 		imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 				   (unsigned long long)store_view_highestmodseq(sel->view));

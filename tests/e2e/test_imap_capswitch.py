@@ -179,3 +179,29 @@ def test_quirks_off_by_default(make_loft):
     assert cmd(c, "e", "ENABLE QRESYNC") == [b"* ENABLED", b"e OK ENABLE completed."]
     c.close()
     assert login_caps(srv, ["name", "K-9 Mail", "version", "6.8"]) == full
+
+
+def test_objectid_and_binary_off(make_loft):
+    srv = imap_server(make_loft, users="%s:%s::::::imap_caps_off=OBJECTID,BINARY\n"
+                      % (USER, hash_password(PASSWORD)))
+    c, ok = session(srv)
+    assert "OBJECTID" not in caps_of(ok) and "BINARY" not in caps_of(ok)
+    assert cmd(c, "a", "APPEND INBOX {3+}\r\nhi\r")[-1].startswith(b"a OK [APPENDUID ")
+    assert cmd(c, "b", "APPEND INBOX ~{3+}\r\nhi\r") == [
+        b"b BAD Literal8 (~{n}) is not known here."]
+    r = cmd(c, "s", "SELECT INBOX")
+    assert r[-1] == b"s OK [READ-WRITE] SELECT completed."
+    assert not any(b"MAILBOXID" in ln for ln in r), r
+    for item in ("EMAILID", "THREADID", "BINARY[]", "BINARY.PEEK[1]", "BINARY.SIZE[]"):
+        assert cmd(c, "f", "FETCH 1 (UID %s)" % item) == [b"f BAD Unknown FETCH attribute."]
+    assert cmd(c, "g", "FETCH 1 (UID BODY.PEEK[])")[-1] == b"g OK FETCH completed."
+    assert cmd(c, "k", "SEARCH EMAILID M1") == [b"k BAD Unknown search key."]
+    assert cmd(c, "m", "STATUS INBOX (MAILBOXID)") == [b"m BAD Unknown STATUS data item."]
+    assert cmd(c, "n", "CREATE Foo") == [b"n OK CREATE completed."]
+    c.close()
+    # the same user without the field: everything is there
+    srv.write_users({USER: PASSWORD})
+    c, ok = session(srv)
+    assert "OBJECTID" in caps_of(ok) and "BINARY" in caps_of(ok)
+    assert cmd(c, "n", "CREATE Bar")[0].startswith(b"n OK [MAILBOXID (")
+    c.close()

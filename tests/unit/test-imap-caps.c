@@ -37,6 +37,8 @@ static void test_parse(void **state)
 	assert_int_equal(parse("QUOTA=RES-STORAGE", &bad), IMAP_CAP_QUOTA);
 	assert_int_equal(parse("CONDSTORE", &bad), IMAP_CAP_CONDSTORE | IMAP_CAP_QRESYNC);
 	assert_int_equal(parse("QRESYNC", &bad), IMAP_CAP_QRESYNC);
+	assert_int_equal(parse("objectid,Binary,REPLACE,INPROGRESS", &bad),
+			 IMAP_CAP_OBJECTID | IMAP_CAP_BINARY | IMAP_CAP_REPLACE | IMAP_CAP_INPROGRESS);
 	assert_null(bad);
 	assert_int_equal(parse("IDLE NOSUCH MOVE", &bad), IMAP_CAP_IDLE | IMAP_CAP_MOVE);
 	assert_non_null(bad);
