@@ -216,6 +216,14 @@ static void parse_field(const char *tok, size_t len, struct userdb_fields *f,
 		if (b < 0)
 			report_bad(r, tok, key_len, "use yes or no; the user is disabled meanwhile");
 		f->disabled = b != 0;
+	} else if (word_is(k, kl, "imap_caps_off")) {
+		/* kept as written: the IMAP front end knows the names */
+		if (vlen < sizeof(f->imap_caps_off) && memchr(v, '\0', vlen) == NULL) {
+			memcpy(f->imap_caps_off, v, vlen);
+			f->imap_caps_off[vlen] = '\0';
+		} else {
+			report_bad(r, tok, key_len, "too long");
+		}
 	} else if (word_is(k, kl, "nologin")) {
 		f->disabled = true;
 	} else if (word_is(k, kl, "reason")) {

@@ -13,6 +13,9 @@
  *   pop3_seen=yes|no        whether POP3 RETR marks the message \Seen
  *   protocols=imap,pop3,smtp  services the user may log in to (comma list,
  *                           or "none"); all when absent
+ *   imap_caps_off=CAP,CAP   IMAP extensions withheld from this user (comma
+ *                           list of the switch names of server/imap/caps.h,
+ *                           e.g. CONDSTORE,QRESYNC); kept as text here
  *   disabled=yes|no         refuse every login (also Dovecot's "nologin",
  *                           with its optional "reason=")
  *   scram_sha256={SCRAM-SHA-256}...  extra stored credentials beside the
@@ -60,6 +63,9 @@ struct userdb_fields {
 	enum userdb_flag pop3_seen;
 	unsigned services;           /* bit (1u << service) per allowed service */
 	bool disabled;
+	/* imap_caps_off's value as written ("" when absent); the IMAP front
+	 * end parses it. */
+	char imap_caps_off[160];
 	/* Stored credentials from the fields above, or NULL. Heap strings
 	 * owned by the struct: userdb_fields_clear() wipes and frees them. */
 	char *scram_sha256, *scram_sha1, *cram_md5;

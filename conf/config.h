@@ -81,6 +81,15 @@ struct conf_sni_cert {
 	struct conf_origin origins[CONF_SECTION_KEYS_MAX]; /* per certificate row */
 };
 
+/* [imap] client_quirks: the shipped client quirks (server/imap/
+ * client-rules.c has what each switches off); NONE is a bit nothing reads. */
+enum conf_imap_quirk {
+	CONF_IMAP_QUIRK_NONE = 0,
+	CONF_IMAP_QUIRK_THUNDERBIRD_CONDSTORE,
+	CONF_IMAP_QUIRK_K9_COMPRESS,
+	CONF_IMAP_QUIRK_COUNT,
+};
+
 struct loft_config {
 	char *path;               /* file this was loaded from (absolute) */
 
@@ -191,6 +200,12 @@ struct loft_config {
 	size_t imap_metadata_max_value_size; /* METADATA: bytes of one value */
 	unsigned imap_metadata_max_entries;  /* METADATA: entries per mailbox */
 	char *imap_metadata_admin;           /* /shared/admin; NULL/"" = none */
+	/* "NAME[/VERSION]: SWITCH ...; ..." (server/imap/client-rules.h);
+	 * NULL: none */
+	char *imap_client_rules;
+	unsigned imap_client_quirks;         /* bit (1u << enum conf_imap_quirk) */
+	unsigned imap_inprogress_interval_ms; /* INPROGRESS reports; 0: every step */
+	unsigned imap_inprogress_step;       /* messages per step of a long command */
 
 	/* [spam] (server/spam/) */
 	bool spam_enabled;                   /* scan SMTP deliveries with rspamd */

@@ -155,6 +155,14 @@ static const struct conf_enum_name delivered_to_names[] = {
 	{ NULL, 0 },
 };
 
+/* [imap] client_quirks: enum conf_imap_quirk */
+static const struct conf_enum_name imap_quirk_names[] = {
+	{ "none", CONF_IMAP_QUIRK_NONE },
+	{ "thunderbird-condstore", CONF_IMAP_QUIRK_THUNDERBIRD_CONDSTORE },
+	{ "k9-compress", CONF_IMAP_QUIRK_K9_COMPRESS },
+	{ NULL, 0 },
+};
+
 /* [mailauth] checks: bits CONF_CHECK_*; "none" sets a bit nothing reads */
 static const struct conf_enum_name check_names[] = {
 	{ "spf", 0 },
@@ -610,6 +618,18 @@ const struct conf_setting conf_settings[] = {
 	{ "imap", "metadata_admin", CONF_T_STRING, MAIN(imap_metadata_admin), NULL,
 	  "none (no /shared/admin entry)", 0, 0, NULL, R, "mailto:postmaster@example.org",
 	  "Value of the read-only server METADATA entry /shared/admin." },
+	{ "imap", "client_rules", CONF_T_STRING, MAIN(imap_client_rules), NULL, "none", 0, 0,
+	  NULL, R, "Thunderbird/102.: CONDSTORE QRESYNC; iPhone Mail: COMPRESS",
+	  "Capabilities withheld by client ID: NAME[/VERSION]: CAP ...; ..." },
+	{ "imap", "client_quirks", CONF_T_WORDS, MAIN(imap_client_quirks), "none", NULL, 0, 0,
+	  imap_quirk_names, R, NULL,
+	  "Shipped client quirk rules to turn on (see docs/PROTOCOLS.md)." },
+	{ "imap", "inprogress_interval", CONF_T_DURATION, MAIN(imap_inprogress_interval_ms), "5s",
+	  NULL, 0, 10 * MS_M, NULL, R, NULL,
+	  "INPROGRESS: time between progress reports of a long command." },
+	{ "imap", "inprogress_step", CONF_T_UINT, MAIN(imap_inprogress_step), "4096", NULL,
+	  1, 1000000, NULL, R, NULL,
+	  "Messages per step of SEARCH, COPY, MOVE, EXPUNGE (reports come between)." },
 	/* [dns] */
 	{ "dns", "resolver", CONF_T_ADDRESS, MAIN(dns_server), NULL,
 	  "the servers of /etc/resolv.conf", 0, 0, NULL, R, "127.0.0.1",
@@ -834,18 +854,21 @@ const struct conf_section conf_sections[] = {
 	{ "smtp", false, conf_settings + 120, 9,
 	  "The SMTP delivery listener (mail from the internet for local_domains): "
 	  "early talkers, error and rate limits, AUTH and delivery notifications." },
-	{ "imap", false, conf_settings + 129, 8,
+	{ "imap", false, conf_settings + 129, 12,
 	  "IMAP extensions: COMPRESS=DEFLATE memory and effort, URLAUTH submission, "
-	  "MULTIAPPEND size, METADATA limits and /shared/admin." },
-	{ "dns", false, conf_settings + 137, 6,
+	  "MULTIAPPEND size, METADATA limits and /shared/admin, INPROGRESS reports, and "
+	  "the capabilities withheld from "
+	  "clients by their ID "
+	  "(docs/PROTOCOLS.md \"Capability switches\")." },
+	{ "dns", false, conf_settings + 141, 6,
 	  "The resolver the sender checks ask (c-ares on each worker loop) and its cache." },
-	{ "mailauth", false, conf_settings + 143, 18,
+	{ "mailauth", false, conf_settings + 147, 18,
 	  "Sender checks of mail received over SMTP: SPF, DKIM, DMARC, DNS "
 	  "blocklists, the Authentication-Results header and the actions taken." },
-	{ "sieve", false, conf_settings + 161, 19,
+	{ "sieve", false, conf_settings + 165, 19,
 	  "Sieve filtering at delivery and ManageSieve: the limits of scripts and runs, "
 	  "vacation and duplicate tracking (docs/PROTOCOLS.md)." },
-	{ "relay", false, conf_settings + 180, 5,
+	{ "relay", false, conf_settings + 184, 5,
 	  "The SMTP smarthost that takes the mail Loft sends itself (Sieve redirect, "
 	  "vacation replies, reject notices)." },
 	{ "listener", true, listener_rows, sizeof(listener_rows) / sizeof(listener_rows[0]),

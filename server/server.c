@@ -18,6 +18,7 @@
 
 #include "conf/config.h"
 #include "server/fd-budget.h"
+#include "server/imap/client-rules.h"
 #include "server/imap/imap.h"
 #include "server/lmtp/lmtp.h"
 #include "server/managesieve/managesieve.h"
@@ -139,7 +140,8 @@ static void reload(struct server_ctx *s)
 		reload_rejected(err);
 		return;
 	}
-	if (conf_check_files(cfg, &err) < 0 || conf_check_reload(s->snap->cfg, cfg, &err) < 0) {
+	if (conf_check_files(cfg, &err) < 0 || conf_check_reload(s->snap->cfg, cfg, &err) < 0 ||
+	    imap_client_rules_check(cfg, &err) < 0) {
 		reload_rejected(err);
 		conf_free(cfg);
 		return;
@@ -181,6 +183,8 @@ static int load(const char *path, struct net_snapshot **snap_r)
 		return r;
 	}
 	r = conf_check_files(cfg, &err);
+	if (r == 0)
+		r = imap_client_rules_check(cfg, &err);
 	if (r < 0) {
 		conf_print_errors(stderr, "loft: ", err, "configuration check failed");
 		free(err);

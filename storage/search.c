@@ -435,6 +435,11 @@ int store_search_run_new(struct store_mailbox *mbox, const struct store_view *vi
 	return STORE_OK;
 }
 
+uint32_t store_search_run_reached(const struct store_search_run *run)
+{
+	return run->next_seq > 0 ? run->next_seq - 1 : 0;
+}
+
 void store_search_run_free(struct store_search_run **runp)
 {
 	struct store_search_run *run = *runp;

@@ -125,6 +125,8 @@ int store_search_run_new(struct store_mailbox *mbox, const struct store_view *vi
 int store_search_run_step(struct store_search_run *run, unsigned max_msgs, uint64_t max_bytes,
 			  struct store_uid_set *result);
 void store_search_run_free(struct store_search_run **run);
+/* Messages of the view the run has reached so far (INPROGRESS). */
+uint32_t store_search_run_reached(const struct store_search_run *run);
 /* The MODSEQs of the matches so far (CONDSTORE's "(MODSEQ n)", RFC 7162
  * 3.1.5): the highest, and those of the first and the last match in UID
  * order (what MIN and MAX return); 0 when nothing matched. */

@@ -349,11 +349,9 @@ static int run_append(struct wtxn *w, struct wop *op)
 	return append_one(w, o->app, o->meta, &o->uid, &o->uidvalidity);
 }
 
-int store_append_commit(struct store_append **appp, const struct store_append_meta *meta,
-			uint32_t *uid_r, uint32_t *uidvalidity_r)
+/* The checks and the file's fsync before a commit: 0 or a store error. */
+static int commit_ready(struct store_append *app, const struct store_append_meta *meta)
 {
-	struct store_append *app = *appp;
-	*appp = NULL;
 	if (app == NULL)
 		return STORE_EINVALID;
 	int err = app->error;
@@ -367,19 +365,85 @@ int store_append_commit(struct store_append **appp, const struct store_append_me
 			err = STORE_EIO;
 		}
 	}
+	return err;
+}
+
+/* Run op (an op_append or op_replace) and hand out its results. */
+static int commit_run(struct store_append *app, struct op_append *o, uint32_t *uid_r,
+		      uint32_t *uidvalidity_r)
+{
+	int err = writer_run(app->user, &o->op);
+	if (err == 0) {
+		if (uid_r != NULL)
+			*uid_r = o->uid;
+		if (uidvalidity_r != NULL)
+			*uidvalidity_r = o->uidvalidity;
+		app->tmp.path[0] = '\0';   /* now in cur/: nothing to discard */
+	}
+	return err;
+}
+
+int store_append_commit(struct store_append **appp, const struct store_append_meta *meta,
+			uint32_t *uid_r, uint32_t *uidvalidity_r)
+{
+	struct store_append *app = *appp;
+	*appp = NULL;
+	int err = commit_ready(app, meta);
 	if (err == 0) {
 		struct op_append o = { .op = { .run = run_append, .mbox = { app->mailbox } },
 				       .app = app, .meta = commit_meta(app, meta) };
-		err = writer_run(app->user, &o.op);
-		if (err == 0) {
-			if (uid_r != NULL)
-				*uid_r = o.uid;
-			if (uidvalidity_r != NULL)
-				*uidvalidity_r = o.uidvalidity;
-			app->tmp.path[0] = '\0';   /* now in cur/: nothing to discard */
-		}
+		err = commit_run(app, &o, uid_r, uidvalidity_r);
 	}
-	app_free(app);
+	if (app != NULL)
+		app_free(app);
+	return err;
+}
+
+/* ---- REPLACE (RFC 8508): append and expunge in one commit ---- */
+
+struct op_replace {
+	struct op_append a;         /* first: commit_run takes it */
+	struct store_mailbox *old;
+	uint32_t old_uid;
+	bool old_gone;
+};
+
+/* The expunge first: old_uid must never name the message being added
+ * (both are in one transaction; the order is invisible outside it). */
+static int run_replace(struct wtxn *w, struct wop *op)
+{
+	struct op_replace *o = (struct op_replace *)op;
+	int err = store_expunge_in_op(w, o->old, o->old_uid);
+	o->old_gone = err == STORE_ENOTFOUND;
+	if (err == 0)
+		err = append_one(w, o->a.app, o->a.meta, &o->a.uid, &o->a.uidvalidity);
+	return err;
+}
+
+int store_append_commit_replace(struct store_append **appp, const struct store_append_meta *meta,
+				struct store_mailbox *old, uint32_t old_uid, uint32_t *uid_r,
+				uint32_t *uidvalidity_r, bool *old_gone_r)
+{
+	thread_assert_may_block("store_append_commit_replace");
+	if (old_gone_r != NULL)
+		*old_gone_r = false;
+	struct store_append *app = *appp;
+	*appp = NULL;
+	int err = commit_ready(app, meta);
+	if (err == 0 && (old == NULL || old->user != app->user || old_uid == 0))
+		err = STORE_EINVALID;
+	if (err == 0) {
+		struct op_replace o = {
+			.a = { .op = { .run = run_replace, .mbox = { app->mailbox, old->name } },
+			       .app = app, .meta = commit_meta(app, meta) },
+			.old = old, .old_uid = old_uid,
+		};
+		err = commit_run(app, &o.a, uid_r, uidvalidity_r);
+		if (old_gone_r != NULL)
+			*old_gone_r = o.old_gone;
+	}
+	if (app != NULL)
+		app_free(app);
 	return err;
 }
 

@@ -152,6 +152,12 @@ char *store_msg_path(const char *mbox_dir, const struct idx_msg *m);
 /* Format a record's canonical Maildir file name into buf. */
 int store_msg_filename(const struct idx_msg *m, char *buf, size_t size);
 
+/* Inside a writer op (store-update.c): expunge uid from mbox as EXPUNGE
+ * does (tombstone, file retired); STORE_ENOTFOUND when there is no such
+ * message. REPLACE's second half (store-append.c). */
+struct wtxn;
+int store_expunge_in_op(struct wtxn *w, struct store_mailbox *mbox, uint32_t uid);
+
 /* Drop the view cache of a user (envcache.c, when it closes). */
 void store_vcache_free(struct store_user *u);
 

@@ -415,6 +415,17 @@ static int run_expunge(struct wtxn *w, struct wop *op)
 	return err;
 }
 
+int store_expunge_in_op(struct wtxn *w, struct store_mailbox *mbox, uint32_t uid)
+{
+	struct store_uid_range r = { uid, uid };
+	struct idx_msg m;
+	struct op_expunge o = { .mbox = mbox, .cur = { &r, 1, 0, 0 }, .batch = 1, .buf = &m };
+	int err = mbox->read_only ? STORE_ENOPERM : run_expunge(w, &o.op);
+	bool gone = err == 0 && o.done.count == 0;
+	store_uid_set_free(&o.done);
+	return err != 0 ? err : gone ? STORE_ENOTFOUND : 0;
+}
+
 int store_expunge_set(struct store_mailbox *mbox, const struct store_uid_range *ranges,
 		      size_t n_ranges, bool only_deleted, struct store_uid_set *expunged_r)
 {

@@ -469,6 +469,16 @@ uint64_t store_append_size(const struct store_append *app);
 int store_append_commit_multi(struct store_append **apps, size_t n,
 			      const struct store_append_meta *metas, uint32_t *uids_r,
 			      uint32_t *uidvalidity_r);
+/* REPLACE (RFC 8508): store_append_commit, and in the same durable commit
+ * the expunge of old_uid from old (a mailbox of the same user, the
+ * append's own or another; its tombstone as EXPUNGE leaves): other
+ * sessions see both changes or neither. STORE_ENOTFOUND when old_uid is
+ * gone (then *old_gone_r, optional, is true; nothing is appended) or the
+ * append's mailbox is; STORE_ENOPERM for a read-only old. Always frees
+ * app. */
+int store_append_commit_replace(struct store_append **app, const struct store_append_meta *meta,
+				struct store_mailbox *old, uint32_t old_uid, uint32_t *uid_r,
+				uint32_t *uidvalidity_r, bool *old_gone_r);
 /* store_append_commit without waiting: the file's fsync, the commit and
  * the rename run on a writer thread, which then calls cb(err, uid,
  * uidvalidity, ctx). meta (and its strings and cache blob) must stay valid

@@ -8,6 +8,7 @@
 
 #include "conf/config.h"
 #include "server/cli/cli.h"
+#include "server/imap/client-rules.h"
 
 static void config_usage(FILE *out)
 {
@@ -21,7 +22,8 @@ static int config_check(const struct cli_ctx *cli)
 {
 	struct loft_config *cfg = NULL;
 	char *err = NULL;
-	if (conf_load(cli->config_path, &cfg, &err) < 0 || conf_check_files(cfg, &err) < 0) {
+	if (conf_load(cli->config_path, &cfg, &err) < 0 || conf_check_files(cfg, &err) < 0 ||
+	    imap_client_rules_check(cfg, &err) < 0) {
 		conf_print_errors(stderr, "loft: ", err, "cannot load configuration");
 		free(err);
 		conf_free(cfg);

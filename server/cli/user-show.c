@@ -131,6 +131,7 @@ static void print_fields(const struct userdb_user *u)
 		if (f->services & (1u << s))
 			printf(" %s", userdb_service_name((enum userdb_service)s));
 	printf("\ndisabled: %s\n", f->disabled ? "yes" : "no");
+	printf("imap_caps_off: %s\n", f->imap_caps_off[0] != '\0' ? f->imap_caps_off : "none");
 	struct unknown_list unknown = { "" };
 	struct userdb_fields parsed;
 	struct userdb_fields_report rep = { .unknown = on_unknown, .ctx = &unknown };

@@ -12,6 +12,7 @@
 #include "lib/error.h"
 #include "lib/xmem.h"
 #include "server/engine/sink.h"
+#include "server/imap/selected.h"
 #include "server/imap/session.h"
 #include "server/services.h"
 #include "storage/store.h"
@@ -119,7 +120,13 @@ static void commit_all(struct imap_append *a)
 		m->app = NULL;   /* commit_multi frees it, whatever happens */
 	}
 	a->uids = xcalloc(a->n_msgs, sizeof(*a->uids));
-	a->err = store_append_commit_multi(apps, a->n_msgs, metas, a->uids, &a->uidvalidity);
+	if (a->replace)      /* one message (cmd-append.c refuses more) */
+		a->err = store_append_commit_replace(&apps[0], &metas[0], a->s->sel->mbox,
+						     a->replace_uid, &a->uids[0], &a->uidvalidity,
+						     &a->replace_gone);
+	else
+		a->err = store_append_commit_multi(apps, a->n_msgs, metas, a->uids,
+						   &a->uidvalidity);
 	free(apps);
 	free(metas);
 	free(kw);

@@ -74,6 +74,10 @@ struct imap_append {
 	char *bad_url;             /* with IMAP_APPEND_EBADURL */
 	char *code;                /* a response code made for the reply */
 	uint32_t *uids;            /* after commit: the new UIDs */
+	/* REPLACE (RFC 8508): one message, committed with the expunge of
+	 * replace_uid from the selected mailbox; replace_gone: it was gone. */
+	bool replace, replace_gone;
+	uint32_t replace_uid;
 	uint32_t uidvalidity;
 	/* For URL parts: who asks (strings owned). */
 	struct imap_url_ctx urlctx;

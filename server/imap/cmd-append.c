@@ -10,16 +10,21 @@
  * The bytes go through a session sink (pool writes, back-pressure) into
  * the message's temporary file; when the command line ends, the last
  * parts are added and every message commits in one durable op, and only
- * then is OK sent (with APPENDUID when UIDPLUS is advertised). */
+ * then is OK sent (with APPENDUID when UIDPLUS is advertised).
+ * REPLACE and UID REPLACE (RFC 8508) are an APPEND of one message whose
+ * commit also expunges a message of the selected mailbox (one durable
+ * store commit: other sessions see both or neither). */
 #include "server/imap/commands.h"
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/xmem.h"
 #include "server/engine/sink.h"
 #include "server/imap/append.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/reply.h"
 #include "server/imap/selected.h"
 #include "server/imap/store-errors.h"
@@ -38,12 +43,44 @@ static const char *store_text(int err)
 
 /* ---- the command's state ---- */
 
-static struct imap_append *append_new(struct imap_session *s, const struct imap_arg *mailbox,
+/* REPLACE and UID REPLACE (RFC 8508) take the message to replace before
+ * the mailbox: the name UID REPLACE reaches here as (cmd-uid.c). */
+static bool is_replace(const struct imap_command *cmd, bool *by_uid_r)
+{
+	*by_uid_r = strcasecmp(cmd->name, "UID REPLACE") == 0;
+	return *by_uid_r || strcasecmp(cmd->name, "REPLACE") == 0;
+}
+
+/* The UID of REPLACE's message (a sequence number, or a UID for UID
+ * REPLACE, of the selected mailbox's view). */
+static int replace_target(struct imap_session *s, const struct imap_arg *arg, bool by_uid,
+			  uint32_t *uid_r, const char **why_r)
+{
+	uint64_t n = 0;
+	*why_r = by_uid ? "UID REPLACE needs a UID." : "REPLACE needs a message number.";
+	if (imap_arg_u64(arg, UINT32_MAX, &n) < 0 || n == 0)
+		return -1;
+	if (by_uid) {
+		*uid_r = (uint32_t)n;
+		return 0;
+	}
+	*why_r = "Invalid message sequence number.";
+	if (n > store_view_count(s->sel->view))
+		return -1;
+	*uid_r = store_view_uid(s->sel->view, (uint32_t)n);
+	return 0;
+}
+
+static struct imap_append *append_new(struct imap_session *s, const struct imap_command *cmd,
 				      const char **why_r)
 {
 	struct imap_append *a = xcalloc(1, sizeof(*a));
 	a->s = s;
-	if (imap_arg_mailbox(mailbox, imap_session_utf8(s), &a->mailbox, why_r) < 0) {
+	bool by_uid;
+	a->replace = is_replace(cmd, &by_uid);
+	size_t mb = a->replace ? 1 : 0;
+	if ((a->replace && replace_target(s, &cmd->args[0], by_uid, &a->replace_uid, why_r) < 0) ||
+	    imap_arg_mailbox(&cmd->args[mb], imap_session_utf8(s), &a->mailbox, why_r) < 0) {
 		free(a);
 		return NULL;
 	}
@@ -58,7 +95,7 @@ static struct imap_append *append_new(struct imap_session *s, const struct imap_
 		.submit_user = a->submit_user,
 		.base_mailbox = a->base_mailbox, .base_uidvalidity = s->sel != NULL ? s->sel->uidvalidity : 0,
 	};
-	a->next_arg = 1;
+	a->next_arg = mb + 1;
 	a->job.work = imap_append_work;
 	return a;
 }
@@ -97,6 +134,10 @@ static void err_reply(struct imap_append *a, const char **code_r, const char **t
 static int start_msg(struct imap_append *a, const char **why_r)
 {
 	unsigned max = conn_config(a->s->conn)->imap_max_append_messages;
+	if (a->replace && a->n_msgs >= 1) {
+		*why_r = "REPLACE takes one message.";
+		return -1;
+	}
 	if (max != 0 && a->n_msgs >= max) {
 		*why_r = "Too many messages in one APPEND.";
 		return -3;    /* NO [LIMIT] */
@@ -230,6 +271,16 @@ static int walk(struct imap_append *a, const struct imap_arg *args, size_t n, bo
 	return in_list ? -1 : 0;
 }
 
+/* REPLACE expunges from the selected mailbox: not from an EXAMINEd one
+ * (-4: NO *why_r, before a byte of the message is read). */
+static int replace_writable(const struct imap_append *a, const char **why_r)
+{
+	if (!a->replace || !a->s->sel->read_only)
+		return 0;
+	*why_r = "Mailbox is read-only.";
+	return -4;
+}
+
 /* ---- literals: decide, then stream ---- */
 
 static int sink_write(void *target, const void *data, size_t len)
@@ -307,17 +358,26 @@ static void refuse(struct imap_session *s, struct imap_append *a, bool held,
 	imap_parser_literal_refuse(s->parser, kind, code, why);
 }
 
+void imap_literal_take_string(struct imap_session *s, const struct imap_literal_info *info)
+{
+	bool sync = info->sync;
+	imap_parser_literal_buffer(s->parser);
+	if (sync && imap_parser_buffering(s->parser))
+		imap_write_continuation(s->conn, "Ready for literal data");
+}
+
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info)
 {
 	const struct imap_command *cmd = info->partial;
-	if (cmd->n_args == 0) {
-		imap_parser_literal_buffer(s->parser);  /* the mailbox name itself */
+	bool by_uid;
+	if (cmd->n_args < (is_replace(cmd, &by_uid) ? 2u : 1u)) {
+		imap_literal_take_string(s, info);  /* the mailbox name itself */
 		return;
 	}
 	struct imap_append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
 	const char *why = NULL;
 	bool held = a != NULL;
-	if (a == NULL && (a = append_new(s, &cmd->args[0], &why)) == NULL) {
+	if (a == NULL && (a = append_new(s, cmd, &why)) == NULL) {
 		imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, why);
 		return;
 	}
@@ -332,15 +392,19 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 		 * (the command's end says so): not a message's bytes. */
 		if (!held)
 			imap_append_free(a);
-		imap_parser_literal_buffer(s->parser);
+		imap_literal_take_string(s, info);
 		return;
 	}
 	int r = walk(a, cmd->args, cmd->n_args, info->depth > 0, info->siblings,
 		     info->n_siblings, &why);
 	if (r == 0 && !a->cur_open)
 		r = start_msg(a, &why);
+	if (r == 0)
+		r = replace_writable(a, &why);
 	uint64_t max = conn_config(s->conn)->max_literal_size;
-	if (r == -2)
+	if (r == -4)
+		refuse(s, a, held, IMAP_ERROR_NO, NULL, why);
+	else if (r == -2)
 		refuse(s, a, held, IMAP_ERROR_NO, badurl_code(a, a->bad_url),
 		       "A CATENATE URL is invalid.");
 	else if (r == -3)
@@ -349,11 +413,14 @@ void imap_append_literal(struct imap_session *s, const struct imap_literal_info 
 		refuse(s, a, held, IMAP_ERROR_BAD, NULL, why);
 	else if (utf8 && !info->literal8)
 		refuse(s, a, held, IMAP_ERROR_BAD, NULL, "UTF8 takes a literal8 (~{n}).");
+	else if (!utf8 && info->literal8 && !imap_caps_on(s, IMAP_CAP_BINARY))
+		refuse(s, a, held, IMAP_ERROR_BAD, NULL, "Literal8 (~{n}) is not known here.");
 	else if (max != 0 && info->size > max)
 		refuse(s, a, held, info->sync ? IMAP_ERROR_NO : IMAP_ERROR_BAD, "TOOBIG",
 		       "Message larger than APPENDLIMIT.");
-	if (r < 0 || (utf8 && !info->literal8) || (max != 0 && info->size > max))
-		return;
+	if (r < 0 || (utf8 && !info->literal8) || (max != 0 && info->size > max) ||
+	    (!utf8 && info->literal8 && !imap_caps_on(s, IMAP_CAP_BINARY)))
+		return;   /* refused above */
 	a->lit_msg = a->n_msgs - 1;
 	a->lit_size = info->size;
 	a->lit_sync = info->sync;
@@ -386,9 +453,10 @@ void imap_append_literal_data(struct imap_session *s, const char *data, size_t l
 
 static bool uidplus_advertised(const struct imap_session *s)
 {
-	char caps[1024];
+	char caps[1024], *save = NULL;
 	imap_capability_string(s, caps, sizeof(caps));
-	for (char *tok = strtok(caps, " "); tok != NULL; tok = strtok(NULL, " "))
+	/* strtok_r: worker loops answer APPENDs at the same time */
+	for (char *tok = strtok_r(caps, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
 		if (strcmp(tok, "UIDPLUS") == 0)
 			return true;
 	return false;
@@ -427,10 +495,45 @@ static void appended_updated(struct imap_session *s, int err, void *arg)
 	imap_cmd_finish(s);
 }
 
+static void replaced_updated(struct imap_session *s, int err, void *arg)
+{
+	(void)arg;
+	if (err != IMAP_SEL_GONE && sess_alive(&s->core))
+		imap_reply_tagged(s, imap_cmd_tag(s), "OK", NULL, "REPLACE completed.");
+	imap_cmd_finish(s);
+}
+
+/* RFC 8508 3.2: the new message's APPENDUID in an untagged OK, then the
+ * expunge (and EXISTS when it went to the selected mailbox) as the view's
+ * update, then the tagged OK. */
+static void replace_done(struct imap_session *s, struct imap_append *a)
+{
+	if (a->err == 0) {
+		bool uidplus = uidplus_advertised(s);
+		imap_write_untagged(s->conn, "OK", uidplus ? appenduid_code(a) : NULL,
+				    "Replacement message saved.");
+		imap_sel_update(s, 0, replaced_updated, a);
+		return;
+	}
+	if (a->replace_gone) {
+		imap_reply_tagged(s, imap_cmd_tag(s), "NO", NULL,
+				  "The message to replace does not exist.");
+	} else {
+		const char *code, *text;
+		err_reply(a, &code, &text);
+		imap_reply_tagged(s, imap_cmd_tag(s), "NO", code, text);
+	}
+	imap_cmd_finish(s);
+}
+
 static void commit_done(struct sess_job *job)
 {
 	struct imap_append *a = (struct imap_append *)job;
 	struct imap_session *s = a->s;
+	if (sess_alive(&s->core) && a->replace) {
+		replace_done(s, a);
+		return;
+	}
 	if (sess_alive(&s->core)) {
 		if (a->err == 0 && s->sel != NULL && strcmp(s->sel->name, a->mailbox) == 0) {
 			/* RFC 9051 6.3.12: the selected mailbox's EXISTS at once */
@@ -453,21 +556,27 @@ static void commit_done(struct sess_job *job)
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct imap_append *a = s->cmd != NULL ? s->cmd->ctx : NULL;
-	const char *why = "APPEND needs a mailbox and a message.";
-	if (cmd->n_args < 2) {
+	bool by_uid, replace = is_replace(cmd, &by_uid);
+	const char *why = replace ? "REPLACE needs a message, a mailbox and a new message."
+				  : "APPEND needs a mailbox and a message.";
+	if (cmd->n_args < (replace ? 3u : 2u)) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;   /* a held command is freed by the dispatcher */
 	}
 	bool held = a != NULL;
-	if (a == NULL && (a = append_new(s, &cmd->args[0], &why)) == NULL) {
+	if (a == NULL && (a = append_new(s, cmd, &why)) == NULL) {
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;
 	}
 	int r = walk(a, cmd->args, cmd->n_args, false, NULL, 0, &why);
 	if (r == 0 && (a->cur_open || a->n_msgs == 0))
 		r = -1;       /* flags or a date without a message */
+	if (r == 0)
+		r = replace_writable(a, &why);
 	if (r < 0) {
-		if (r == -2)
+		if (r == -4)
+			imap_reply_tagged(s, cmd->tag, "NO", NULL, why);
+		else if (r == -2)
 			imap_reply_tagged(s, cmd->tag, "NO", badurl_code(a, a->bad_url),
 					  "A CATENATE URL is invalid.");
 		else if (r == -3)

@@ -12,6 +12,7 @@
 
 #include "lib/xmem.h"
 #include "server/engine/login.h"
+#include "server/imap/caps.h"
 #include "server/imap/special-use.h"
 #include "storage/store.h"
 #include "lib/log.h"
@@ -93,6 +94,14 @@ static void login_reply(struct imap_session *s, const char *tag, struct sess_log
 	 * of the authenticated state (RFC 9051 7.1: CAPABILITY code). */
 	imap_session_logged_in(s, xstrdup(r->login->user), r->store_user);
 	r->store_user = NULL;
+	/* the user's imap_caps_off field (caps.h), before the CAPABILITY code */
+	const char *caps_off = r->login->fields.imap_caps_off, *bad = NULL;
+	size_t bad_len = 0;
+	s->caps_user = imap_caps_parse(caps_off, strlen(caps_off), &bad, &bad_len);
+	if (bad != NULL)
+		conn_warn(s->conn, "user %s: imap_caps_off names \"%.*s\", which is no "
+			  "capability switch; ignored", s->user, (int)bad_len, bad);
+	imap_caps_update(s);
 	char caps[1024], code[1100];
 	imap_capability_string(s, caps, sizeof(caps));
 	snprintf(code, sizeof(code), "CAPABILITY %s", caps);

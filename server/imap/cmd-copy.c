@@ -1,6 +1,8 @@
 /* COPY, MOVE and their UID forms (RFC 9051 6.4.7, 6.4.8, RFC 6851, RFC
- * 4315): one store_copy_set on the storage pool (durable batches of
- * write_batch_messages), answered with [COPYUID uidvalidity src dst].
+ * 4315): store_copy_set on the storage pool in steps of [imap]
+ * inprogress_step messages (one pool job each, INPROGRESS reports between
+ * them; the store commits durable batches of write_batch_messages within
+ * a step), answered with [COPYUID uidvalidity src dst].
  * MOVE sends its COPYUID in an untagged OK, then the EXPUNGEs of the moved
  * messages through the view update. A missing destination is [TRYCREATE].
  *
@@ -8,7 +10,8 @@
  * a later batch) leaves those batches moved: their EXPUNGEs are still sent
  * before the tagged NO, and the messages not moved stay in the source (see
  * storage/store.h and docs/PROTOCOLS.md). A failed COPY removes the copies
- * it made.
+ * it made (the store those of the failed step, undo_copies those of the
+ * steps before).
  *
  * With [spam] learn, a copy or move into the \Junk mailbox, or out of it,
  * hands each copied message to rspamd's learner (server/spam/learn.h) on
@@ -22,6 +25,7 @@
 #include "lib/xmem.h"
 #include "server/imap/args.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/progress.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
 #include "server/services.h"
@@ -33,7 +37,8 @@ struct copy_cmd {
 	bool move;
 	char *dst;
 	struct store_uid_set set;
-	struct store_uid_set src_uids, dst_uids;
+	struct store_uid_set src_uids, dst_uids;   /* of every step so far */
+	struct imap_progress prog;   /* steps over set (INPROGRESS) */
 	uint32_t uidvalidity;
 	int err;
 	char *code;                  /* COPYUID response code */
@@ -45,6 +50,7 @@ static void copy_cmd_free(void *ctx)
 	free(cc->dst);
 	free(cc->code);
 	store_uid_set_free(&cc->set);
+	imap_progress_free(&cc->prog);
 	store_uid_set_free(&cc->src_uids);
 	store_uid_set_free(&cc->dst_uids);
 	free(cc);
@@ -98,12 +104,46 @@ static void learn(struct copy_cmd *cc)
 	store_mailbox_close(&dst);
 }
 
+/* Append step's COPYUID pairs to the command's (UIDs ascend from step to
+ * step in both mailboxes). */
+static void add_uids(struct store_uid_set *all, const struct store_uid_set *step)
+{
+	for (size_t i = 0; i < step->count; i++)
+		store_uid_set_push_range(all, step->ranges[i].lo, step->ranges[i].hi);
+}
+
+/* A COPY failed in a later step: remove the copies the earlier steps made,
+ * so the destination shows none (RFC 3501 6.4.7), as store_copy_set does
+ * within one call. */
+static void undo_copies(struct copy_cmd *cc)
+{
+	struct store_mailbox *dst = NULL;
+	if (cc->dst_uids.count == 0 ||
+	    store_mailbox_open(cc->s->store_user, cc->dst, false, &dst) != STORE_OK)
+		return;
+	store_expunge_set(dst, cc->dst_uids.ranges, cc->dst_uids.count, false, NULL);
+	store_mailbox_close(&dst);
+	store_uid_set_free(&cc->src_uids);
+	store_uid_set_free(&cc->dst_uids);
+}
+
+/* One step: store_copy_set over the next inprogress_step UIDs. */
 static void copy_work(struct sess_job *job)
 {
 	struct copy_cmd *cc = (struct copy_cmd *)job;
-	cc->err = store_copy_set(cc->s->sel->mbox, cc->set.ranges, cc->set.count, cc->dst, cc->move,
-				 &cc->src_uids, &cc->dst_uids, &cc->uidvalidity);
-	if (cc->err != 0 || cc->src_uids.count == 0)
+	struct store_uid_set src = { 0 }, dst = { 0 };
+	/* (an empty set still asks the store: a missing target is TRYCREATE) */
+	if (imap_progress_next(&cc->prog) || cc->set.count == 0)
+		cc->err = store_copy_set(cc->s->sel->mbox, cc->prog.chunk.ranges,
+					 cc->prog.chunk.count, cc->dst, cc->move, &src, &dst,
+					 &cc->uidvalidity);
+	add_uids(&cc->src_uids, &src);
+	add_uids(&cc->dst_uids, &dst);
+	store_uid_set_free(&src);
+	store_uid_set_free(&dst);
+	if (cc->err != 0 && !cc->move)
+		undo_copies(cc);
+	if (cc->err != 0 || imap_progress_more(&cc->prog) || cc->src_uids.count == 0)
 		return;
 	learn(cc);
 	struct imap_outbuf b = { 0 };
@@ -137,6 +177,12 @@ static void copy_done(struct sess_job *job)
 	struct imap_session *s = cc->s;
 	if (!sess_alive(&s->core)) {
 		imap_cmd_finish(s);
+		return;
+	}
+	if (cc->err == 0 && imap_progress_more(&cc->prog)) {
+		imap_progress_report(&cc->prog, s, imap_progress_count(&cc->prog),
+				     cc->move ? "Moving." : "Copying.");
+		sess_submit(&s->core, s->core.svc->storage_pool, &cc->job);
 		return;
 	}
 	if (cc->move && cc->code != NULL) {
@@ -178,6 +224,7 @@ enum imap_cmd_result imap_copy_command(struct imap_session *s, const struct imap
 		return IMAP_CMD_DONE;
 	}
 	imap_cmd_hold(s, cmd->tag, cc, copy_cmd_free);
+	imap_progress_init(&cc->prog, s, &cc->set, store_uid_set_size(&cc->set));
 	cc->job.work = copy_work;
 	cc->job.done = copy_done;
 	sess_submit(&s->core, s->core.svc->storage_pool, &cc->job);

@@ -16,19 +16,20 @@
 static const struct {
 	const char *name;
 	unsigned bit;
+	unsigned cap;          /* caps.h: switched off, the name is unknown */
 } extensions[] = {
 	/* Mailbox names in UTF-8 (LIST, STATUS, CREATE, ...), UTF-8 in quoted
 	 * strings; RFC 9755 (was RFC 6855). */
-	{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8_ACCEPT },
+	{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8_ACCEPT, 0 },
 	/* IMAP4rev2 semantics for the rest of the session (RFC 9051 6.3.1),
 	 * UTF-8 included */
-	{ "IMAP4rev2", IMAP_ENABLED_IMAP4REV2 },
+	{ "IMAP4rev2", IMAP_ENABLED_IMAP4REV2, 0 },
 	/* RFC 7162 3.1, 3.2: MODSEQ everywhere; QRESYNC implies CONDSTORE
 	 * (its row turns both on, ENABLED lists what was asked). */
-	{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },
-	{ "QRESYNC", IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE },
+	{ "CONDSTORE", IMAP_ENABLED_CONDSTORE, IMAP_CAP_CONDSTORE },
+	{ "QRESYNC", IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE, IMAP_CAP_QRESYNC },
 	/* RFC 9586 (uidonly.h) */
-	{ "UIDONLY", IMAP_ENABLED_UIDONLY },
+	{ "UIDONLY", IMAP_ENABLED_UIDONLY, IMAP_CAP_UIDONLY },
 };
 
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
@@ -51,8 +52,7 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const struct imap_c
 		for (size_t k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++) {
 			if (strcasecmp(cmd->args[i].str, extensions[k].name) != 0 ||
 			    (s->enabled & extensions[k].bit) == extensions[k].bit ||
-			    (extensions[k].bit == IMAP_ENABLED_UIDONLY &&
-			     !imap_caps_on(s, IMAP_CAP_UIDONLY)))
+			    !imap_caps_on(s, extensions[k].cap))
 				continue;
 			s->enabled |= extensions[k].bit;
 			/* a mailbox already selected (clients should not, RFC

@@ -4,12 +4,15 @@
  * the session's view (UID EXPUNGE those among the given UIDs) in durable
  * batches, then the update sends one EXPUNGE per removed message — also
  * for messages other sessions expunged — before the tagged OK (VANISHED
- * once QRESYNC is on, and the new HIGHESTMODSEQ in the OK with CONDSTORE). */
+ * once QRESYNC is on, and the new HIGHESTMODSEQ in the OK with CONDSTORE).
+ * The set is expunged in steps of [imap] inprogress_step messages, one pool
+ * job each, with INPROGRESS reports between them (progress.h). */
 #include "server/imap/commands.h"
 
 #include <stdio.h>
 
 #include "lib/xmem.h"
+#include "server/imap/progress.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
 
@@ -17,6 +20,7 @@ struct expunge_cmd {
 	struct sess_job job;
 	struct imap_session *s;
 	struct store_uid_set set;
+	struct imap_progress prog;   /* steps over set (INPROGRESS) */
 	int err;
 	bool expunge;                /* EXPUNGE or UID EXPUNGE */
 	const char *done_text;
@@ -25,6 +29,7 @@ struct expunge_cmd {
 static void expunge_cmd_free(void *ctx)
 {
 	struct expunge_cmd *ec = ctx;
+	imap_progress_free(&ec->prog);
 	store_uid_set_free(&ec->set);
 	free(ec);
 }
@@ -51,7 +56,9 @@ static void updated(struct imap_session *s, int err, void *arg)
 static void expunge_work(struct sess_job *job)
 {
 	struct expunge_cmd *ec = (struct expunge_cmd *)job;
-	ec->err = store_expunge_set(ec->s->sel->mbox, ec->set.ranges, ec->set.count, true, NULL);
+	if (imap_progress_next(&ec->prog))
+		ec->err = store_expunge_set(ec->s->sel->mbox, ec->prog.chunk.ranges,
+					    ec->prog.chunk.count, true, NULL);
 }
 
 static void expunge_done(struct sess_job *job)
@@ -59,6 +66,12 @@ static void expunge_done(struct sess_job *job)
 	struct expunge_cmd *ec = (struct expunge_cmd *)job;
 	if (!sess_alive(&ec->s->core)) {
 		imap_cmd_finish(ec->s);
+		return;
+	}
+	if (ec->err == 0 && imap_progress_more(&ec->prog)) {
+		imap_progress_report(&ec->prog, ec->s, imap_progress_count(&ec->prog),
+				     "Expunging.");
+		sess_submit(&ec->s->core, ec->s->core.svc->storage_pool, &ec->job);
 		return;
 	}
 	imap_sel_update(ec->s, 0, updated, ec);
@@ -77,6 +90,7 @@ static enum imap_cmd_result run(struct imap_session *s, const char *tag, struct 
 		imap_sel_update(s, 0, updated, ec);
 		return IMAP_CMD_AGAIN;
 	}
+	imap_progress_init(&ec->prog, s, &ec->set, store_uid_set_size(&ec->set));
 	ec->job.work = expunge_work;
 	ec->job.done = expunge_done;
 	sess_submit(&s->core, s->core.svc->storage_pool, &ec->job);

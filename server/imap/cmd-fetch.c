@@ -124,6 +124,7 @@ static int parse_modifiers(struct imap_session *s, const struct imap_arg *list,
 			continue;
 		}
 		if (strcasecmp(a->str, "CHANGEDSINCE") != 0 || fc->changedsince ||
+		    !imap_caps_on(s, IMAP_CAP_CONDSTORE) ||
 		    i + 1 == list->list_count)
 			return -1;
 		const struct imap_arg *n = &list->list[++i];

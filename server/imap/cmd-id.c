@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/xmem.h"
+#include "server/imap/caps.h"
+#include "server/imap/client-rules.h"
 #include "server/imap/reply.h"
 
 #define ID_MAX_PAIRS 30
@@ -52,6 +55,34 @@ static void log_escaped(char **line, size_t *len, const char *s, size_t n)
 	}
 	*len = (size_t)(p - *line);
 	*p = '\0';
+}
+
+/* The [imap] client_rules and client_quirks matching the ID's name and
+ * version switch extensions off for the rest of the session (each ID
+ * replaces what the previous one matched). */
+static void apply_client_rules(struct imap_session *s, const struct imap_arg *a)
+{
+	const struct imap_arg *name = NULL, *version = NULL;
+	for (size_t i = 0; a->type == IMAP_ARG_LIST && i < a->list_count; i += 2) {
+		const struct imap_arg *f = &a->list[i], *v = &a->list[i + 1];
+		if (!is_string(v))
+			continue;
+		if (f->len == 4 && strncasecmp(f->str, "name", 4) == 0)
+			name = v;
+		else if (f->len == 7 && strncasecmp(f->str, "version", 7) == 0)
+			version = v;
+	}
+	unsigned bits = name == NULL ? 0
+		: imap_client_rules_match(conn_config(s->conn), name->str, name->len,
+					  version != NULL ? version->str : NULL,
+					  version != NULL ? version->len : 0);
+	if (bits != s->caps_client) {
+		char names[256];
+		imap_caps_names(names, sizeof(names), bits);
+		conn_info(s->conn, "id: client rules switch off: %s", bits ? names : "nothing");
+	}
+	s->caps_client = bits;
+	imap_caps_update(s);
 }
 
 enum imap_cmd_result imap_cmd_id(struct imap_session *s, const struct imap_command *cmd)
@@ -102,6 +133,7 @@ enum imap_cmd_result imap_cmd_id(struct imap_session *s, const struct imap_comma
 		conn_info(s->conn, "%s", line);
 		free(line);
 	}
+	apply_client_rules(s, a);
 	struct imap_resp r;
 	imap_resp_init(&r, false);
 	imap_resp_raw(&r, "* ID (\"name\" ");

@@ -322,6 +322,8 @@ static const char *return_options(struct imap_session *s, struct list_cmd *l,
 					      (s->enabled & IMAP_ENABLED_IMAP4REV2) != 0,
 					      &l->status, &why) < 0)
 				return "STATUS needs a list of STATUS data items.";
+			if (imap_caps_status_refused(s, &l->status, &why))
+				return why;
 			l->ret_status = true;
 			i++;
 		} else if (imap_arg_is_atom(o, "METADATA") && imap_caps_on(s, IMAP_CAP_METADATA) &&

@@ -12,6 +12,7 @@
 #include "lib/utf8.h"
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/special-use.h"
 #include "server/imap/store-errors.h"
 #include "server/services.h"
@@ -69,7 +70,8 @@ static void op_done(struct sess_job *job)
 	struct imap_session *s = op->s;
 	if (sess_alive(&s->core)) {
 		conn_cork(s->conn);
-		if (op->err == STORE_OK && op->mailboxid[0] != '\0') {
+		if (op->err == STORE_OK && op->mailboxid[0] != '\0' &&
+		    imap_caps_on(s, IMAP_CAP_OBJECTID)) {
 			char code[STORE_ID_LEN + 16];
 			snprintf(code, sizeof(code), "MAILBOXID (%s)", op->mailboxid);
 			imap_reply_tagged(s, imap_cmd_tag(s), "OK", code, done_text[op->kind]);

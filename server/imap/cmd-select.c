@@ -19,6 +19,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/reply.h"
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
@@ -184,9 +185,12 @@ static void select_done(struct sess_job *job)
 	imap_outbuf_printf(&out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", j->st.uidvalidity);
 	imap_outbuf_printf(&out, "* OK [UIDNEXT %u] Predicted next UID.\r\n",
 			   store_view_uidnext(sel->view));
-	imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n", j->st.mailboxid);
-	imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-			   (unsigned long long)store_view_highestmodseq(sel->view));
+	if (imap_caps_on(s, IMAP_CAP_OBJECTID))       /* RFC 8474 4.1 */
+		imap_outbuf_printf(&out, "* OK [MAILBOXID (%s)] Mailbox id.\r\n",
+				   j->st.mailboxid);
+	if (imap_caps_on(s, IMAP_CAP_CONDSTORE))      /* RFC 7162 3.1.2.1 */
+		imap_outbuf_printf(&out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				   (unsigned long long)store_view_highestmodseq(sel->view));
 	if (sel->rev2) {
 		/* INBOX is case-insensitive, also as the first level (RFC 9051
 		 * 5.1): the LIST response names it as the server does */
@@ -225,7 +229,7 @@ static int parse_params(struct imap_session *s, const struct imap_arg *list,
 		const struct imap_arg *a = &list->list[i];
 		if (a->type != IMAP_ARG_ATOM)
 			return -1;
-		if (strcasecmp(a->str, "CONDSTORE") == 0) {
+		if (strcasecmp(a->str, "CONDSTORE") == 0 && imap_caps_on(s, IMAP_CAP_CONDSTORE)) {
 			*condstore_r = true;
 			continue;
 		}

@@ -7,6 +7,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/reply.h"
 #include "server/imap/selected.h"
 #include "server/imap/status-items.h"
@@ -68,7 +69,8 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, const struct imap_c
 	if (cmd->n_args != 2 ||
 	    imap_status_parse(&cmd->args[1], (s->enabled & IMAP_ENABLED_IMAP4REV2) != 0,
 			      &c->req, &why) < 0 ||
-	    imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &c->name, &why) < 0) {
+	    imap_arg_mailbox(&cmd->args[0], imap_session_utf8(s), &c->name, &why) < 0 ||
+	    imap_caps_status_refused(s, &c->req, &why)) {
 		status_free(c);
 		imap_reply_tagged(s, cmd->tag, "BAD", NULL, why);
 		return IMAP_CMD_DONE;

@@ -20,6 +20,7 @@
 
 #include "lib/xmem.h"
 #include "server/imap/args.h"
+#include "server/imap/caps.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/selected.h"
 #include "server/imap/seqset.h"
@@ -279,7 +280,8 @@ enum imap_cmd_result imap_store_command(struct imap_session *s, const struct ima
 	uint64_t unchangedsince = 0;
 	size_t ai = 1;                    /* the data item */
 	if (cmd->n_args >= 2 && cmd->args[1].type == IMAP_ARG_LIST) {
-		if (parse_unchangedsince(&cmd->args[1], &unchangedsince) < 0) {
+		if (!imap_caps_on(s, IMAP_CAP_CONDSTORE) ||
+		    parse_unchangedsince(&cmd->args[1], &unchangedsince) < 0) {
 			imap_reply_tagged(s, cmd->tag, "BAD", NULL, "Unknown STORE modifier.");
 			return IMAP_CMD_DONE;
 		}

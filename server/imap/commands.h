@@ -105,7 +105,8 @@ enum imap_cmd_result imap_thread_command(struct imap_session *s, const struct im
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 /* Capability tokens of the newer extensions (issue 27; caps.h has the
  * bits a session may switch off). */
-#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH METADATA METADATA-SERVER LIST-METADATA UIDONLY"
+#define IMAP_CAPS_NEWER "WITHIN SAVEDATE MULTISEARCH REPLACE INPROGRESS METADATA " \
+	"METADATA-SERVER LIST-METADATA UIDONLY"
 /* Capability tokens of the selected-state commands after login. */
 #define IMAP_CAPS_SELECTED "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC NOTIFY"
 /* FETCH's extensions (fetch-items.c): RFC 3516, RFC 8970, and RFC 8474's
@@ -123,5 +124,10 @@ imap_handler imap_cmd_genurlauth, imap_cmd_resetkey, imap_cmd_urlfetch;
 void imap_append_literal(struct imap_session *s, const struct imap_literal_info *info);
 size_t imap_append_literal_room(struct imap_session *s);
 void imap_append_literal_data(struct imap_session *s, const char *data, size_t len, bool last);
+/* A streaming command's literal that is a string after all (a mailbox
+ * name, a search string): buffered as any literal, "+" sent for {n}. */
+void imap_literal_take_string(struct imap_session *s, const struct imap_literal_info *info);
+/* UID's literals (cmd-uid.c): UID REPLACE's message streams as APPEND's. */
+void imap_uid_literal(struct imap_session *s, const struct imap_literal_info *info);
 
 #endif

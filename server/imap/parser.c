@@ -400,6 +400,11 @@ void imap_parser_literal_buffer(struct imap_parser *p)
 	begin_buffered(p, p->info.size, p->info.literal8);
 }
 
+bool imap_parser_buffering(const struct imap_parser *p)
+{
+	return p->state == PS_LITERAL;
+}
+
 void imap_parser_literal_stream(struct imap_parser *p)
 {
 	if (p->state != PS_DECIDE)

@@ -146,6 +146,9 @@ const struct imap_literal_info *imap_parser_literal_info(const struct imap_parse
 /* Parse it into memory like any literal (limits apply: an over-size one is
  * reported by the next feed as an error). */
 void imap_parser_literal_buffer(struct imap_parser *p);
+/* Whether a literal's bytes are being buffered (after
+ * imap_parser_literal_buffer: false when it was refused as too big). */
+bool imap_parser_buffering(const struct imap_parser *p);
 /* Hand its bytes out as IMAP_PARSE_LITERAL_DATA. */
 void imap_parser_literal_stream(struct imap_parser *p);
 /* Fail the command: the next feed reports this error (a {n+} literal's

@@ -426,9 +426,6 @@ static const struct key_def keys[] = {
 	{ "LARGER", key_number, STORE_SEARCH_LARGER, 0, false, NULL },
 	{ "SMALLER", key_number, STORE_SEARCH_SMALLER, 0, false, NULL },
 	{ "UID", key_uid, STORE_SEARCH_UIDS, 0, false, NULL },
-	{ "MODSEQ", key_modseq, STORE_SEARCH_MODSEQ, 0, false, NULL },
-	{ "EMAILID", key_objectid, STORE_SEARCH_EMAILID, 0, false, NULL },
-	{ "THREADID", key_objectid, STORE_SEARCH_THREADID, 0, false, NULL },
 	{ "NOT", key_not, STORE_SEARCH_NOT, 0, false, NULL },
 	{ "OR", key_or, STORE_SEARCH_OR, 0, false, NULL },
 };
@@ -439,6 +436,9 @@ static const struct {
 	unsigned cap;
 } ext_keys[] = {
 	/* WITHIN (RFC 5032 3): an interval in seconds before now */
+	{ { "MODSEQ", key_modseq, STORE_SEARCH_MODSEQ, 0, false, NULL }, IMAP_CAP_CONDSTORE },
+	{ { "EMAILID", key_objectid, STORE_SEARCH_EMAILID, 0, false, NULL }, IMAP_CAP_OBJECTID },
+	{ { "THREADID", key_objectid, STORE_SEARCH_THREADID, 0, false, NULL }, IMAP_CAP_OBJECTID },
 	{ { "OLDER", key_number, STORE_SEARCH_OLDER, 0, false, NULL }, IMAP_CAP_WITHIN },
 	{ { "YOUNGER", key_number, STORE_SEARCH_YOUNGER, 0, false, NULL }, IMAP_CAP_WITHIN },
 	/* SAVEDATE (RFC 8514 4.3); every mailbox keeps save dates */

@@ -1,9 +1,11 @@
 /* Search programs run for IMAP commands (see search-run.h): one pool job
- * per slice, resubmitted until the view was searched. */
+ * per slice ([imap] inprogress_step messages), resubmitted until the view
+ * was searched, with INPROGRESS reports between slices (progress.h). */
 #include "server/imap/search-run.h"
 
 #include "lib/xmem.h"
 #include "server/imap/outbuf.h"
+#include "server/imap/progress.h"
 #include "server/imap/search-context.h"
 #include "server/imap/selected.h"
 #include "server/imap/uidonly.h"
@@ -19,6 +21,8 @@ struct search_job {
 	bool finished;
 	imap_search_done_fn *done;
 	void *arg;
+	unsigned slice_msgs;          /* [imap] inprogress_step */
+	struct imap_progress progress; /* INPROGRESS between slices */
 };
 
 static void job_work(struct sess_job *job)
@@ -29,8 +33,7 @@ static void job_work(struct sess_job *job)
 		j->err = store_search_run_new(sel->mbox, sel->view, j->prog, &j->run);
 	if (j->err != 0)
 		return;
-	int r = store_search_run_step(j->run, IMAP_SEARCH_SLICE_MSGS, IMAP_SEARCH_SLICE_BYTES,
-				      &j->result);
+	int r = store_search_run_step(j->run, j->slice_msgs, IMAP_SEARCH_SLICE_BYTES, &j->result);
 	if (r < 0)
 		j->err = r;
 	else if (r == 1)
@@ -47,6 +50,7 @@ static void job_end(struct search_job *j, int err)
 	if (j->run != NULL)
 		store_search_run_modseqs(j->run, &modseqs);
 	store_search_run_free(&j->run);
+	imap_progress_free(&j->progress);
 	free(j);
 	done(s, err, &result, &modseqs, arg);
 	store_uid_set_free(&result);
@@ -63,6 +67,7 @@ static void job_done(struct sess_job *job)
 		job_end(j, j->err);
 		return;
 	}
+	imap_progress_report(&j->progress, j->s, store_search_run_reached(j->run), "Searching.");
 	sess_submit(&j->s->core, j->s->core.svc->storage_pool, &j->job);
 }
 
@@ -74,6 +79,8 @@ void imap_search_start(struct imap_session *s, struct store_search *prog,
 	j->prog = prog;
 	j->done = done;
 	j->arg = arg;
+	j->slice_msgs = imap_progress_step(s);
+	imap_progress_init(&j->progress, s, NULL, store_view_count(s->sel->view));
 	j->job.work = job_work;
 	j->job.done = job_done;
 	sess_submit(&s->core, s->core.svc->storage_pool, &j->job);

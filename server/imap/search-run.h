@@ -1,6 +1,6 @@
 /* Running a search program over the selected view for an IMAP command
  * (SEARCH, SORT, THREAD): the program is evaluated on the storage pool in
- * slices (IMAP_SEARCH_SLICE_MSGS index records, IMAP_SEARCH_SLICE_BYTES of
+ * slices ([imap] inprogress_step index records, IMAP_SEARCH_SLICE_BYTES of
  * message text per job), so neither a loop nor a read transaction is held
  * for long; the session holds its command meanwhile, so the view does not
  * move under the search. Also the reader of the commands' common
@@ -13,6 +13,8 @@
 #include "server/imap/session.h"
 #include "storage/sort.h"
 
+/* Index records per slice where the step setting does not apply (SORT's
+ * key reads, ESEARCH over several mailboxes). */
 #define IMAP_SEARCH_SLICE_MSGS 4096u
 #define IMAP_SEARCH_SLICE_BYTES (4u * 1024u * 1024u)
 

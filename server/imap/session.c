@@ -9,6 +9,7 @@
 
 #include "lib/xmem.h"
 #include "server/engine/login.h"
+#include "server/imap/caps.h"
 #include "server/imap/commands.h"
 #include "server/imap/imap.h"
 #include "server/imap/notify.h"
@@ -72,6 +73,7 @@ void imap_capability_string(const struct imap_session *s, char *buf, size_t size
 			 IMAP_CAPS_MAILBOXES, IMAP_CAPS_SELECTED, IMAP_CAPS_FETCH, IMAP_CAPS_SEARCH,
 			 IMAP_CAPS_EXTENSIONS, IMAP_CAPS_NEWER,
 			 conn_config(s->conn)->max_literal_size);
+		imap_caps_filter(buf, s->caps_off);
 		return;
 	}
 	struct conn_cb cb[CONN_CB_MAX];
@@ -207,6 +209,8 @@ struct store_user *imap_session_logged_out(struct imap_session *s)
 	s->store_user = NULL;
 	x_free(&s->user);
 	s->enabled = 0;
+	s->caps_user = 0;        /* the next user brings their own */
+	imap_caps_update(s);
 	imap_enter_state(s, IMAP_STATE_NOT_AUTH);
 	struct imap_parser_limits lim;
 	parser_limits(conn_config(s->conn), false, &lim);
@@ -278,8 +282,10 @@ static void literal_announced(struct imap_session *s)
 	const struct imap_command_def *def = s->cmd != NULL && s->cmd->collecting
 		? s->cmd->def : imap_command_find_caps(info->partial->name, s->caps_off);
 	if (s->cmd == NULL || !s->cmd->collecting) {
-		if (def == NULL || def->literal == NULL ||
-		    !command_allowed(s, def, info->partial->tag, info->partial->name)) {
+		/* (command_allowed answers an unknown command too: one of an
+		 * extension switched off, caps.h) */
+		if (!command_allowed(s, def, info->partial->tag, info->partial->name) ||
+		    def->literal == NULL) {
 			/* The reply was sent: drop the rest of the command. */
 			imap_parser_literal_refuse(s->parser, IMAP_ERROR_BAD, NULL, "");
 			return;

@@ -104,8 +104,11 @@ struct imap_session {
 	unsigned enabled;
 	/* RFC 5465 NOTIFY subscription (notify.h), NULL when none. */
 	struct imap_notify *notify;
-	/* IMAP_CAP_* extensions switched off for this session (caps.h). */
+	/* IMAP_CAP_* extensions switched off for this session (caps.h):
+	 * caps_user (the user's imap_caps_off field, from login) | caps_client
+	 * (the [imap] rules matched on the client's ID). */
 	unsigned caps_off;
+	unsigned caps_user, caps_client;
 };
 
 /* Whether mailbox names and quoted strings are UTF-8 for this session

@@ -243,7 +243,7 @@ def test_show_never_prints_hashes(scram_env):
     line = users_lines(env)[0]
     (env / "users").write_text(
         line + " userdb_quota_rule=*:storage=2G quota_messages=500 pop3_delete=hide "
-        "pop3_seen=no protocols=imap,pop3 mail=maildir:~/Mail\n")
+        "pop3_seen=no protocols=imap,pop3 imap_caps_off=CONDSTORE,IDLE mail=maildir:~/Mail\n")
     # the server's login state file, as it writes it
     (env / "logins").write_text("alice\timap\t1767225600\t192.0.2.7\n"
                                 "alice\tapp:phone\t1767229200\t2001:db8::5\n"
@@ -260,6 +260,7 @@ def test_show_never_prints_hashes(scram_env):
     assert "quota_messages: 500\n" in out
     assert "pop3_delete: hide\n" in out and "pop3_seen: no\n" in out
     assert "protocols: imap pop3\n" in out and "disabled: no\n" in out
+    assert "imap_caps_off: CONDSTORE,IDLE\n" in out
     assert "other fields (not used by Loft): mail\n" in out
     assert re.search(r"app passwords: 1\n  phone created \S+ last used "
                      r"2026-01-01T01:00:00Z from 2001:db8::5\n", out)

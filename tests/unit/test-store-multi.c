@@ -204,6 +204,66 @@ static void test_multi_bad_arguments(void **state)
 	free(msgs[1]);
 }
 
+/* REPLACE (store_append_commit_replace): the new message and the old one's
+ * expunge in one commit, in the same mailbox or another; a UID that is
+ * gone (or is the UID the new message would get) changes nothing. */
+static void test_replace(void **state)
+{
+	struct fx *fx = *state;
+	char *msgs[3] = { make_msg(0, 1, "\r\n"), make_msg(1, 2, "\r\n"), make_msg(2, 3, "\r\n") };
+	uint32_t old = 0, uid = 0, uv = 0;
+	assert_int_equal(try_append(fx->user, "INBOX", msgs[0], strlen(msgs[0]), NULL, &old, NULL),
+			 STORE_OK);
+	assert_int_equal(store_mailbox_create(fx->user, "Drafts", 0), STORE_OK);
+	struct store_mailbox *mbox = open_box(fx, "INBOX", false);
+	struct store_append *app;
+	prepare(fx, "INBOX", &msgs[1], &app, 1);
+	struct store_append_meta meta = { .flags = STORE_FLAG_DRAFT };
+	bool gone = true;
+	uint64_t commits = store_debug_commit_count(fx->store);
+	assert_int_equal(store_append_commit_replace(&app, &meta, mbox, old, &uid, &uv, &gone),
+			 STORE_OK);
+	assert_int_equal(store_debug_commit_count(fx->store) - commits, 1);
+	assert_null(app);
+	assert_false(gone);
+	assert_int_equal(uid, 2);
+	struct store_status st = get_status(fx, "INBOX");
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.uidnext, 3);
+	assert_int_equal(uv, st.uidvalidity);
+	assert_int_equal(get_msg(mbox, 2).flags, STORE_FLAG_DRAFT);
+	/* into another mailbox */
+	prepare(fx, "Drafts", &msgs[2], &app, 1);
+	assert_int_equal(store_append_commit_replace(&app, NULL, mbox, 2, &uid, NULL, &gone),
+			 STORE_OK);
+	assert_int_equal(uid, 1);
+	assert_int_equal(get_status(fx, "INBOX").messages, 0);
+	assert_int_equal(get_status(fx, "Drafts").messages, 1);
+	/* gone: nothing appended; 3 would be the new message's own UID */
+	for (uint32_t u = 2; u <= 3; u++) {
+		prepare(fx, "INBOX", &msgs[1], &app, 1);
+		assert_int_equal(store_append_commit_replace(&app, NULL, mbox, u, &uid, NULL, &gone),
+				 STORE_ENOTFOUND);
+		assert_true(gone);
+		expect_nothing(fx, "INBOX", 0);
+		assert_int_equal(get_status(fx, "INBOX").uidnext, 3);
+	}
+	/* the append's mailbox missing: not "gone", the old one stays */
+	assert_int_equal(try_append(fx->user, "INBOX", msgs[0], strlen(msgs[0]), NULL, &old, NULL),
+			 STORE_OK);
+	prepare(fx, "Drafts", &msgs[1], &app, 1);
+	assert_int_equal(store_mailbox_delete(fx->user, "Drafts"), STORE_OK);
+	assert_int_equal(store_append_commit_replace(&app, NULL, mbox, old, &uid, NULL, &gone),
+			 STORE_ENOTFOUND);
+	assert_false(gone);
+	assert_null(app);
+	assert_int_equal(get_status(fx, "INBOX").messages, 1);
+	assert_int_equal(get_msg(mbox, old).uid, old);
+	store_mailbox_close(&mbox);
+	for (size_t i = 0; i < 3; i++)
+		free(msgs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_multi_third_too_big, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_multi_mailbox_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multi_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 	};
 	return FX_RUN("store-multi", tests);
 }

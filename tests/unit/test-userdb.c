@@ -256,7 +256,8 @@ static void test_extra_fields(void **state)
 	struct fixture *f = *state;
 	write_text(f->path,
 		"a:{PLAIN}a::::::userdb_quota_rule=*:storage=1G userdb_quota_rule2=*:messages=500 "
-			"pop3_delete=hide pop3_seen=no protocols=imap,POP3 mail=maildir:~/M\n"
+			"pop3_delete=hide pop3_seen=no protocols=imap,POP3 mail=maildir:~/M "
+			"userdb_imap_caps_off=CONDSTORE,SORT\n"
 		"b:{PLAIN}b::::::quota_bytes=2M quota_messages=10 pop3_delete=expunge pop3_seen=yes "
 			"protocols=none allow_nets=10.0.0.0/8\n"
 		"c:{PLAIN}c::::::quota_rule=*:storage=100 quota_rule=Trash:storage=+10M "
@@ -277,6 +278,7 @@ static void test_extra_fields(void **state)
 	assert_int_equal(a->pop3_seen, USERDB_FLAG_NO);
 	assert_int_equal(a->services, (1u << USERDB_SERVICE_IMAP) | (1u << USERDB_SERVICE_POP3));
 	assert_false(a->disabled);
+	assert_string_equal(a->imap_caps_off, "CONDSTORE,SORT");   /* as written */
 	const struct userdb_fields *b = &userdb_lookup(db, "b")->fields;
 	assert_int_equal(b->quota_bytes, 2ull << 20);
 	assert_int_equal(b->quota_messages, 10);
@@ -305,6 +307,7 @@ static void test_extra_fields(void **state)
 	assert_int_equal(g->services, USERDB_SERVICES_ALL);
 	assert_false(g->disabled);
 	assert_null(g->scram_sha256);
+	assert_string_equal(g->imap_caps_off, "");
 	/* one line per bad field (file:line, key, never the value) */
 	assert_int_equal(count_lines(log, "/users:5: user e: extra field"), 6);
 	assert_null(strstr(log, "perhaps"));
