@@ -113,6 +113,19 @@ static void parser_limits(const struct loft_config *cfg, bool authenticated,
 	lim->max_args = cfg->max_arguments;
 }
 
+/* The session's command parser, made on first use with the limits of the
+ * session's state. */
+static struct imap_parser *session_parser(struct imap_session *s)
+{
+	if (s->parser == NULL) {
+		struct imap_parser_limits lim;
+		parser_limits(conn_config(s->conn), s->state != IMAP_STATE_NOT_AUTH, &lim);
+		s->parser = imap_parser_create(&lim);
+		imap_parser_set_stream_filter(s->parser, imap_command_streams, NULL);
+	}
+	return s->parser;
+}
+
 /* ---- the command in flight ---- */
 
 struct imap_cmd *imap_cmd_hold(struct imap_session *s, const char *tag, void *ctx,
@@ -197,7 +210,7 @@ void imap_session_logged_in(struct imap_session *s, char *user, struct store_use
 	const struct loft_config *cfg = conn_config(s->conn);
 	struct imap_parser_limits lim;
 	parser_limits(cfg, true, &lim);
-	imap_parser_set_limits(s->parser, &lim);
+	imap_parser_set_limits(session_parser(s), &lim);
 	conn_set_max_line(s->conn, lim.max_line);
 	conn_set_authenticated(s->conn);   /* idle_timeout; the login deadline ends */
 }
@@ -214,7 +227,7 @@ struct store_user *imap_session_logged_out(struct imap_session *s)
 	imap_enter_state(s, IMAP_STATE_NOT_AUTH);
 	struct imap_parser_limits lim;
 	parser_limits(conn_config(s->conn), false, &lim);
-	imap_parser_set_limits(s->parser, &lim);
+	imap_parser_set_limits(session_parser(s), &lim);
 	conn_set_max_line(s->conn, lim.max_line);
 	conn_set_unauthenticated(s->conn);
 	return u;
@@ -343,6 +356,7 @@ static void imap_session_input(void *ctx)
 {
 	struct imap_session *s = ctx;
 	struct conn *c = s->conn;
+	session_parser(s);
 	while (!conn_is_closing(c) && s->state != IMAP_STATE_LOGOUT) {
 		if (s->cmd != NULL && s->cmd->on_line != NULL) {
 			if (!raw_line(s))
@@ -423,10 +437,11 @@ static void *imap_session_create(struct conn *c)
 	sess_core_init(&s->core, c, session_destroy);
 	s->conn = c;
 	s->state = IMAP_STATE_NOT_AUTH;
+	/* The command parser (about half a KiB) is made when the first bytes
+	 * arrive (session_parser): a connection that only got its greeting
+	 * costs the connection and this struct. */
 	struct imap_parser_limits lim;
 	parser_limits(conn_config(c), false, &lim);
-	s->parser = imap_parser_create(&lim);
-	imap_parser_set_stream_filter(s->parser, imap_command_streams, NULL);
 	conn_set_max_line(c, lim.max_line);
 	/* On implicit TLS the greeting is written before the handshake, when
 	 * the channel bindings that decide AUTH=...-PLUS are not known yet:

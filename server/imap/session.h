@@ -88,7 +88,7 @@ struct imap_session {
 	struct sess_core core;          /* first: the engine frees through it */
 	struct conn *conn;              /* NULL once the connection is gone */
 	enum imap_state state;
-	struct imap_parser *parser;
+	struct imap_parser *parser;       /* NULL until the first input arrives */
 	unsigned bad_in_row;            /* consecutive BAD answers */
 	struct imap_cmd *cmd;           /* in flight, or NULL */
 	/* The selected mailbox (selected.h), NULL outside the selected state. */
