@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "lib/error.h"
+#include "lib/spill.h"
 #include "lib/xmem.h"
 
 #define OUT_CHUNK 16384
@@ -20,10 +21,7 @@ struct compress_conn {
 	bool ended;                /* the client's stream ended (final block) */
 	bool corrupt;              /* invalid input: everything after is lost */
 	size_t zmem;               /* bytes zlib allocated through zalloc */
-	const char *borrowed;      /* input between feed and feed_end */
-	size_t borrowed_len;
-	char *own;                 /* input kept across reads */
-	size_t own_off, own_len;
+	struct spill_buf in_buf;   /* input: borrowed between feed and feed_end */
 	unsigned long long plain_in, zin, plain_out, zout;
 };
 
@@ -85,7 +83,7 @@ void compress_conn_free(struct compress_conn **zp)
 		inflateEnd(&z->in);
 	if (z->out_ready)
 		deflateEnd(&z->out);
-	free(z->own);
+	spill_free(&z->in_buf);
 	free(z);
 	*zp = NULL;
 }
@@ -97,38 +95,17 @@ void compress_conn_feed(struct compress_conn *z, const char *data, size_t len)
 	if (len == 0)
 		return;
 	z->zin += len;
-	if (z->own_len > z->own_off || z->borrowed_len > 0) {
-		/* Older input is still waiting: keep the order. */
-		compress_conn_feed_end(z);
-		z->own = xrealloc(z->own, z->own_len + len);
-		memcpy(z->own + z->own_len, data, len);
-		z->own_len += len;
-		return;
-	}
-	z->borrowed = data;
-	z->borrowed_len = len;
+	spill_feed(&z->in_buf, data, len);
 }
 
 void compress_conn_feed_end(struct compress_conn *z)
 {
-	if (z->borrowed_len == 0)
-		return;
-	size_t keep = z->own_len - z->own_off;
-	char *n = xmalloc(keep + z->borrowed_len);
-	if (keep > 0)
-		memcpy(n, z->own + z->own_off, keep);
-	memcpy(n + keep, z->borrowed, z->borrowed_len);
-	free(z->own);
-	z->own = n;
-	z->own_off = 0;
-	z->own_len = keep + z->borrowed_len;
-	z->borrowed = NULL;
-	z->borrowed_len = 0;
+	spill_end(&z->in_buf);
 }
 
 bool compress_conn_has_pending(const struct compress_conn *z)
 {
-	return !z->ended && !z->corrupt && (z->own_len > z->own_off || z->borrowed_len > 0);
+	return !z->ended && !z->corrupt && spill_pending(&z->in_buf);
 }
 
 long compress_conn_read(struct compress_conn *z, char *buf, size_t cap)
@@ -140,12 +117,9 @@ long compress_conn_read(struct compress_conn *z, char *buf, size_t cap)
 	if (cap > 0x40000000)
 		cap = 0x40000000;
 	size_t produced = 0;
-	/* At most one source holds bytes: feed() appends to own while own
-	 * is not empty. */
 	while (produced < cap) {
-		bool own = z->own_len > z->own_off;
-		const char *src = own ? z->own + z->own_off : z->borrowed;
-		size_t avail = own ? z->own_len - z->own_off : z->borrowed_len;
+		const char *src;
+		size_t avail = spill_peek(&z->in_buf, &src);
 		if (avail == 0)
 			break;
 		if (avail > 0x40000000)
@@ -157,16 +131,7 @@ long compress_conn_read(struct compress_conn *z, char *buf, size_t cap)
 		int r = inflate(&z->in, Z_NO_FLUSH);
 		size_t used = avail - z->in.avail_in;
 		produced = cap - z->in.avail_out;
-		if (own) {
-			z->own_off += used;
-			if (z->own_off == z->own_len) {
-				x_free(&z->own);
-				z->own_off = z->own_len = 0;
-			}
-		} else {
-			z->borrowed += used;
-			z->borrowed_len -= used;
-		}
+		spill_consume(&z->in_buf, used);
 		if (r == Z_STREAM_END) {
 			z->ended = true;
 			break;
@@ -221,7 +186,7 @@ int compress_conn_write(struct compress_conn *z, const char *data, size_t len,
 
 size_t compress_conn_memory(const struct compress_conn *z)
 {
-	return sizeof(*z) + z->zmem + (z->own != NULL ? z->own_len : 0);
+	return sizeof(*z) + z->zmem + (z->in_buf.own != NULL ? z->in_buf.own_len : 0);
 }
 
 void compress_conn_totals(const struct compress_conn *z, unsigned long long *plain_in,

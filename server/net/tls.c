@@ -18,16 +18,14 @@
 #include <openssl/x509.h>
 
 #include "lib/error.h"
+#include "lib/spill.h"
 #include "lib/xmem.h"
 
 struct tls_conn {
 	SSL *ssl;
 	tls_output_fn *out;
 	void *out_arg;
-	const char *in;      /* borrowed ciphertext (between feed and feed_end) */
-	size_t in_len;
-	char *own;           /* ciphertext kept across reads */
-	size_t own_off, own_len;
+	struct spill_buf in; /* ciphertext: borrowed between feed and feed_end */
 };
 
 /* The reason of the last failure on this thread (see tls_conn_error): kept
@@ -77,22 +75,13 @@ static int bio_read_ex(BIO *bio, char *buf, size_t size, size_t *readbytes)
 {
 	struct tls_conn *t = BIO_get_data(bio);
 	BIO_clear_retry_flags(bio);
-	size_t n = 0;
-	if (t->own_len > t->own_off) {
-		n = t->own_len - t->own_off;
-		if (n > size)
-			n = size;
-		memcpy(buf, t->own + t->own_off, n);
-		t->own_off += n;
-		if (t->own_off == t->own_len) {
-			x_free(&t->own);
-			t->own_off = t->own_len = 0;
-		}
-	} else if (t->in_len > 0) {
-		n = t->in_len < size ? t->in_len : size;
-		memcpy(buf, t->in, n);
-		t->in += n;
-		t->in_len -= n;
+	const char *src;
+	size_t n = spill_peek(&t->in, &src);
+	if (n > size)
+		n = size;
+	if (n > 0) {
+		memcpy(buf, src, n);
+		spill_consume(&t->in, n);
 	}
 	if (n == 0) {
 		BIO_set_retry_read(bio);
@@ -290,39 +279,19 @@ void tls_conn_free(struct tls_conn **tlsp)
 	if (t == NULL)
 		return;
 	SSL_free(t->ssl);
-	free(t->own);
+	spill_free(&t->in);
 	free(t);
 	*tlsp = NULL;
 }
 
 void tls_conn_feed(struct tls_conn *t, const char *data, size_t len)
 {
-	if (t->own_len > t->own_off) {
-		/* Older ciphertext is still waiting: keep the order. */
-		t->own = xrealloc(t->own, t->own_len + len);
-		memcpy(t->own + t->own_len, data, len);
-		t->own_len += len;
-		return;
-	}
-	t->in = data;
-	t->in_len = len;
+	spill_feed(&t->in, data, len);
 }
 
 void tls_conn_feed_end(struct tls_conn *t)
 {
-	if (t->in_len > 0) {
-		size_t keep = t->own_len - t->own_off;
-		char *n = xmalloc(keep + t->in_len);
-		if (keep > 0)
-			memcpy(n, t->own + t->own_off, keep);
-		memcpy(n + keep, t->in, t->in_len);
-		free(t->own);
-		t->own = n;
-		t->own_off = 0;
-		t->own_len = keep + t->in_len;
-	}
-	t->in = NULL;
-	t->in_len = 0;
+	spill_end(&t->in);
 }
 
 static void record_error(const char *what)
@@ -360,7 +329,7 @@ long tls_conn_read(struct tls_conn *t, char *buf, size_t cap)
 
 bool tls_conn_has_pending(const struct tls_conn *t)
 {
-	return SSL_pending(t->ssl) > 0 || t->own_len > t->own_off || t->in_len > 0;
+	return SSL_pending(t->ssl) > 0 || spill_pending(&t->in);
 }
 
 int tls_conn_write(struct tls_conn *t, const char *data, size_t len)
