@@ -23,6 +23,7 @@
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/search-context.h"
+#include "server/imap/search-modseq.h"
 #include "server/imap/search-out.h"
 #include "server/imap/search-run.h"
 #include "server/imap/selected.h"
@@ -174,9 +175,10 @@ static void write_more(struct imap_session *s)
 				sc->stage = 2;
 			break;
 		case 2:
-			if (!sc->esearch && sc->modseq > 0)
-				imap_outbuf_printf(&sc->out, " (MODSEQ %llu)",
-						   (unsigned long long)sc->modseq);
+			if (!sc->esearch) {
+				struct imap_search_modseq_acc acc = { sc->modseq, sc->modseq > 0 };
+				imap_search_modseq_write(&acc, &sc->out);
+			}
 			imap_outbuf_str(&sc->out, "\r\n");
 			sc->stage = 3;
 			break;

@@ -18,6 +18,7 @@
 #include "server/imap/fetch.h"
 #include "server/imap/outbuf.h"
 #include "server/imap/search-context.h"
+#include "server/imap/search-modseq.h"
 #include "server/imap/search-run.h"
 #include "server/imap/selected.h"
 #include "server/services.h"
@@ -184,8 +185,10 @@ static bool write_page(struct sort_cmd *sc)
 	}
 	if (sc->oi < sc->n_order)
 		return false;
-	if (!sc->esort && sc->modseq > 0)      /* RFC 7162 3.1.5, 7 (sort-data) */
-		imap_outbuf_printf(o, " (MODSEQ %llu)", (unsigned long long)sc->modseq);
+	if (!sc->esort) {                      /* RFC 7162 3.1.5, 7 (sort-data) */
+		struct imap_search_modseq_acc acc = { sc->modseq, sc->modseq > 0 };
+		imap_search_modseq_write(&acc, o);
+	}
 	imap_outbuf_str(o, "\r\n");
 	return true;
 }
